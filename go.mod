@@ -1,0 +1,3 @@
+module github.com/psasync/adsync
+
+go 1.26

@@ -1,0 +1,119 @@
+package adsync
+
+import "time"
+
+// Link pairs a directory user with the Autotask contact the sync matched or
+// created for it (R-LINK-1). Links are keyed by (OrgID, UserID); a contact is
+// linked to at most one user of an organization (R-LINK-5).
+//
+// A link with Pending set is a create journal entry (R-RUN-7): it is saved
+// before the contact is created, and replaced by a full link once the create
+// returned an id. A pending link found by a later run is reconciled against
+// the contacts Autotask has, never blindly created again.
+type Link struct {
+	OrgID     string
+	UserID    string
+	ContactID int64 // 0 while Pending
+	// Created is true when this sync created the contact (R-FIELD-7).
+	Created bool
+	// Pending marks a create that was journaled but not confirmed.
+	Pending bool
+	// After is, for a pending create, the highest contact id the run had
+	// seen in the company before the create: the created contact's id is
+	// greater.
+	After int64
+	// Written holds the values of the fields the sync last wrote to the
+	// contact (for a pending create: the values it is about to send).
+	Written map[Field]string
+	// LinkedAt is when the link was made; SyncedAt when the sync last wrote
+	// to or confirmed the contact.
+	LinkedAt time.Time
+	SyncedAt time.Time
+}
+
+// ConflictKind says why matching could not decide for a user (R-CONF-1..4).
+type ConflictKind string
+
+// The conflict kinds.
+const (
+	// ConflictDuplicateEmail: the user's email equals another in-scope
+	// user's (R-CONF-1).
+	ConflictDuplicateEmail ConflictKind = "duplicate-email"
+	// ConflictDuplicateName: the user's normalized full name equals another
+	// unlinked in-scope user's (R-CONF-2).
+	ConflictDuplicateName ConflictKind = "duplicate-name"
+	// ConflictMultipleContacts: a matching step found more than one contact
+	// (R-CONF-3).
+	ConflictMultipleContacts ConflictKind = "multiple-contacts"
+	// ConflictContactLinked: the single candidate is linked to another user
+	// (R-CONF-4).
+	ConflictContactLinked ConflictKind = "contact-linked"
+)
+
+// Rule returns the sync rule id of the conflict kind, e.g. "R-CONF-1".
+func (k ConflictKind) Rule() string {
+	switch k {
+	case ConflictDuplicateEmail:
+		return "R-CONF-1"
+	case ConflictDuplicateName:
+		return "R-CONF-2"
+	case ConflictMultipleContacts:
+		return "R-CONF-3"
+	case ConflictContactLinked:
+		return "R-CONF-4"
+	}
+	return ""
+}
+
+// Valid reports whether k is one of the defined kinds.
+func (k ConflictKind) Valid() bool { return k.Rule() != "" }
+
+// Conflict records a user for whom matching failed; nothing is written for
+// that user while it stands (R-CONF-*). Conflicts are recomputed by every
+// run; one that no longer applies clears itself (R-CONF-5).
+type Conflict struct {
+	OrgID  string
+	UserID string
+	// User is a display label of the user ("Name <email>").
+	User string
+	Kind ConflictKind
+	// OtherUsers are the other users' ids (R-CONF-1, R-CONF-2, R-CONF-4).
+	OtherUsers []string
+	// Candidates are the candidate contacts' ids (R-CONF-3, R-CONF-4).
+	Candidates []int64
+	// Detail explains the conflict for an admin.
+	Detail    string
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
+// ResolutionAction is what an admin decided for a conflicting user (R-CONF-6).
+type ResolutionAction string
+
+// The resolution actions.
+const (
+	// ResolveLink maps the user to a given contact, overriding matching.
+	ResolveLink ResolutionAction = "link"
+	// ResolveCreate creates a new contact for the user.
+	ResolveCreate ResolutionAction = "create"
+	// ResolveIgnore excludes the user until the resolution is removed.
+	ResolveIgnore ResolutionAction = "ignore"
+)
+
+// Valid reports whether a is one of the defined actions.
+func (a ResolutionAction) Valid() bool {
+	return a == ResolveLink || a == ResolveCreate || a == ResolveIgnore
+}
+
+// Resolution is an admin's decision for one user, persisted and honoured by
+// later runs (R-CONF-6).
+type Resolution struct {
+	OrgID  string
+	UserID string
+	Action ResolutionAction
+	// ContactID is the contact to link to, for ResolveLink.
+	ContactID int64
+	// By names who resolved it, free text.
+	By        string
+	CreatedAt time.Time
+}

@@ -1,0 +1,182 @@
+package adsync
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ChangeKind is the kind of a planned write.
+type ChangeKind string
+
+// The change kinds.
+const (
+	// ChangeCreate creates a contact for an unmatched user (R-MATCH-5).
+	ChangeCreate ChangeKind = "create"
+	// ChangeLink links a user to an existing contact (R-MATCH-1..4,
+	// R-CONF-6), with the field updates and reactivation that come with it.
+	ChangeLink ChangeKind = "link"
+	// ChangeUpdate updates a linked user's contact (R-LINK-2, R-FIELD-3).
+	ChangeUpdate ChangeKind = "update"
+	// ChangeReactivate reactivates the contact of a linked user who came
+	// back into scope (R-LINK-3), with its field updates.
+	ChangeReactivate ChangeKind = "reactivate"
+	// ChangeDeactivate makes the contact of a user who left scope inactive
+	// (R-DEACT-1).
+	ChangeDeactivate ChangeKind = "deactivate"
+)
+
+// FieldChange is one field's value before and after a change.
+type FieldChange struct {
+	Field  Field  `json:"field"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// Change is one planned write to one contact.
+type Change struct {
+	Kind ChangeKind `json:"kind"`
+	// Rule is the id of the rule that produced the change.
+	Rule   string `json:"rule"`
+	UserID string `json:"userId"`
+	User   string `json:"user"`
+	// ContactID is the contact written, 0 for a create.
+	ContactID int64  `json:"contactId,omitempty"`
+	Contact   string `json:"contact,omitempty"`
+	// Fields are the field values written, with the contact's values before.
+	Fields []FieldChange `json:"fields,omitempty"`
+	// Active, when non-nil, is the isActive value written.
+	Active *bool `json:"active,omitempty"`
+	// Resolution is true when an admin's resolution produced the change.
+	Resolution bool `json:"resolution,omitempty"`
+
+	// values are the full values for a create, the partial update otherwise.
+	values Values
+	set    FieldSet
+	user   *User
+}
+
+// Plan is what a run would write, computed without writing anything
+// (Syncer.Plan). It lists every change with its before and after values and
+// the rule that produced it. Apply it with Syncer.Apply.
+type Plan struct {
+	OrgID     string
+	CompanyID int64
+	// Planned is when the plan was computed.
+	Planned time.Time
+	// FullRead: the directory was read in full, so deactivations are
+	// possible (R-DEACT-3).
+	FullRead bool
+	Changes  []Change
+	// Held are the deactivations the guard held (R-DEACT-4).
+	Held      []Change
+	Conflicts []Conflict
+	Skips     []Skip
+	Warnings  []Warning
+	// Counts are what applying the plan would count, write failures aside.
+	Counts Counts
+	// TLS is the directory connection status seen while planning.
+	TLS TLSStatus
+	// Cursor is the incremental-read cursor to keep after the plan is
+	// applied.
+	Cursor string
+
+	// Applying state, not for callers.
+	dropLinks     []string // links whose contact no longer exists (R-LINK-4)
+	confirmLinks  []Link   // pending creates reconciled with a contact (R-RUN-7)
+	maxContactID  int64
+	billing       int64
+	approvedHeld  bool
+	selected      FieldSet
+	warnFieldless bool
+}
+
+// Writes returns the number of contact writes applying the plan makes.
+func (p *Plan) Writes() int { return len(p.Changes) }
+
+// Summary is a one-line account of the plan.
+func (p *Plan) Summary() string {
+	c := p.Counts
+	return fmt.Sprintf("%s: %d users read; %d to create, %d to link, %d to update, %d to reactivate, %d to deactivate, %d held, %d unchanged, %d conflicts, %d skipped",
+		p.OrgID, c.Read, c.Created, c.Linked, c.Updated, c.Reactivated, c.Deactivated, c.Held, c.Unchanged, c.Conflicts, c.Skipped)
+}
+
+// String returns the whole plan as a readable diff (see WriteTo).
+func (p *Plan) String() string {
+	var b strings.Builder
+	_, _ = p.WriteTo(&b)
+	return b.String()
+}
+
+// WriteTo writes the plan as a readable diff: the summary, then one block
+// per change with its rule and a "before → after" line per field, then held
+// deactivations, conflicts, skips and warnings.
+func (p *Plan) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	fmt.Fprintln(cw, p.Summary())
+	for i := range p.Changes {
+		p.Changes[i].write(cw, "")
+	}
+	for i := range p.Held {
+		p.Held[i].write(cw, "held: ")
+	}
+	for _, c := range p.Conflicts {
+		fmt.Fprintf(cw, "! conflict %s [%s] %s: %s\n", c.Kind, c.Kind.Rule(), c.User, c.Detail)
+	}
+	for _, s := range p.Skips {
+		fmt.Fprintf(cw, "- skip %s [%s]: %s\n", s.User, s.Rule, s.Reason)
+	}
+	for _, wr := range p.Warnings {
+		fmt.Fprintf(cw, "? warning %s\n", wr)
+	}
+	return cw.n, cw.err
+}
+
+var changeMarks = map[ChangeKind]string{
+	ChangeCreate: "+", ChangeLink: "=", ChangeUpdate: "~", ChangeReactivate: "^", ChangeDeactivate: "x",
+}
+
+func (c *Change) write(w io.Writer, prefix string) {
+	target := c.Contact
+	if c.Kind == ChangeCreate {
+		target = "new contact"
+	} else if target == "" {
+		target = "contact " + strconv.FormatInt(c.ContactID, 10)
+	}
+	fmt.Fprintf(w, "%s%s %s %s → %s [%s]\n", prefix, changeMarks[c.Kind], c.Kind, c.User, target, c.Rule)
+	if c.Active != nil {
+		fmt.Fprintf(w, "    isActive: %d → %d\n", b2i(!*c.Active), b2i(*c.Active))
+	}
+	for _, f := range c.Fields {
+		if c.Kind == ChangeCreate {
+			fmt.Fprintf(w, "    %s: %q\n", f.Field, f.After)
+			continue
+		}
+		fmt.Fprintf(w, "    %s: %q → %q\n", f.Field, f.Before, f.After)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+type countWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.err = err
+	return n, err
+}

@@ -1,0 +1,190 @@
+package adsync
+
+import (
+	"fmt"
+	"time"
+)
+
+// RunStatus is the outcome of a run (R-RUN-4).
+type RunStatus string
+
+// The run statuses.
+const (
+	// StatusRunning: the run has started and not finished. A run found
+	// running by a new process is marked interrupted (R-RUN-7).
+	StatusRunning RunStatus = "running"
+	// StatusSucceeded: every step completed; per-contact write failures may
+	// still be counted (R-RUN-6).
+	StatusSucceeded RunStatus = "succeeded"
+	// StatusFailed: the run stopped on an error (Run.Error).
+	StatusFailed RunStatus = "failed"
+	// StatusHeld: the run was applied except for deactivations the guard
+	// held (R-DEACT-4); see Run.Held.
+	StatusHeld RunStatus = "held"
+	// StatusInterrupted: the process running it stopped before it finished.
+	StatusInterrupted RunStatus = "interrupted"
+)
+
+// Trigger says what started a run.
+type Trigger string
+
+// The triggers.
+const (
+	TriggerScheduled Trigger = "scheduled"
+	TriggerForced    Trigger = "forced"
+	// TriggerApproval: an admin approved a held run's deactivations.
+	TriggerApproval Trigger = "approval"
+)
+
+// TLSStatus is the state of a directory connection's certificate (R-STATUS-2).
+type TLSStatus string
+
+// The TLS statuses.
+const (
+	TLSUnknown          TLSStatus = "unknown" // never connected
+	TLSOK               TLSStatus = "ok"
+	TLSExpiring         TLSStatus = "expiring" // expires within 30 days
+	TLSExpired          TLSStatus = "expired"
+	TLSUntrusted        TLSStatus = "untrusted"
+	TLSHostnameMismatch TLSStatus = "hostname-mismatch"
+	TLSNotApplicable    TLSStatus = "not-applicable" // Azure
+)
+
+// ExpiringWithin is how close to its expiry a certificate is reported as
+// TLSExpiring.
+const ExpiringWithin = 30 * 24 * time.Hour
+
+// TLSStatusOf classifies a verified certificate's expiry at time now: ok,
+// expiring (within 30 days) or expired.
+func TLSStatusOf(notAfter, now time.Time) TLSStatus {
+	switch {
+	case !now.Before(notAfter):
+		return TLSExpired
+	case notAfter.Sub(now) <= ExpiringWithin:
+		return TLSExpiring
+	}
+	return TLSOK
+}
+
+// ConnStatus is what a Check of a source or store found.
+type ConnStatus struct {
+	// TLS is the certificate status (R-STATUS-2).
+	TLS TLSStatus
+	// CertExpiry is the server certificate's NotAfter, zero if unknown.
+	CertExpiry time.Time
+	// Detail is a short human description, e.g. the server and bind name.
+	Detail string
+}
+
+// Counts are the numbers a run records (R-RUN-4).
+type Counts struct {
+	Read         int `json:"read"`         // users read from the directory (in scope)
+	Unchanged    int `json:"unchanged"`    // linked users whose contact needed no write
+	Created      int `json:"created"`      // contacts created
+	Linked       int `json:"linked"`       // users newly linked to an existing contact
+	Updated      int `json:"updated"`      // contacts updated
+	Reactivated  int `json:"reactivated"`  // contacts made active again
+	Deactivated  int `json:"deactivated"`  // contacts made inactive
+	Held         int `json:"held"`         // deactivations held by the guard
+	Conflicts    int `json:"conflicts"`    // users in conflict
+	Skipped      int `json:"skipped"`      // users skipped (reason in Skips)
+	FailedWrites int `json:"failedWrites"` // writes that failed for one contact
+}
+
+// Writes is the number of contact writes the counts stand for.
+func (c Counts) Writes() int {
+	return c.Created + c.Updated + c.Deactivated + c.Reactivated + c.Linked
+}
+
+// String summarizes the counts on one line.
+func (c Counts) String() string {
+	return fmt.Sprintf("read %d, created %d, linked %d, updated %d, reactivated %d, deactivated %d, held %d, unchanged %d, conflicts %d, skipped %d, failed writes %d",
+		c.Read, c.Created, c.Linked, c.Updated, c.Reactivated, c.Deactivated, c.Held, c.Unchanged, c.Conflicts, c.Skipped, c.FailedWrites)
+}
+
+// Warning is a non-fatal finding of a run, such as a value cut to Autotask's
+// maximum length (R-FIELD-4) or an unknown country (R-FIELD-6).
+type Warning struct {
+	UserID  string `json:"userId,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+func (w Warning) String() string {
+	s := w.Rule + ": " + w.Message
+	if w.UserID != "" {
+		s += " (user " + w.UserID + ")"
+	}
+	return s
+}
+
+// Skip is a user the run could not act on, with the reason (R-FIELD-5).
+type Skip struct {
+	UserID string `json:"userId"`
+	User   string `json:"user"`
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
+}
+
+// WriteFailure is a write that failed for one contact (R-RUN-6). It is
+// retried by the next run.
+type WriteFailure struct {
+	UserID    string     `json:"userId"`
+	ContactID int64      `json:"contactId,omitempty"`
+	Kind      ChangeKind `json:"kind"`
+	Error     string     `json:"error"`
+}
+
+// HeldDeactivation is a deactivation the guard held (R-DEACT-4).
+type HeldDeactivation struct {
+	UserID    string `json:"userId"`
+	ContactID int64  `json:"contactId"`
+	Contact   string `json:"contact"`
+}
+
+// MaxRunDetails bounds each of a run's lists (warnings, skips, failures) so
+// that a pathological run cannot bloat the history; the counts stay exact.
+const MaxRunDetails = 1000
+
+// Run is the record of one attempt to sync an organization (R-RUN-4).
+type Run struct {
+	// ID is assigned by the HistoryStore when the run is started; ids grow
+	// with time within a store.
+	ID      int64
+	OrgID   string
+	Trigger Trigger
+	Started time.Time
+	Ended   time.Time // zero while running
+	Status  RunStatus
+	// Error is the reason a run failed, safe to show (no secrets).
+	Error    string
+	Counts   Counts
+	Warnings []Warning
+	Skips    []Skip
+	Failures []WriteFailure
+	// Held lists the held deactivations of a held run (R-DEACT-4).
+	Held []HeldDeactivation
+	// APICalls is the number of Autotask API calls the run made, when the
+	// store counts them (APICounter).
+	APICalls int64
+	// TLS is the directory connection status seen by the run (R-STATUS-2).
+	TLS TLSStatus
+	// FullRead is true when the directory was read in full (not
+	// incrementally); Cursor is the incremental-read cursor after the run.
+	FullRead bool
+	Cursor   string
+	// ApprovedRun is, for an approval run, the id of the held run it approved.
+	ApprovedRun int64
+}
+
+// Duration is the run's wall time, or 0 while running.
+func (r *Run) Duration() time.Duration {
+	if r.Ended.IsZero() {
+		return 0
+	}
+	return r.Ended.Sub(r.Started)
+}
+
+// Done reports whether the run has finished, whatever its outcome.
+func (r *Run) Done() bool { return r.Status != StatusRunning && r.Status != "" }

@@ -1,0 +1,69 @@
+package adsync
+
+import (
+	"context"
+	"time"
+)
+
+// ContactStore is the Autotask side: the contacts of one company, created
+// and updated, never deleted (R-DEACT-1).
+//
+// The implementation for the Autotask REST API is in autotask/; contacts/
+// has an in-memory one with fault injection, and contacts/contactstest the
+// conformance suite every implementation must pass.
+//
+// Methods may be called concurrently; the Syncer bounds its own write
+// concurrency (Autotask allows 3 requests in flight per endpoint).
+type ContactStore interface {
+	// Contacts reads every contact of the company, active and inactive, in
+	// ascending id order, calling page with 1 to MaxPageSize contacts at a
+	// time, sequentially. fields are the fields the caller needs; a store
+	// may return more. It returns nil only when the whole read completed;
+	// ErrNotFound (wrapped) if the company does not exist. If page returns
+	// an error, Contacts stops and returns it.
+	Contacts(ctx context.Context, companyID int64, fields FieldSet, page func([]Contact) error) error
+
+	// Create creates a contact under c.CompanyID, active, with the non-blank
+	// values of c.Values, and returns its id. A store must not create the
+	// contact twice for one call, even when it retries internally (a create
+	// whose response was lost is checked for before it is re-sent). It
+	// returns an error wrapping ErrValidation when the values are refused.
+	Create(ctx context.Context, c NewContact) (id int64, err error)
+
+	// Update applies u: only the fields in u.Fields and isActive when
+	// u.Active is set; other fields are left as they are. ErrNotFound
+	// (wrapped) when the contact does not exist in u.CompanyID.
+	Update(ctx context.Context, u ContactUpdate) error
+
+	// Check tests that the API is reachable, the credentials are accepted
+	// and the company exists.
+	Check(ctx context.Context, companyID int64) error
+}
+
+// ChangedContactsReader is an optional capability of a ContactStore: reading
+// only the contacts modified since a time.
+type ChangedContactsReader interface {
+	// ContactsChangedSince reads like Contacts, restricted to contacts whose
+	// LastModified is at or after since.
+	ContactsChangedSince(ctx context.Context, companyID int64, since time.Time, fields FieldSet, page func([]Contact) error) error
+}
+
+// BillingProductAssigner is an optional capability of a ContactStore:
+// assigning a billing product to a contact the sync created (R-FIELD-7).
+// Stores without it ignore NewContact.BillingProductID, and the Syncer warns.
+type BillingProductAssigner interface {
+	AssignBillingProduct(ctx context.Context, contactID, productID int64) error
+}
+
+// CountryLister is an optional capability of a ContactStore: the country
+// list, to write the directory's country as a countryID (R-FIELD-6). Without
+// it the CountryID field is never written, with a warning.
+type CountryLister interface {
+	Countries(ctx context.Context) ([]Country, error)
+}
+
+// APICounter is an optional capability of a ContactStore: the number of API
+// calls made so far, recorded on each run (R-RUN-4).
+type APICounter interface {
+	APICalls() int64
+}

@@ -1,0 +1,118 @@
+package adsync
+
+import (
+	"strconv"
+	"time"
+)
+
+// User is one directory user as a DirectorySource delivers it: an immutable
+// id, whether the account is enabled, and the directory values already mapped
+// onto Autotask's contact fields.
+type User struct {
+	// ID is the user's immutable directory id: LDAP objectGUID in its
+	// canonical string form, or the Graph user id (R-LINK-1). Never empty.
+	ID string
+	// Enabled is false for a disabled account (LDAP userAccountControl bit
+	// 0x2, Graph accountEnabled=false). Disabled users are out of scope
+	// unless the organization includes them (R-SCOPE-8).
+	Enabled bool
+	// UPN is the userPrincipalName. It is the email for matching only when
+	// mail is blank and the organization enables it (R-MATCH-8).
+	UPN string
+	// Name is a display name for messages and plans, e.g. the LDAP cn or the
+	// Graph displayName. Optional.
+	Name string
+	// Values are the directory's values by Autotask field. CountryID holds an
+	// ISO 3166 alpha-2 code or a country name (R-FIELD-6).
+	Values Values
+}
+
+// Label returns a short human description of the user for messages:
+// "Name <email> (id)".
+func (u *User) Label() string {
+	name := u.Name
+	if name == "" {
+		name = joinNonBlank(u.Values[FirstName], u.Values[LastName])
+	}
+	email := u.Values[Email]
+	if email == "" {
+		email = u.UPN
+	}
+	s := name
+	if email != "" {
+		s = joinNonBlank(s, "<"+email+">")
+	}
+	return joinNonBlank(s, "("+u.ID+")")
+}
+
+func joinNonBlank(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + " " + b
+}
+
+// Contact is one Autotask contact as a ContactStore delivers it.
+type Contact struct {
+	// ID is Autotask's contact id. Ids grow as contacts are created.
+	ID int64
+	// CompanyID is the id of the company (organization) the contact is under.
+	CompanyID int64
+	// Active is Autotask's isActive.
+	Active bool
+	// Values are the contact's field values; CountryID is the countryID as a
+	// decimal string, "" when unset.
+	Values Values
+	// LastModified is Autotask's lastModifiedDate.
+	LastModified time.Time
+}
+
+// Label returns a short human description of the contact for messages.
+func (c *Contact) Label() string {
+	s := joinNonBlank(c.Values[FirstName], c.Values[LastName])
+	if e := c.Values[Email]; e != "" {
+		s = joinNonBlank(s, "<"+e+">")
+	}
+	return joinNonBlank(s, "(contact "+strconv.FormatInt(c.ID, 10)+")")
+}
+
+// NewContact is a contact to create.
+type NewContact struct {
+	// CompanyID is the company the contact is created under.
+	CompanyID int64
+	// Values are the values to write; blank values are not sent. FirstName
+	// and LastName are never blank (R-FIELD-5).
+	Values Values
+	// BillingProductID, when non-zero, is assigned to the new contact
+	// (R-FIELD-7) by a store that implements BillingProductAssigner.
+	BillingProductID int64
+}
+
+// ContactUpdate is a partial update of one contact: only the fields in Set,
+// and isActive when Active is non-nil, are sent (R-FIELD-3).
+type ContactUpdate struct {
+	// ContactID and CompanyID identify the contact.
+	ContactID int64
+	CompanyID int64
+	// Fields lists the fields to write, with their new values in Values.
+	Fields FieldSet
+	Values Values
+	// Active, when non-nil, sets isActive.
+	Active *bool
+}
+
+// Empty reports whether the update writes nothing.
+func (u *ContactUpdate) Empty() bool { return u.Fields == 0 && u.Active == nil }
+
+// Country is one entry of Autotask's country list.
+type Country struct {
+	// ID is Autotask's countryID.
+	ID int64
+	// Code is the ISO 3166-1 alpha-2 code, upper case, e.g. "DE".
+	Code string
+	// Name is the display name, e.g. "Germany".
+	Name string
+}
