@@ -18,6 +18,10 @@ type Link struct {
 	Created bool
 	// Pending marks a create that was journaled but not confirmed.
 	Pending bool
+	// Active is false once the sync deactivated the contact because the
+	// user left scope (R-DEACT-1), true otherwise. It counts the active
+	// linked users of an organization's status (R-STATUS-1).
+	Active bool
 	// After is, for a pending create, the highest contact id the run had
 	// seen in the company before the create: the created contact's id is
 	// greater.

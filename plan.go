@@ -56,6 +56,7 @@ type Change struct {
 	values Values
 	set    FieldSet
 	user   *User
+	link   Link // the link before the change, for linked users
 }
 
 // Plan is what a run would write, computed without writing anything
@@ -84,13 +85,12 @@ type Plan struct {
 	Cursor string
 
 	// Applying state, not for callers.
-	dropLinks     []string // links whose contact no longer exists (R-LINK-4)
-	confirmLinks  []Link   // pending creates reconciled with a contact (R-RUN-7)
-	maxContactID  int64
-	billing       int64
-	approvedHeld  bool
-	selected      FieldSet
-	warnFieldless bool
+	dropLinks    []string        // links to drop: contact gone (R-LINK-4), create never made (R-RUN-7)
+	confirmLinks []Link          // pending creates reconciled with a contact (R-RUN-7)
+	disabled     map[string]bool // users read but disabled (R-SCOPE-8)
+	maxContactID int64
+	billing      int64
+	selected     FieldSet
 }
 
 // Writes returns the number of contact writes applying the plan makes.

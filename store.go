@@ -40,6 +40,15 @@ type ContactStore interface {
 	Check(ctx context.Context, companyID int64) error
 }
 
+// ContactGetter is an optional capability of a ContactStore: reading one
+// contact by id, used to check an admin's resolution (R-CONF-6). Without it
+// the company's contacts are read in full.
+type ContactGetter interface {
+	// Contact returns the contact; an error wrapping ErrNotFound if it does
+	// not exist.
+	Contact(ctx context.Context, id int64) (Contact, error)
+}
+
 // ChangedContactsReader is an optional capability of a ContactStore: reading
 // only the contacts modified since a time.
 type ChangedContactsReader interface {

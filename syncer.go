@@ -3,7 +3,9 @@ package adsync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -39,7 +41,7 @@ type Options struct {
 	Store ContactStore
 	// History keeps runs, links, conflicts and resolutions. Required.
 	History HistoryStore
-	// Matcher decides for unlinked users. Required: matcher.New() gives
+	// Matcher decides for unlinked users. Required: matcher.New(nil) gives
 	// Autotask's rules.
 	Matcher Matcher
 	// Fields builds each run's field rules. Required: merge.New gives
@@ -47,7 +49,8 @@ type Options struct {
 	Fields FieldPolicy
 	// Logger receives the run's log; nil discards it.
 	Logger *slog.Logger
-	// Progress, when set, is called as a run advances. It must be fast.
+	// Progress, when set, is called as a run advances, from the goroutine
+	// running it. It must be fast.
 	Progress func(Progress)
 	// WriteConcurrency bounds the writes in flight (default 3, Autotask's
 	// thread limit per endpoint).
@@ -67,14 +70,20 @@ type Org struct {
 
 // Syncer runs the sync of organizations: it composes a ContactStore, a
 // HistoryStore, a Matcher and field rules, and owns the rules of a run (order
-// of matching, guard, batching, error wrapping). It is safe for concurrent
-// use; runs of one organization are serialized (R-RUN-5).
+// of matching, guard, batching, error wrapping), like *sql.DB owns a
+// driver. It is safe for concurrent use; runs of one organization are
+// serialized (R-RUN-5).
 type Syncer struct {
 	opts Options
 	log  *slog.Logger
+	now  func() time.Time
+
+	mu      sync.Mutex
+	running map[string]bool // organizations with a run in this process
 }
 
-// NewSyncer returns a Syncer, or a *ConfigError naming the missing option.
+// NewSyncer returns a Syncer, or a *ConfigError naming the missing or bad
+// option.
 func NewSyncer(o Options) (*Syncer, error) {
 	switch {
 	case o.Store == nil:
@@ -82,32 +91,233 @@ func NewSyncer(o Options) (*Syncer, error) {
 	case o.History == nil:
 		return nil, &ConfigError{Field: "Options.History", Problem: "is required"}
 	case o.Matcher == nil:
-		return nil, &ConfigError{Field: "Options.Matcher", Problem: "is required (matcher.New() gives Autotask's rules)"}
+		return nil, &ConfigError{Field: "Options.Matcher", Problem: "is required (matcher.New(nil) gives Autotask's rules)"}
 	case o.Fields == nil:
 		return nil, &ConfigError{Field: "Options.Fields", Problem: "is required (merge.New gives Autotask's rules)"}
+	case o.WriteConcurrency < 0:
+		return nil, &ConfigError{Field: "Options.WriteConcurrency", Problem: fmt.Sprintf("must be positive (0 for the default %d), got %d", DefaultWriteConcurrency, o.WriteConcurrency)}
+	case o.BatchSize < 0 || o.BatchSize > MaxPageSize:
+		return nil, &ConfigError{Field: "Options.BatchSize", Problem: fmt.Sprintf("must be between 1 and %d (0 for the default), got %d", MaxPageSize, o.BatchSize)}
 	}
-	return &Syncer{opts: o, log: o.Logger}, nil
+	if o.WriteConcurrency == 0 {
+		o.WriteConcurrency = DefaultWriteConcurrency
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	s := &Syncer{opts: o, log: o.Logger, now: o.Now, running: map[string]bool{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// History returns the Syncer's history store.
+func (s *Syncer) History() HistoryStore { return s.opts.History }
+
+func (s *Syncer) progress(org string, ph Phase, done, total int) {
+	if s.opts.Progress != nil {
+		s.opts.Progress(Progress{OrgID: org, Phase: ph, Done: done, Total: total})
+	}
 }
 
 // Plan reads the directory and the company's contacts and computes what a
-// run would write, without writing anything anywhere: a dry run.
+// run would write, without writing anything anywhere: a dry run. The plan
+// prints as a readable diff (Plan.WriteTo) and can be applied with Apply.
 func (s *Syncer) Plan(ctx context.Context, org Org) (*Plan, error) {
-	return nil, errors.New("not implemented yet")
+	if err := validateOrg(org); err != nil {
+		return nil, err
+	}
+	p, _, err := s.plan(ctx, org, nil)
+	return p, err
 }
 
 // Apply applies a plan made by Plan for the same organization, records the
-// run (trigger forced) and returns it.
+// run (trigger forced) and returns it. A plan is applied once: links made by
+// it are in the history afterwards, so planning again is cheap.
 func (s *Syncer) Apply(ctx context.Context, org Org, p *Plan) (Run, error) {
-	return Run{}, errors.New("not implemented yet")
+	if p == nil {
+		return Run{}, errors.New("adsync: Apply: nil plan")
+	}
+	if p.OrgID != org.Config.ID || p.CompanyID != org.Config.CompanyID {
+		return Run{}, fmt.Errorf("adsync: Apply: the plan is for organization %q (company %d), not %q (company %d)",
+			p.OrgID, p.CompanyID, org.Config.ID, org.Config.CompanyID)
+	}
+	return s.run(ctx, org, TriggerForced, p, nil)
 }
 
-// Sync plans and applies one run of the organization, and records it.
+// Sync plans and applies one run of the organization, records it (R-RUN-4)
+// and returns it. The error is non-nil when the run failed; the run record
+// is returned either way once it was started. A disabled organization is
+// refused with ErrOrgDisabled, a run already going on with ErrRunInProgress.
 func (s *Syncer) Sync(ctx context.Context, org Org, trigger Trigger) (Run, error) {
-	return Run{}, errors.New("not implemented yet")
+	return s.run(ctx, org, trigger, nil, nil)
 }
 
-// Approve runs the organization again with the held deactivations of run
-// runID allowed past the guard (R-DEACT-4).
+// Approve runs the organization again (trigger approval) with the
+// deactivations held by run runID allowed past the guard (R-DEACT-4). Users
+// who came back into scope since are not deactivated: the run plans afresh,
+// and only the approved contacts skip the guard. ErrNothingHeld if that run
+// held nothing; ErrNotFound if it is not in the history.
 func (s *Syncer) Approve(ctx context.Context, org Org, runID int64) (Run, error) {
-	return Run{}, errors.New("not implemented yet")
+	held, err := s.opts.History.Run(ctx, org.Config.ID, runID)
+	if err != nil {
+		return Run{}, fmt.Errorf("adsync: approve run %d of %q: %w", runID, org.Config.ID, err)
+	}
+	if held.Status != StatusHeld || len(held.Held) == 0 {
+		return Run{}, fmt.Errorf("adsync: approve run %d of %q (status %s): %w", runID, org.Config.ID, held.Status, ErrNothingHeld)
+	}
+	approved := make(map[int64]bool, len(held.Held))
+	for _, h := range held.Held {
+		approved[h.ContactID] = true
+	}
+	return s.run(ctx, org, TriggerApproval, nil, &approval{runID: runID, contacts: approved})
+}
+
+type approval struct {
+	runID    int64
+	contacts map[int64]bool
+}
+
+func validateOrg(org Org) error {
+	if err := org.Config.Validate(); err != nil {
+		return err
+	}
+	if org.Source == nil {
+		return &ConfigError{Field: "source", Problem: "organization " + org.Config.ID + " has no directory source"}
+	}
+	return nil
+}
+
+// lock takes the organization's lock in this process and, when the history
+// store is a Locker, across processes (R-RUN-5).
+func (s *Syncer) lock(ctx context.Context, orgID string) (func(), error) {
+	s.mu.Lock()
+	if s.running[orgID] {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("adsync: organization %q: %w", orgID, ErrRunInProgress)
+	}
+	s.running[orgID] = true
+	s.mu.Unlock()
+	release := func() {
+		s.mu.Lock()
+		delete(s.running, orgID)
+		s.mu.Unlock()
+	}
+	if l, ok := s.opts.History.(Locker); ok {
+		unlock, err := l.TryLock(ctx, orgID)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("adsync: lock organization %q: %w", orgID, err)
+		}
+		return func() { unlock(); release() }, nil
+	}
+	return release, nil
+}
+
+// Running reports whether a run of the organization is going on in this
+// process.
+func (s *Syncer) Running(orgID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running[orgID]
+}
+
+func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, appr *approval) (Run, error) {
+	if err := validateOrg(org); err != nil {
+		return Run{}, err
+	}
+	cfg := &org.Config
+	if !cfg.Enabled {
+		return Run{}, fmt.Errorf("adsync: organization %q: %w", cfg.ID, ErrOrgDisabled)
+	}
+	unlock, err := s.lock(ctx, cfg.ID)
+	if err != nil {
+		return Run{}, err
+	}
+	defer unlock()
+
+	// The attempt is recorded first: the 24-hour schedule counts from it
+	// (R-RUN-1), whatever happens next.
+	run, err := s.opts.History.StartRun(ctx, Run{OrgID: cfg.ID, Trigger: trigger, Started: s.now(), Status: StatusRunning, TLS: TLSUnknown})
+	if err != nil {
+		return Run{}, fmt.Errorf("adsync: record the start of a run of %q: %w", cfg.ID, err)
+	}
+	if appr != nil {
+		run.ApprovedRun = appr.runID
+	}
+	log := s.log.With("org", cfg.ID, "run", run.ID)
+	log.Info("run started", "trigger", trigger)
+	calls0 := s.apiCalls()
+
+	runErr := func() error {
+		if p == nil {
+			var err error
+			if p, _, err = s.plan(ctx, org, appr); err != nil {
+				if p != nil {
+					run.TLS = p.TLS
+				}
+				return err
+			}
+		}
+		run.TLS = p.TLS
+		return s.apply(ctx, org, p, &run, log)
+	}()
+
+	if p != nil {
+		run.FullRead = p.FullRead
+		run.Counts.Read = p.Counts.Read
+		run.Counts.Conflicts = p.Counts.Conflicts
+		run.Counts.Unchanged = p.Counts.Unchanged
+		run.Counts.Skipped = p.Counts.Skipped
+		run.Counts.Held = p.Counts.Held
+		run.Warnings = capList(append(run.Warnings, p.Warnings...))
+		run.Skips = capList(p.Skips)
+		for _, h := range p.Held {
+			run.Held = append(run.Held, HeldDeactivation{UserID: h.UserID, ContactID: h.ContactID, Contact: h.Contact})
+		}
+	}
+	run.Failures = capList(run.Failures)
+	run.APICalls = s.apiCalls() - calls0
+	run.Ended = s.now()
+	switch {
+	case runErr != nil && ctx.Err() != nil && errors.Is(runErr, context.Cause(ctx)):
+		run.Status = StatusInterrupted // a graceful stop
+		run.Error = runErr.Error()
+	case runErr != nil:
+		run.Status = StatusFailed
+		run.Error = runErr.Error()
+	case len(run.Held) > 0:
+		run.Status = StatusHeld
+	default:
+		run.Status = StatusSucceeded
+	}
+	// The run is recorded even when ctx was cancelled: a graceful stop
+	// finishes the batch in flight and records the run.
+	if err := s.opts.History.FinishRun(context.WithoutCancel(ctx), run); err != nil {
+		err = fmt.Errorf("adsync: record the end of run %d of %q: %w", run.ID, cfg.ID, err)
+		return run, errors.Join(runErr, err)
+	}
+	log.Info("run finished", "status", run.Status, "counts", run.Counts.String(), "api_calls", run.APICalls, "duration", run.Duration())
+	if runErr != nil {
+		log.Error("run failed", "error", runErr)
+	}
+	return run, runErr
+}
+
+func (s *Syncer) apiCalls() int64 {
+	if c, ok := s.opts.Store.(APICounter); ok {
+		return c.APICalls()
+	}
+	return 0
+}
+
+func capList[T any](xs []T) []T {
+	if len(xs) > MaxRunDetails {
+		return xs[:MaxRunDetails]
+	}
+	return xs
 }

@@ -1,0 +1,256 @@
+package adsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+)
+
+// apply writes a plan in batches of at most BatchSize changes, with at most
+// WriteConcurrency writes in flight, saving links after each batch. Creates
+// are journaled (a pending link) before they are sent (R-RUN-7). A write
+// that fails for one contact is recorded on the run and the run goes on
+// (R-RUN-6); a systemic failure stops it.
+func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, log *slog.Logger) error {
+	cfg := &org.Config
+	h := s.opts.History
+	if len(p.dropLinks) > 0 {
+		if err := h.DeleteLinks(ctx, cfg.ID, p.dropLinks); err != nil {
+			return fmt.Errorf("adsync: drop stale links of %q: %w", cfg.ID, err)
+		}
+	}
+	if len(p.confirmLinks) > 0 {
+		if err := h.PutLinks(ctx, cfg.ID, p.confirmLinks); err != nil {
+			return fmt.Errorf("adsync: save reconciled links of %q: %w", cfg.ID, err)
+		}
+	}
+
+	total := len(p.Changes)
+	s.progress(cfg.ID, PhaseApply, 0, total)
+	var stop error
+	for start := 0; start < total && stop == nil; start += s.opts.BatchSize {
+		if err := ctx.Err(); err != nil {
+			stop = err
+			break
+		}
+		batch := p.Changes[start:min(start+s.opts.BatchSize, total)]
+		stop = s.applyBatch(ctx, cfg, p, batch, run, log)
+		s.progress(cfg.ID, PhaseApply, min(start+len(batch), total), total)
+	}
+
+	// Conflicts are recomputed by every run (R-CONF-5); an incremental read
+	// saw only some users, so the others' conflicts stand.
+	if stop == nil {
+		cs := p.Conflicts
+		if !p.FullRead {
+			var err error
+			if cs, err = s.mergeConflicts(ctx, cfg.ID, p); err != nil {
+				return err
+			}
+		}
+		if err := h.ReplaceConflicts(ctx, cfg.ID, cs); err != nil {
+			return fmt.Errorf("adsync: save the conflicts of %q: %w", cfg.ID, err)
+		}
+		run.Cursor = p.Cursor
+	}
+	return stop
+}
+
+func (s *Syncer) mergeConflicts(ctx context.Context, orgID string, p *Plan) ([]Conflict, error) {
+	old, err := s.opts.History.Conflicts(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("adsync: load the conflicts of %q: %w", orgID, err)
+	}
+	read := make(map[string]bool, len(p.Changes)+len(p.Conflicts))
+	for _, c := range p.Conflicts {
+		read[c.UserID] = true
+	}
+	for _, ch := range p.Changes {
+		read[ch.UserID] = true
+	}
+	cs := append([]Conflict(nil), p.Conflicts...)
+	for _, c := range old {
+		if !read[c.UserID] {
+			cs = append(cs, c)
+		}
+	}
+	return cs, nil
+}
+
+// result is the outcome of one write.
+type result struct {
+	ch   *Change
+	id   int64 // created contact id
+	err  error
+	warn *Warning
+}
+
+func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch []Change, run *Run, log *slog.Logger) error {
+	h := s.opts.History
+	now := s.now()
+
+	// Journal the creates before sending them.
+	var journal []Link
+	for i := range batch {
+		if ch := &batch[i]; ch.Kind == ChangeCreate {
+			journal = append(journal, Link{OrgID: cfg.ID, UserID: ch.UserID, Pending: true, Active: true, After: p.maxContactID,
+				Created: true, Written: written(ch), LinkedAt: now})
+		}
+	}
+	if len(journal) > 0 {
+		if err := h.PutLinks(ctx, cfg.ID, journal); err != nil {
+			return fmt.Errorf("adsync: journal %d creates of %q: %w", len(journal), cfg.ID, err)
+		}
+	}
+
+	// Writes, at most WriteConcurrency at once. A systemic error cancels
+	// the writes not yet started. Cancelling ctx does not: the batch in
+	// flight finishes, so that a graceful stop leaves its links saved.
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	results := make([]result, len(batch))
+	sem := make(chan struct{}, s.opts.WriteConcurrency)
+	var wg sync.WaitGroup
+	for i := range batch {
+		select {
+		case sem <- struct{}{}:
+		case <-wctx.Done():
+		}
+		if wctx.Err() != nil {
+			results[i] = result{ch: &batch[i], err: context.Cause(wctx)}
+			continue
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			r := s.write(wctx, cfg, p, &batch[i])
+			if r.err != nil && IsSystemic(r.err) {
+				cancel()
+			}
+			results[i] = r
+		}(i)
+	}
+	wg.Wait()
+
+	// Save what was written; record what failed.
+	var put []Link
+	var drop []string
+	var stop error
+	for i := range results {
+		r := &results[i]
+		ch := r.ch
+		if r.warn != nil {
+			run.Warnings = append(run.Warnings, *r.warn)
+		}
+		if r.err != nil {
+			if IsSystemic(r.err) {
+				if stop == nil {
+					stop = r.err
+				}
+				// A create that may or may not have happened stays
+				// journaled for the next run to reconcile.
+				continue
+			}
+			run.Counts.FailedWrites++
+			run.Failures = append(run.Failures, WriteFailure{UserID: ch.UserID, ContactID: ch.ContactID, Kind: ch.Kind, Error: r.err.Error()})
+			log.Warn("write failed", "error", r.err)
+			if ch.Kind == ChangeCreate && errors.Is(r.err, ErrValidation) {
+				drop = append(drop, ch.UserID) // refused: nothing was created
+			}
+			continue
+		}
+		switch ch.Kind {
+		case ChangeCreate:
+			run.Counts.Created++
+			put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: r.id, Created: true, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
+		case ChangeLink:
+			run.Counts.Linked++
+			put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: ch.ContactID, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
+		case ChangeUpdate, ChangeReactivate, ChangeDeactivate:
+			switch ch.Kind {
+			case ChangeUpdate:
+				run.Counts.Updated++
+			case ChangeReactivate:
+				run.Counts.Reactivated++
+			default:
+				run.Counts.Deactivated++
+			}
+			l := ch.link
+			l.SyncedAt = now
+			l.Active = ch.Kind != ChangeDeactivate
+			if ch.set != 0 {
+				l.Written = written(ch)
+			} else {
+				l.Written = maps.Clone(l.Written)
+			}
+			put = append(put, l)
+		}
+	}
+	// Saved even when the run stops: what was written must be linked.
+	sctx := context.WithoutCancel(ctx)
+	if len(put) > 0 {
+		if err := h.PutLinks(sctx, cfg.ID, put); err != nil {
+			return errors.Join(stop, fmt.Errorf("adsync: save %d links of %q: %w", len(put), cfg.ID, err))
+		}
+	}
+	if len(drop) > 0 {
+		if err := h.DeleteLinks(sctx, cfg.ID, drop); err != nil {
+			return errors.Join(stop, fmt.Errorf("adsync: drop %d refused creates of %q: %w", len(drop), cfg.ID, err))
+		}
+	}
+	if stop != nil {
+		return fmt.Errorf("adsync: apply the plan of %q: stopped after a systemic failure: %w", cfg.ID, stop)
+	}
+	return nil
+}
+
+// write performs one change against the store.
+func (s *Syncer) write(ctx context.Context, cfg *OrgConfig, p *Plan, ch *Change) result {
+	r := result{ch: ch}
+	wrap := func(err error) error {
+		return &ContactError{Op: ch.Kind, UserID: ch.UserID, User: ch.User, ContactID: ch.ContactID, Err: err}
+	}
+	if ch.Kind == ChangeCreate {
+		nc := NewContact{CompanyID: cfg.CompanyID, Values: ch.values, BillingProductID: p.billing}
+		id, err := s.opts.Store.Create(ctx, nc)
+		if err != nil {
+			r.err = wrap(err)
+			return r
+		}
+		r.id = id
+		if p.billing != 0 {
+			if b, ok := s.opts.Store.(BillingProductAssigner); ok {
+				if err := b.AssignBillingProduct(ctx, id, p.billing); err != nil {
+					// The contact exists and is linked; the product is
+					// a warning, not a failed write.
+					r.warn = &Warning{UserID: ch.UserID, Rule: "R-FIELD-7",
+						Message: fmt.Sprintf("billing product %d not assigned to new contact %d: %v", p.billing, id, err)}
+				}
+			}
+		}
+		return r
+	}
+	u := ContactUpdate{ContactID: ch.ContactID, CompanyID: cfg.CompanyID, Fields: ch.set, Values: ch.values, Active: ch.Active}
+	if u.Empty() {
+		return r // a link to a contact that already agrees: no write
+	}
+	if err := s.opts.Store.Update(ctx, u); err != nil {
+		r.err = wrap(err)
+	}
+	return r
+}
+
+// written returns the values a change writes, as kept on its link.
+func written(ch *Change) map[Field]string {
+	if ch.set == 0 {
+		return nil
+	}
+	m := make(map[Field]string, len(ch.Fields))
+	for _, f := range ch.set.Fields() {
+		m[f] = ch.values[f]
+	}
+	return m
+}

@@ -1,0 +1,588 @@
+package adsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// planState is what planning read, kept for checks and tests.
+type planState struct {
+	users    []User
+	contacts []Contact
+}
+
+// matchFields are read from Autotask whatever the selection: matching needs
+// them (R-MATCH-1..7).
+var matchFields = NewFieldSet(FirstName, LastName, MiddleInitial, Email)
+
+// plan reads and plans; see Syncer.Plan. It writes nothing. On an error
+// after the check, the partial plan carries the TLS status.
+func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *planState, error) {
+	cfg := &org.Config
+	p := &Plan{OrgID: cfg.ID, CompanyID: cfg.CompanyID, Planned: s.now(), TLS: TLSUnknown,
+		selected: cfg.Selected(), billing: cfg.BillingProductID}
+	h := s.opts.History
+
+	// Check: both ends reachable and authenticated before reading anything.
+	st, err := org.Source.Check(ctx)
+	if st.TLS != "" {
+		p.TLS = st.TLS
+	}
+	if err != nil {
+		return p, nil, fmt.Errorf("adsync: check the directory of %q: %w", cfg.ID, err)
+	}
+	if err := s.opts.Store.Check(ctx, cfg.CompanyID); err != nil {
+		return p, nil, fmt.Errorf("adsync: check Autotask company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
+	}
+
+	users, err := s.readDirectory(ctx, org, p)
+	if err != nil {
+		return p, nil, err
+	}
+	contacts, err := s.readContacts(ctx, cfg, p.selected|matchFields, p)
+	if err != nil {
+		return p, nil, err
+	}
+
+	links, err := h.Links(ctx, cfg.ID)
+	if err != nil {
+		return p, nil, fmt.Errorf("adsync: load the links of %q: %w", cfg.ID, err)
+	}
+	prevConflicts, err := h.Conflicts(ctx, cfg.ID)
+	if err != nil {
+		return p, nil, fmt.Errorf("adsync: load the conflicts of %q: %w", cfg.ID, err)
+	}
+	resolutions, err := h.Resolutions(ctx, cfg.ID)
+	if err != nil {
+		return p, nil, fmt.Errorf("adsync: load the resolutions of %q: %w", cfg.ID, err)
+	}
+
+	params := FieldParams{Selected: p.selected}
+	if p.selected.Has(CountryID) {
+		if cl, ok := s.opts.Store.(CountryLister); ok {
+			if params.Countries, err = cl.Countries(ctx); err != nil {
+				return p, nil, fmt.Errorf("adsync: load Autotask's country list: %w", err)
+			}
+		} else {
+			p.Warnings = append(p.Warnings, Warning{Rule: "R-FIELD-6", Field: CountryID.String(),
+				Message: "the contact store has no country list: countryID is not written"})
+		}
+	}
+	rules, err := s.opts.Fields(params)
+	if err != nil {
+		return p, nil, fmt.Errorf("adsync: field rules for %q: %w", cfg.ID, err)
+	}
+
+	s.progress(cfg.ID, PhasePlan, 0, len(users))
+	pl := planner{s: s, cfg: cfg, p: p, rules: rules, appr: appr, users: users, contacts: contacts}
+	if err := pl.run(ctx, links, prevConflicts, resolutions); err != nil {
+		return p, nil, err
+	}
+	s.progress(cfg.ID, PhasePlan, len(users), len(users))
+	return p, &planState{users: users, contacts: contacts}, nil
+}
+
+// readDirectory reads the in-scope users, in full or incrementally, and
+// applies the organization's scope rules (R-SCOPE-7, R-SCOPE-8, R-MATCH-8).
+func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]User, error) {
+	cfg := &org.Config
+	full, cursor, err := s.readMode(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	limit := cfg.UserCap()
+	var users []User
+	seen := map[string]bool{}
+	p.disabled = map[string]bool{}
+	page := func(us []User) error {
+		for i := range us {
+			u := us[i]
+			if u.ID == "" {
+				p.Warnings = append(p.Warnings, Warning{Rule: "R-LINK-1", Message: "the directory returned a user without an id (" + u.Label() + "): ignored"})
+				continue
+			}
+			if seen[u.ID] {
+				p.Warnings = append(p.Warnings, Warning{Rule: "R-LINK-1", UserID: u.ID, Message: "the directory returned this user twice: the second copy is ignored"})
+				continue
+			}
+			seen[u.ID] = true
+			if !u.Enabled && !cfg.IncludeDisabled {
+				p.disabled[u.ID] = true // out of scope (R-SCOPE-8)
+				continue
+			}
+			if len(users) >= limit {
+				return &CapError{OrgID: cfg.ID, Count: len(users) + 1, Limit: limit}
+			}
+			if cfg.EmailFromUPN && strings.TrimSpace(u.Values[Email]) == "" {
+				u.Values[Email] = strings.TrimSpace(u.UPN)
+			}
+			users = append(users, u)
+		}
+		s.progress(cfg.ID, PhaseReadDirectory, len(users), 0)
+		return nil
+	}
+	inc, _ := org.Source.(IncrementalSource)
+	switch {
+	case inc != nil && !full:
+		next, err := inc.UsersSince(ctx, cursor, page)
+		if errors.Is(err, ErrCursorExpired) {
+			s.log.Info("incremental cursor expired: reading in full", "org", cfg.ID)
+			users, seen, p.disabled = nil, map[string]bool{}, map[string]bool{}
+			full = true
+			next, err = inc.UsersSince(ctx, "", page)
+		}
+		p.Cursor = next
+		if err != nil {
+			return nil, readError(cfg, err)
+		}
+	case inc != nil:
+		next, err := inc.UsersSince(ctx, "", page)
+		if err != nil {
+			return nil, readError(cfg, err)
+		}
+		p.Cursor = next
+	default:
+		if err := org.Source.Users(ctx, page); err != nil {
+			return nil, readError(cfg, err)
+		}
+	}
+	p.FullRead = full
+	p.Counts.Read = len(users)
+	return users, nil
+}
+
+func readError(cfg *OrgConfig, err error) error {
+	var ce *CapError
+	if errors.As(err, &ce) {
+		return err
+	}
+	// A read cut short never deactivates anything (R-DEACT-3).
+	return fmt.Errorf("adsync: read the directory of %q: %w: %w", cfg.ID, ErrIncompleteRead, err)
+}
+
+// readMode decides between a full and an incremental read: full without
+// the capability, without a cursor, or when the last full read is older
+// than FullReadEvery.
+func (s *Syncer) readMode(ctx context.Context, org Org) (full bool, cursor string, err error) {
+	cfg := &org.Config
+	if _, ok := org.Source.(IncrementalSource); !ok || cfg.FullReadEvery < 0 {
+		return true, "", nil
+	}
+	runs, err := s.opts.History.Runs(ctx, cfg.ID, 0)
+	if err != nil {
+		return false, "", fmt.Errorf("adsync: load the runs of %q: %w", cfg.ID, err)
+	}
+	every := cfg.FullReadEvery
+	if every == 0 {
+		every = DefaultFullReadEvery
+	}
+	var lastFull bool
+	for _, r := range runs { // newest first
+		if r.Status != StatusSucceeded && r.Status != StatusHeld {
+			continue
+		}
+		if cursor == "" {
+			cursor = r.Cursor
+		}
+		if r.FullRead && s.now().Sub(r.Started) < every {
+			lastFull = true
+			break
+		}
+	}
+	return !lastFull || cursor == "", cursor, nil
+}
+
+func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldSet, p *Plan) ([]Contact, error) {
+	var contacts []Contact
+	err := s.opts.Store.Contacts(ctx, cfg.CompanyID, fields, func(cs []Contact) error {
+		contacts = append(contacts, cs...)
+		s.progress(cfg.ID, PhaseReadContacts, len(contacts), 0)
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("adsync: organization %q: Autotask company %d does not exist (check companyId): %w", cfg.ID, cfg.CompanyID, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("adsync: read the contacts of company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
+	}
+	for i := range contacts {
+		if contacts[i].ID > p.maxContactID {
+			p.maxContactID = contacts[i].ID
+		}
+	}
+	return contacts, nil
+}
+
+// planner computes one plan. It does no I/O.
+type planner struct {
+	s        *Syncer
+	cfg      *OrgConfig
+	p        *Plan
+	rules    FieldRules
+	appr     *approval
+	users    []User
+	contacts []Contact
+
+	contactByID map[int64]*Contact
+	linkByUser  map[string]*Link
+	linkedTo    map[int64]string // contact → user, confirmed links only
+	prevConf    map[string]Conflict
+}
+
+func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Conflict, resolutions []Resolution) error {
+	p, cfg := pl.p, pl.cfg
+	pl.contactByID = make(map[int64]*Contact, len(pl.contacts))
+	for i := range pl.contacts {
+		pl.contactByID[pl.contacts[i].ID] = &pl.contacts[i]
+	}
+	pl.linkByUser = make(map[string]*Link, len(links))
+	pl.linkedTo = make(map[int64]string, len(links))
+	var pending []*Link
+	for i := range links {
+		l := &links[i]
+		pl.linkByUser[l.UserID] = l
+		if l.Pending {
+			pending = append(pending, l)
+		} else {
+			pl.linkedTo[l.ContactID] = l.UserID
+		}
+	}
+	pl.prevConf = make(map[string]Conflict, len(prevConflicts))
+	for _, c := range prevConflicts {
+		pl.prevConf[c.UserID+"\x00"+string(c.Kind)] = c
+	}
+	res := make(map[string]Resolution, len(resolutions))
+	for _, r := range resolutions {
+		res[r.UserID] = r
+	}
+
+	pl.reconcile(pending)
+
+	// Linked users are updated (R-LINK-2); the others go to resolutions or
+	// the matcher.
+	inScope := make(map[string]bool, len(pl.users))
+	var unlinked, linked []*User
+	for i := range pl.users {
+		u := &pl.users[i]
+		inScope[u.ID] = true
+		r, hasRes := res[u.ID]
+		if hasRes && r.Action == ResolveIgnore {
+			p.Skips = append(p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6", Reason: "ignored by an admin's resolution"})
+			continue
+		}
+		if l := pl.linkByUser[u.ID]; l != nil && !l.Pending {
+			c := pl.contactByID[l.ContactID]
+			if c == nil {
+				// The linked contact is gone: drop the link and match again
+				// (R-LINK-4).
+				p.dropLinks = append(p.dropLinks, u.ID)
+				delete(pl.linkedTo, l.ContactID)
+				delete(pl.linkByUser, u.ID)
+			} else {
+				linked = append(linked, u)
+				pl.planLinked(u, l, c)
+				continue
+			}
+		}
+		if hasRes {
+			pl.planResolution(u, r)
+			continue
+		}
+		unlinked = append(unlinked, u)
+	}
+
+	if err := pl.match(ctx, unlinked, linked); err != nil {
+		return err
+	}
+	if p.FullRead {
+		pl.planDeactivations(inScope, res)
+	}
+	p.Counts.Conflicts = len(p.Conflicts)
+	p.Counts.Skipped = len(p.Skips)
+	if cfg.BillingProductID != 0 && p.Counts.Created > 0 {
+		if _, ok := pl.s.opts.Store.(BillingProductAssigner); !ok {
+			p.Warnings = append(p.Warnings, Warning{Rule: "R-FIELD-7", Message: "the contact store cannot assign billing products: new contacts get none"})
+		}
+	}
+	return nil
+}
+
+// reconcile settles the create journal (R-RUN-7): a pending link whose
+// contact was created (its id is above the journal's mark and its values
+// are the journaled ones) becomes a link; one whose contact was never
+// created is dropped, and the user is planned afresh.
+func (pl *planner) reconcile(pending []*Link) {
+	for _, l := range pending {
+		want := l.Written
+		var found *Contact
+		for i := range pl.contacts { // ascending ids; pending links are few
+			c := &pl.contacts[i]
+			if c.ID <= l.After {
+				continue
+			}
+			if _, taken := pl.linkedTo[c.ID]; taken {
+				continue
+			}
+			if !strings.EqualFold(strings.TrimSpace(c.Values[Email]), strings.TrimSpace(want[Email])) ||
+				strings.TrimSpace(c.Values[FirstName]) != strings.TrimSpace(want[FirstName]) ||
+				strings.TrimSpace(c.Values[LastName]) != strings.TrimSpace(want[LastName]) {
+				continue
+			}
+			found = c
+			break
+		}
+		if found == nil {
+			pl.p.dropLinks = append(pl.p.dropLinks, l.UserID)
+			delete(pl.linkByUser, l.UserID)
+			continue
+		}
+		l.Pending, l.ContactID, l.After, l.Created, l.Active = false, found.ID, 0, true, true
+		l.SyncedAt = pl.p.Planned
+		pl.linkedTo[found.ID] = l.UserID
+		pl.p.confirmLinks = append(pl.p.confirmLinks, *l)
+		pl.s.log.Info("create journal reconciled", "org", pl.cfg.ID, "user", l.UserID, "contact", found.ID)
+	}
+}
+
+// planLinked plans the update of a linked user's contact: reactivation
+// when it is inactive (R-LINK-3), the differing fields (R-FIELD-*).
+func (pl *planner) planLinked(u *User, l *Link, c *Contact) {
+	upd, warns := pl.rules.Update(u, c)
+	pl.p.Warnings = append(pl.p.Warnings, warns...)
+	ch := Change{UserID: u.ID, User: u.Label(), ContactID: c.ID, Contact: c.Label(), user: u, link: *l}
+	switch {
+	case !c.Active:
+		ch.Kind, ch.Rule = ChangeReactivate, "R-LINK-3"
+		ch.Active = ptr(true)
+		pl.p.Counts.Reactivated++
+	case upd.Fields != 0:
+		ch.Kind, ch.Rule = ChangeUpdate, "R-FIELD-3"
+		pl.p.Counts.Updated++
+	default:
+		pl.p.Counts.Unchanged++
+		return
+	}
+	ch.setFields(c, upd)
+	pl.p.Changes = append(pl.p.Changes, ch)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (ch *Change) setFields(c *Contact, upd ContactUpdate) {
+	ch.set, ch.values = upd.Fields, upd.Values
+	for _, f := range upd.Fields.Fields() {
+		ch.Fields = append(ch.Fields, FieldChange{Field: f, Before: c.Values[f], After: upd.Values[f]})
+	}
+}
+
+// planResolution follows an admin's resolution for an unlinked user
+// (R-CONF-6).
+func (pl *planner) planResolution(u *User, r Resolution) {
+	switch r.Action {
+	case ResolveCreate:
+		pl.planCreate(u, "R-CONF-6", true)
+	case ResolveLink:
+		c := pl.contactByID[r.ContactID]
+		if other, taken := pl.linkedTo[r.ContactID]; taken && other != u.ID {
+			pl.p.Skips = append(pl.p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6",
+				Reason: fmt.Sprintf("the resolution maps this user to contact %d, which is now linked to user %s: resolve again", r.ContactID, other)})
+			return
+		}
+		if c == nil {
+			pl.p.Skips = append(pl.p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6",
+				Reason: fmt.Sprintf("the resolution maps this user to contact %d, which is not in company %d any more: resolve again", r.ContactID, pl.cfg.CompanyID)})
+			return
+		}
+		pl.planLink(u, c, "R-CONF-6", !c.Active, true)
+	}
+}
+
+// planLink plans a new link to an existing contact, with its field updates
+// and its reactivation.
+func (pl *planner) planLink(u *User, c *Contact, rule string, reactivate, resolution bool) {
+	upd, warns := pl.rules.Update(u, c)
+	pl.p.Warnings = append(pl.p.Warnings, warns...)
+	ch := Change{Kind: ChangeLink, Rule: rule, UserID: u.ID, User: u.Label(), ContactID: c.ID, Contact: c.Label(),
+		user: u, Resolution: resolution}
+	if reactivate || !c.Active {
+		ch.Active = ptr(true)
+	}
+	ch.setFields(c, upd)
+	pl.linkedTo[c.ID] = u.ID
+	pl.p.Counts.Linked++
+	pl.p.Changes = append(pl.p.Changes, ch)
+}
+
+func (pl *planner) planCreate(u *User, rule string, resolution bool) {
+	vals, warns, err := pl.rules.Create(u)
+	pl.p.Warnings = append(pl.p.Warnings, warns...)
+	if err != nil {
+		pl.p.Skips = append(pl.p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-FIELD-5", Reason: err.Error()})
+		return
+	}
+	ch := Change{Kind: ChangeCreate, Rule: rule, UserID: u.ID, User: u.Label(), user: u, values: vals, Resolution: resolution}
+	for f := Field(0); f < NumFields; f++ {
+		if vals[f] != "" {
+			ch.set = ch.set.With(f)
+			ch.Fields = append(ch.Fields, FieldChange{Field: f, After: vals[f]})
+		}
+	}
+	pl.p.Counts.Created++
+	pl.p.Changes = append(pl.p.Changes, ch)
+}
+
+// match runs the matcher on the unlinked users and checks its decisions: a
+// contact can be linked to at most one user (R-LINK-5).
+func (pl *planner) match(ctx context.Context, unlinked, linked []*User) error {
+	if len(unlinked) == 0 {
+		return nil
+	}
+	cs := make([]*Contact, len(pl.contacts))
+	for i := range pl.contacts {
+		cs[i] = &pl.contacts[i]
+	}
+	in := MatchInput{Users: unlinked, Linked: linked, Contacts: cs, EmailFromUPN: pl.cfg.EmailFromUPN,
+		LinkedTo: func(id int64) (string, bool) { u, ok := pl.linkedTo[id]; return u, ok }}
+	decisions, err := pl.s.opts.Matcher.Match(ctx, in)
+	if err != nil {
+		return fmt.Errorf("adsync: match the users of %q: %w", pl.cfg.ID, err)
+	}
+	byUser := make(map[string]*User, len(unlinked))
+	for _, u := range unlinked {
+		byUser[u.ID] = u
+	}
+	decided := make(map[string]bool, len(decisions))
+	for _, d := range decisions {
+		u := byUser[d.UserID]
+		if u == nil || decided[d.UserID] {
+			return fmt.Errorf("adsync: matcher for %q decided for user %q, which it was not asked about or twice", pl.cfg.ID, d.UserID)
+		}
+		decided[d.UserID] = true
+		switch d.Action {
+		case ActionCreate:
+			pl.planCreate(u, ruleOr(d.Rule, "R-MATCH-5"), false)
+		case ActionLink, ActionLinkReactivate:
+			c := pl.contactByID[d.ContactID]
+			if c == nil {
+				return fmt.Errorf("adsync: matcher for %q linked user %s to contact %d, which is not a contact of company %d",
+					pl.cfg.ID, u.Label(), d.ContactID, pl.cfg.CompanyID)
+			}
+			if other, taken := pl.linkedTo[c.ID]; taken {
+				pl.conflict(u, Conflict{Kind: ConflictContactLinked, OtherUsers: []string{other}, Candidates: []int64{c.ID},
+					Detail: fmt.Sprintf("the only matching contact %s is already linked to user %s", c.Label(), other)})
+				continue
+			}
+			pl.planLink(u, c, ruleOr(d.Rule, "R-MATCH-1"), d.Action == ActionLinkReactivate, false)
+		case ActionConflict:
+			c := Conflict{Kind: ConflictMultipleContacts}
+			if d.Conflict != nil {
+				c = *d.Conflict
+			}
+			pl.conflict(u, c)
+		default:
+			return fmt.Errorf("adsync: matcher for %q returned action %d for user %s", pl.cfg.ID, d.Action, u.Label())
+		}
+	}
+	if len(decided) != len(unlinked) {
+		return fmt.Errorf("adsync: matcher for %q decided for %d of %d users", pl.cfg.ID, len(decided), len(unlinked))
+	}
+	return nil
+}
+
+func ruleOr(r, def string) string {
+	if r == "" {
+		return def
+	}
+	return r
+}
+
+func (pl *planner) conflict(u *User, c Conflict) {
+	c.OrgID, c.UserID = pl.cfg.ID, u.ID
+	if c.User == "" {
+		c.User = u.Label()
+	}
+	if !c.Kind.Valid() {
+		c.Kind = ConflictMultipleContacts
+	}
+	c.FirstSeen, c.LastSeen = pl.p.Planned, pl.p.Planned
+	if prev, ok := pl.prevConf[u.ID+"\x00"+string(c.Kind)]; ok {
+		c.FirstSeen = prev.FirstSeen
+	}
+	pl.p.Conflicts = append(pl.p.Conflicts, c)
+}
+
+// planDeactivations deactivates the active contacts of linked users who
+// left scope (R-DEACT-1, R-DEACT-2), subject to the guard (R-DEACT-4). It is
+// called only after a complete full read (R-DEACT-3).
+func (pl *planner) planDeactivations(inScope map[string]bool, res map[string]Resolution) {
+	p := pl.p
+	active := 0
+	var deact []Change
+	// Sorted so that plans and held lists are stable.
+	ids := make([]string, 0, len(pl.linkByUser))
+	for id := range pl.linkByUser {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		l := pl.linkByUser[id]
+		if l.Pending {
+			continue
+		}
+		c := pl.contactByID[l.ContactID]
+		if c == nil {
+			if !inScope[id] {
+				p.dropLinks = append(p.dropLinks, id) // R-LINK-4
+			}
+			continue
+		}
+		if c.Active {
+			active++
+		}
+		if inScope[id] || !c.Active {
+			continue
+		}
+		if r, ok := res[id]; ok && r.Action == ResolveIgnore {
+			continue
+		}
+		rule := "R-DEACT-1"
+		if p.disabled[id] {
+			rule = "R-SCOPE-8"
+		}
+		deact = append(deact, Change{Kind: ChangeDeactivate, Rule: rule, UserID: id, User: "user " + id,
+			ContactID: c.ID, Contact: c.Label(), Active: ptr(false), link: *l})
+	}
+	g := pl.cfg.Guard
+	if pl.appr != nil {
+		// Approved deactivations pass; the rest is guarded as usual.
+		var rest []Change
+		for _, ch := range deact {
+			if pl.appr.contacts[ch.ContactID] {
+				p.Changes = append(p.Changes, ch)
+				p.Counts.Deactivated++
+			} else {
+				rest = append(rest, ch)
+			}
+		}
+		deact = rest
+	}
+	hold := !g.Off && len(deact) > 0 &&
+		(len(deact) > g.Limit(active) || (p.Counts.Read == 0 && active > 0))
+	if hold {
+		for i := range deact {
+			deact[i].Rule = "R-DEACT-4"
+		}
+		p.Held = deact
+		p.Counts.Held = len(deact)
+		p.Warnings = append(p.Warnings, Warning{Rule: "R-DEACT-4", Message: "held " + strconv.Itoa(len(deact)) +
+			" deactivations: more than the guard allows (" + strconv.Itoa(g.Limit(active)) + " of " + strconv.Itoa(active) +
+			" active links); approve the run to apply them, or raise guard.min / guard.percent"})
+		return
+	}
+	p.Changes = append(p.Changes, deact...)
+	p.Counts.Deactivated += len(deact)
+}
