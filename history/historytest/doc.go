@@ -1,0 +1,20 @@
+// Package historytest is the conformance suite of adsync.HistoryStore, in
+// the manner of testing/fstest and testing/slogtest: every store runs it,
+// and a failing test logs the rule of the contract the store broke.
+//
+//	func TestConformance(t *testing.T) {
+//		historytest.Run(t, func(t *testing.T) adsync.HistoryStore {
+//			s := mystore.Open(...) // fresh and empty
+//			t.Cleanup(s.Close)
+//			return s
+//		})
+//	}
+//
+// Capability tests (adsync.Locker) run when the store implements the
+// capability and are skipped otherwise. A Locker that holds across
+// processes needs its own test with two instances on one backend; the
+// suite sees one instance only.
+//
+// RunBenchmarks measures loading and saving an organization of 400,000
+// links.
+package historytest

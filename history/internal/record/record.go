@@ -1,0 +1,199 @@
+// Package record holds what the history stores share: the checks on the
+// records a caller hands in, and the encoding of a record's lists and maps
+// for the SQL stores.
+package record
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/psasync/adsync"
+)
+
+// ErrInvalid marks a record the store refuses because the caller broke the
+// HistoryStore contract (an empty organization, a link of another
+// organization). It is a programming error, not a condition to retry.
+var ErrInvalid = errors.New("invalid history record")
+
+// CheckOrg refuses an empty organization id.
+func CheckOrg(op, orgID string) error {
+	if orgID == "" {
+		return fmt.Errorf("history: %s: empty organization id: %w", op, ErrInvalid)
+	}
+	return nil
+}
+
+// CheckMember refuses a record whose OrgID is set and differs from orgID,
+// and one without a user id. An empty OrgID is taken as orgID.
+func CheckMember(op, orgID, recOrg, userID string) error {
+	if recOrg != "" && recOrg != orgID {
+		return fmt.Errorf("history: %s: record of organization %q given for organization %q (all records of one call are of one organization): %w",
+			op, recOrg, orgID, ErrInvalid)
+	}
+	if userID == "" {
+		return fmt.Errorf("history: %s: record of organization %q without a user id: %w", op, orgID, ErrInvalid)
+	}
+	return nil
+}
+
+// UTC returns t in UTC without its monotonic reading; the zero time stays
+// zero. Stores return every time in UTC.
+func UTC(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// CopyRun returns r with its own copies of the lists and times in UTC.
+func CopyRun(r adsync.Run) adsync.Run {
+	r.Started, r.Ended = UTC(r.Started), UTC(r.Ended)
+	r.Warnings = clone(r.Warnings)
+	r.Skips = clone(r.Skips)
+	r.Failures = clone(r.Failures)
+	r.Held = clone(r.Held)
+	return r
+}
+
+// CopyLink returns l with its own Written map and times in UTC.
+func CopyLink(l adsync.Link) adsync.Link {
+	l.LinkedAt, l.SyncedAt = UTC(l.LinkedAt), UTC(l.SyncedAt)
+	if len(l.Written) == 0 {
+		l.Written = nil
+	} else {
+		l.Written = maps.Clone(l.Written)
+	}
+	return l
+}
+
+// CopyConflict returns c with its own lists and times in UTC.
+func CopyConflict(c adsync.Conflict) adsync.Conflict {
+	c.FirstSeen, c.LastSeen = UTC(c.FirstSeen), UTC(c.LastSeen)
+	c.OtherUsers = clone(c.OtherUsers)
+	c.Candidates = clone(c.Candidates)
+	return c
+}
+
+// CopyResolution returns r with its time in UTC.
+func CopyResolution(r adsync.Resolution) adsync.Resolution {
+	r.CreatedAt = UTC(r.CreatedAt)
+	return r
+}
+
+// clone copies s; an empty list becomes nil so that every store returns
+// the same thing for "none".
+func clone[S ~[]E, E any](s S) S {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
+}
+
+// RunDetails are the parts of a run that the SQL stores keep as one JSON
+// document: they are only ever read whole.
+type RunDetails struct {
+	Counts   adsync.Counts             `json:"counts"`
+	Warnings []adsync.Warning          `json:"warnings,omitempty"`
+	Skips    []adsync.Skip             `json:"skips,omitempty"`
+	Failures []adsync.WriteFailure     `json:"failures,omitempty"`
+	Held     []adsync.HeldDeactivation `json:"held,omitempty"`
+}
+
+// EncodeRunDetails encodes the counts and lists of r.
+func EncodeRunDetails(r *adsync.Run) ([]byte, error) {
+	b, err := json.Marshal(RunDetails{Counts: r.Counts, Warnings: r.Warnings, Skips: r.Skips, Failures: r.Failures, Held: r.Held})
+	if err != nil {
+		return nil, fmt.Errorf("history: encode run %d of organization %q: %w", r.ID, r.OrgID, err)
+	}
+	return b, nil
+}
+
+// DecodeRunDetails sets the counts and lists of r from b.
+func DecodeRunDetails(r *adsync.Run, b []byte) error {
+	var d RunDetails
+	if err := json.Unmarshal(b, &d); err != nil {
+		return fmt.Errorf("history: decode run %d of organization %q: %w", r.ID, r.OrgID, err)
+	}
+	r.Counts = d.Counts
+	r.Warnings, r.Skips, r.Failures, r.Held = clone(d.Warnings), clone(d.Skips), clone(d.Failures), clone(d.Held)
+	return nil
+}
+
+// EncodeWritten encodes a link's written values keyed by the Autotask field
+// names (not the Field numbers, which may be renumbered by a later version).
+// An empty map encodes as nil (SQL NULL).
+func EncodeWritten(w map[adsync.Field]string) ([]byte, error) {
+	if len(w) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(w))
+	for f, v := range w {
+		if !f.Valid() {
+			return nil, fmt.Errorf("history: written value of invalid field %d: %w", uint8(f), ErrInvalid)
+		}
+		m[f.String()] = v
+	}
+	return json.Marshal(m)
+}
+
+// DecodeWritten decodes what EncodeWritten encoded. Names of fields this
+// version does not know are dropped: the sync can no longer write them.
+func DecodeWritten(b []byte) (map[adsync.Field]string, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("history: decode written values: %w", err)
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	w := make(map[adsync.Field]string, len(m))
+	for name, v := range m {
+		if f, err := adsync.ParseField(name); err == nil {
+			w[f] = v
+		}
+	}
+	return w, nil
+}
+
+// EncodeList encodes a conflict's list, nil for an empty one.
+func EncodeList[E any](s []E) ([]byte, error) {
+	if len(s) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(s)
+}
+
+// DecodeList decodes what EncodeList encoded.
+func DecodeList[E any](b []byte) ([]E, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var s []E
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("history: decode list: %w", err)
+	}
+	return clone(s), nil
+}
+
+// CheckResolution refuses a resolution without organization or user, or
+// with an unknown action.
+func CheckResolution(r adsync.Resolution) error {
+	if err := CheckOrg("put resolution", r.OrgID); err != nil {
+		return err
+	}
+	if err := CheckMember("put resolution", r.OrgID, r.OrgID, r.UserID); err != nil {
+		return err
+	}
+	if !r.Action.Valid() {
+		return fmt.Errorf("history: put resolution for user %q of organization %q: unknown action %q (want link, create or ignore): %w",
+			r.UserID, r.OrgID, r.Action, ErrInvalid)
+	}
+	return nil
+}

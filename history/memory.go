@@ -1,0 +1,310 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/history/internal/record"
+)
+
+// Memory is a HistoryStore that keeps everything in memory, for tests and
+// one-off runs: its history is lost when the process ends. Its Locker is
+// in-process only. The zero value is not usable; call NewMemory.
+type Memory struct {
+	mu          sync.Mutex
+	lastID      int64
+	runs        map[string][]adsync.Run // per organization, ascending ID
+	links       map[string]map[string]adsync.Link
+	conflicts   map[string][]adsync.Conflict
+	resolutions map[string]map[string]adsync.Resolution
+	locks       map[string]bool
+}
+
+var (
+	_ adsync.HistoryStore = (*Memory)(nil)
+	_ adsync.Locker       = (*Memory)(nil)
+)
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory {
+	return &Memory{
+		runs:        map[string][]adsync.Run{},
+		links:       map[string]map[string]adsync.Link{},
+		conflicts:   map[string][]adsync.Conflict{},
+		resolutions: map[string]map[string]adsync.Resolution{},
+		locks:       map[string]bool{},
+	}
+}
+
+// StartRun records r with the next ID.
+func (m *Memory) StartRun(ctx context.Context, r adsync.Run) (adsync.Run, error) {
+	if err := ctx.Err(); err != nil {
+		return adsync.Run{}, err
+	}
+	if err := record.CheckOrg("start run", r.OrgID); err != nil {
+		return adsync.Run{}, err
+	}
+	r = record.CopyRun(r)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lastID++
+	r.ID = m.lastID
+	m.runs[r.OrgID] = append(m.runs[r.OrgID], r)
+	return record.CopyRun(r), nil
+}
+
+// FinishRun replaces the run and keeps the organization's newest KeepRuns.
+func (m *Memory) FinishRun(ctx context.Context, r adsync.Run) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	runs := m.runs[r.OrgID]
+	i := slices.IndexFunc(runs, func(x adsync.Run) bool { return x.ID == r.ID })
+	if i < 0 {
+		return fmt.Errorf("history: finish run %d of organization %q: %w", r.ID, r.OrgID, adsync.ErrNotFound)
+	}
+	runs[i] = record.CopyRun(r)
+	if n := len(runs); n > adsync.KeepRuns {
+		runs = slices.Delete(runs, 0, n-adsync.KeepRuns)
+	}
+	m.runs[r.OrgID] = runs
+	return nil
+}
+
+// Runs returns the organization's runs, newest first, at most limit.
+func (m *Memory) Runs(ctx context.Context, orgID string, limit int) ([]adsync.Run, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	runs := m.runs[orgID]
+	n := len(runs)
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	out := make([]adsync.Run, 0, n)
+	for i := len(runs) - 1; i >= 0 && len(out) < n; i-- {
+		out = append(out, record.CopyRun(runs[i]))
+	}
+	return out, nil
+}
+
+// Run returns one kept run.
+func (m *Memory) Run(ctx context.Context, orgID string, id int64) (adsync.Run, error) {
+	if err := ctx.Err(); err != nil {
+		return adsync.Run{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.runs[orgID] {
+		if r.ID == id {
+			return record.CopyRun(r), nil
+		}
+	}
+	return adsync.Run{}, fmt.Errorf("history: run %d of organization %q: %w", id, orgID, adsync.ErrNotFound)
+}
+
+// InterruptRuns marks every running run as interrupted (R-RUN-7).
+func (m *Memory) InterruptRuns(ctx context.Context, now time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	now = record.UTC(now)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, runs := range m.runs {
+		for i := range runs {
+			if runs[i].Status == adsync.StatusRunning {
+				runs[i].Status, runs[i].Ended = adsync.StatusInterrupted, now
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// Links returns the organization's links.
+func (m *Memory) Links(ctx context.Context, orgID string) ([]adsync.Link, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	links := m.links[orgID]
+	out := make([]adsync.Link, 0, len(links))
+	for _, l := range links {
+		out = append(out, record.CopyLink(l))
+	}
+	return out, nil
+}
+
+// PutLinks inserts or replaces links. A link whose OrgID is set to another
+// organization, or without a UserID, is refused and nothing is written.
+func (m *Memory) PutLinks(ctx context.Context, orgID string, links []adsync.Link) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := record.CheckOrg("put links", orgID); err != nil {
+		return err
+	}
+	copies := make([]adsync.Link, len(links))
+	for i, l := range links {
+		if err := record.CheckMember("put links", orgID, l.OrgID, l.UserID); err != nil {
+			return err
+		}
+		copies[i] = record.CopyLink(l)
+		copies[i].OrgID = orgID
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	org := m.links[orgID]
+	if org == nil {
+		org = make(map[string]adsync.Link, len(links))
+		m.links[orgID] = org
+	}
+	for _, l := range copies {
+		org[l.UserID] = l
+	}
+	return nil
+}
+
+// DeleteLinks removes the users' links; missing ones are ignored.
+func (m *Memory) DeleteLinks(ctx context.Context, orgID string, userIDs []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, u := range userIDs {
+		delete(m.links[orgID], u)
+	}
+	return nil
+}
+
+// Conflicts returns the organization's open conflicts.
+func (m *Memory) Conflicts(ctx context.Context, orgID string) ([]adsync.Conflict, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cs := m.conflicts[orgID]
+	out := make([]adsync.Conflict, len(cs))
+	for i, c := range cs {
+		out[i] = record.CopyConflict(c)
+	}
+	return out, nil
+}
+
+// ReplaceConflicts makes cs the organization's open conflicts (R-CONF-5).
+// A user appearing twice in cs keeps the last one.
+func (m *Memory) ReplaceConflicts(ctx context.Context, orgID string, cs []adsync.Conflict) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := record.CheckOrg("replace conflicts", orgID); err != nil {
+		return err
+	}
+	out := make([]adsync.Conflict, 0, len(cs))
+	at := make(map[string]int, len(cs))
+	for _, c := range cs {
+		if err := record.CheckMember("replace conflicts", orgID, c.OrgID, c.UserID); err != nil {
+			return err
+		}
+		c = record.CopyConflict(c)
+		c.OrgID = orgID
+		if i, ok := at[c.UserID]; ok {
+			out[i] = c
+			continue
+		}
+		at[c.UserID] = len(out)
+		out = append(out, c)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(out) == 0 {
+		delete(m.conflicts, orgID)
+	} else {
+		m.conflicts[orgID] = out
+	}
+	return nil
+}
+
+// Resolutions returns the organization's resolutions.
+func (m *Memory) Resolutions(ctx context.Context, orgID string) ([]adsync.Resolution, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rs := m.resolutions[orgID]
+	out := make([]adsync.Resolution, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// PutResolution inserts or replaces the user's resolution.
+func (m *Memory) PutResolution(ctx context.Context, r adsync.Resolution) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := record.CheckResolution(r); err != nil {
+		return err
+	}
+	r = record.CopyResolution(r)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	org := m.resolutions[r.OrgID]
+	if org == nil {
+		org = map[string]adsync.Resolution{}
+		m.resolutions[r.OrgID] = org
+	}
+	org[r.UserID] = r
+	return nil
+}
+
+// DeleteResolution removes the user's resolution; ErrNotFound if none.
+func (m *Memory) DeleteResolution(ctx context.Context, orgID, userID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.resolutions[orgID][userID]; !ok {
+		return fmt.Errorf("history: resolution for user %q of organization %q: %w", userID, orgID, adsync.ErrNotFound)
+	}
+	delete(m.resolutions[orgID], userID)
+	return nil
+}
+
+// TryLock takes the organization's lock within this process. The returned
+// unlock may be called more than once.
+func (m *Memory) TryLock(ctx context.Context, orgID string) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.locks[orgID] {
+		return nil, fmt.Errorf("history: lock organization %q: %w", orgID, adsync.ErrRunInProgress)
+	}
+	m.locks[orgID] = true
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.mu.Lock()
+			delete(m.locks, orgID)
+			m.mu.Unlock()
+		})
+	}, nil
+}
