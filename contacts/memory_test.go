@@ -12,6 +12,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/contacts"
+	"github.com/psasync/adsync/contacts/contactstest"
 )
 
 const acme = 100
@@ -262,4 +263,39 @@ func TestMemoryCancelledContextIsNotACall(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, m.Check(ctx, acme), context.Canceled)
 	assert.Zero(t, m.APICalls(), "a call never sent is not counted")
+}
+
+// harness runs the conformance suite on a Memory.
+type harness struct {
+	m    *contacts.Memory
+	mu   sync.Mutex
+	next int64
+}
+
+func (h *harness) Store() adsync.ContactStore { return h.m }
+func (h *harness) MissingCompany() int64      { return 999_999 }
+func (h *harness) NewCompany(context.Context) (int64, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.next++
+	h.m.AddCompany(h.next, "company")
+	return h.next, nil
+}
+func (h *harness) Seed(_ context.Context, c adsync.Contact) (int64, error) { return h.m.Seed(c), nil }
+
+func TestConformance(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts *contacts.MemoryOptions
+	}{
+		{"default", nil},
+		{"step clock", &contacts.MemoryOptions{Now: stepClock()}},
+		{"pages of 7", &contacts.MemoryOptions{PageSize: 7, FirstID: 29_000_000}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			contactstest.Run(t, func(t *testing.T) contactstest.Harness {
+				return &harness{m: contacts.NewMemory(tc.opts)}
+			})
+		})
+	}
 }

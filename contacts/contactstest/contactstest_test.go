@@ -1,0 +1,211 @@
+package contactstest_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/contacts"
+	"github.com/psasync/adsync/contacts/contactstest"
+)
+
+// harness serves any ContactStore built on a Memory.
+type harness struct {
+	m     *contacts.Memory
+	store adsync.ContactStore
+	mu    sync.Mutex
+	next  int64
+}
+
+func (h *harness) Store() adsync.ContactStore { return h.store }
+func (h *harness) MissingCompany() int64      { return -1 }
+func (h *harness) NewCompany(context.Context) (int64, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.next++
+	h.m.AddCompany(h.next, "company")
+	return h.next, nil
+}
+func (h *harness) Seed(_ context.Context, c adsync.Contact) (int64, error) { return h.m.Seed(c), nil }
+func (h *harness) BillingProduct(context.Context) (int64, error)           { return 42, nil }
+
+var _ contactstest.BillingProductHarness = (*harness)(nil)
+
+// A mutant is a Memory with one rule of the contract broken.
+type mutant struct {
+	*contacts.Memory
+	pageAll        bool // one page for everything
+	descending     bool // pages in descending id order
+	ignorePageErr  bool
+	allCompanies   bool // Contacts reads every company's contacts
+	ignoreCtx      bool
+	writeBlank     bool // Create writes whitespace-only values as "-"
+	updateAll      bool // Update writes every field
+	anyCompany     bool // Update ignores u.CompanyID
+	plainErrors    bool // errors lose their sentinel
+	changedAll     bool // ContactsChangedSince ignores since
+	frozenModified bool // LastModified never moves (a stopped clock)
+}
+
+// mutants are the broken stores the suite must catch, with a phrase the
+// failure must contain.
+var mutants = map[string]struct {
+	m    mutant
+	want string
+}{
+	"one page":             {mutant{pageAll: true}, "contract: Contacts calls page with 1 to adsync.MaxPageSize"},
+	"descending ids":       {mutant{descending: true}, "ids must ascend"},
+	"page error ignored":   {mutant{ignorePageErr: true}, "contract: if page returns an error, Contacts stops"},
+	"other companies read": {mutant{allCompanies: true}, "(R-SCOPE-6)"},
+	"context ignored":      {mutant{ignoreCtx: true}, "contract: every method honours ctx"},
+	"blank values written": {mutant{writeBlank: true}, "contract: Create writes only the non-blank values"},
+	"update writes all":    {mutant{updateAll: true}, "contract: Update applies only the fields in u.Fields"},
+	"update any company":   {mutant{anyCompany: true}, "given company"},
+	"sentinels lost":       {mutant{plainErrors: true}, "adsync.ErrValidation, naming the field"},
+	"changed since all":    {mutant{changedAll: true}, "contract: ContactsChangedSince reads like Contacts"},
+	"frozen LastModified":  {mutant{frozenModified: true}, "contract: Contact.LastModified is the time of the last change"},
+}
+
+func (m *mutant) ctx(ctx context.Context) context.Context {
+	if m.ignoreCtx {
+		return context.Background()
+	}
+	return ctx
+}
+
+func (m *mutant) err(err error) error {
+	if err != nil && m.plainErrors {
+		return errors.New(err.Error())
+	}
+	return err
+}
+
+func (m *mutant) Contacts(ctx context.Context, co int64, fs adsync.FieldSet, page func([]adsync.Contact) error) error {
+	var all []adsync.Contact
+	cos := []int64{co}
+	if m.allCompanies {
+		cos = []int64{co - 1, co, co + 1}
+	}
+	for _, c := range cos {
+		err := m.Memory.Contacts(m.ctx(ctx), c, fs, func(p []adsync.Contact) error {
+			if m.pageAll || m.descending || m.allCompanies {
+				all = append(all, p...)
+				return nil
+			}
+			if err := page(p); err != nil && !m.ignorePageErr {
+				return err
+			}
+			return nil
+		})
+		if err != nil && c == co {
+			return m.err(err)
+		}
+	}
+	if m.descending {
+		slices.Reverse(all)
+		for p := range slices.Chunk(all, 500) {
+			if err := page(p); err != nil {
+				return err
+			}
+		}
+	} else if all != nil {
+		return page(all)
+	}
+	return nil
+}
+
+func (m *mutant) Create(ctx context.Context, nc adsync.NewContact) (int64, error) {
+	if m.writeBlank {
+		for f, v := range nc.Values {
+			if v != "" && strings.TrimSpace(v) == "" {
+				nc.Values[f] = "-"
+			}
+		}
+	}
+	id, err := m.Memory.Create(m.ctx(ctx), nc)
+	return id, m.err(err)
+}
+
+func (m *mutant) Update(ctx context.Context, u adsync.ContactUpdate) error {
+	if m.updateAll {
+		u.Fields = adsync.AllFieldSet &^ adsync.NewFieldSet(adsync.FirstName, adsync.LastName, adsync.CountryID)
+	}
+	if m.anyCompany {
+		c, _ := m.Contact(u.ContactID)
+		u.CompanyID = c.CompanyID
+	}
+	return m.err(m.Memory.Update(m.ctx(ctx), u))
+}
+
+func (m *mutant) Check(ctx context.Context, co int64) error {
+	return m.err(m.Memory.Check(m.ctx(ctx), co))
+}
+
+func (m *mutant) ContactsChangedSince(ctx context.Context, co int64, since time.Time, fs adsync.FieldSet, page func([]adsync.Contact) error) error {
+	if m.changedAll {
+		since = time.Time{}
+	}
+	return m.err(m.Memory.ContactsChangedSince(m.ctx(ctx), co, since, fs, page))
+}
+
+func newMutant(name string) *harness {
+	mu := mutants[name].m
+	opts := &contacts.MemoryOptions{}
+	if mu.frozenModified {
+		frozen := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		opts.Now = func() time.Time { return frozen }
+	}
+	mu.Memory = contacts.NewMemory(opts)
+	return &harness{m: mu.Memory, store: &mu}
+}
+
+// TestMutant runs the suite on the mutant named by $CONTACTSTEST_MUTANT;
+// TestSuiteCatchesBrokenStores runs it in a child process and expects it to
+// fail.
+func TestMutant(t *testing.T) {
+	name := os.Getenv("CONTACTSTEST_MUTANT")
+	if name == "" {
+		t.Skip("run by TestSuiteCatchesBrokenStores")
+	}
+	contactstest.Run(t, func(t *testing.T) contactstest.Harness { return newMutant(name) })
+}
+
+func TestSuiteCatchesBrokenStores(t *testing.T) {
+	if os.Getenv("CONTACTSTEST_MUTANT") != "" {
+		t.Skip("in a child process")
+	}
+	for name, mu := range mutants {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestMutant$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "CONTACTSTEST_MUTANT="+name)
+			out, err := cmd.CombinedOutput()
+			assert.Error(t, err, "the suite passed a store with a broken rule:\n%s", out)
+			assert.Contains(t, string(out), mu.want, "the failure does not explain the broken rule")
+		})
+	}
+}
+
+func TestMemoryPasses(t *testing.T) {
+	contactstest.Run(t, func(t *testing.T) contactstest.Harness {
+		m := contacts.NewMemory(nil)
+		return &harness{m: m, store: m}
+	})
+}
+
+// A store without capabilities: their subtests skip.
+func TestBareStorePasses(t *testing.T) {
+	contactstest.Run(t, func(t *testing.T) contactstest.Harness {
+		m := contacts.NewMemory(nil)
+		return &harness{m: m, store: struct{ adsync.ContactStore }{m}}
+	})
+}
