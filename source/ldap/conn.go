@@ -1,0 +1,346 @@
+package ldap
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/psasync/adsync"
+)
+
+var (
+	errorsAs       = errors.As
+	errConnRefused = syscall.ECONNREFUSED
+)
+
+// TLSError is a failed TLS handshake (or StartTLS). It wraps adsync.ErrTLS
+// and carries the TLS status (R-STATUS-2) the failure stands for.
+type TLSError struct {
+	// Status is TLSUntrusted, TLSHostnameMismatch or TLSExpired, or
+	// TLSUnknown for a handshake that failed before any certificate was
+	// seen (protocol or cipher mismatch, connection reset).
+	Status adsync.TLSStatus
+	// CertExpiry is the server certificate's NotAfter when one was seen.
+	CertExpiry time.Time
+	// Msg says what failed and what to change.
+	Msg string
+	// Err is the underlying error.
+	Err error
+}
+
+func (e *TLSError) Error() string { return e.Msg }
+
+// Unwrap returns the underlying error.
+func (e *TLSError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, adsync.ErrTLS) hold.
+func (e *TLSError) Is(target error) bool { return target == adsync.ErrTLS }
+
+// kindError is an error of a given adsync kind with its own message: Is
+// matches the kind, Unwrap gives the cause.
+type kindError struct {
+	kind error
+	msg  string
+	err  error
+}
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Unwrap() error        { return e.err }
+func (e *kindError) Is(target error) bool { return target == e.kind }
+
+func kindErr(kind, cause error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...), err: cause}
+}
+
+// session is one bound connection.
+type session struct {
+	conn   *ldap.Conn
+	state  tls.ConnectionState // zero for plaintext
+	status adsync.TLSStatus
+	expiry time.Time
+	stop   func() bool // releases the ctx watcher
+}
+
+func (s *session) close() {
+	s.stop()
+	s.conn.Close()
+}
+
+// connect dials, sets up TLS as configured, binds, and closes the
+// connection when ctx is done (go-ldap's requests take no context).
+func (k *compiled) connect(ctx context.Context) (*session, error) {
+	c := &k.cfg
+	d := net.Dialer{Timeout: c.dialTimeout()}
+	raw, err := d.DialContext(ctx, "tcp", k.hostPort)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to %s: %w", k.hostPort, ctx.Err())
+		}
+		return nil, kindErr(adsync.ErrUnavailable, err, "cannot connect to the DC at %s: %s; check the URL, that the DC is up and that a firewall lets port %s through",
+			k.hostPort, dialProblem(err), portOf(k.hostPort))
+	}
+	s := &session{status: adsync.TLSNotApplicable}
+	var lc *ldap.Conn
+	switch {
+	case k.scheme == "ldaps":
+		tc, err := k.handshake(ctx, raw)
+		if err != nil {
+			raw.Close()
+			return nil, err
+		}
+		s.state = tc.ConnectionState()
+		lc = ldap.NewConn(tc, true)
+		lc.Start()
+	default:
+		lc = ldap.NewConn(raw, false)
+		lc.Start()
+		if c.StartTLS {
+			var holder verifyResult
+			lc.SetTimeout(c.dialTimeout())
+			if err := lc.StartTLS(k.tlsConfig(&holder)); err != nil {
+				lc.Close()
+				return nil, k.tlsFailure(err, &holder, "StartTLS")
+			}
+			s.state, _ = lc.TLSConnectionState()
+		}
+	}
+	s.conn = lc
+	s.stop = context.AfterFunc(ctx, func() { lc.Close() })
+	lc.SetTimeout(c.timeout())
+	if len(s.state.PeerCertificates) > 0 {
+		s.expiry = s.state.PeerCertificates[0].NotAfter
+		s.status = adsync.TLSStatusOf(s.expiry, time.Now())
+		if c.verifyMode() == VerifyInsecure {
+			s.status = adsync.TLSUntrusted
+			k.log.Warn("ldap: TLS certificate NOT verified (tls.verify=insecure): anyone on the path can read the bind password; set tls.ca and use full or chain-only",
+				"server", k.hostPort)
+		}
+	} else {
+		k.log.Warn("ldap: plaintext connection (allowPlaintext): for tests only", "server", k.hostPort)
+	}
+	if err := s.bind(ctx, c); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func portOf(hostPort string) string {
+	_, p, _ := net.SplitHostPort(hostPort)
+	return p
+}
+
+func dialProblem(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, errConnRefused):
+		return "connection refused"
+	case errorsAs(err, &ne) && ne.Timeout():
+		return "timed out"
+	}
+	return err.Error()
+}
+
+// verifyResult records what the certificate check saw, for the error.
+type verifyResult struct {
+	leaf *x509.Certificate
+	err  error
+}
+
+// tlsConfig builds the client TLS configuration. Verification is done in
+// VerifyConnection in every mode, so a failure can be classified (expired,
+// untrusted, host name) and the certificate's expiry reported.
+func (k *compiled) tlsConfig(res *verifyResult) *tls.Config {
+	c := &k.cfg
+	name := c.TLS.ServerName
+	if name == "" {
+		name = k.host
+	}
+	mode := c.verifyMode()
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         name,
+		InsecureSkipVerify: true, // verified below
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				res.err = errors.New("the server sent no certificate")
+				return res.err
+			}
+			res.leaf = cs.PeerCertificates[0]
+			if mode == VerifyInsecure {
+				return nil
+			}
+			inter := x509.NewCertPool()
+			for _, ic := range cs.PeerCertificates[1:] {
+				inter.AddCert(ic)
+			}
+			opts := x509.VerifyOptions{Roots: k.roots, Intermediates: inter}
+			if _, err := res.leaf.Verify(opts); err != nil {
+				res.err = err
+				return err
+			}
+			if mode == VerifyFull {
+				if err := res.leaf.VerifyHostname(name); err != nil {
+					res.err = err
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func (k *compiled) handshake(ctx context.Context, raw net.Conn) (*tls.Conn, error) {
+	var res verifyResult
+	tc := tls.Client(raw, k.tlsConfig(&res))
+	hctx, cancel := context.WithTimeout(ctx, k.cfg.dialTimeout())
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("TLS handshake with %s: %w", k.hostPort, ctx.Err())
+		}
+		return nil, k.tlsFailure(err, &res, "TLS handshake")
+	}
+	return tc, nil
+}
+
+// tlsFailure turns a handshake error into a *TLSError whose message says
+// which setting to change.
+func (k *compiled) tlsFailure(err error, res *verifyResult, what string) error {
+	var ne net.Error
+	if res.leaf == nil && errorsAs(err, &ne) && ne.Timeout() {
+		return kindErr(adsync.ErrUnavailable, err, "%s with %s timed out: the port answers but does not speak TLS in time; check that it is the DC's LDAPS port (636) and that the DC is not overloaded",
+			what, k.hostPort)
+	}
+	e := &TLSError{Status: adsync.TLSUnknown, Err: err}
+	if res.leaf != nil {
+		e.CertExpiry = res.leaf.NotAfter
+	}
+	var (
+		host    x509.HostnameError
+		unknown x509.UnknownAuthorityError
+		invalid x509.CertificateInvalidError
+	)
+	subject := ""
+	if res.leaf != nil {
+		subject = fmt.Sprintf(" (certificate %q, expires %s)", res.leaf.Subject.CommonName, res.leaf.NotAfter.Format(time.DateOnly))
+	}
+	switch {
+	case errorsAs(res.err, &host):
+		e.Status = adsync.TLSHostnameMismatch
+		e.Msg = fmt.Sprintf("%s with %s: the DC's certificate does not name %q%s: %v; set tls.serverName to a name the certificate holds%s, or use tls.verify=%q to check the CA chain without the host name",
+			what, k.hostPort, host.Host, subject, err, certNames(res.leaf), VerifyChainOnly)
+	case errorsAs(res.err, &invalid) && invalid.Reason == x509.Expired:
+		e.Status = adsync.TLSExpired
+		e.Msg = fmt.Sprintf("%s with %s: the DC's certificate has expired%s; renew the DC's LDAPS certificate", what, k.hostPort, subject)
+	case errorsAs(res.err, &unknown) || errorsAs(res.err, &invalid):
+		e.Status = adsync.TLSUntrusted
+		fix := "set tls.ca to the CA certificate that signed it (PEM file or text)"
+		if k.cfg.TLS.CA != "" {
+			fix = "tls.ca does not hold the CA that signed it; give that CA (PEM)"
+		}
+		e.Msg = fmt.Sprintf("%s with %s: the DC's certificate is not trusted%s: %v; %s", what, k.hostPort, subject, err, fix)
+	case res.err != nil:
+		e.Status = adsync.TLSUntrusted
+		e.Msg = fmt.Sprintf("%s with %s: certificate check failed%s: %v", what, k.hostPort, subject, res.err)
+	default:
+		e.Msg = fmt.Sprintf("%s with %s failed: %v; check that the port speaks LDAPS (636) or, for ldap:// with startTLS, that the DC has a certificate", what, k.hostPort, err)
+	}
+	return e
+}
+
+func certNames(c *x509.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	var names []string
+	names = append(names, c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 {
+		return " (it has no subjectAltName; its CN is " + c.Subject.CommonName + ", which Go does not accept as a host name)"
+	}
+	return " (" + strings.Join(names, ", ") + ")"
+}
+
+// AD's data codes in the message of result 49 (invalidCredentials).
+var bindDataCodes = map[string]string{
+	"525": "the account does not exist",
+	"52e": "wrong password (or unknown account)",
+	"530": "logon not permitted at this time",
+	"531": "logon not permitted from this workstation",
+	"532": "the password has expired",
+	"533": "the account is disabled",
+	"701": "the account has expired",
+	"773": "the password must be changed before the first logon",
+	"775": "the account is locked out",
+}
+
+var dataCodePattern = regexp.MustCompile(`data ([0-9a-fA-F]+)`)
+
+// BindProblem decodes AD's reason from the diagnostic message of a result 49
+// ("…AcceptSecurityContext error, data 52e, v1db1"), or returns "".
+func BindProblem(msg string) string {
+	m := dataCodePattern.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	return bindDataCodes[strings.ToLower(m[1])]
+}
+
+func (s *session) bind(ctx context.Context, c *Config) error {
+	err := s.conn.Bind(c.BindName, string(c.Password))
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("bind as %s: %w", c.BindName, ctx.Err())
+	}
+	var le *ldap.Error
+	if errorsAs(err, &le) {
+		switch le.ResultCode {
+		case ldap.LDAPResultInvalidCredentials:
+			why := BindProblem(le.Err.Error())
+			if why == "" {
+				why = "invalid credentials"
+			}
+			return kindErr(adsync.ErrUnauthorized, nil, "bind as %s refused: %s (LDAP 49: %s); check bindName and password",
+				c.BindName, why, strings.TrimSpace(le.Err.Error()))
+		case ldap.LDAPResultStrongAuthRequired:
+			return kindErr(adsync.ErrUnauthorized, nil, "bind as %s refused: the DC requires an encrypted connection for simple binds (LDAP 8, strong authentication required); use ldaps:// or startTLS", c.BindName)
+		case ldap.LDAPResultConfidentialityRequired:
+			return kindErr(adsync.ErrUnauthorized, nil, "bind as %s refused: the DC requires confidentiality (LDAP 13); use ldaps:// or startTLS", c.BindName)
+		}
+	}
+	return opError(err, "bind as "+c.BindName)
+}
+
+// opError classifies an error of an LDAP operation: network errors are
+// ErrUnavailable; others are wrapped with what failed.
+func opError(err error, what string) error {
+	var le *ldap.Error
+	if errorsAs(err, &le) {
+		switch le.ResultCode {
+		case ldap.ErrorNetwork, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable, ldap.LDAPResultServerDown,
+			ldap.LDAPResultTimeout, ldap.LDAPResultTimeLimitExceeded, ldap.LDAPResultAdminLimitExceeded:
+			return kindErr(adsync.ErrUnavailable, err, "%s: %v", what, err)
+		case ldap.LDAPResultInsufficientAccessRights:
+			return kindErr(adsync.ErrUnauthorized, err, "%s: the bind account may not read this (LDAP 50): %v", what, err)
+		}
+	}
+	var ne net.Error
+	if errorsAs(err, &ne) || errors.Is(err, net.ErrClosed) {
+		return kindErr(adsync.ErrUnavailable, err, "%s: %v", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,34 @@
+// Package ldap is the adsync.DirectorySource for on-premises Active
+// Directory, read over LDAPS with github.com/go-ldap/ldap/v3.
+//
+// A Source reads the users in scope (R-SCOPE-5): objects matching
+// (&(objectCategory=person)(objectClass=user)) under a base DN, optionally
+// members of a group (nested membership through the in-chain matching rule
+// 1.2.840.113556.1.4.1941 unless DirectMembersOnly), optionally under one of
+// a list of OUs, optionally matching a raw LDAP filter. Disabled accounts
+// (userAccountControl bit 0x2) are left out unless IncludeDisabled
+// (R-SCOPE-8).
+//
+// Reads are paged searches that stream: each page of the LDAP paged-results
+// control is converted and handed to the caller in pages of at most
+// adsync.MaxPageSize users, so memory does not grow with the directory.
+// The user id is objectGUID in its canonical Microsoft string form
+// (R-LINK-1); values are mapped onto Autotask's contact fields with the
+// default map of sync-rules.md §5, which Config.Attributes can override.
+//
+// Source also implements adsync.IncrementalSource with uSNChanged: the
+// cursor records the domain controller's host name, its invocationId and
+// the highestCommittedUSN read before the previous read, so a different DC,
+// or the same DC restored from a backup, gives adsync.ErrCursorExpired and
+// the caller reads in full.
+//
+// TLS: ldaps:// is the default; ldap:// needs StartTLS, or the
+// AllowPlaintext switch that exists for tests only. Certificates are
+// verified in one of three modes: VerifyFull (chain and host name),
+// VerifyChainOnly (the chain against the configured CA, not the host name:
+// many AD certificates, Samba's among them, have no subjectAltName or are
+// reached by IP) and VerifyInsecure (nothing checked; logged as a warning on
+// every connection and reported as TLS status "untrusted").
+//
+// Nothing is ever written to the directory (R-SCOPE-1).
+package ldap
