@@ -1,0 +1,34 @@
+//go:build linux || darwin || freebsd || openbsd || netbsd || dragonfly
+
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// lockFile takes an exclusive flock on name without waiting: ok is false if
+// another open file holds it. The holder's pid and organization are written
+// into the file for an admin wondering who holds it.
+func lockFile(name, orgID string) (release func(), ok bool, err error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	if err := f.Truncate(0); err == nil {
+		fmt.Fprintf(f, "organization %q locked by pid %d\n", orgID, os.Getpid())
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, true, nil
+}
