@@ -1,0 +1,390 @@
+package autotask
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/internal/retry"
+)
+
+// Client is an Autotask REST client for contacts. It is safe for
+// concurrent use. It implements adsync.ContactStore and its capabilities.
+type Client struct {
+	cfg     Config
+	log     *slog.Logger
+	hc      *http.Client
+	backoff retry.Backoff
+	budget  *budget
+	now     func() time.Time
+
+	mu   sync.Mutex
+	base string // resolved REST root, ending in "/"
+	sems map[string]chan struct{}
+
+	calls atomic.Int64
+
+	countryMu sync.Mutex
+	countries []adsync.Country
+}
+
+// New validates cfg and returns a Client. It makes no call: zone discovery
+// happens on the first request (Check makes one).
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{
+		cfg:  cfg,
+		log:  log,
+		hc:   cfg.HTTPClient,
+		now:  time.Now,
+		sems: map[string]chan struct{}{},
+		backoff: retry.Backoff{
+			Initial: 500 * time.Millisecond, Max: 30 * time.Second, Attempts: cfg.MaxAttempts,
+		},
+	}
+	c.budget = &budget{share: cfg.BudgetShare, stop: cfg.BudgetStop, every: cfg.ThresholdEvery,
+		now: func() time.Time { return c.now() }, sleep: func(ctx context.Context, d time.Duration) error { return c.backoff.Pause(ctx, d) }}
+	if cfg.BaseURL != "" {
+		c.base, _ = restRoot(cfg.BaseURL) // validated above
+	}
+	return c, nil
+}
+
+// String describes the client without its secret.
+func (c *Client) String() string { return "autotask.Client{" + c.cfg.String() + "}" }
+
+// APICalls is the number of HTTP requests sent to Autotask so far, zone
+// lookups and retries included (adsync.APICounter).
+func (c *Client) APICalls() int64 { return c.calls.Load() }
+
+// request is one API call.
+type request struct {
+	method   string
+	path     string // after V1.0/, e.g. "Contacts/query"
+	endpoint string // thread-limit bucket
+	body     any
+	out      any // decoded from a 200 answer
+	// idempotent calls are retried after a lost response; a create is not.
+	idempotent bool
+	// noBudget skips the budget (the ThresholdInformation read itself).
+	noBudget bool
+}
+
+// errLostResponse marks a request whose response was lost after it may
+// have reached Autotask.
+type lostResponseError struct{ err error }
+
+func (e *lostResponseError) Error() string { return "the response was lost: " + e.err.Error() }
+func (e *lostResponseError) Unwrap() error { return e.err }
+
+// do sends r with the in-flight limit, the budget, zone re-resolution and
+// retries.
+func (c *Client) do(ctx context.Context, r *request) error {
+	var payload []byte
+	if r.body != nil {
+		var err error
+		if payload, err = json.Marshal(r.body); err != nil {
+			return fmt.Errorf("autotask: %s %s: encode the body: %w", r.method, r.path, err)
+		}
+	}
+	rezoned := false
+	for attempt := 1; ; attempt++ {
+		if !r.noBudget {
+			if err := c.admit(ctx); err != nil {
+				return err
+			}
+		}
+		base, err := c.baseURL(ctx)
+		if err != nil {
+			return err
+		}
+		status, body, hdr, err := c.send(ctx, base, r, payload)
+		var retryAfter time.Duration
+		var apiErr *APIError
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return fmt.Errorf("autotask: %s %s: %w", r.method, r.path, ctx.Err())
+			}
+			if !notSent(err) && !r.idempotent {
+				return &lostResponseError{err: err}
+			}
+			apiErr = &APIError{Method: r.method, Endpoint: r.path, kind: adsync.ErrUnavailable,
+				Messages: []string{redactURL(err.Error())}}
+			c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: request failed", slog.String("method", r.method),
+				slog.String("path", r.path), slog.Int("attempt", attempt), slog.String("error", apiErr.Messages[0]))
+		case status == http.StatusOK:
+			if r.out == nil {
+				return nil
+			}
+			if err := json.Unmarshal(body, r.out); err != nil {
+				return &APIError{Method: r.method, Endpoint: r.path, Status: status, kind: adsync.ErrUnavailable,
+					Hint: fmt.Sprintf("the answer is not the JSON Autotask sends (%v): check autotask.baseUrl", err)}
+			}
+			return nil
+		default:
+			apiErr = classify(r.method, r.path, status, body, hdr.Get("Content-Type"))
+			retryAfter = parseRetryAfter(hdr.Get("Retry-After"), c.now())
+			if status == http.StatusUnauthorized && !rezoned && c.cfg.BaseURL == "" {
+				// The tenant may have moved zone: re-resolve once (§1.2).
+				rezoned = true
+				if moved, zerr := c.rezone(ctx, base); zerr == nil && moved {
+					attempt--
+					continue
+				}
+			}
+			if !c.retryable(r, status, apiErr) {
+				return apiErr
+			}
+			c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: retrying", slog.String("method", r.method),
+				slog.String("path", r.path), slog.Int("status", status), slog.Int("attempt", attempt),
+				slog.String("messages", strings.Join(apiErr.Messages, "; ")))
+		}
+		if attempt >= c.backoff.MaxAttempts() {
+			apiErr.Hint = strings.TrimSpace(apiErr.Hint + fmt.Sprintf(" (gave up after %d attempts)", attempt))
+			return apiErr
+		}
+		if err := c.backoff.Pause(ctx, c.backoff.Wait(attempt, retryAfter)); err != nil {
+			return fmt.Errorf("autotask: %s %s: waiting to retry: %w", r.method, r.path, err)
+		}
+	}
+}
+
+// retryable: 429 and thread-limit rejections always (Autotask refused the
+// call before doing anything); 503 always; 502 and 504 only for
+// idempotent calls. Validation errors and other 500s never (§5.4).
+func (c *Client) retryable(r *request, status int, e *APIError) bool {
+	switch {
+	case errors.Is(e, adsync.ErrRateLimited):
+		return true
+	case status == http.StatusServiceUnavailable:
+		return true
+	case status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
+		return r.idempotent
+	}
+	return false
+}
+
+// notSent reports a transport error that happened before the request could
+// reach the server: retrying it cannot duplicate anything.
+func notSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// redactURL keeps transport errors free of query strings.
+func redactURL(s string) string {
+	if i := strings.Index(s, "?"); i >= 0 {
+		if j := strings.IndexAny(s[i:], "\": "); j > 0 {
+			return s[:i] + s[i+j:]
+		}
+	}
+	return s
+}
+
+// admit runs the budget before a call, reading ThresholdInformation when due.
+func (c *Client) admit(ctx context.Context) error {
+	if c.budget.needRefresh() {
+		var t threshold
+		err := c.do(ctx, &request{method: http.MethodGet, path: "ThresholdInformation",
+			endpoint: "ThresholdInformation", out: &t, idempotent: true, noBudget: true})
+		if err != nil {
+			c.budget.refreshFailed()
+			if errors.Is(err, adsync.ErrUnauthorized) || ctx.Err() != nil {
+				return err
+			}
+			c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; pacing from own count", slog.String("error", err.Error()))
+		} else {
+			c.budget.update(t)
+			c.log.LogAttrs(ctx, slog.LevelDebug, "autotask: request threshold",
+				slog.Int("used", t.CurrentTimeframeRequestCount), slog.Int("limit", t.ExternalRequestThreshold))
+		}
+	}
+	return c.budget.admit(ctx, func(used, limit int) {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: hourly request budget past its share; slowing down",
+			slog.Int("used", used), slog.Int("limit", limit), slog.Float64("share", c.cfg.BudgetShare))
+	})
+}
+
+// sem returns the in-flight semaphore of an endpoint.
+func (c *Client) sem(endpoint string) chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.sems[endpoint]
+	if !ok {
+		s = make(chan struct{}, c.cfg.MaxInFlight)
+		c.sems[endpoint] = s
+	}
+	return s
+}
+
+// send makes one HTTP request and reads the whole answer.
+func (c *Client) send(ctx context.Context, base string, r *request, payload []byte) (int, []byte, http.Header, error) {
+	sem := c.sem(r.endpoint)
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return 0, nil, nil, ctx.Err()
+	}
+	defer func() { <-sem }()
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, base+"V1.0/"+r.path, body)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("ApiIntegrationCode", c.cfg.IntegrationCode)
+	req.Header.Set("UserName", c.cfg.Username)
+	req.Header.Set("Secret", c.cfg.Secret)
+	if c.cfg.ImpersonationResourceID != 0 {
+		req.Header.Set("ImpersonationResourceId", strconv.FormatInt(c.cfg.ImpersonationResourceID, 10))
+	}
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	c.calls.Add(1)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return resp.StatusCode, b, resp.Header, nil
+}
+
+// parseRetryAfter reads Retry-After as seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// zoneInfo is the zoneInformation answer (§1.2).
+type zoneInfo struct {
+	ZoneName string `json:"zoneName"`
+	URL      string `json:"url"`
+}
+
+// baseURL returns the REST root, resolving the zone on first use.
+func (c *Client) baseURL(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	base := c.base
+	c.mu.Unlock()
+	if base != "" {
+		return base, nil
+	}
+	return c.resolveZone(ctx)
+}
+
+// rezone resolves the zone again after a 401 and reports whether it moved.
+func (c *Client) rezone(ctx context.Context, old string) (bool, error) {
+	c.mu.Lock()
+	if c.base == old {
+		c.base = ""
+	}
+	c.mu.Unlock()
+	base, err := c.resolveZone(ctx)
+	if err != nil {
+		return false, err
+	}
+	if base != old {
+		c.log.LogAttrs(ctx, slog.LevelInfo, "autotask: zone changed", slog.String("url", base))
+	}
+	return base != old, nil
+}
+
+func (c *Client) resolveZone(ctx context.Context) (string, error) {
+	lookup := strings.TrimRight(c.cfg.ZoneLookupURL, "/") + "/v1.0/zoneInformation?user=" + url.QueryEscape(c.cfg.Username)
+	fail := func(status int, msgs []string, hint string, kind error) error {
+		return &APIError{Method: http.MethodGet, Endpoint: "zoneInformation?user=" + c.cfg.Username,
+			Status: status, Messages: msgs, Hint: hint, kind: kind}
+	}
+	var lastErr error
+	for attempt := 1; attempt <= c.backoff.MaxAttempts(); attempt++ {
+		if attempt > 1 {
+			if err := c.backoff.Pause(ctx, c.backoff.Wait(attempt-1, 0)); err != nil {
+				return "", fmt.Errorf("autotask: zone lookup: %w", err)
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, lookup, nil)
+		if err != nil {
+			return "", fail(0, nil, "check autotask.zoneLookupUrl: "+err.Error(), adsync.ErrInvalidConfig)
+		}
+		req.Header.Set("Accept", "application/json")
+		c.calls.Add(1)
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", fmt.Errorf("autotask: zone lookup: %w", ctx.Err())
+			}
+			lastErr = fail(0, []string{err.Error()}, "cannot reach the zone lookup "+c.cfg.ZoneLookupURL, adsync.ErrUnavailable)
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			var zi zoneInfo
+			if json.Unmarshal(body, &zi) != nil || zi.URL == "" {
+				return "", fail(resp.StatusCode, nil, "the zone lookup did not answer like Autotask: check autotask.zoneLookupUrl (default "+DefaultZoneLookupURL+")", adsync.ErrUnavailable)
+			}
+			base, err := restRoot(zi.URL)
+			if err != nil {
+				return "", fail(resp.StatusCode, nil, "zoneInformation returned an unusable url: "+err.Error(), adsync.ErrUnavailable)
+			}
+			c.mu.Lock()
+			c.base = base
+			c.mu.Unlock()
+			c.log.LogAttrs(ctx, slog.LevelDebug, "autotask: zone resolved", slog.String("zone", zi.ZoneName), slog.String("url", base))
+			return base, nil
+		}
+		msgs, isJSON := messages(body)
+		if !isJSON {
+			return "", fail(resp.StatusCode, nil, "the zone lookup did not answer like Autotask: check autotask.zoneLookupUrl (default "+DefaultZoneLookupURL+")", adsync.ErrUnavailable)
+		}
+		if unknownUser(msgs) || (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusInternalServerError) && len(msgs) > 0 {
+			return "", fail(resp.StatusCode, msgs, fmt.Sprintf("Autotask does not know the user name %q: check autotask.username (the API-only user's login, e.g. api-sync@yourmsp.com)", c.cfg.Username), adsync.ErrUnauthorized)
+		}
+		lastErr = classify(http.MethodGet, "zoneInformation", resp.StatusCode, body, resp.Header.Get("Content-Type"))
+		if s := resp.StatusCode; s != http.StatusTooManyRequests && s < 502 {
+			return "", lastErr
+		}
+	}
+	return "", lastErr
+}

@@ -1,0 +1,192 @@
+package autotask
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/psasync/adsync"
+)
+
+// Defaults of Config.
+const (
+	// DefaultZoneLookupURL is the well-known root zoneInformation is called
+	// on, without credentials (autotask-rest.md §1.2).
+	DefaultZoneLookupURL = "https://webservices.autotask.net/atservicesrest/"
+	// DefaultMaxInFlight is Autotask's thread limit per endpoint for
+	// integrations created after 2023.1 (§5.2).
+	DefaultMaxInFlight = 3
+	// DefaultBudgetShare is the share of the hourly request budget past
+	// which the client slows down (§5.1).
+	DefaultBudgetShare = 0.5
+	// DefaultBudgetStop is the share of the hourly request budget at which
+	// the client stops with ErrBudgetExhausted.
+	DefaultBudgetStop = 0.9
+	// DefaultMaxAttempts is the number of attempts of a retried call.
+	DefaultMaxAttempts = 6
+	// DefaultThresholdEvery is the number of calls between two reads of
+	// ThresholdInformation.
+	DefaultThresholdEvery = 100
+	// DefaultTimeout is the timeout of the default HTTP client.
+	DefaultTimeout = 60 * time.Second
+)
+
+// Config configures a Client. IntegrationCode, Username and Secret are
+// required; everything else has a documented default.
+type Config struct {
+	// IntegrationCode is the API tracking identifier sent as
+	// ApiIntegrationCode (Admin > Extensions & Integrations > Other
+	// Extensions & Tools > Integration Center).
+	IntegrationCode string `json:"integrationCode"`
+	// Username is the login of the "API User (API-only)" resource.
+	Username string `json:"username"`
+	// Secret is that user's secret. Never logged or printed.
+	Secret string `json:"-"`
+	// ImpersonationResourceID, when non-zero, makes the writes appear as
+	// made by this resource (ImpersonationResourceId header).
+	ImpersonationResourceID int64 `json:"impersonationResourceId,omitempty"`
+	// BaseURL, when set, is the REST root of the tenant's zone, e.g.
+	// "https://webservices3.autotask.net/ATServicesRest/", and zone
+	// discovery is skipped. Empty: discovered through ZoneLookupURL.
+	BaseURL string `json:"baseUrl,omitempty"`
+	// ZoneLookupURL is the root zoneInformation is called on (default
+	// DefaultZoneLookupURL). Tests point it at the emulator.
+	ZoneLookupURL string `json:"zoneLookupUrl,omitempty"`
+	// HTTPClient makes the requests (default: a client with a 60 s timeout).
+	HTTPClient *http.Client `json:"-"`
+	// Logger receives the client's log; nil discards it.
+	Logger *slog.Logger `json:"-"`
+	// MaxInFlight bounds the requests in flight per endpoint (default 3,
+	// Autotask's thread limit; all contact routes share one endpoint).
+	MaxInFlight int `json:"maxInFlight,omitempty"`
+	// BudgetShare is the share (0–1] of the database's hourly request
+	// budget past which the client paces its calls (default 0.5). The budget
+	// is shared by every integration of the MSP.
+	BudgetShare float64 `json:"budgetShare,omitempty"`
+	// BudgetStop is the share (BudgetShare–1] at which the client stops
+	// with ErrBudgetExhausted rather than push the database towards
+	// Autotask's limit, which switches the API off for every integration
+	// (default 0.9).
+	BudgetStop float64 `json:"budgetStop,omitempty"`
+	// MaxAttempts bounds the attempts of a retried call (default 6).
+	MaxAttempts int `json:"maxAttempts,omitempty"`
+	// ThresholdEvery is the number of calls between reads of
+	// ThresholdInformation (default 100).
+	ThresholdEvery int `json:"thresholdEvery,omitempty"`
+}
+
+func (c Config) withDefaults() Config {
+	if c.ZoneLookupURL == "" {
+		c.ZoneLookupURL = DefaultZoneLookupURL
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: DefaultTimeout}
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.BudgetShare == 0 {
+		c.BudgetShare = DefaultBudgetShare
+	}
+	if c.BudgetStop == 0 {
+		c.BudgetStop = max(DefaultBudgetStop, c.BudgetShare)
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.ThresholdEvery == 0 {
+		c.ThresholdEvery = DefaultThresholdEvery
+	}
+	return c
+}
+
+// Validate checks the configuration and returns a *adsync.ConfigError
+// naming the first bad setting.
+func (c Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &adsync.ConfigError{Field: "autotask." + field, Problem: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case strings.TrimSpace(c.IntegrationCode) == "":
+		return bad("integrationCode", "is required: the API tracking identifier of the integration (Autotask: Admin > Extensions & Integrations)")
+	case strings.TrimSpace(c.Username) == "":
+		return bad("username", "is required: the login of the API-only user, e.g. api-sync@yourmsp.com")
+	case strings.ContainsAny(c.Username, " \t\r\n"):
+		return bad("username", "%q contains white space; copy the API user's login exactly", c.Username)
+	case c.Secret == "":
+		return bad("secret", "is required: the API-only user's secret")
+	case strings.ContainsAny(c.Secret, "\r\n"):
+		return bad("secret", "contains a line break (pasted with a newline?); remove it")
+	case c.ImpersonationResourceID < 0:
+		return bad("impersonationResourceId", "must be a resource id or 0 (none), got %d", c.ImpersonationResourceID)
+	case c.MaxInFlight < 0 || c.MaxInFlight > 10:
+		return bad("maxInFlight", "must be between 1 and 10 (Autotask allows 3 for new integrations), got %d", c.MaxInFlight)
+	case c.BudgetShare < 0 || c.BudgetShare > 1:
+		return bad("budgetShare", "must be a share between 0 and 1 (e.g. 0.5 for 50 %%), got %v", c.BudgetShare)
+	case c.BudgetStop < 0 || c.BudgetStop > 1:
+		return bad("budgetStop", "must be a share between 0 and 1 (e.g. 0.9 for 90 %%), got %v", c.BudgetStop)
+	case c.BudgetStop != 0 && c.BudgetStop < c.withDefaults().BudgetShare:
+		return bad("budgetStop", "(%v) must not be below budgetShare (%v)", c.BudgetStop, c.withDefaults().BudgetShare)
+	case c.MaxAttempts < 0:
+		return bad("maxAttempts", "must be positive, got %d", c.MaxAttempts)
+	case c.ThresholdEvery < 0:
+		return bad("thresholdEvery", "must be positive, got %d", c.ThresholdEvery)
+	}
+	if c.BaseURL != "" {
+		if _, err := restRoot(c.BaseURL); err != nil {
+			return bad("baseUrl", "%v", err)
+		}
+	}
+	if c.ZoneLookupURL != "" {
+		if u, err := url.Parse(c.ZoneLookupURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return bad("zoneLookupUrl", "%q is not an http(s) URL", c.ZoneLookupURL)
+		}
+	}
+	return nil
+}
+
+// restRoot normalizes a REST root to end in "/ATServicesRest/" (any case),
+// accepting a trailing "V1.0".
+func restRoot(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("%q is not an http(s) URL; use the zone's REST root, e.g. https://webservices3.autotask.net/ATServicesRest/, or leave it empty for zone discovery", s)
+	}
+	p := strings.TrimRight(u.Path, "/")
+	if strings.HasSuffix(strings.ToLower(p), "/v1.0") {
+		p = p[:len(p)-len("/v1.0")]
+	}
+	if !strings.HasSuffix(strings.ToLower(p), "/atservicesrest") {
+		return "", fmt.Errorf("%q is not an Autotask REST root: it must end in /ATServicesRest/ (e.g. https://webservices3.autotask.net/ATServicesRest/), or leave it empty for zone discovery", s)
+	}
+	u.Path = p + "/"
+	u.RawQuery, u.Fragment = "", ""
+	return u.String(), nil
+}
+
+// String prints the configuration with the secret redacted.
+func (c Config) String() string {
+	secret := ""
+	if c.Secret != "" {
+		secret = "REDACTED"
+	}
+	return fmt.Sprintf("autotask.Config{IntegrationCode:%q Username:%q Secret:%s ImpersonationResourceID:%d BaseURL:%q MaxInFlight:%d BudgetShare:%v BudgetStop:%v}",
+		c.IntegrationCode, c.Username, secret, c.ImpersonationResourceID, c.BaseURL, c.MaxInFlight, c.BudgetShare, c.BudgetStop)
+}
+
+// GoString is String, so that %#v redacts the secret too.
+func (c Config) GoString() string { return c.String() }
+
+// LogValue logs the configuration without the secret.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("integrationCode", c.IntegrationCode),
+		slog.String("username", c.Username),
+		slog.Bool("secretSet", c.Secret != ""),
+		slog.Int64("impersonationResourceId", c.ImpersonationResourceID),
+		slog.String("baseUrl", c.BaseURL),
+	)
+}

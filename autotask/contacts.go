@@ -1,0 +1,478 @@
+package autotask
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/psasync/adsync"
+)
+
+// Compile-time checks of the interfaces the Client implements.
+var (
+	_ adsync.ContactStore           = (*Client)(nil)
+	_ adsync.ChangedContactsReader  = (*Client)(nil)
+	_ adsync.BillingProductAssigner = (*Client)(nil)
+	_ adsync.CountryLister          = (*Client)(nil)
+	_ adsync.ContactGetter          = (*Client)(nil)
+	_ adsync.APICounter             = (*Client)(nil)
+)
+
+// pageSize is Autotask's largest page (§3.4).
+const pageSize = adsync.MaxPageSize
+
+// contactsEndpoint is the one in-flight bucket of all contact traffic,
+// Companies/{id}/Contacts included (§5.2 [I]).
+const contactsEndpoint = "Contacts"
+
+// filter is one QueryModel condition (§3.2).
+type filter struct {
+	Op    string   `json:"op"`
+	Field string   `json:"field,omitempty"`
+	Value any      `json:"value,omitempty"`
+	Items []filter `json:"items,omitempty"`
+}
+
+// queryBody is a QueryModel.
+type queryBody struct {
+	MaxRecords    int      `json:"MaxRecords"`
+	IncludeFields []string `json:"IncludeFields,omitempty"`
+	Filter        []filter `json:"Filter"`
+}
+
+// blankable reads a JSON string, number, boolean or null as a string: ""
+// and null both read as blank (§2.2).
+type blankable string
+
+func (b *blankable) UnmarshalJSON(data []byte) error {
+	switch {
+	case string(data) == "null":
+		*b = ""
+	case len(data) > 0 && data[0] == '"':
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return err
+		}
+		*b = blankable(s)
+	default:
+		*b = blankable(data)
+	}
+	return nil
+}
+
+// wireContact is a contact as Autotask returns it (fields the sync uses).
+type wireContact struct {
+	ID               int64     `json:"id"`
+	CompanyID        int64     `json:"companyID"`
+	IsActive         blankable `json:"isActive"`
+	LastModifiedDate blankable `json:"lastModifiedDate"`
+	FirstName        blankable `json:"firstName"`
+	LastName         blankable `json:"lastName"`
+	MiddleInitial    blankable `json:"middleInitial"`
+	EmailAddress     blankable `json:"emailAddress"`
+	Title            blankable `json:"title"`
+	Phone            blankable `json:"phone"`
+	MobilePhone      blankable `json:"mobilePhone"`
+	FaxNumber        blankable `json:"faxNumber"`
+	AlternatePhone   blankable `json:"alternatePhone"`
+	AddressLine      blankable `json:"addressLine"`
+	AddressLine1     blankable `json:"addressLine1"`
+	City             blankable `json:"city"`
+	State            blankable `json:"state"`
+	ZipCode          blankable `json:"zipCode"`
+	CountryID        blankable `json:"countryID"`
+	RoomNumber       blankable `json:"roomNumber"`
+}
+
+func (w *wireContact) contact() adsync.Contact {
+	c := adsync.Contact{
+		ID: w.ID, CompanyID: w.CompanyID,
+		// isActive is 0/1 on Contacts (§2.2); a boolean is tolerated.
+		Active: w.IsActive == "1" || w.IsActive == "true",
+		Values: adsync.Values{
+			adsync.FirstName: string(w.FirstName), adsync.LastName: string(w.LastName),
+			adsync.MiddleInitial: string(w.MiddleInitial), adsync.Email: string(w.EmailAddress),
+			adsync.Title: string(w.Title), adsync.Phone: string(w.Phone),
+			adsync.MobilePhone: string(w.MobilePhone), adsync.Fax: string(w.FaxNumber),
+			adsync.AlternatePhone: string(w.AlternatePhone), adsync.AddressLine: string(w.AddressLine),
+			adsync.AddressLine2: string(w.AddressLine1), adsync.City: string(w.City),
+			adsync.State: string(w.State), adsync.ZipCode: string(w.ZipCode),
+			adsync.CountryID: string(w.CountryID), adsync.RoomNumber: string(w.RoomNumber),
+		},
+	}
+	if t, err := time.Parse(time.RFC3339Nano, string(w.LastModifiedDate)); err == nil {
+		c.LastModified = t.UTC()
+	} else if t, err := time.Parse("2006-01-02T15:04:05.999999999", string(w.LastModifiedDate)); err == nil {
+		c.LastModified = t // Autotask times are UTC (§2.2)
+	}
+	return c
+}
+
+// wireTime formats a time for a filter: UTC, milliseconds, Z.
+func wireTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// includeFields lists the fields to read: the selected ones plus those
+// every Contact needs.
+func includeFields(fs adsync.FieldSet) []string {
+	names := []string{"id", "companyID", "isActive", "lastModifiedDate"}
+	for _, f := range fs.Fields() {
+		names = append(names, f.String())
+	}
+	return names
+}
+
+// Contacts reads every contact of a company with the id cursor (§3.4):
+// one query per 500 contacts, ids ascending.
+func (c *Client) Contacts(ctx context.Context, companyID int64, fields adsync.FieldSet, page func([]adsync.Contact) error) error {
+	return c.scan(ctx, companyID, nil, fields, page)
+}
+
+// ContactsChangedSince reads the company's contacts whose lastModifiedDate
+// is at or after since.
+func (c *Client) ContactsChangedSince(ctx context.Context, companyID int64, since time.Time, fields adsync.FieldSet, page func([]adsync.Contact) error) error {
+	return c.scan(ctx, companyID, []filter{{Op: "gte", Field: "lastModifiedDate", Value: wireTime(since)}}, fields, page)
+}
+
+func (c *Client) scan(ctx context.Context, companyID int64, extra []filter, fields adsync.FieldSet, page func([]adsync.Contact) error) error {
+	var last int64
+	for n := 1; ; n++ {
+		q := queryBody{MaxRecords: pageSize, IncludeFields: includeFields(fields),
+			Filter: append([]filter{{Op: "eq", Field: "companyID", Value: companyID}, {Op: "gt", Field: "id", Value: last}}, extra...)}
+		var res struct {
+			Items []wireContact `json:"items"`
+		}
+		if err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/query", endpoint: contactsEndpoint,
+			body: q, out: &res, idempotent: true}); err != nil {
+			return fmt.Errorf("autotask: read the contacts of company %d (page %d): %w", companyID, n, err)
+		}
+		if n == 1 && len(res.Items) == 0 {
+			// An empty answer may mean a wrong company id: say so.
+			if err := c.companyExists(ctx, companyID); err != nil {
+				return fmt.Errorf("autotask: read the contacts of company %d: %w", companyID, err)
+			}
+			return nil
+		}
+		cs := make([]adsync.Contact, len(res.Items))
+		for i := range res.Items {
+			cs[i] = res.Items[i].contact()
+		}
+		slices.SortFunc(cs, func(a, b adsync.Contact) int { return compareInt(a.ID, b.ID) })
+		for len(cs) > 0 && cs[0].ID <= last {
+			cs = cs[1:] // never hand a contact twice, whatever the server does
+		}
+		if len(cs) > 0 {
+			last = cs[len(cs)-1].ID
+			if err := page(cs); err != nil {
+				return err
+			}
+		}
+		if len(res.Items) < pageSize || len(cs) == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("autotask: read the contacts of company %d: %w", companyID, err)
+		}
+	}
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// companyExists returns nil, or an error wrapping ErrNotFound that names
+// the setting to fix.
+func (c *Client) companyExists(ctx context.Context, companyID int64) error {
+	var res struct {
+		Item *struct {
+			ID int64 `json:"id"`
+		} `json:"item"`
+	}
+	err := c.do(ctx, &request{method: http.MethodGet, path: "Companies/" + strconv.FormatInt(companyID, 10),
+		endpoint: "Companies", out: &res, idempotent: true})
+	switch {
+	case errors.Is(err, adsync.ErrNotFound) || err == nil && res.Item == nil:
+		return fmt.Errorf("company %d does not exist in Autotask (or the API user cannot see it): check the organization's companyId: %w", companyID, adsync.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("check that company %d exists: %w", companyID, err)
+	}
+	return nil
+}
+
+// Check resolves the zone, checks the credentials and reads the request
+// threshold, and checks that the company exists.
+func (c *Client) Check(ctx context.Context, companyID int64) error {
+	if err := c.companyExists(ctx, companyID); err != nil {
+		return fmt.Errorf("autotask: check: %w", err)
+	}
+	return nil
+}
+
+// Contact reads one contact by id (adsync.ContactGetter).
+func (c *Client) Contact(ctx context.Context, id int64) (adsync.Contact, error) {
+	var res struct {
+		Item *wireContact `json:"item"`
+	}
+	err := c.do(ctx, &request{method: http.MethodGet, path: "Contacts/" + strconv.FormatInt(id, 10),
+		endpoint: contactsEndpoint, out: &res, idempotent: true})
+	switch {
+	case err != nil:
+		return adsync.Contact{}, fmt.Errorf("autotask: read contact %d: %w", id, err)
+	case res.Item == nil:
+		return adsync.Contact{}, fmt.Errorf("autotask: contact %d does not exist: %w", id, adsync.ErrNotFound)
+	}
+	return res.Item.contact(), nil
+}
+
+// label describes values for messages: "First Last <email>".
+func label(v *adsync.Values) string {
+	s := strings.TrimSpace(v[adsync.FirstName] + " " + v[adsync.LastName])
+	if e := v[adsync.Email]; e != "" {
+		s = strings.TrimSpace(s + " <" + e + ">")
+	}
+	if s == "" {
+		s = "(no name)"
+	}
+	return s
+}
+
+// wireValue converts a value for the wire: countryID as an integer, blank
+// as null (which clears the field on a PATCH).
+func wireValue(f adsync.Field, v string) (any, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	if f == adsync.CountryID {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("field countryID: %q is not an Autotask country id (resolve the ISO code through Countries first): %w", v, adsync.ErrValidation)
+		}
+		return n, nil
+	}
+	return v, nil
+}
+
+// Create creates the contact with POST Companies/{id}/Contacts (§4.1). A
+// create whose response was lost is looked for before it is sent again.
+func (c *Client) Create(ctx context.Context, nc adsync.NewContact) (int64, error) {
+	wrap := func(err error) error {
+		return fmt.Errorf("autotask: create contact %s in company %d: %w", label(&nc.Values), nc.CompanyID, err)
+	}
+	for _, f := range []adsync.Field{adsync.FirstName, adsync.LastName} {
+		if strings.TrimSpace(nc.Values[f]) == "" {
+			return 0, wrap(fmt.Errorf("field %s is blank and Autotask requires it: %w", f, adsync.ErrValidation))
+		}
+	}
+	body := map[string]any{"companyID": nc.CompanyID, "isActive": 1}
+	for f := range adsync.NumFields {
+		v, err := wireValue(adsync.Field(f), nc.Values[f])
+		if err != nil {
+			return 0, wrap(err)
+		}
+		if v != nil {
+			body[adsync.Field(f).String()] = v
+		}
+	}
+	started := c.now()
+	for sent := 1; ; sent++ {
+		var out struct {
+			ItemID int64 `json:"itemId"`
+		}
+		err := c.do(ctx, &request{method: http.MethodPost, path: "Companies/" + strconv.FormatInt(nc.CompanyID, 10) + "/Contacts",
+			endpoint: contactsEndpoint, body: body, out: &out})
+		var lost *lostResponseError
+		if !errors.As(err, &lost) {
+			if err != nil {
+				return 0, wrap(err)
+			}
+			return out.ItemID, nil
+		}
+		c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: response to a create lost; checking before sending again",
+			slog.Int64("company", nc.CompanyID), slog.String("contact", label(&nc.Values)), slog.String("error", lost.err.Error()))
+		id, found, cerr := c.findCreated(ctx, &nc, started)
+		switch {
+		case cerr != nil:
+			return 0, wrap(fmt.Errorf("the response was lost (%v) and looking for the contact failed, so it may or may not exist; the next run matches it by email or name rather than create it twice: %w", lost.err, cerr))
+		case found:
+			c.log.LogAttrs(ctx, slog.LevelInfo, "autotask: the lost create had succeeded", slog.Int64("contact", id))
+			return id, nil
+		case sent >= 3:
+			return 0, wrap(fmt.Errorf("the response was lost %d times and the contact was not created: %w", sent, adsync.ErrUnavailable))
+		}
+	}
+}
+
+// findCreated looks for the contact a lost create may have made: same
+// company, names and email, created since shortly before the create.
+func (c *Client) findCreated(ctx context.Context, nc *adsync.NewContact, started time.Time) (int64, bool, error) {
+	f := []filter{
+		{Op: "eq", Field: "companyID", Value: nc.CompanyID},
+		{Op: "eq", Field: "firstName", Value: nc.Values[adsync.FirstName]},
+		{Op: "eq", Field: "lastName", Value: nc.Values[adsync.LastName]},
+		// Ten minutes of slack for the difference between the clocks.
+		{Op: "gte", Field: "createDate", Value: wireTime(started.Add(-10 * time.Minute))},
+	}
+	if e := nc.Values[adsync.Email]; strings.TrimSpace(e) != "" {
+		f = append(f, filter{Op: "eq", Field: "emailAddress", Value: e})
+	} else {
+		f = append(f, filter{Op: "or", Items: []filter{{Op: "notExist", Field: "emailAddress"}, {Op: "eq", Field: "emailAddress", Value: ""}}})
+	}
+	var res struct {
+		Items []struct {
+			ID int64 `json:"id"`
+		} `json:"items"`
+	}
+	err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/query", endpoint: contactsEndpoint,
+		body: queryBody{MaxRecords: pageSize, IncludeFields: []string{"id"}, Filter: f}, out: &res, idempotent: true})
+	if err != nil {
+		return 0, false, err
+	}
+	var id int64
+	for _, it := range res.Items {
+		id = max(id, it.ID)
+	}
+	return id, id != 0, nil
+}
+
+// Update applies u with PATCH Companies/{id}/Contacts: the id and the
+// changed fields only, never PUT (§4.2).
+func (c *Client) Update(ctx context.Context, u adsync.ContactUpdate) error {
+	if u.Empty() {
+		return nil
+	}
+	wrap := func(err error) error {
+		return fmt.Errorf("autotask: update contact %d in company %d (%s): %w", u.ContactID, u.CompanyID, describeUpdate(&u), err)
+	}
+	body := map[string]any{"id": u.ContactID}
+	for _, f := range u.Fields.Fields() {
+		v, err := wireValue(f, u.Values[f])
+		if err != nil {
+			return wrap(err)
+		}
+		body[f.String()] = v
+	}
+	if u.Active != nil {
+		body["isActive"] = map[bool]int{false: 0, true: 1}[*u.Active]
+	}
+	err := c.do(ctx, &request{method: http.MethodPatch, path: "Companies/" + strconv.FormatInt(u.CompanyID, 10) + "/Contacts",
+		endpoint: contactsEndpoint, body: body, idempotent: true})
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, adsync.ErrValidation) {
+		// Autotask answers a missing contact with a 500 too: tell them apart
+		// by reading it.
+		got, gerr := c.Contact(ctx, u.ContactID)
+		switch {
+		case errors.Is(gerr, adsync.ErrNotFound):
+			return wrap(fmt.Errorf("contact %d does not exist: %w", u.ContactID, adsync.ErrNotFound))
+		case gerr == nil && got.CompanyID != u.CompanyID:
+			return wrap(fmt.Errorf("contact %d belongs to company %d, not %d: %w", u.ContactID, got.CompanyID, u.CompanyID, adsync.ErrNotFound))
+		}
+	}
+	return wrap(err)
+}
+
+func describeUpdate(u *adsync.ContactUpdate) string {
+	parts := []string{}
+	if u.Fields != 0 {
+		parts = append(parts, "fields "+u.Fields.String())
+	}
+	if u.Active != nil {
+		parts = append(parts, "isActive "+strconv.FormatBool(*u.Active))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Countries returns Autotask's country list (ISO alpha-2 code and name by
+// countryID), read once and then cached.
+func (c *Client) Countries(ctx context.Context) ([]adsync.Country, error) {
+	c.countryMu.Lock()
+	defer c.countryMu.Unlock()
+	if c.countries != nil {
+		return slices.Clone(c.countries), nil
+	}
+	var out []adsync.Country
+	var last int64 = -1
+	for {
+		var res struct {
+			Items []struct {
+				ID          int64     `json:"id"`
+				CountryCode blankable `json:"countryCode"`
+				Name        blankable `json:"name"`
+				DisplayName blankable `json:"displayName"`
+			} `json:"items"`
+		}
+		q := queryBody{MaxRecords: pageSize, Filter: []filter{{Op: "gt", Field: "id", Value: last}}}
+		if err := c.do(ctx, &request{method: http.MethodPost, path: "Countries/query", endpoint: "Countries",
+			body: q, out: &res, idempotent: true}); err != nil {
+			return nil, fmt.Errorf("autotask: read the country list: %w", err)
+		}
+		for _, it := range res.Items {
+			name := string(it.DisplayName)
+			if name == "" {
+				name = string(it.Name)
+			}
+			if code := strings.ToUpper(strings.TrimSpace(string(it.CountryCode))); len(code) == 2 {
+				out = append(out, adsync.Country{ID: it.ID, Code: code, Name: name})
+			}
+			last = max(last, it.ID)
+		}
+		if len(res.Items) < pageSize {
+			break
+		}
+	}
+	c.countries = out
+	return slices.Clone(out), nil
+}
+
+// AssignBillingProduct associates a billing product with a contact the
+// sync created (R-FIELD-7), effective today, with POST
+// Contacts/{id}/BillingProductAssociations.
+func (c *Client) AssignBillingProduct(ctx context.Context, contactID, productID int64) error {
+	wrap := func(err error) error {
+		return fmt.Errorf("autotask: assign billing product %d to contact %d: %w", productID, contactID, err)
+	}
+	today := c.now().UTC().Truncate(24 * time.Hour)
+	body := map[string]any{"contactID": contactID, "billingProductID": productID, "effectiveDate": wireTime(today)}
+	for sent := 1; ; sent++ {
+		err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/" + strconv.FormatInt(contactID, 10) + "/BillingProductAssociations",
+			endpoint: "ContactBillingProductAssociations", body: body})
+		var lost *lostResponseError
+		if !errors.As(err, &lost) {
+			if err != nil {
+				return wrap(err)
+			}
+			return nil
+		}
+		var res struct {
+			Items []struct {
+				ID int64 `json:"id"`
+			} `json:"items"`
+		}
+		q := queryBody{MaxRecords: 1, IncludeFields: []string{"id"}, Filter: []filter{
+			{Op: "eq", Field: "contactID", Value: contactID}, {Op: "eq", Field: "billingProductID", Value: productID}}}
+		if err := c.do(ctx, &request{method: http.MethodPost, path: "ContactBillingProductAssociations/query",
+			endpoint: "ContactBillingProductAssociations", body: q, out: &res, idempotent: true}); err != nil {
+			return wrap(fmt.Errorf("the response was lost (%v) and checking for the association failed: %w", lost.err, err))
+		}
+		if len(res.Items) > 0 {
+			return nil
+		}
+		if sent >= 3 {
+			return wrap(fmt.Errorf("the response was lost %d times: %w", sent, adsync.ErrUnavailable))
+		}
+	}
+}

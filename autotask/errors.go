@@ -1,0 +1,252 @@
+package autotask
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/psasync/adsync"
+)
+
+// APIError is a call Autotask answered with an error. errors.Is matches the
+// adsync sentinel of its kind: ErrUnauthorized, ErrNotFound,
+// ErrRateLimited, ErrValidation or ErrUnavailable.
+type APIError struct {
+	// Method and Endpoint are the request, e.g. "POST" and
+	// "Companies/174/Contacts" (the path after V1.0, no host).
+	Method   string
+	Endpoint string
+	// Status is the HTTP status; 0 when no response arrived.
+	Status int
+	// Messages are Autotask's messages: the errors list, or the Message of
+	// an ASP.NET error body.
+	Messages []string
+	// Field is the contact field the messages name, when one does.
+	Field string
+	// Hint says what to fix, when the client can tell.
+	Hint string
+
+	kind error
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Method)
+	b.WriteByte(' ')
+	b.WriteString(e.Endpoint)
+	if e.Status != 0 {
+		b.WriteString(": HTTP ")
+		b.WriteString(strconv.Itoa(e.Status))
+	}
+	if e.kind != nil {
+		b.WriteString(" (")
+		b.WriteString(e.kind.Error())
+		b.WriteByte(')')
+	}
+	if e.Field != "" {
+		b.WriteString(": field ")
+		b.WriteString(e.Field)
+	}
+	if len(e.Messages) > 0 {
+		b.WriteString(": ")
+		b.WriteString(strings.Join(e.Messages, "; "))
+	}
+	if e.Hint != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Hint)
+	}
+	return b.String()
+}
+
+// Is reports whether target is the sentinel of the error's kind.
+func (e *APIError) Is(target error) bool { return e.kind != nil && target == e.kind }
+
+// Unwrap returns the sentinel, so that errors.Is also works through
+// wrapping by callers.
+func (e *APIError) Unwrap() error { return e.kind }
+
+// BudgetError is the stop of a run at the configured share of Autotask's
+// hourly request budget. errors.Is(err, adsync.ErrBudgetExhausted) holds.
+type BudgetError struct {
+	Used  int     // requests in the rolling hour, as last known
+	Limit int     // the database's threshold per hour
+	Stop  float64 // the configured BudgetStop
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("autotask: %d of the database's %d requests per hour are used (stop at %.0f %%): stopping rather than push Autotask over its limit, which would switch the API off for every integration of the MSP; run again later or raise autotask.budgetStop",
+		e.Used, e.Limit, e.Stop*100)
+}
+
+// Is makes errors.Is(err, adsync.ErrBudgetExhausted) hold.
+func (e *BudgetError) Is(target error) bool { return target == adsync.ErrBudgetExhausted }
+
+// errorBody is Autotask's error body, {"errors": [...]}, or ASP.NET's
+// {"Message": "..."}.
+type errorBody struct {
+	Errors  []json.RawMessage `json:"errors"`
+	Message string            `json:"Message"`
+}
+
+// messages extracts the messages of an error body. ok is false when the
+// body is not JSON of either shape (a proxy, a wrong URL).
+func messages(body []byte) (msgs []string, ok bool) {
+	var eb errorBody
+	if len(body) == 0 {
+		return nil, true
+	}
+	if err := json.Unmarshal(body, &eb); err != nil {
+		return nil, false
+	}
+	for _, raw := range eb.Errors {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			msgs = append(msgs, s)
+			continue
+		}
+		// Defensive: {message, field} objects (go-autotask).
+		var o struct{ Message, Field string }
+		if json.Unmarshal(raw, &o) == nil && o.Message != "" {
+			msgs = append(msgs, strings.TrimSpace(o.Field+" "+o.Message))
+		}
+	}
+	if eb.Message != "" {
+		msgs = append(msgs, eb.Message)
+	}
+	return msgs, true
+}
+
+// isThreadLimit reports a thread-limit rejection, whatever its status
+// (§5.2).
+func isThreadLimit(msgs []string) bool {
+	for _, m := range msgs {
+		l := strings.ToLower(m)
+		if strings.Contains(l, "thread threshold") || strings.Contains(l, "itgenatr005") {
+			return true
+		}
+	}
+	return false
+}
+
+// contactFieldNames are the REST names the client recognizes in messages.
+var contactFieldNames = func() []string {
+	names := []string{"isActive", "companyID", "billingProductID", "contactID"}
+	for _, f := range adsync.AllFields() {
+		names = append(names, f.String())
+	}
+	return names
+}()
+
+// namedField returns the first contact field a message names. Longer names
+// are tried first so that addressLine1 is not read as addressLine.
+func namedField(msgs []string) string {
+	best := ""
+	for _, m := range msgs {
+		for _, n := range contactFieldNames {
+			if len(n) > len(best) && containsWord(m, n) {
+				best = n
+			}
+		}
+		if best != "" {
+			return best
+		}
+	}
+	return best
+}
+
+func containsWord(s, w string) bool {
+	ls, lw := strings.ToLower(s), strings.ToLower(w)
+	for i := 0; ; {
+		j := strings.Index(ls[i:], lw)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(lw)
+		if (j == 0 || !isWordByte(ls[j-1])) && (end == len(ls) || !isWordByte(ls[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_'
+}
+
+// classify builds the APIError of a non-200 answer.
+func classify(method, endpoint string, status int, body []byte, contentType string) *APIError {
+	msgs, isJSON := messages(body)
+	e := &APIError{Method: method, Endpoint: endpoint, Status: status, Messages: msgs}
+	if !isJSON {
+		snippet := strings.TrimSpace(string(body))
+		if len(snippet) > 120 {
+			snippet = snippet[:120] + "…"
+		}
+		e.Messages = nil
+		e.Hint = fmt.Sprintf("the answer is not Autotask's JSON (Content-Type %q, body %q): check autotask.baseUrl, which must be the zone's REST root ending in /ATServicesRest/, or leave it empty for zone discovery", contentType, snippet)
+	}
+	switch {
+	case isThreadLimit(msgs) || status == http.StatusTooManyRequests:
+		e.kind = adsync.ErrRateLimited
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		e.kind = adsync.ErrUnauthorized
+		if status == http.StatusUnauthorized {
+			e.Hint = "Autotask refused the secret: check autotask.secret (the API-only user's secret; regenerate it in Admin > Resources if unsure)"
+		} else {
+			e.Hint = "the API user's security level lacks access: give it the \"API User (API-only)\" security level with access to Contacts"
+		}
+	case status == http.StatusNotFound || status == http.StatusMethodNotAllowed:
+		e.kind = adsync.ErrNotFound
+		if e.Hint == "" && status == http.StatusNotFound {
+			e.Hint = "no such route: check autotask.baseUrl (it must end in /ATServicesRest/)"
+		}
+	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
+		e.kind = adsync.ErrUnavailable
+	case status == http.StatusInternalServerError && unknownUser(msgs):
+		e.kind = adsync.ErrUnauthorized
+		e.Hint = "Autotask does not know this user name: check autotask.username (the API-only user's login, e.g. api-sync@yourmsp.com)"
+	case status == http.StatusInternalServerError && badIntegrationCode(msgs):
+		e.kind = adsync.ErrUnauthorized
+		e.Hint = "Autotask refused the integration code: check autotask.integrationCode (the API tracking identifier of your integration, Admin > Extensions & Integrations)"
+	case status == http.StatusInternalServerError && unexpected(msgs):
+		e.kind = adsync.ErrUnavailable
+	case status == http.StatusInternalServerError || status == http.StatusBadRequest:
+		// Validation and business-rule failures (§5.3): not retried.
+		if !isJSON {
+			e.kind = adsync.ErrUnavailable
+			break
+		}
+		e.kind = adsync.ErrValidation
+		e.Field = namedField(msgs)
+	default:
+		e.kind = adsync.ErrUnavailable
+	}
+	return e
+}
+
+func anyContains(msgs []string, parts ...string) bool {
+	for _, m := range msgs {
+		l := strings.ToLower(m)
+		for _, p := range parts {
+			if strings.Contains(l, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func unknownUser(msgs []string) bool {
+	return anyContains(msgs, "zone information could not be determined", "user is not found", "invalid user")
+}
+
+func badIntegrationCode(msgs []string) bool {
+	return anyContains(msgs, "integrationcode", "integration code", "tracking identifier")
+}
+
+func unexpected(msgs []string) bool {
+	return anyContains(msgs, "an unexpected error has occurred")
+}
