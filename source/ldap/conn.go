@@ -75,9 +75,23 @@ func (s *session) close() {
 	s.conn.Close()
 }
 
-// connect dials, sets up TLS as configured, binds, and closes the
-// connection when ctx is done (go-ldap's requests take no context).
+// connect dials, sets up TLS and binds (see dial).
 func (k *compiled) connect(ctx context.Context) (*session, error) {
+	s, err := k.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.bind(ctx, &k.cfg); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dial connects and sets up TLS as configured, without binding. The
+// connection is closed when ctx is done (go-ldap's requests take no
+// context).
+func (k *compiled) dial(ctx context.Context) (*session, error) {
 	c := &k.cfg
 	d := net.Dialer{Timeout: c.dialTimeout()}
 	raw, err := d.DialContext(ctx, "tcp", k.hostPort)
@@ -126,10 +140,6 @@ func (k *compiled) connect(ctx context.Context) (*session, error) {
 		}
 	} else {
 		k.log.Warn("ldap: plaintext connection (allowPlaintext): for tests only", "server", k.hostPort)
-	}
-	if err := s.bind(ctx, c); err != nil {
-		s.close()
-		return nil, err
 	}
 	return s, nil
 }

@@ -58,7 +58,7 @@ func (s *Source) Users(ctx context.Context, page func([]adsync.User) error) erro
 // was seen, also when the check fails.
 func (s *Source) Check(ctx context.Context) (adsync.ConnStatus, error) {
 	st := adsync.ConnStatus{TLS: adsync.TLSUnknown}
-	sess, err := s.k.connect(ctx)
+	sess, err := s.k.dial(ctx)
 	if err != nil {
 		var te *TLSError
 		if errors.As(err, &te) {
@@ -68,6 +68,9 @@ func (s *Source) Check(ctx context.Context) (adsync.ConnStatus, error) {
 	}
 	defer sess.close()
 	st.TLS, st.CertExpiry = sess.status, sess.expiry
+	if err := sess.bind(ctx, &s.k.cfg); err != nil {
+		return st, err
+	}
 	dse, err := s.k.rootDSE(sess)
 	if err != nil {
 		return st, err

@@ -1,0 +1,167 @@
+package ldap_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/adsync"
+	adldap "github.com/psasync/adsync/source/ldap"
+)
+
+const testPEM = `-----BEGIN CERTIFICATE-----
+MIIBhTCCASugAwIBAgIQIRi6zePL6mKjOipn+dNuaTAKBggqhkjOPQQDAjASMRAw
+DgYDVQQKEwdBY21lIENvMB4XDTE3MTAyMDE5NDMwNloXDTE4MTAyMDE5NDMwNlow
+EjEQMA4GA1UEChMHQWNtZSBDbzBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABD0d
+7VNhbWvZLWPuj/RtHFjvtJBEwOkhbN/BnnE8rnZR8+sbwnc/KhCk3FhnpHZnQz7B
+5aETbbIgmuvewdjvSBSjYzBhMA4GA1UdDwEB/wQEAwICpDATBgNVHSUEDDAKBggr
+BgEFBQcDATAPBgNVHRMBAf8EBTADAQH/MCkGA1UdEQQiMCCCDmxvY2FsaG9zdDo1
+NDUzgg4xMjcuMC4wLjE6NTQ1MzAKBggqhkjOPQQDAgNIADBFAiEA2zpJEPQyz6/l
+Wf86aX6PepsntZv2GYlA5UpabfT2EZICICpJ5h/iI+i341gBmLiAFQOyTDT+/wQc
+6MF9+Yw1Yy0t
+-----END CERTIFICATE-----`
+
+func validConfig() adldap.Config {
+	return adldap.Config{
+		URL: "ldaps://dc1.corp.example", BindName: "svc-sync@corp.example", Password: "s3cret-Pa55",
+		BaseDN: "DC=corp,DC=example",
+	}
+}
+
+// Validate names the bad field before any connection (R-SCOPE-5).
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edit  func(*adldap.Config)
+		field string // "" = valid
+	}{
+		{"valid ldaps", func(c *adldap.Config) {}, ""},
+		{"ldap with StartTLS", func(c *adldap.Config) { c.URL, c.StartTLS = "ldap://dc1.corp.example", true }, ""},
+		{"plaintext ldap refused", func(c *adldap.Config) { c.URL = "ldap://dc1.corp.example" }, "url"},
+		{"plaintext ldap with the test-only switch", func(c *adldap.Config) { c.URL, c.AllowPlaintext = "ldap://127.0.0.1", true }, ""},
+		{"StartTLS on ldaps", func(c *adldap.Config) { c.StartTLS = true }, "startTLS"},
+		{"other scheme", func(c *adldap.Config) { c.URL = "https://dc1" }, "url"},
+		{"no URL", func(c *adldap.Config) { c.URL = "" }, "url"},
+		{"URL with a path", func(c *adldap.Config) { c.URL = "ldaps://dc1/DC=corp" }, "url"},
+		{"bad port", func(c *adldap.Config) { c.URL = "ldaps://dc1:70000" }, "url"},
+		{"no bind name", func(c *adldap.Config) { c.BindName = " " }, "bindName"},
+		{"no password (anonymous bind)", func(c *adldap.Config) { c.Password = "" }, "password"},
+		{"no base DN", func(c *adldap.Config) { c.BaseDN = "" }, "baseDN"},
+		{"malformed base DN", func(c *adldap.Config) { c.BaseDN = "corp.example" }, "baseDN"},
+		{"malformed group DN", func(c *adldap.Config) { c.GroupDN = "CN=Sales,DC" }, "groupDN"},
+		{"group DN with escaped parentheses", func(c *adldap.Config) { c.GroupDN = "CN=Sales (EU),DC=corp,DC=example" }, ""},
+		{"OU under base", func(c *adldap.Config) { c.OUs = []string{"OU=Staff,DC=corp,DC=example"} }, ""},
+		{"OU outside base", func(c *adldap.Config) { c.OUs = []string{"OU=Staff,DC=other,DC=example"} }, "ous[0]"},
+		{"malformed OU", func(c *adldap.Config) { c.OUs = []string{"OU=Staff,DC=corp,DC=example", "Staff"} }, "ous[1]"},
+		{"R-SCOPE-5 malformed raw filter", func(c *adldap.Config) { c.Filter = "(&(department=Sales)" }, "filter"},
+		{"R-SCOPE-5 raw filter without parentheses", func(c *adldap.Config) { c.Filter = "department=Sales" }, ""},
+		{"page size too large", func(c *adldap.Config) { c.PageSize = 1001 }, "pageSize"},
+		{"page size 1000", func(c *adldap.Config) { c.PageSize = 1000 }, ""},
+		{"negative timeout", func(c *adldap.Config) { c.Timeout = -1 }, "timeout"},
+		{"unknown verify mode", func(c *adldap.Config) { c.TLS.Verify = "none" }, "tls.verify"},
+		{"chain-only without a CA", func(c *adldap.Config) { c.TLS.Verify = adldap.VerifyChainOnly }, "tls.ca"},
+		{"chain-only with PEM text", func(c *adldap.Config) { c.TLS.Verify, c.TLS.CA = adldap.VerifyChainOnly, testPEM }, ""},
+		{"CA file missing", func(c *adldap.Config) { c.TLS.CA = "/nonexistent/ca.pem" }, "tls.ca"},
+		{"CA text without a certificate", func(c *adldap.Config) { c.TLS.CA = "-----BEGIN CERTIFICATE-----\nxx" }, "tls.ca"},
+		{"attribute override", func(c *adldap.Config) { c.Attributes = map[adsync.Field]string{adsync.MiddleInitial: "middleName"} }, ""},
+		{"bad attribute override", func(c *adldap.Config) { c.Attributes = map[adsync.Field]string{adsync.Title: "title)(x=*"} }, "attributes.title"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := validConfig()
+			tc.edit(&cfg)
+			err := cfg.Validate()
+			if tc.field == "" {
+				require.NoError(t, err)
+				_, err := adldap.New(cfg)
+				require.NoError(t, err)
+				return
+			}
+			var ce *adsync.ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tc.field, ce.Field)
+			assert.ErrorIs(t, err, adsync.ErrInvalidConfig)
+			_, err = adldap.New(cfg)
+			assert.ErrorIs(t, err, adsync.ErrInvalidConfig)
+		})
+	}
+}
+
+// The scope filter: the fixed user filter, disabled accounts, the group
+// (escaped, nested by default) and the raw filter, ANDed (R-SCOPE-5).
+func TestFilter(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*adldap.Config)
+		want string
+	}{
+		{"R-SCOPE-8 enabled users only by default", func(c *adldap.Config) {},
+			"(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"},
+		{"R-SCOPE-8 disabled included", func(c *adldap.Config) { c.IncludeDisabled = true },
+			"(&(objectCategory=person)(objectClass=user))"},
+		{"R-SCOPE-5 nested group, DN escaped", func(c *adldap.Config) {
+			c.IncludeDisabled, c.GroupDN = true, `CN=Sales (EU)*,DC=corp,DC=example`
+		}, `(&(objectCategory=person)(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:=CN=Sales \28EU\29\2a,DC=corp,DC=example))`},
+		{"R-SCOPE-5 direct members", func(c *adldap.Config) {
+			c.IncludeDisabled, c.GroupDN, c.DirectMembersOnly = true, "CN=G,DC=corp,DC=example", true
+		}, `(&(objectCategory=person)(objectClass=user)(memberOf=CN=G,DC=corp,DC=example))`},
+		{"R-SCOPE-5 raw filter ANDed", func(c *adldap.Config) { c.IncludeDisabled, c.Filter = true, "department=Sales" },
+			`(&(objectCategory=person)(objectClass=user)(department=Sales))`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := validConfig()
+			tc.edit(&cfg)
+			src, err := adldap.New(cfg)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, src.Filter())
+		})
+	}
+}
+
+// The password never shows in %v, %+v, %#v, JSON or slog output.
+func TestPasswordRedacted(t *testing.T) {
+	cfg := validConfig()
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", cfg, "pw", cfg.Password)
+	js, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	src, err := adldap.New(cfg)
+	require.NoError(t, err)
+	for _, s := range []string{
+		fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprint(cfg.Password),
+		fmt.Sprintf("%#v", cfg.Password), fmt.Sprintf("%v", &cfg), fmt.Sprintf("%+v", src), logged.String(), string(js),
+	} {
+		assert.NotContains(t, s, string(cfg.Password))
+	}
+	assert.Contains(t, fmt.Sprintf("%v", cfg), "svc-sync@corp.example", "the rest of the configuration shows")
+}
+
+func TestBindProblem(t *testing.T) {
+	for msg, want := range map[string]string{
+		"80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 52e, v1db1": "wrong password (or unknown account)",
+		"80090308: LdapErr: DSID-0C09030B, comment: AcceptSecurityContext error, data 775, v893":  "the account is locked out",
+		"80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 532, v1db1": "the password has expired",
+		"80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 533, v1db1": "the account is disabled",
+		"invalid credentials": "",
+	} {
+		assert.Equal(t, want, adldap.BindProblem(msg), msg)
+	}
+}
+
+func TestGUIDString(t *testing.T) {
+	// MS-DTYP 2.3.4: the first three fields are little-endian.
+	b := []byte{0x3c, 0x1e, 0xc9, 0x9c, 0xee, 0xe9, 0x89, 0x4c, 0xb2, 0xea, 0x90, 0x3b, 0xbc, 0x22, 0x59, 0x8f}
+	assert.Equal(t, "9cc91e3c-e9ee-4c89-b2ea-903bbc22598f", adldap.GUIDString(b))
+	assert.Equal(t, "", adldap.GUIDString(b[:15]))
+}
+
+func TestTLSErrorIs(t *testing.T) {
+	err := fmt.Errorf("check: %w", &adldap.TLSError{Status: adsync.TLSExpired, Msg: "expired", Err: errors.New("x509")})
+	assert.ErrorIs(t, err, adsync.ErrTLS)
+	assert.True(t, adsync.IsSystemic(err))
+}
