@@ -1,0 +1,370 @@
+package sourcetest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/source/sourcetest"
+)
+
+// harness drives a Memory directory; src, when set, is the source under
+// test reading it (a mutant), else the Memory itself.
+type harness struct {
+	m   *sourcetest.Memory
+	src adsync.DirectorySource
+}
+
+func (h *harness) Source(context.Context) (adsync.DirectorySource, error) {
+	if h.src != nil {
+		return h.src, nil
+	}
+	return h.m, nil
+}
+func (h *harness) Fields() adsync.FieldSet { return adsync.AllFieldSet }
+func (h *harness) AddUsers(_ context.Context, users []adsync.User) ([]string, error) {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = h.m.Add(u)
+	}
+	return ids, nil
+}
+func (h *harness) UpdateUser(_ context.Context, id string, fs adsync.FieldSet, v adsync.Values) error {
+	return h.m.Update(id, fs, v)
+}
+func (h *harness) RemoveFromScope(_ context.Context, id string) error {
+	return h.m.SetInScope(id, false)
+}
+func (h *harness) SetEnabled(_ context.Context, id string, on bool) error {
+	return h.m.SetEnabled(id, on)
+}
+
+func TestConformance(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts *sourcetest.MemoryOptions
+	}{
+		{"default", nil},
+		{"R-SCOPE-8 disabled included", &sourcetest.MemoryOptions{IncludeDisabled: true}},
+		{"pages of 7", &sourcetest.MemoryOptions{PageSize: 7}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sourcetest.Run(t, func(t *testing.T) sourcetest.Harness {
+				return &harness{m: sourcetest.NewMemory(tc.opts)}
+			})
+		})
+	}
+}
+
+// A source without the incremental capability: its subtest skips.
+func TestConformanceNotIncremental(t *testing.T) {
+	sourcetest.Run(t, func(t *testing.T) sourcetest.Harness {
+		m := sourcetest.NewMemory(nil)
+		return &harness{m: m, src: struct{ adsync.DirectorySource }{m}}
+	})
+}
+
+func user(first, last string) adsync.User {
+	u := adsync.User{Enabled: true}
+	u.Values[adsync.FirstName], u.Values[adsync.LastName] = first, last
+	return u
+}
+
+func readIDs(t *testing.T, read func(func([]adsync.User) error) error) ([]string, []int, error) {
+	t.Helper()
+	var ids []string
+	var sizes []int
+	err := read(func(p []adsync.User) error {
+		sizes = append(sizes, len(p))
+		for _, u := range p {
+			ids = append(ids, u.ID)
+		}
+		return nil
+	})
+	return ids, sizes, err
+}
+
+func TestMemoryUsersSortedAndPaged(t *testing.T) {
+	m := sourcetest.NewMemory(&sourcetest.MemoryOptions{PageSize: 2})
+	assert.Panics(t, func() { m.Put(adsync.User{}) }, "Put needs an id (Add assigns one)")
+	u := user("C", "c")
+	u.ID = "c"
+	v := user("A", "a")
+	v.ID = "a"
+	w := user("B", "b")
+	w.ID = "b"
+	m.Put(u, v, w)
+	ids, sizes, err := readIDs(t, func(p func([]adsync.User) error) error { return m.Users(context.Background(), p) })
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b", "c"}, ids, "users are read sorted by id")
+	assert.Equal(t, []int{2, 1}, sizes)
+	assert.Equal(t, sourcetest.Counts{FullReads: 1, Pages: 2}, m.Counts())
+	assert.Equal(t, 3, m.Len())
+}
+
+func TestMemoryIncrementalExact(t *testing.T) {
+	ctx := context.Background()
+	m := sourcetest.NewMemory(nil)
+	a, b, c := m.Add(user("A", "a")), m.Add(user("B", "b")), m.Add(user("C", "c"))
+	since := func(cursor string) ([]string, string) {
+		t.Helper()
+		var next string
+		ids, _, err := readIDs(t, func(p func([]adsync.User) error) error {
+			var err error
+			next, err = m.UsersSince(ctx, cursor, p)
+			return err
+		})
+		require.NoError(t, err)
+		require.NotEmpty(t, next)
+		return ids, next
+	}
+	ids, c1 := since("")
+	assert.Equal(t, []string{a, b, c}, ids)
+
+	ids, c2 := since(c1)
+	assert.Empty(t, ids, "nothing changed")
+
+	var v adsync.Values
+	v[adsync.Title] = "CEO"
+	require.NoError(t, m.Update(b, adsync.NewFieldSet(adsync.Title), v))
+	d := m.Add(user("D", "d"))
+	require.NoError(t, m.SetInScope(c, false))
+	ids, c3 := since(c2)
+	assert.Equal(t, []string{b, d}, ids, "exactly the changed and created users; one that left scope is not reported")
+	got, _ := m.User(b)
+	assert.Equal(t, "CEO", got.Values[adsync.Title])
+
+	require.NoError(t, m.SetEnabled(a, false))
+	ids, c4 := since(c3)
+	assert.Empty(t, ids, "R-SCOPE-8 a disabled user is out of scope by default")
+	require.NoError(t, m.SetEnabled(a, true))
+	ids, _ = since(c4)
+	assert.Equal(t, []string{a}, ids, "a user enabled again is changed")
+
+	assert.Equal(t, sourcetest.Counts{FullReads: 1, IncrementalReads: 4, Pages: 3}, m.Counts())
+
+	require.ErrorIs(t, m.SetEnabled("nobody", true), adsync.ErrNotFound)
+}
+
+func TestMemoryExpireCursors(t *testing.T) {
+	ctx := context.Background()
+	m := sourcetest.NewMemory(nil)
+	m.Add(user("A", "a"))
+	noop := func([]adsync.User) error { return nil }
+	c1, err := m.UsersSince(ctx, "", noop)
+	require.NoError(t, err)
+	m.ExpireCursors()
+	_, err = m.UsersSince(ctx, c1, noop)
+	require.ErrorIs(t, err, adsync.ErrCursorExpired)
+	c2, err := m.UsersSince(ctx, "", noop)
+	require.NoError(t, err, "a full read still works")
+	_, err = m.UsersSince(ctx, c2, noop)
+	require.NoError(t, err, "and its cursor is valid")
+}
+
+func TestMemoryFailReadAfter(t *testing.T) {
+	ctx := context.Background()
+	m := sourcetest.NewMemory(&sourcetest.MemoryOptions{PageSize: 2})
+	for i := range 5 {
+		m.Add(user("U", fmt.Sprint(i)))
+	}
+	m.FailReadAfter(2, nil)
+	ids, sizes, err := readIDs(t, func(p func([]adsync.User) error) error { return m.Users(ctx, p) })
+	require.ErrorIs(t, err, adsync.ErrUnavailable, "R-DEACT-3 a read cut short returns an error")
+	assert.Equal(t, []int{2, 2}, sizes, "the pages before the failure are delivered")
+	assert.Len(t, ids, 4)
+
+	_, err = m.UsersSince(ctx, "", func([]adsync.User) error { return nil })
+	require.ErrorIs(t, err, adsync.ErrUnavailable, "the fault lasts, and applies to incremental reads too")
+
+	m.FailReadAfter(9, nil)
+	_, sizes, err = readIDs(t, func(p func([]adsync.User) error) error { return m.Users(ctx, p) })
+	require.ErrorIs(t, err, adsync.ErrUnavailable, "R-DEACT-3 the read fails even when all pages came before the fault")
+	assert.Equal(t, []int{2, 2, 1}, sizes)
+
+	boom := errors.New("boom")
+	empty := sourcetest.NewMemory(nil)
+	empty.FailReadAfter(0, boom)
+	require.ErrorIs(t, empty.Users(ctx, func([]adsync.User) error { return nil }), boom, "an empty directory's read fails too")
+
+	m.ClearFaults()
+	_, _, err = readIDs(t, func(p func([]adsync.User) error) error { return m.Users(ctx, p) })
+	require.NoError(t, err)
+}
+
+func TestMemoryCheck(t *testing.T) {
+	ctx := context.Background()
+	st, err := sourcetest.NewMemory(nil).Check(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, adsync.TLSNotApplicable, st.TLS)
+
+	m := sourcetest.NewMemory(&sourcetest.MemoryOptions{Status: adsync.ConnStatus{TLS: adsync.TLSExpiring, Detail: "dc1"}})
+	st, err = m.Check(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, adsync.ConnStatus{TLS: adsync.TLSExpiring, Detail: "dc1"}, st)
+
+	m.FailCheck(fmt.Errorf("bind refused: %w", adsync.ErrUnauthorized))
+	_, err = m.Check(ctx)
+	require.ErrorIs(t, err, adsync.ErrUnauthorized)
+	m.ClearFaults()
+	_, err = m.Check(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 3, m.Counts().Checks)
+}
+
+// A mutant is a Memory with one rule of the contract broken.
+type mutant struct {
+	*sourcetest.Memory
+	bigPages     bool // one page for everything (over 500)
+	dupes        bool // the first user delivered twice
+	ignoreCtx    bool // never checks ctx
+	ignoreErr    bool // ignores page errors
+	allSince     bool // UsersSince is always a full read
+	dropValues   bool // City is not delivered
+	disabledOn   bool // disabled users delivered with Enabled=true
+	outOfScope   bool // users out of scope still read
+	unstableIDs  bool // ids change with every read
+	nilOnCursor  bool // an unknown cursor is taken for a full read
+	emptyPage    bool // an empty scope is read as one empty page
+	badTLSStatus bool // Check reports TLSUnknown
+	reads        int
+}
+
+var mutants = map[string]struct {
+	m    mutant
+	want string
+}{
+	"big pages":          {mutant{bigPages: true}, "contract: Users calls page with 1 to adsync.MaxPageSize"},
+	"duplicates":         {mutant{dupes: true}, "contract: each in-scope user appears exactly once per read"},
+	"context ignored":    {mutant{ignoreCtx: true}, "a read cut short never returns nil (R-DEACT-3)"},
+	"page error ignored": {mutant{ignoreErr: true}, "contract: if page returns an error, Users stops"},
+	"since is full":      {mutant{allSince: true}, "contract: UsersSince delivers only the users created or changed"},
+	"values dropped":     {mutant{dropValues: true}, "city: got \"\", want \"Berlin\""},
+	"disabled enabled":   {mutant{disabledOn: true}, "(R-SCOPE-8)"},
+	"scope ignored":      {mutant{outOfScope: true}, "contract: Users reads in-scope users only"},
+	"unstable ids":       {mutant{unstableIDs: true}, "(R-LINK-1)"},
+	"cursor not checked": {mutant{nilOnCursor: true}, "adsync.ErrCursorExpired"},
+	"empty page":         {mutant{emptyPage: true}, "contract: page is never called with an empty page"},
+	"TLS unknown":        {mutant{badTLSStatus: true}, "contract: Check returns nil and a valid TLS status"},
+}
+
+func (m *mutant) Check(ctx context.Context) (adsync.ConnStatus, error) {
+	st, err := m.Memory.Check(ctx)
+	if m.badTLSStatus {
+		st.TLS = adsync.TLSUnknown
+	}
+	return st, err
+}
+
+func (m *mutant) Users(ctx context.Context, page func([]adsync.User) error) error {
+	_, err := m.UsersSince(ctx, "", page)
+	return err
+}
+
+func (m *mutant) UsersSince(ctx context.Context, cursor string, page func([]adsync.User) error) (string, error) {
+	if m.ignoreCtx {
+		ctx = context.Background()
+	}
+	if m.allSince || m.nilOnCursor {
+		cursor = ""
+	}
+	m.reads++
+	var all []adsync.User
+	next, err := m.Memory.UsersSince(ctx, cursor, func(p []adsync.User) error {
+		for _, u := range p {
+			if m.dropValues {
+				u.Values[adsync.City] = ""
+			}
+			if m.unstableIDs {
+				u.ID = fmt.Sprintf("%s-%d", u.ID, m.reads)
+			}
+			all = append(all, u)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if m.dupes && len(all) > 0 {
+		all = append(all, all[0])
+	}
+	if m.emptyPage && len(all) == 0 {
+		return next, page(nil)
+	}
+	size := 500
+	if m.bigPages {
+		size = len(all) + 1
+	}
+	for len(all) > 0 {
+		p := all[:min(size, len(all))]
+		all = all[len(p):]
+		if err := page(p); err != nil && !m.ignoreErr {
+			return "", err
+		}
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+	}
+	return next, nil
+}
+
+// mutantHarness makes the harness's edits invisible where a mutant needs
+// them to be.
+type mutantHarness struct {
+	harness
+	mu *mutant
+}
+
+func (h *mutantHarness) SetEnabled(ctx context.Context, id string, on bool) error {
+	if h.mu.disabledOn {
+		u, _ := h.m.User(id)
+		if !on {
+			u.Enabled = true // a source that reads the flag wrongly
+			h.m.Put(u)
+			return nil
+		}
+	}
+	return h.harness.SetEnabled(ctx, id, on)
+}
+
+func (h *mutantHarness) RemoveFromScope(ctx context.Context, id string) error {
+	if h.mu.outOfScope {
+		return nil // a source that ignores the group
+	}
+	return h.harness.RemoveFromScope(ctx, id)
+}
+
+func TestMutant(t *testing.T) {
+	name := os.Getenv("SOURCETEST_MUTANT")
+	if name == "" {
+		t.Skip("run by TestSuiteCatchesBrokenSources")
+	}
+	sourcetest.Run(t, func(t *testing.T) sourcetest.Harness {
+		mu := mutants[name].m
+		mu.Memory = sourcetest.NewMemory(nil)
+		return &mutantHarness{harness: harness{m: mu.Memory, src: &mu}, mu: &mu}
+	})
+}
+
+func TestSuiteCatchesBrokenSources(t *testing.T) {
+	if os.Getenv("SOURCETEST_MUTANT") != "" {
+		t.Skip("in a child process")
+	}
+	for name, mu := range mutants {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestMutant$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "SOURCETEST_MUTANT="+name)
+			out, err := cmd.CombinedOutput()
+			assert.Error(t, err, "the suite passed a source with a broken rule:\n%s", out)
+			assert.Contains(t, string(out), mu.want, "the failure does not explain the broken rule")
+		})
+	}
+}
