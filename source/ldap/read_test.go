@@ -2,6 +2,7 @@ package ldap_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sort"
 	"strconv"
@@ -261,5 +262,46 @@ func TestIdentityAndMembership(t *testing.T) {
 		after, _ := readAll(t, src)
 		assert.NotContains(t, after, annID)
 		assert.Contains(t, after, d.guidOf(ben))
+	})
+}
+
+// R-DEACT-3: a read cut short returns an error: the page callback's own,
+// or the context's.
+func TestReadStops(t *testing.T) {
+	d := connectDC(t)
+	ou := d.newOU("stops", "")
+	for i := range 7 {
+		d.addUser(ou, person{CN: "stop" + strconv.Itoa(i), Given: "S", Sn: "T"})
+	}
+	cfg := d.env.config(ou)
+	cfg.PageSize = 2
+	src := newSource(t, cfg)
+
+	t.Run("R-DEACT-3 the page callback's error stops the read", func(t *testing.T) {
+		stop := errors.New("stop here")
+		calls := 0
+		err := src.Users(context.Background(), func([]adsync.User) error { calls++; return stop })
+		require.ErrorIs(t, err, stop)
+		assert.Equal(t, 1, calls)
+	})
+	t.Run("R-DEACT-3 a cancelled context stops the read", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := src.Users(ctx, func([]adsync.User) error { return nil })
+		require.ErrorIs(t, err, context.Canceled)
+	})
+	t.Run("R-DEACT-3 cancelled mid-read", func(t *testing.T) {
+		seed := os.Getenv("ADSYNC_LDAP_SEED_OU")
+		if seed == "" {
+			t.Skip("needs the seeded OU (ADSYNC_LDAP_SEED_OU); run ./scripts/test.sh")
+		}
+		cfg := d.env.config(seed)
+		cfg.PageSize = 200
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		calls := 0
+		err := newSource(t, cfg).Users(ctx, func([]adsync.User) error { calls++; cancel(); return nil })
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, 1, calls)
 	})
 }
