@@ -220,8 +220,8 @@ func (c *Client) Check(ctx context.Context, companyID int64) error {
 	return nil
 }
 
-// Contact reads one contact by id (adsync.ContactGetter).
-func (c *Client) Contact(ctx context.Context, id int64) (adsync.Contact, error) {
+// GetContact reads one contact by id (adsync.ContactGetter).
+func (c *Client) GetContact(ctx context.Context, id int64) (adsync.Contact, error) {
 	var res struct {
 		Item *wireContact `json:"item"`
 	}
@@ -374,7 +374,7 @@ func (c *Client) Update(ctx context.Context, u adsync.ContactUpdate) error {
 	if errors.Is(err, adsync.ErrValidation) {
 		// Autotask answers a missing contact with a 500 too: tell them apart
 		// by reading it.
-		got, gerr := c.Contact(ctx, u.ContactID)
+		got, gerr := c.GetContact(ctx, u.ContactID)
 		switch {
 		case errors.Is(gerr, adsync.ErrNotFound):
 			return wrap(fmt.Errorf("contact %d does not exist: %w", u.ContactID, adsync.ErrNotFound))

@@ -1,0 +1,555 @@
+package autotasktest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/psasync/adsync/autotask/autotasktest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The tests pin the quirks of /work/shared/spec/autotask-rest.md; each
+// cites its section.
+
+type emu struct {
+	t   *testing.T
+	srv *autotasktest.Server
+}
+
+func newEmu(t *testing.T, opts autotasktest.Options) *emu {
+	if opts.TimeScale == 0 {
+		opts.TimeScale = 0.001
+	}
+	srv := autotasktest.NewServer(opts)
+	t.Cleanup(srv.Close)
+	return &emu{t: t, srv: srv}
+}
+
+type answer struct {
+	status int
+	body   map[string]any
+	raw    string
+}
+
+// call sends a request with the right credentials unless hdr overrides them.
+func (e *emu) call(method, path string, body any, hdr map[string]string) answer {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		switch b := body.(type) {
+		case string:
+			rd = strings.NewReader(b)
+		default:
+			j, err := json.Marshal(b)
+			require.NoError(e.t, err)
+			rd = bytes.NewReader(j)
+		}
+	}
+	u := path
+	if !strings.HasPrefix(path, "http") {
+		u = e.srv.BaseURL() + "V1.0/" + path
+	}
+	req, err := http.NewRequest(method, u, rd)
+	require.NoError(e.t, err)
+	cr := e.srv.Credentials()
+	req.Header.Set("ApiIntegrationCode", cr.IntegrationCode)
+	req.Header.Set("UserName", cr.Username)
+	req.Header.Set("Secret", cr.Secret)
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.srv.Client().Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, raw: string(raw)}
+	_ = json.Unmarshal(raw, &a.body)
+	return a
+}
+
+func (a answer) errors() []string {
+	var out []string
+	if l, ok := a.body["errors"].([]any); ok {
+		for _, m := range l {
+			out = append(out, m.(string))
+		}
+	}
+	return out
+}
+
+func (a answer) items() []map[string]any {
+	var out []map[string]any
+	for _, it := range a.body["items"].([]any) {
+		out = append(out, it.(map[string]any))
+	}
+	return out
+}
+
+func (a answer) ids() []int64 {
+	var out []int64
+	for _, it := range a.items() {
+		out = append(out, int64(it["id"].(float64)))
+	}
+	return out
+}
+
+func TestZoneInformation(t *testing.T) {
+	e := newEmu(t, autotasktest.Options{})
+	user := url.QueryEscape(e.srv.Credentials().Username)
+	t.Run("§1.2 no credentials needed, url ends in /ATServicesRest/", func(t *testing.T) {
+		resp, err := http.Get(e.srv.ZoneLookupURL() + "v1.0/zoneInformation?user=" + user)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var zi map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&zi))
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.True(t, strings.HasSuffix(zi["url"].(string), "/ATServicesRest/"), zi["url"])
+		for _, k := range []string{"zoneName", "webUrl", "ci"} {
+			assert.Contains(t, zi, k)
+		}
+	})
+	t.Run("§1.2 unknown user is 500 Zone information could not be determined", func(t *testing.T) {
+		a := e.call("GET", e.srv.ZoneLookupURL()+"V1.0/ZoneInformation?user=nobody%40example.com", nil, nil)
+		assert.Equal(t, 500, a.status)
+		assert.Equal(t, []string{autotasktest.UnknownUserMessage}, a.errors())
+	})
+	t.Run("§1.2 unknown user status is configurable", func(t *testing.T) {
+		e2 := newEmu(t, autotasktest.Options{UnknownUserStatus: 404})
+		a := e2.call("GET", e2.srv.ZoneLookupURL()+"v1.0/zoneInformation?user=x", nil, nil)
+		assert.Equal(t, 404, a.status)
+	})
+}
+
+func TestAuthentication(t *testing.T) {
+	e := newEmu(t, autotasktest.Options{})
+	for _, tc := range []struct {
+		name   string
+		hdr    map[string]string
+		status int
+	}{
+		{"§1.1 right credentials", nil, 200},
+		{"§1.1 wrong secret is 401", map[string]string{"Secret": "wrong"}, 401},
+		{"§1.1 unknown user is 500, not 401", map[string]string{"UserName": "nobody@example.com"}, 500},
+		{"§1.1 invalid integration code is 500, not 401", map[string]string{"ApiIntegrationCode": "NOPE"}, 500},
+		{"§1.1 header names are case-insensitive", map[string]string{"apiintegrationcode": e.srv.Credentials().IntegrationCode}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := e.call("GET", "ThresholdInformation", nil, tc.hdr)
+			assert.Equal(t, tc.status, a.status, a.raw)
+		})
+	}
+	t.Run("§1.2 after a zone move the old zone answers 401", func(t *testing.T) {
+		old := e.srv.BaseURL()
+		e.srv.MoveZone()
+		a := e.call("GET", old+"V1.0/ThresholdInformation", nil, nil)
+		assert.Equal(t, 401, a.status)
+		assert.NotEqual(t, old, e.srv.BaseURL())
+		assert.Equal(t, 200, e.call("GET", "ThresholdInformation", nil, nil).status)
+	})
+}
+
+func TestRoutes(t *testing.T) {
+	e := newEmu(t, autotasktest.Options{})
+	co := e.srv.AddCompany("Acme")
+	id, err := e.srv.SeedContact(co, autotasktest.Fields{"firstName": "Ada", "lastName": "Lovelace"})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		status             int
+	}{
+		{"§2.1 POST on /Contacts does not exist", "POST", "Contacts", map[string]any{"firstName": "A"}, 404},
+		{"§2.1 PATCH on /Contacts does not exist", "PATCH", "Contacts", map[string]any{"id": id}, 404},
+		{"§2.1 PUT on /Contacts does not exist", "PUT", "Contacts", map[string]any{"id": id}, 404},
+		{"§2.1 GET one contact", "GET", "Contacts/" + itoa(id), nil, 200},
+		{"§1.3 paths are case-insensitive", "GET", "contacts/" + itoa(id), nil, 200},
+		{"§7 wrong verb on a known route is 405", "DELETE", "Contacts/query", nil, 405},
+		{"§2.6 entityInformation", "GET", "Contacts/entityInformation", nil, 200},
+		{"§2.1 the child list", "GET", "Companies/" + itoa(co) + "/Contacts", nil, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.status, e.call(tc.method, tc.path, tc.body, nil).status)
+		})
+	}
+	t.Run("§5.3 a missing record is 200 with a null item", func(t *testing.T) {
+		a := e.call("GET", "Contacts/1", nil, nil)
+		assert.Equal(t, 200, a.status)
+		assert.Contains(t, a.body, "item")
+		assert.Nil(t, a.body["item"])
+	})
+	t.Run("§0.2 isActive is an integer on Contacts, a boolean on Companies", func(t *testing.T) {
+		a := e.call("GET", "Contacts/"+itoa(id), nil, nil)
+		assert.Equal(t, float64(1), a.body["item"].(map[string]any)["isActive"])
+		c := e.call("GET", "Companies/"+itoa(co), nil, nil)
+		assert.Equal(t, true, c.body["item"].(map[string]any)["isActive"])
+	})
+	t.Run("§2.2 every field is present, blanks as null, dates with Z", func(t *testing.T) {
+		item := e.call("GET", "Contacts/"+itoa(id), nil, nil).body["item"].(map[string]any)
+		assert.Contains(t, item, "emailAddress")
+		assert.Nil(t, item["emailAddress"])
+		assert.True(t, strings.HasSuffix(item["lastModifiedDate"].(string), "Z"), item["lastModifiedDate"])
+		assert.Equal(t, []any{}, item["userDefinedFields"])
+	})
+	t.Run("§2.6 field metadata carries lengths and required flags", func(t *testing.T) {
+		a := e.call("GET", "Contacts/entityInformation/fields", nil, nil)
+		byName := map[string]map[string]any{}
+		for _, f := range a.body["fields"].([]any) {
+			m := f.(map[string]any)
+			byName[m["name"].(string)] = m
+		}
+		assert.Equal(t, float64(50), byName["firstName"]["length"])
+		assert.Equal(t, true, byName["firstName"]["isRequired"])
+		assert.Equal(t, float64(254), byName["emailAddress"]["length"])
+		assert.Equal(t, float64(0), byName["countryID"]["length"])
+		assert.Equal(t, "Country", byName["countryID"]["referenceEntityType"])
+		assert.Equal(t, false, byName["surveyOptOut"]["isQueryable"])
+	})
+	t.Run("§2.4 countries carry ISO codes; the United States is 237", func(t *testing.T) {
+		a := e.call("POST", "Countries/query", `{"filter":[{"op":"eq","field":"countryCode","value":"US"}]}`, nil)
+		require.Len(t, a.items(), 1)
+		assert.Equal(t, float64(237), a.items()[0]["id"])
+		assert.Equal(t, "United States", a.items()[0]["displayName"])
+	})
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// seedQuery seeds a company for the filter tests and returns the ids.
+func seedQuery(t *testing.T, e *emu) (int64, []int64) {
+	co := e.srv.AddCompany("Query")
+	var ids []int64
+	for _, f := range []autotasktest.Fields{
+		{"firstName": "Ada", "lastName": "Lovelace", "emailAddress": "ada@example.com", "city": "London", "countryID": 236},
+		{"firstName": "Alan", "lastName": "Turing", "emailAddress": "alan@example.org", "city": "Wilmslow", "isActive": 0},
+		{"firstName": "Grace", "lastName": "Hopper", "emailAddress": "grace@EXAMPLE.com", "countryID": 237},
+		{"firstName": "Edsger", "lastName": "Dijkstra"},
+	} {
+		id, err := e.srv.SeedContact(co, f)
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	return co, ids
+}
+
+func TestQueryGrammar(t *testing.T) {
+	e := newEmu(t, autotasktest.Options{})
+	co, ids := seedQuery(t, e)
+	ada, alan, grace, edsger := ids[0], ids[1], ids[2], ids[3]
+	company := map[string]any{"op": "eq", "field": "companyID", "value": co}
+	for _, tc := range []struct {
+		name string
+		cond map[string]any
+		want []int64
+	}{
+		{"§3.2 eq, string match case-insensitive", map[string]any{"op": "eq", "field": "lastName", "value": "lovelace"}, []int64{ada}},
+		{"§3.2 field names case-insensitive", map[string]any{"op": "eq", "field": "LASTNAME", "value": "Turing"}, []int64{alan}},
+		{"§3.2 noteq", map[string]any{"op": "noteq", "field": "lastName", "value": "Turing"}, []int64{ada, grace, edsger}},
+		{"§3.2 gt on id", map[string]any{"op": "gt", "field": "id", "value": alan}, []int64{grace, edsger}},
+		{"§3.2 gte on id", map[string]any{"op": "gte", "field": "id", "value": alan}, []int64{alan, grace, edsger}},
+		{"§3.2 lt on id", map[string]any{"op": "lt", "field": "id", "value": alan}, []int64{ada}},
+		{"§3.2 lte on id", map[string]any{"op": "lte", "field": "id", "value": alan}, []int64{ada, alan}},
+		{"§3.2 beginsWith", map[string]any{"op": "beginsWith", "field": "firstName", "value": "al"}, []int64{alan}},
+		{"§3.2 lower-case op spelling", map[string]any{"op": "beginswith", "field": "firstName", "value": "A"}, []int64{ada, alan}},
+		{"§3.2 endsWith", map[string]any{"op": "endsWith", "field": "emailAddress", "value": "@example.com"}, []int64{ada, grace}},
+		{"§3.2 contains", map[string]any{"op": "contains", "field": "lastName", "value": "OPP"}, []int64{grace}},
+		{"§3.2 exist", map[string]any{"op": "exist", "field": "city"}, []int64{ada, alan}},
+		{"§3.2 notExist", map[string]any{"op": "notExist", "field": "emailAddress"}, []int64{edsger}},
+		{"§3.2 in", map[string]any{"op": "in", "field": "id", "value": []int64{ada, edsger}}, []int64{ada, edsger}},
+		{"§3.2 notIn (null is not in any list [I])", map[string]any{"op": "notIn", "field": "countryID", "value": []int64{236}}, []int64{alan, grace, edsger}},
+		{"§3.2 isActive compared with 0/1", map[string]any{"op": "eq", "field": "isActive", "value": 0}, []int64{alan}},
+		{"§3.2 nested or/and", map[string]any{"op": "or", "items": []any{
+			map[string]any{"op": "eq", "field": "firstName", "value": "Edsger"},
+			map[string]any{"op": "and", "items": []any{
+				map[string]any{"op": "endsWith", "field": "emailAddress", "value": ".com"},
+				map[string]any{"op": "gt", "field": "countryID", "value": 236},
+			}},
+		}}, []int64{grace, edsger}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := e.call("POST", "Contacts/query", map[string]any{"filter": []any{company, tc.cond}}, nil)
+			require.Equal(t, 200, a.status, a.raw)
+			assert.Equal(t, tc.want, a.ids())
+			c := e.call("POST", "Contacts/query/count", map[string]any{"filter": []any{company, tc.cond}}, nil)
+			assert.Equal(t, float64(len(tc.want)), c.body["queryCount"], "§3.1 count agrees")
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		body string
+		want string
+	}{
+		{"§3.4 MaxRecords 0 is refused", `{"MaxRecords":0,"filter":[{"op":"gt","field":"id","value":0}]}`, "maxCountOfRecordsToReturn must be between 1 and 500"},
+		{"§3.4 MaxRecords 501 is refused", `{"maxRecords":501,"filter":[{"op":"gt","field":"id","value":0}]}`, "maxCountOfRecordsToReturn must be between 1 and 500"},
+		{"§2.2 non-queryable fields cannot be queried", `{"filter":[{"op":"eq","field":"surveyOptOut","value":true}]}`, "cannot be queried"},
+		{"§2.5 only one UDF condition", `{"filter":[{"op":"eq","field":"A","udf":true,"value":"x"},{"op":"eq","field":"B","udf":true,"value":"y"}]}`, "Only one user-defined field"},
+		{"§3.2 booleans must be literal", `{"filter":[{"op":"eq","field":"primaryContact","value":"yes"}]}`, "must be true or false"},
+		{"§3.2 unknown field", `{"filter":[{"op":"eq","field":"nope","value":1}]}`, "Unable to find nope"},
+		{"§3.2 unknown operator", `{"filter":[{"op":"between","field":"id","value":1}]}`, "Invalid filter operator"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := e.call("POST", "Contacts/query", tc.body, nil)
+			assert.Equal(t, 500, a.status)
+			require.Len(t, a.errors(), 1, a.raw)
+			assert.Contains(t, a.errors()[0], tc.want)
+		})
+	}
+	t.Run("§3.1 GET with ?search= works like POST", func(t *testing.T) {
+		s := url.QueryEscape(`{"filter":[{"op":"eq","field":"lastName","value":"Hopper"}]}`)
+		a := e.call("GET", "Contacts/query?search="+s, nil, nil)
+		assert.Equal(t, []int64{grace}, a.ids())
+	})
+	t.Run("§3.3 IncludeFields returns those plus id and userDefinedFields", func(t *testing.T) {
+		a := e.call("POST", "Contacts/query", map[string]any{"IncludeFields": []string{"FirstName"},
+			"filter": []any{map[string]any{"op": "eq", "field": "id", "value": ada}}}, nil)
+		require.Len(t, a.items(), 1)
+		item := a.items()[0]
+		assert.Len(t, item, 3)
+		assert.Equal(t, "Ada", item["firstName"])
+		assert.Contains(t, item, "userDefinedFields")
+	})
+}
+
+func TestPaging(t *testing.T) {
+	e := newEmu(t, autotasktest.Options{})
+	co := e.srv.AddCompany("Big")
+	for i := range 1203 {
+		_, err := e.srv.SeedContact(co, autotasktest.Fields{"firstName": "F", "lastName": "L" + itoa(int64(i))})
+		require.NoError(t, err)
+	}
+	body := map[string]any{"filter": []any{map[string]any{"op": "eq", "field": "companyID", "value": co}}}
+	t.Run("§3.4 pages of 500 by POST; nextPageUrl replayed by POST with the same body", func(t *testing.T) {
+		a := e.call("POST", "Contacts/query", body, nil)
+		var all []int64
+		pages := 0
+		for {
+			pages++
+			require.Equal(t, 200, a.status, a.raw)
+			all = append(all, a.ids()...)
+			pd := a.body["pageDetails"].(map[string]any)
+			assert.Equal(t, float64(len(a.items())), pd["count"])
+			next, _ := pd["nextPageUrl"].(string)
+			if next == "" {
+				break
+			}
+			assert.Equal(t, 405, e.call("GET", next, nil, nil).status, "§3.4 GET on a POST query's nextPageUrl is 405")
+			a = e.call("POST", next, body, nil)
+		}
+		assert.Equal(t, 3, pages)
+		assert.Len(t, all, 1203)
+		assert.IsIncreasing(t, all, "§3.4 ascending ids")
+	})
+	t.Run("§3.4 a GET query's nextPageUrl carries search and is followed by GET", func(t *testing.T) {
+		s, _ := json.Marshal(body)
+		a := e.call("GET", "Contacts/query?search="+url.QueryEscape(string(s)), nil, nil)
+		n := len(a.items())
+		for next, _ := a.body["pageDetails"].(map[string]any)["nextPageUrl"].(string); next != ""; next, _ = a.body["pageDetails"].(map[string]any)["nextPageUrl"].(string) {
+			a = e.call("GET", next, nil, nil)
+			require.Equal(t, 200, a.status, a.raw)
+			n += len(a.items())
+		}
+		assert.Equal(t, 1203, n)
+	})
+	t.Run("§3.4 the id cursor reads everything", func(t *testing.T) {
+		var last int64
+		n := 0
+		for {
+			a := e.call("POST", "Contacts/query", map[string]any{"MaxRecords": 500, "filter": []any{
+				map[string]any{"op": "eq", "field": "companyID", "value": co},
+				map[string]any{"op": "gt", "field": "id", "value": last}}}, nil)
+			ids := a.ids()
+			n += len(ids)
+			if len(ids) < 500 {
+				break
+			}
+			last = ids[len(ids)-1]
+		}
+		assert.Equal(t, 1203, n)
+	})
+}
+
+func TestWrites(t *testing.T) {
+	e := newEmu(t, autotasktest.Options{})
+	co := e.srv.AddCompany("Acme")
+	other := e.srv.AddCompany("Other")
+	path := "Companies/" + itoa(co) + "/Contacts"
+	create := func(body map[string]any) answer { return e.call("POST", path, body, nil) }
+	a := create(map[string]any{"companyID": co, "firstName": "Ada", "lastName": "Lovelace", "isActive": 1, "title": "CTO", "city": "London"})
+	require.Equal(t, 200, a.status, a.raw)
+	id := int64(a.body["itemId"].(float64))
+	t.Run("§4.1 create answers 200 with itemId only", func(t *testing.T) {
+		assert.Len(t, a.body, 1)
+		c, ok := e.srv.Contact(id)
+		require.True(t, ok)
+		assert.Equal(t, "Ada", c["firstName"])
+		assert.Equal(t, co, c["companyID"])
+	})
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+		want string
+	}{
+		{"§2.2 firstName is required", map[string]any{"lastName": "X", "isActive": 1}, "firstName is required"},
+		{"§2.2 lastName is required", map[string]any{"firstName": "X", "isActive": 1}, "lastName is required"},
+		{"§2.2 maximum length", map[string]any{"firstName": "X", "lastName": "Y", "isActive": 1, "title": strings.Repeat("t", 51)}, "title"},
+		{"§4.1 companyID in the body must match the URL", map[string]any{"companyID": other, "firstName": "X", "lastName": "Y", "isActive": 1}, "does not match"},
+		{"§2.4 countryID must reference a country", map[string]any{"firstName": "X", "lastName": "Y", "isActive": 1, "countryID": 99999}, "countryID"},
+		{"§0.2 isActive is an integer, not a boolean", map[string]any{"firstName": "X", "lastName": "Y", "isActive": true}, "isActive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(e.srv.Contacts(co))
+			a := create(tc.body)
+			assert.Equal(t, 500, a.status, "§0.3 validation is HTTP 500")
+			require.NotEmpty(t, a.errors(), a.raw)
+			assert.Contains(t, strings.Join(a.errors(), " "), tc.want)
+			assert.Len(t, e.srv.Contacts(co), before, "nothing created")
+		})
+	}
+	t.Run("§4.1 a missing parent company is refused", func(t *testing.T) {
+		a := e.call("POST", "Companies/424242/Contacts", map[string]any{"firstName": "X", "lastName": "Y", "isActive": 1}, nil)
+		assert.Equal(t, 500, a.status)
+	})
+	t.Run("§4.2 PATCH changes only the fields sent and moves lastModifiedDate", func(t *testing.T) {
+		before, _ := e.srv.Contact(id)
+		e.srv.Advance(time.Second)
+		a := e.call("PATCH", path, map[string]any{"id": id, "title": "CEO"}, nil)
+		require.Equal(t, 200, a.status, a.raw)
+		assert.Equal(t, float64(id), a.body["itemId"])
+		c, _ := e.srv.Contact(id)
+		assert.Equal(t, "CEO", c["title"])
+		assert.Equal(t, "London", c["city"])
+		assert.True(t, c["lastModifiedDate"].(time.Time).After(before["lastModifiedDate"].(time.Time)))
+	})
+	t.Run("§4.2 PATCH with null clears the field", func(t *testing.T) {
+		e.call("PATCH", path, map[string]any{"id": id, "city": nil}, nil)
+		c, _ := e.srv.Contact(id)
+		assert.Nil(t, c["city"])
+	})
+	t.Run("§4.2 PATCH in another company's route is refused", func(t *testing.T) {
+		a := e.call("PATCH", "Companies/"+itoa(other)+"/Contacts", map[string]any{"id": id, "title": "X"}, nil)
+		assert.Equal(t, 500, a.status)
+		c, _ := e.srv.Contact(id)
+		assert.Equal(t, "CEO", c["title"])
+	})
+	t.Run("§4.2 PUT nulls what it omits", func(t *testing.T) {
+		a := e.call("PUT", path, map[string]any{"id": id, "firstName": "Ada", "lastName": "King", "isActive": 1}, nil)
+		require.Equal(t, 200, a.status, a.raw)
+		c, _ := e.srv.Contact(id)
+		assert.Nil(t, c["title"])
+		assert.Equal(t, "King", c["lastName"])
+		assert.Equal(t, co, c["companyID"])
+	})
+	t.Run("§2.5 user-defined fields are written and returned", func(t *testing.T) {
+		e.call("PATCH", path, map[string]any{"id": id, "userDefinedFields": []any{map[string]any{"name": "Badge", "value": "A-17"}}}, nil)
+		item := e.call("GET", "Contacts/"+itoa(id), nil, nil).body["item"].(map[string]any)
+		assert.Equal(t, []any{map[string]any{"name": "Badge", "value": "A-17"}}, item["userDefinedFields"])
+		q := e.call("POST", "Contacts/query", `{"filter":[{"op":"eq","field":"Badge","udf":true,"value":"a-17"}]}`, nil)
+		assert.Equal(t, []int64{id}, q.ids())
+	})
+	t.Run("billing product associations reference existing products", func(t *testing.T) {
+		p := e.srv.AddBillingProduct("Seat")
+		bp := "Contacts/" + itoa(id) + "/BillingProductAssociations"
+		assert.Equal(t, 500, e.call("POST", bp, map[string]any{"billingProductID": 1, "effectiveDate": "2026-01-01T00:00:00Z"}, nil).status)
+		a := e.call("POST", bp, map[string]any{"billingProductID": p, "effectiveDate": "2026-01-01T00:00:00Z"}, nil)
+		require.Equal(t, 200, a.status, a.raw)
+		assert.Equal(t, []int64{p}, e.srv.BillingProducts(id))
+	})
+}
+
+func TestThreshold(t *testing.T) {
+	e := newEmu(t, autotasktest.Options{HourlyLimit: 100})
+	threshold := func() map[string]any { return e.call("GET", "ThresholdInformation", nil, nil).body }
+	t.Run("§5.1 ThresholdInformation counts the rolling hour", func(t *testing.T) {
+		th := threshold()
+		assert.Equal(t, float64(100), th["externalRequestThreshold"])
+		assert.Equal(t, float64(60), th["requestThresholdTimeframe"])
+		assert.Equal(t, float64(1), th["currentTimeframeRequestCount"])
+		e.srv.AddUsage(10)
+		assert.Equal(t, float64(12), threshold()["currentTimeframeRequestCount"])
+	})
+	t.Run("§5.1 requests over the limit are refused until the hour rolls on", func(t *testing.T) {
+		e.srv.AddUsage(100)
+		a := e.call("GET", "ThresholdInformation", nil, nil)
+		assert.Equal(t, 429, a.status)
+		e.srv.Advance(61 * time.Minute)
+		assert.Equal(t, float64(1), threshold()["currentTimeframeRequestCount"])
+	})
+	t.Run("§1.2 zoneInformation is not counted", func(t *testing.T) {
+		before := e.srv.RollingHourCount()
+		e.call("GET", e.srv.ZoneLookupURL()+"v1.0/zoneInformation?user=x", nil, nil)
+		assert.Equal(t, before, e.srv.RollingHourCount())
+	})
+}
+
+func TestThreadLimit(t *testing.T) {
+	for _, status := range []int{429, 500} {
+		t.Run("§5.2 the 4th concurrent request on an endpoint is refused with "+itoa(int64(status)), func(t *testing.T) {
+			e := newEmu(t, autotasktest.Options{ThreadLimitStatus: status})
+			e.srv.SetLatency(300 * time.Millisecond)
+			var wg sync.WaitGroup
+			got := make([]answer, 4)
+			for i := range got {
+				wg.Go(func() { got[i] = e.call("GET", "Countries/query?search="+url.QueryEscape(`{"filter":[{"op":"eq","field":"id","value":237}]}`), nil, nil) })
+			}
+			wg.Wait()
+			refused := 0
+			for _, a := range got {
+				if a.status == status && len(a.errors()) > 0 {
+					assert.Equal(t, autotasktest.ThreadLimitMessage, a.errors()[0])
+					refused++
+				}
+			}
+			assert.Equal(t, 1, refused)
+			assert.Equal(t, 3, e.srv.MaxConcurrent("Countries"))
+			assert.Equal(t, 1, e.srv.ThreadRejections())
+		})
+	}
+}
+
+func TestFaults(t *testing.T) {
+	e := newEmu(t, autotasktest.Options{})
+	co := e.srv.AddCompany("Acme")
+	path := "Companies/" + itoa(co) + "/Contacts"
+	t.Run("FailNext answers the scripted status with Retry-After", func(t *testing.T) {
+		e.srv.FailNext(autotasktest.Fault{Method: "GET", Path: "threshold", Status: 503, RetryAfter: "2", Times: 2})
+		assert.Equal(t, 503, e.call("GET", "ThresholdInformation", nil, nil).status)
+		assert.Equal(t, 503, e.call("GET", "ThresholdInformation", nil, nil).status)
+		assert.Equal(t, 200, e.call("GET", "ThresholdInformation", nil, nil).status)
+	})
+	t.Run("DropResponseAfterWrite commits the write and loses the answer", func(t *testing.T) {
+		e.srv.DropResponseAfterWrite(1)
+		req, _ := http.NewRequest("POST", e.srv.BaseURL()+"V1.0/"+path, strings.NewReader(`{"firstName":"Lost","lastName":"Answer","isActive":1}`))
+		cr := e.srv.Credentials()
+		req.Header.Set("ApiIntegrationCode", cr.IntegrationCode)
+		req.Header.Set("UserName", cr.Username)
+		req.Header.Set("Secret", cr.Secret)
+		_, err := e.srv.Client().Do(req)
+		assert.Error(t, err)
+		assert.Len(t, e.srv.Contacts(co), 1)
+	})
+	t.Run("SetErrorRate 1 fails every request", func(t *testing.T) {
+		e.srv.SetErrorRate(1, 502)
+		assert.Equal(t, 502, e.call("GET", "ThresholdInformation", nil, nil).status)
+		e.srv.SetErrorRate(0, 0)
+		assert.Equal(t, 200, e.call("GET", "ThresholdInformation", nil, nil).status)
+	})
+	t.Run("the request log records method, path, endpoint and status", func(t *testing.T) {
+		e.srv.ResetRequests()
+		e.call("PATCH", path, map[string]any{"id": 1}, nil)
+		rs := e.srv.Requests()
+		require.Len(t, rs, 1)
+		assert.Equal(t, "PATCH", rs[0].Method)
+		assert.Equal(t, "Contacts", rs[0].Endpoint)
+		assert.Equal(t, 500, rs[0].Status)
+		assert.Equal(t, 1, e.srv.CountRequests("PATCH", "/contacts"))
+	})
+}
