@@ -1,0 +1,120 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/psasync/adsync"
+)
+
+// UsersSince is the incremental read (directory.md §A4). With cursor "" it
+// is a full read of the group's members (as Users) and returns a cursor:
+// the users/delta link taken just before the read, so that no change made
+// during it is lost. With a cursor it reads users/delta from there and
+// delivers the users changed since who are members of the group now;
+// users who were deleted or left the group are not reported (the periodic
+// full read catches them, as it catches membership changes, which
+// users/delta does not show). It returns the next cursor.
+//
+// A cursor Graph no longer accepts (410 Gone, syncStateNotFound: delta
+// tokens of directory objects live 7 days) or that is not a users/delta
+// link of this source's Graph gives an error wrapping
+// adsync.ErrCursorExpired: the caller then reads in full.
+func (s *Source) UsersSince(ctx context.Context, cursor string, page func([]adsync.User) error) (string, error) {
+	if cursor == "" {
+		next, err := s.latestDeltaLink(ctx)
+		if err != nil {
+			return "", err
+		}
+		if err := s.Users(ctx, page); err != nil {
+			return "", err
+		}
+		return next, nil
+	}
+	if !s.ownDeltaLink(cursor) {
+		return "", &Error{Op: "resuming users/delta", Kind: adsync.ErrCursorExpired,
+			Message: "the cursor is not a users/delta link of " + s.base, Hint: "a full read is needed"}
+	}
+	members, err := s.memberIDs(ctx)
+	if err != nil {
+		return "", err
+	}
+	const op = "reading users/delta"
+	resp, err := users.NewDeltaRequestBuilder(cursor, s.adapter).GetAsDeltaGetResponse(ctx, nil)
+	if err != nil {
+		return "", s.apiError(op, err)
+	}
+	next, err := s.iterateDelta(ctx, resp, users.CreateDeltaGetResponseFromDiscriminatorValue, op,
+		func(id string) bool { return members[id] }, page)
+	if err != nil {
+		return "", err
+	}
+	if next == "" {
+		return "", &Error{Op: op, Kind: adsync.ErrCursorExpired, Message: "the last page had no @odata.deltaLink", Hint: "a full read is needed"}
+	}
+	return next, nil
+}
+
+// latestDeltaLink asks for a deltaLink that starts now ($deltatoken=latest),
+// with the source's $select encoded in it.
+func (s *Source) latestDeltaLink(ctx context.Context) (string, error) {
+	const op = "starting users/delta"
+	q := url.Values{"$select": {strings.Join(s.m.sel, ",")}, "$deltatoken": {"latest"}}
+	// Builders made from a raw URL ignore QueryParameters (directory.md §A8).
+	resp, err := users.NewDeltaRequestBuilder(s.base+"/users/delta()?"+q.Encode(), s.adapter).GetAsDeltaGetResponse(ctx, nil)
+	if err != nil {
+		return "", s.apiError(op, err)
+	}
+	if resp == nil || resp.GetOdataDeltaLink() == nil || *resp.GetOdataDeltaLink() == "" {
+		return "", &Error{Op: op, Message: "Graph answered without an @odata.deltaLink"}
+	}
+	return *resp.GetOdataDeltaLink(), nil
+}
+
+// ownDeltaLink reports whether a cursor is a users/delta URL under this
+// source's Graph root: a cursor is followed with a token, so it must not
+// lead anywhere else.
+func (s *Source) ownDeltaLink(cursor string) bool {
+	u, err := url.Parse(cursor)
+	b, _ := url.Parse(s.base)
+	if err != nil || b == nil {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, b.Scheme) && strings.EqualFold(u.Host, b.Host) &&
+		strings.HasPrefix(u.Path, b.Path+"/users/delta")
+}
+
+// memberIDs reads the ids of the group's user members ($select=id).
+func (s *Source) memberIDs(ctx context.Context) (map[string]bool, error) {
+	op := s.membersOp()
+	resp, err := s.firstMembersPage(ctx, []string{"id"}, pageSize)
+	if err != nil {
+		return nil, s.apiError(op, err)
+	}
+	it, err := msgraphcore.NewPageIterator[models.Userable](resp, s.adapter, models.CreateUserCollectionResponseFromDiscriminatorValue)
+	if err != nil {
+		return nil, fmt.Errorf("graph: %s: %w", op, err)
+	}
+	ids := map[string]bool{}
+	err = it.Iterate(ctx, func(u models.Userable) bool {
+		if u != nil {
+			if id := deref(u.GetId()); id != "" {
+				ids[id] = true
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, s.apiError(op, err)
+	}
+	if next := it.GetOdataNextLink(); next != nil && *next != "" {
+		return nil, fmt.Errorf("graph: %s: the page iterator stopped before the last page: %w", op, adsync.ErrIncompleteRead)
+	}
+	return ids, nil
+}

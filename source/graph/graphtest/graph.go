@@ -1,0 +1,337 @@
+package graphtest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// route dispatches a GET under /v1.0; parts are the path segments after it.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, parts []string) {
+	q := r.URL.Query()
+	switch {
+	case len(parts) == 2 && parts[0] == "groups":
+		s.serveGroup(w, q, parts[1])
+	case len(parts) >= 3 && len(parts) <= 4 && parts[0] == "groups" &&
+		(parts[2] == "members" || parts[2] == "transitiveMembers"):
+		cast := ""
+		if len(parts) == 4 {
+			cast = parts[3]
+		}
+		s.serveMembers(w, r, q, parts[1], parts[2] == "transitiveMembers", cast)
+	case len(parts) == 2 && parts[0] == "users" &&
+		(parts[1] == "delta" || parts[1] == "delta()" || parts[1] == "microsoft.graph.delta()"):
+		s.serveDelta(w, r, q)
+	case len(parts) == 2 && parts[0] == "users":
+		s.serveUser(w, q, parts[1])
+	default:
+		writeError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+parts[len(parts)-1]+"'.", false)
+	}
+}
+
+// selectList parses $select: nil when absent.
+func selectList(q url.Values) []string {
+	v := q.Get("$select")
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func notFound(w http.ResponseWriter, id string) {
+	writeError(w, http.StatusNotFound, "Request_ResourceNotFound",
+		"Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.", false)
+}
+
+func forbidden(w http.ResponseWriter) {
+	writeError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", false)
+}
+
+// readableGroup returns the group, or answers 403 (no group permission) or
+// 404 and returns nil. Callers hold mu.
+func (s *Server) readableGroup(w http.ResponseWriter, id string) *object {
+	if !s.has(PermGroupMemberReadAll, PermGroupReadAll, PermDirectoryReadAll) {
+		forbidden(w)
+		return nil
+	}
+	g, ok := s.objects[id]
+	if !ok || g.odataType != "#microsoft.graph.group" {
+		notFound(w, id)
+		return nil
+	}
+	return g
+}
+
+func (s *Server) serveGroup(w http.ResponseWriter, q url.Values, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.readableGroup(w, id)
+	if g == nil {
+		return
+	}
+	all := map[string]any{"id": g.id, "displayName": g.displayName}
+	out := all
+	if sel := selectList(q); sel != nil {
+		out = map[string]any{"id": g.id}
+		for _, p := range sel {
+			k, ok := lookupFold(all, p)
+			if !ok {
+				badRequest(w, "Could not find a property named '%s' on type 'microsoft.graph.group'.", p)
+				return
+			}
+			out[k] = all[k]
+		}
+	}
+	out["@odata.context"] = "$metadata#groups/$entity"
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) serveUser(w http.ResponseWriter, q url.Values, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.has(PermUserReadAll, PermDirectoryReadAll) {
+		forbidden(w)
+		return
+	}
+	rec, ok := s.users[id]
+	if !ok {
+		notFound(w, id)
+		return
+	}
+	if s.badSelect(w, q) {
+		return
+	}
+	writeJSON(w, http.StatusOK, rec.u.project(selectList(q), false))
+}
+
+// members returns the ids of a group's direct or transitive members, in a
+// stable order, each once. Callers hold mu.
+func (s *Server) members(g *object, transitive bool) []string {
+	var out []string
+	seen := map[string]bool{g.id: true}
+	var walk func(*object)
+	walk = func(g *object) {
+		for _, m := range g.members {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			out = append(out, m)
+			if sub, ok := s.objects[m]; ok && transitive && sub.odataType == "#microsoft.graph.group" {
+				walk(sub)
+			}
+		}
+	}
+	walk(g)
+	return out
+}
+
+func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, q url.Values, id string, transitive bool, cast string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	usersOnly := false
+	switch cast {
+	case "":
+	case "microsoft.graph.user", "graph.user":
+		usersOnly = true
+	default:
+		badRequest(w, "The type cast '%s' is not supported for this request.", cast)
+		return
+	}
+	g := s.readableGroup(w, id)
+	if g == nil {
+		return
+	}
+	top := 100
+	if v := q.Get("$top"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 999 {
+			badRequest(w, "Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", v)
+			return
+		}
+		top = n
+	}
+	skip := 0
+	if v := q.Get("$skiptoken"); v != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(v, "m"))
+		if err != nil || n < 0 {
+			badRequest(w, "Invalid skip token '%s'.", v)
+			return
+		}
+		skip = n
+	}
+	if s.badSelect(w, q) {
+		return
+	}
+	sel := selectList(q)
+	readUsers := s.has(PermUserReadAll, PermDirectoryReadAll)
+	var ids []string
+	for _, m := range s.members(g, transitive) {
+		if _, isUser := s.users[m]; isUser || !usersOnly {
+			ids = append(ids, m)
+		}
+	}
+	value := []map[string]any{}
+	end := min(skip+top, len(ids))
+	for _, m := range ids[min(skip, len(ids)):end] {
+		rec, isUser := s.users[m]
+		switch {
+		case !isUser:
+			value = append(value, s.objects[m].json())
+		case !readUsers:
+			value = append(value, rec.u.limited())
+		default:
+			value = append(value, rec.u.project(sel, true))
+		}
+	}
+	resp := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#directoryObjects", "value": value}
+	if end < len(ids) {
+		next := url.Values{}
+		for k, v := range q {
+			next[k] = v
+		}
+		next.Set("$top", strconv.Itoa(top))
+		next.Set("$skiptoken", "m"+strconv.Itoa(end))
+		resp["@odata.nextLink"] = baseURL(r) + r.URL.Path + "?" + next.Encode()
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// A delta token is "<epoch>.<version>"; a skip token is
+// "<epoch>.<since>.<upto>.<offset>" with since = -1 for the initial round.
+
+func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, q url.Values) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.has(PermUserReadAll, PermDirectoryReadAll) {
+		forbidden(w)
+		return
+	}
+	if s.badSelect(w, q) {
+		return
+	}
+	sel := selectList(q)
+	link := func(param, token string) string {
+		v := url.Values{}
+		if sel != nil {
+			v.Set("$select", strings.Join(sel, ","))
+		}
+		if param != "" {
+			v.Set(param, token)
+		}
+		u := baseURL(r) + r.URL.Path
+		if len(v) > 0 {
+			u += "?" + v.Encode()
+		}
+		return u
+	}
+	expired := func() {
+		w.Header().Set("Location", link("", ""))
+		if s.expiry == http.StatusGone {
+			writeError(w, http.StatusGone, "resyncRequired", "Resync required. The delta token is no longer valid; start again with a request without a token.", false)
+		} else {
+			writeError(w, s.expiry, "SyncStateNotFound", "The sync state generation is not found. Delete the sync state and start again without a token.", false)
+		}
+	}
+	since, upto, offset := int64(-1), s.version, 0
+	switch dt, st := q.Get("$deltatoken"), q.Get("$skiptoken"); {
+	case dt == "latest":
+		writeJSON(w, http.StatusOK, map[string]any{"value": []any{}, "@odata.deltaLink": link("$deltatoken", fmt.Sprintf("%d.%d", s.epoch, s.version))})
+		return
+	case dt != "":
+		var e int
+		if _, err := fmt.Sscanf(dt, "%d.%d", &e, &since); err != nil {
+			badRequest(w, "Invalid delta token '%s'.", dt)
+			return
+		}
+		if e != s.epoch {
+			expired()
+			return
+		}
+	case st != "":
+		var e int
+		if _, err := fmt.Sscanf(st, "%d.%d.%d.%d", &e, &since, &upto, &offset); err != nil {
+			badRequest(w, "Invalid skip token '%s'.", st)
+			return
+		}
+		if e != s.epoch {
+			expired()
+			return
+		}
+	}
+	type item struct {
+		ver, seq int64
+		id       string
+	}
+	var items []item
+	for id, rec := range s.users {
+		switch {
+		case since < 0:
+			items = append(items, item{0, rec.seq, id})
+		case rec.ver > since && rec.ver <= upto:
+			items = append(items, item{rec.ver, rec.seq, id})
+		}
+	}
+	if since >= 0 {
+		for id, t := range s.tombs {
+			if t.ver > since && t.ver <= upto {
+				items = append(items, item{t.ver, 0, id})
+			}
+		}
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].ver != items[j].ver {
+			return items[i].ver < items[j].ver
+		}
+		return items[i].seq < items[j].seq
+	})
+	value := []map[string]any{}
+	end := min(offset+s.deltaPage, len(items))
+	for _, it := range items[min(offset, len(items)):end] {
+		rec, ok := s.users[it.id]
+		if !ok {
+			value = append(value, map[string]any{"id": it.id, "@removed": map[string]any{"reason": s.tombs[it.id].reason}})
+			continue
+		}
+		value = append(value, rec.u.project(sel, false))
+	}
+	resp := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#users", "value": value}
+	if end < len(items) {
+		resp["@odata.nextLink"] = link("$skiptoken", fmt.Sprintf("%d.%d.%d.%d", s.epoch, since, upto, end))
+	} else {
+		resp["@odata.deltaLink"] = link("$deltatoken", fmt.Sprintf("%d.%d", s.epoch, upto))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// badSelect answers 400 when $select names a property users do not have:
+// one of the model's, or an extension property some user carries. Callers
+// hold mu.
+func (s *Server) badSelect(w http.ResponseWriter, q url.Values) bool {
+	known := (&User{}).properties()
+	for _, name := range selectList(q) {
+		if _, ok := lookupFold(known, name); ok {
+			continue
+		}
+		found := false
+		for _, r := range s.users {
+			if _, found = lookupFold(r.u.Extra, name); found {
+				break
+			}
+		}
+		if !found {
+			badRequest(w, "Could not find a property named '%s' on type 'microsoft.graph.user'.", name)
+			return true
+		}
+	}
+	return false
+}

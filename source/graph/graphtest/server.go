@@ -1,0 +1,392 @@
+package graphtest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+)
+
+// Application permissions the emulator knows (directory.md §A7).
+const (
+	PermGroupMemberReadAll = "GroupMember.Read.All"
+	PermUserReadAll        = "User.Read.All"
+	PermGroupReadAll       = "Group.Read.All"
+	PermDirectoryReadAll   = "Directory.Read.All"
+)
+
+// DefaultDeltaPageSize is how many users a users/delta page holds unless
+// SetDeltaPageSize says otherwise (Graph chooses the size itself).
+const DefaultDeltaPageSize = 200
+
+// Server is the emulator: an http.Handler with an in-memory tenant. Create
+// it with NewServer or NewTLSServer (listening on 127.0.0.1), or with New
+// to mount it yourself. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is the server's root, e.g. "http://127.0.0.1:41234" (empty for
+	// New until you set it). The Graph API is under URL+"/v1.0"; see
+	// GraphURL.
+	URL string
+
+	hs *httptest.Server
+
+	mu        sync.Mutex
+	users     map[string]*userRec
+	seq       int64
+	objects   map[string]*object // groups and other non-user objects
+	tombs     map[string]tomb
+	version   int64 // bumped on every user change, for delta
+	epoch     int   // bumped by ExpireDeltaTokens
+	expiry    int   // status answered for an expired delta token
+	deltaPage int
+	perms     map[string]bool
+	token     string // required bearer token, "" = any
+	issued    map[string]bool
+	faults    []*Fault
+	requests  []Request
+	apps      map[string]map[string]*app // tenant → client id → app
+}
+
+type userRec struct {
+	u   User
+	seq int64 // creation order
+	ver int64 // version of the last change
+}
+
+type tomb struct {
+	ver    int64
+	reason string
+}
+
+type app struct {
+	secret  string
+	expired bool
+}
+
+// Request is one request the emulator served, with the status it answered.
+type Request struct {
+	Method   string
+	Path     string // as received, e.g. "/v1.0/groups/g1/transitiveMembers/graph.user"
+	RawQuery string
+	Status   int
+}
+
+// New returns an emulator that is not listening: mount it as an
+// http.Handler and set URL to where it is reachable (the absolute nextLink
+// and deltaLink URLs are built from the request's Host).
+func New() *Server {
+	return &Server{
+		users:     map[string]*userRec{},
+		objects:   map[string]*object{},
+		tombs:     map[string]tomb{},
+		expiry:    http.StatusGone,
+		deltaPage: DefaultDeltaPageSize,
+		perms:     map[string]bool{PermGroupMemberReadAll: true, PermUserReadAll: true},
+		issued:    map[string]bool{},
+		apps:      map[string]map[string]*app{},
+	}
+}
+
+// NewServer starts an emulator over plain HTTP on 127.0.0.1. Close it when
+// done.
+func NewServer() *Server { return start(false) }
+
+// NewTLSServer starts an emulator over HTTPS on 127.0.0.1 with a
+// self-signed certificate that Client trusts. The token endpoint needs it:
+// Microsoft's authentication library accepts only https authorities.
+func NewTLSServer() *Server { return start(true) }
+
+func start(tls bool) *Server {
+	s := New()
+	s.hs = httptest.NewUnstartedServer(s)
+	s.hs.Listener = loopback()
+	if tls {
+		s.hs.StartTLS()
+	} else {
+		s.hs.Start()
+	}
+	s.URL = s.hs.URL
+	return s
+}
+
+func loopback() net.Listener {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic("graphtest: cannot listen on 127.0.0.1: " + err.Error())
+	}
+	return l
+}
+
+// Close shuts a started server down.
+func (s *Server) Close() {
+	if s.hs != nil {
+		s.hs.Close()
+	}
+}
+
+// Client returns an *http.Client for the server: for a TLS server it trusts
+// the server's certificate.
+func (s *Server) Client() *http.Client {
+	if s.hs != nil {
+		return s.hs.Client()
+	}
+	return http.DefaultClient
+}
+
+// GraphURL is the Graph API root, URL+"/v1.0".
+func (s *Server) GraphURL() string { return s.URL + "/v1.0" }
+
+// SetPermissions replaces the application permissions the calling app has
+// been granted (by default GroupMember.Read.All and User.Read.All). Without
+// a group permission, group reads answer 403; without a user permission,
+// users/delta answers 403 and group members come back with only their id
+// and type (directory.md §A1).
+func (s *Server) SetPermissions(perms ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.perms = map[string]bool{}
+	for _, p := range perms {
+		s.perms[p] = true
+	}
+}
+
+// RequireToken makes the Graph endpoints accept only this bearer token (and
+// tokens the emulator's token endpoint issued). By default any non-empty
+// bearer token is accepted; a request with none always gets 401.
+func (s *Server) RequireToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = token
+}
+
+// SetDeltaPageSize sets how many users a users/delta page holds.
+func (s *Server) SetDeltaPageSize(n int) {
+	if n < 1 {
+		panic("graphtest: delta page size must be positive")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deltaPage = n
+}
+
+// Fault is an error the emulator answers instead of serving a request.
+type Fault struct {
+	// Path selects the requests: those whose path contains it, e.g.
+	// "/transitiveMembers" or "/users/delta". Empty: every Graph request
+	// (the token endpoint is never faulted).
+	Path string
+	// Status is the HTTP status, e.g. 429, 503, 403, 404.
+	Status int
+	// RetryAfter, when set, is sent as the Retry-After header ("0" retries
+	// at once).
+	RetryAfter string
+	// Code and Message make the error body; empty ones get Graph's usual
+	// values for the status.
+	Code, Message string
+	// OmitMessage leaves "message" out of the error body, which makes the
+	// Graph SDK's ODataError.Error panic (directory.md §A6).
+	OmitMessage bool
+	// Times is how many requests the fault answers; 0 means until
+	// ClearFaults.
+	Times int
+}
+
+// InjectFault adds a fault. Faults are tried in the order added; the first
+// that matches a request answers it.
+func (s *Server) InjectFault(f Fault) {
+	if f.Status < 400 {
+		panic("graphtest: a fault needs an error status (4xx or 5xx)")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// Requests returns the requests served so far, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// CountRequests returns how many requests whose path contains pathPart
+// were served ("" counts all).
+func (s *Server) CountRequests(pathPart string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if strings.Contains(r.Path, pathPart) {
+			n++
+		}
+	}
+	return n
+}
+
+// ResetRequests forgets the requests served so far.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+// newID returns a random GUID-shaped object id.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// statusRecorder remembers the status written, for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// ServeHTTP serves the Graph and token endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.mu.Lock()
+		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Status: rec.status})
+		s.mu.Unlock()
+	}()
+	if !strings.HasPrefix(r.URL.Path, "/v1.0/") {
+		s.serveIdentity(rec, r)
+		return
+	}
+	if s.fault(rec, r) {
+		return
+	}
+	if !s.authorized(r) {
+		writeError(rec, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.", false)
+		return
+	}
+	if r.Method != http.MethodGet {
+		writeError(rec, http.StatusMethodNotAllowed, "Request_BadRequest", "The emulator serves GET requests only.", false)
+		return
+	}
+	s.route(rec, r, strings.Split(strings.TrimPrefix(r.URL.Path, "/v1.0/"), "/"))
+}
+
+func (s *Server) fault(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	var f *Fault
+	for i, c := range s.faults {
+		if c.Path != "" && !strings.Contains(r.URL.Path, c.Path) {
+			continue
+		}
+		f = c
+		if c.Times > 0 {
+			c.Times--
+			if c.Times == 0 {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			}
+		}
+		break
+	}
+	s.mu.Unlock()
+	if f == nil {
+		return false
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	code, msg := f.Code, f.Message
+	if code == "" || msg == "" {
+		dc, dm := defaultError(f.Status)
+		if code == "" {
+			code = dc
+		}
+		if msg == "" {
+			msg = dm
+		}
+	}
+	writeError(w, f.Status, code, msg, f.OmitMessage)
+	return true
+}
+
+func defaultError(status int) (code, msg string) {
+	switch status {
+	case http.StatusTooManyRequests:
+		return "TooManyRequests", "Too many requests. Please try again later."
+	case http.StatusForbidden:
+		return "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+	case http.StatusNotFound:
+		return "Request_ResourceNotFound", "Resource does not exist or one of its queried reference-property objects are not present."
+	case http.StatusUnauthorized:
+		return "InvalidAuthenticationToken", "Access token has expired or is not yet valid."
+	case http.StatusServiceUnavailable:
+		return "serviceNotAvailable", "The service is temporarily unavailable. Please try again later."
+	case http.StatusGatewayTimeout:
+		return "UnknownError", "Gateway timeout."
+	}
+	return "generalException", http.StatusText(status)
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.token == "" || tok == s.token || s.issued[tok]
+}
+
+// has reports whether one of the permissions is granted. Callers hold mu.
+func (s *Server) has(perms ...string) bool {
+	for _, p := range perms {
+		if s.perms[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// writeError writes a Graph error body. It always includes "message" unless
+// omit is set, because the SDK panics without one (directory.md §A6).
+func writeError(w http.ResponseWriter, status int, code, msg string, omit bool) {
+	e := map[string]any{"code": code, "innerError": map[string]any{"request-id": newID(), "client-request-id": newID()}}
+	if !omit {
+		e["message"] = msg
+	}
+	writeJSON(w, status, map[string]any{"error": e})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func badRequest(w http.ResponseWriter, format string, args ...any) {
+	writeError(w, http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf(format, args...), false)
+}
+
+// baseURL is the scheme and host the request reached, for absolute links.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
