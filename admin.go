@@ -135,7 +135,7 @@ func (s *Syncer) checkResolutionContact(ctx context.Context, org OrgConfig, r Re
 	var c Contact
 	found := false
 	if g, ok := s.opts.Store.(ContactGetter); ok {
-		c, err = g.Contact(ctx, r.ContactID)
+		c, err = g.GetContact(ctx, r.ContactID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("adsync: resolve user %s of %q: read contact %d: %w", r.UserID, org.ID, r.ContactID, err)
 		}

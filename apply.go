@@ -147,7 +147,8 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 		}
 		if r.err != nil {
 			if IsSystemic(r.err) {
-				if stop == nil {
+				// The first cause, not the cancellations it caused.
+				if stop == nil || (errors.Is(stop, context.Canceled) && !errors.Is(r.err, context.Canceled)) {
 					stop = r.err
 				}
 				// A create that may or may not have happened stays

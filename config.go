@@ -26,9 +26,6 @@ const (
 	// (R-DEACT-4).
 	DefaultGuardMin     = 10
 	DefaultGuardPercent = 20.0
-	// DefaultFullReadEvery is how often a source with incremental reads is
-	// read in full, to catch users who left scope.
-	DefaultFullReadEvery = 7 * 24 * time.Hour
 )
 
 // FieldSpec selects one field for an organization, optionally overriding
@@ -103,9 +100,12 @@ type OrgConfig struct {
 	EmailFromUPN bool `json:"emailFromUpn,omitempty"`
 	// Guard limits mass deactivations (R-DEACT-4).
 	Guard Guard `json:"guard,omitempty"`
-	// FullReadEvery is how often a source with incremental reads is read in
-	// full. 0 means DefaultFullReadEvery; negative means always read in
-	// full.
+	// FullReadEvery enables incremental reads for a source that has them
+	// (IncrementalSource): runs read only the changed users, and a full read
+	// happens when the last one is older than FullReadEvery. Only a full
+	// read can see users who left scope, so deactivations wait for it
+	// (R-DEACT-3). 0, the default, reads in full every run, as Autotask
+	// does.
 	FullReadEvery time.Duration `json:"fullReadEvery,omitempty"`
 }
 
@@ -150,6 +150,9 @@ func (c *OrgConfig) Validate() error {
 	}
 	if c.MaxUsers < 0 || c.MaxUsers > DefaultMaxUsers {
 		return bad("maxUsers", "must be between 1 and %d (0 for the default), got %d", DefaultMaxUsers, c.MaxUsers)
+	}
+	if c.FullReadEvery < 0 {
+		return bad("fullReadEvery", "must be 0 (read in full every run) or a positive duration, got %s", c.FullReadEvery)
 	}
 	if c.Guard.Min < 0 {
 		return bad("guard.min", "must be 0 or more, got %d", c.Guard.Min)

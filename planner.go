@@ -169,7 +169,7 @@ func readError(cfg *OrgConfig, err error) error {
 // than FullReadEvery.
 func (s *Syncer) readMode(ctx context.Context, org Org) (full bool, cursor string, err error) {
 	cfg := &org.Config
-	if _, ok := org.Source.(IncrementalSource); !ok || cfg.FullReadEvery < 0 {
+	if _, ok := org.Source.(IncrementalSource); !ok || cfg.FullReadEvery <= 0 {
 		return true, "", nil
 	}
 	runs, err := s.opts.History.Runs(ctx, cfg.ID, 0)
@@ -177,9 +177,6 @@ func (s *Syncer) readMode(ctx context.Context, org Org) (full bool, cursor strin
 		return false, "", fmt.Errorf("adsync: load the runs of %q: %w", cfg.ID, err)
 	}
 	every := cfg.FullReadEvery
-	if every == 0 {
-		every = DefaultFullReadEvery
-	}
 	var lastFull bool
 	for _, r := range runs { // newest first
 		if r.Status != StatusSucceeded && r.Status != StatusHeld {

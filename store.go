@@ -44,9 +44,9 @@ type ContactStore interface {
 // contact by id, used to check an admin's resolution (R-CONF-6). Without it
 // the company's contacts are read in full.
 type ContactGetter interface {
-	// Contact returns the contact; an error wrapping ErrNotFound if it does
-	// not exist.
-	Contact(ctx context.Context, id int64) (Contact, error)
+	// GetContact returns the contact, whatever its company; an error
+	// wrapping ErrNotFound if it does not exist.
+	GetContact(ctx context.Context, id int64) (Contact, error)
 }
 
 // ChangedContactsReader is an optional capability of a ContactStore: reading
