@@ -142,7 +142,7 @@ func newCrashScenario(t *testing.T) *crashScenario {
 	for i := range 8 { // matched by email, two of them inactive
 		e.seed(fmt.Sprint("Old", i), fmt.Sprint("Name", i), fmt.Sprintf("u%02d@x.example", i), i >= 6)
 	}
-	e.seed("Nina", "Named", "", true)            // matched by name
+	e.seed("Nina", "Named", "", true)               // matched by name
 	e.seed("Dup", "Contact", "dup@x.example", true) // R-CONF-3 with the next
 	e.seed("Dup", "Contact", "dup@x.example", true)
 	e.seed("Never", "Synced", "never@x.example", true) // not ours: never touched

@@ -993,4 +993,3 @@ func TestBadInputWritesNothing(t *testing.T) {
 		assert.Zero(t, e.writes())
 	})
 }
-
