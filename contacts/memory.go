@@ -117,8 +117,8 @@ type Assignment struct {
 }
 
 type company struct {
-	name string
-	ids  []int64 // ascending
+	name     string
+	contacts []*adsync.Contact // ascending id
 }
 
 // Memory is an in-memory adsync.ContactStore. Create one with NewMemory,
@@ -243,11 +243,16 @@ func (m *Memory) Seed(c adsync.Contact) int64 {
 	return c.ID
 }
 
-// insert adds c to the store and to its company's id list, kept ascending.
+// insert adds c to the store and to its company's list, kept ascending.
 func (m *Memory) insert(co *company, c *adsync.Contact) {
 	m.contacts[c.ID] = c
-	i, _ := slices.BinarySearch(co.ids, c.ID)
-	co.ids = slices.Insert(co.ids, i, c.ID)
+	i := co.after(c.ID - 1)
+	co.contacts = slices.Insert(co.contacts, i, c)
+}
+
+// after returns the index of the company's first contact with an id above id.
+func (co *company) after(id int64) int {
+	return sort.Search(len(co.contacts), func(i int) bool { return co.contacts[i].ID > id })
 }
 
 // Contact returns a copy of the contact with the given id.
@@ -270,9 +275,9 @@ func (m *Memory) All(companyID int64) []adsync.Contact {
 	if !ok {
 		return nil
 	}
-	out := make([]adsync.Contact, len(co.ids))
-	for i, id := range co.ids {
-		out[i] = *m.contacts[id]
+	out := make([]adsync.Contact, len(co.contacts))
+	for i, c := range co.contacts {
+		out[i] = *c
 	}
 	return out
 }
@@ -501,15 +506,15 @@ func (m *Memory) read(ctx context.Context, c Call, keep func(*adsync.Contact) bo
 			if !ok {
 				return false, errNoCompany("read contacts", c.CompanyID)
 			}
-			i := sort.Search(len(co.ids), func(i int) bool { return co.ids[i] > after })
-			for ; i < len(co.ids) && len(buf) < m.pageSize; i++ {
-				if ct := m.contacts[co.ids[i]]; keep == nil || keep(ct) {
+			i := co.after(after)
+			for ; i < len(co.contacts) && len(buf) < m.pageSize; i++ {
+				if ct := co.contacts[i]; keep == nil || keep(ct) {
 					buf = append(buf, *ct)
 				}
 			}
 			// A full page may be followed by more: ask again, as a
 			// client following nextPageUrl does.
-			full = len(buf) == m.pageSize && i < len(co.ids)
+			full = len(buf) == m.pageSize && i < len(co.contacts)
 			return true, nil
 		})
 		if err != nil {

@@ -1,7 +1,6 @@
 package sourcetest
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -42,6 +41,7 @@ type Counts struct {
 
 type entry struct {
 	user    adsync.User
+	removed bool
 	inScope bool
 	changed uint64 // the change counter when the user last changed
 }
@@ -58,8 +58,10 @@ type Memory struct {
 
 	mu       sync.Mutex
 	users    map[string]*entry
-	seq      uint64 // change counter
-	epoch    uint64 // cursors of an older epoch have expired
+	order    []*entry // every entry of users, sorted by ID unless dirty
+	dirty    bool     // order needs sorting (and pruning of removed entries)
+	seq      uint64   // change counter
+	epoch    uint64   // cursors of an older epoch have expired
 	nextID   uint64
 	counts   Counts
 	failPage int   // fail reads after this many pages; -1: never
@@ -103,7 +105,18 @@ func (m *Memory) Put(users ...adsync.User) {
 
 func (m *Memory) put(u adsync.User) {
 	m.seq++
-	m.users[u.ID] = &entry{user: u, inScope: true, changed: m.seq}
+	if e, ok := m.users[u.ID]; ok {
+		*e = entry{user: u, inScope: true, changed: m.seq} // in place: order holds e
+		return
+	}
+	// Ids added in ascending order (Add's) keep order sorted; others are
+	// sorted once, by the next read.
+	if n := len(m.order); n > 0 && m.order[n-1].user.ID >= u.ID {
+		m.dirty = true
+	}
+	e := &entry{user: u, inScope: true, changed: m.seq}
+	m.users[u.ID] = e
+	m.order = append(m.order, e)
 }
 
 // Add adds a user in scope with a new id, ignoring u.ID, and returns the
@@ -186,7 +199,11 @@ func (m *Memory) Remove(ids ...string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, id := range ids {
-		delete(m.users, id)
+		if e, ok := m.users[id]; ok {
+			e.removed = true
+			delete(m.users, id)
+			m.dirty = true // prune order on the next read
+		}
 	}
 	m.seq++
 }
@@ -283,8 +300,21 @@ func (m *Memory) parseCursor(c string) (uint64, error) {
 	return seq, nil
 }
 
-// read takes a snapshot of the users to deliver, then pages through it
-// without the lock, so page may edit the directory.
+// sorted returns the entries sorted by ID, with m.mu held.
+func (m *Memory) sorted() []*entry {
+	if m.dirty {
+		m.order = slices.DeleteFunc(m.order, func(e *entry) bool { return e.removed })
+		slices.SortFunc(m.order, func(a, b *entry) int { return strings.Compare(a.user.ID, b.user.ID) })
+		m.dirty = false
+	}
+	return m.order
+}
+
+// read pages through the users in ID order, as a paged directory search
+// does: each page, taken under the lock, holds the next users after the
+// last ID delivered, so page is called without the lock and may edit the
+// directory. The next cursor is the change counter when the read began:
+// a user changed during the read is delivered again by the next one.
 func (m *Memory) read(ctx context.Context, cursor string, page func([]adsync.User) error) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("sourcetest: read users: %w", err)
@@ -301,33 +331,52 @@ func (m *Memory) read(ctx context.Context, cursor string, page func([]adsync.Use
 		}
 		m.counts.IncrementalReads++
 	}
-	users := make([]adsync.User, 0, len(m.users))
-	for _, e := range m.users {
-		if e.inScope && (e.user.Enabled || m.withDis) && e.changed > since {
-			users = append(users, e.user)
-		}
-	}
 	next := m.cursor(m.epoch, m.seq)
 	failPage, failErr := m.failPage, m.failErr
 	m.mu.Unlock()
 
-	slices.SortFunc(users, func(a, b adsync.User) int { return cmp.Compare(a.ID, b.ID) })
+	buf := make([]adsync.User, 0, m.pageSize)
+	last, more := "", true
 	n := 0
-	for ; len(users) > 0 && n != failPage; n++ {
+	for ; n != failPage; n++ {
 		if err := ctx.Err(); err != nil {
 			return "", fmt.Errorf("sourcetest: read users: before page %d: %w", n+1, err)
 		}
-		p := users[:min(m.pageSize, len(users))]
-		users = users[len(p):]
-		m.mu.Lock()
-		m.counts.Pages++
-		m.mu.Unlock()
-		if err := page(p); err != nil {
+		buf, more = m.page(buf[:0], last, since)
+		if len(buf) == 0 {
+			break
+		}
+		last = buf[len(buf)-1].ID
+		if err := page(buf); err != nil {
 			return "", err
+		}
+		if !more {
+			break
 		}
 	}
 	if failPage >= 0 {
 		return "", fmt.Errorf("sourcetest: read users: failed after %d pages: %w", n, failErr)
 	}
 	return next, nil
+}
+
+// page appends to buf the next users to deliver after the ID last, changed
+// after since, and reports whether more may follow.
+func (m *Memory) page(buf []adsync.User, last string, since uint64) ([]adsync.User, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	order := m.sorted()
+	i, found := slices.BinarySearchFunc(order, last, func(e *entry, id string) int { return strings.Compare(e.user.ID, id) })
+	if found {
+		i++
+	}
+	for ; i < len(order) && len(buf) < m.pageSize; i++ {
+		if e := order[i]; e.inScope && (e.user.Enabled || m.withDis) && e.changed > since {
+			buf = append(buf, e.user)
+		}
+	}
+	if len(buf) > 0 {
+		m.counts.Pages++
+	}
+	return buf, i < len(order)
 }

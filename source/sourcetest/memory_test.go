@@ -368,3 +368,46 @@ func TestSuiteCatchesBrokenSources(t *testing.T) {
 		})
 	}
 }
+
+func TestMemoryRemoveAndPutBack(t *testing.T) {
+	ctx := context.Background()
+	m := sourcetest.NewMemory(&sourcetest.MemoryOptions{PageSize: 2})
+	u := func(id string) adsync.User { x := user("U", id); x.ID = id; return x }
+	m.Put(u("b"), u("d"), u("a"), u("c"))
+	m.Remove("b", "zzz")
+	read := func() []string {
+		ids, _, err := readIDs(t, func(p func([]adsync.User) error) error { return m.Users(ctx, p) })
+		require.NoError(t, err)
+		return ids
+	}
+	assert.Equal(t, []string{"a", "c", "d"}, read(), "a removed user is not read")
+	_, ok := m.User("b")
+	assert.False(t, ok)
+
+	m.Put(u("b"))
+	assert.Equal(t, []string{"a", "b", "c", "d"}, read(), "a user put back is read once")
+	require.NoError(t, m.SetInScope("c", false))
+	assert.Equal(t, []string{"a", "b", "d"}, read(), "R-DEACT-1 a user out of scope is not read")
+	m.Put(u("c"))
+	assert.Equal(t, []string{"a", "b", "c", "d"}, read(), "Put puts a user back in scope")
+	assert.Equal(t, 4, m.Len())
+}
+
+// A page callback may edit the directory: the read holds no lock while it
+// runs, and a user added past the current page is read once.
+func TestMemoryEditDuringRead(t *testing.T) {
+	ctx := context.Background()
+	m := sourcetest.NewMemory(&sourcetest.MemoryOptions{PageSize: 1})
+	a := m.Add(user("A", "a"))
+	m.Add(user("B", "b"))
+	var ids []string
+	err := m.Users(ctx, func(p []adsync.User) error {
+		ids = append(ids, p[0].ID)
+		if p[0].ID == a {
+			m.Add(user("C", "c"))
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Len(t, ids, 3)
+}
