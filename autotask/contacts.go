@@ -203,7 +203,7 @@ func (c *Client) companyExists(ctx context.Context, companyID int64) error {
 	err := c.do(ctx, &request{method: http.MethodGet, path: "Companies/" + strconv.FormatInt(companyID, 10),
 		endpoint: "Companies", out: &res, idempotent: true})
 	switch {
-	case errors.Is(err, adsync.ErrNotFound) || err == nil && res.Item == nil:
+	case err == nil && res.Item == nil:
 		return fmt.Errorf("company %d does not exist in Autotask (or the API user cannot see it): check the organization's companyId: %w", companyID, adsync.ErrNotFound)
 	case err != nil:
 		return fmt.Errorf("check that company %d exists: %w", companyID, err)

@@ -59,3 +59,5 @@ func seedFields(c adsync.Contact) autotasktest.Fields {
 	}
 	return f
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,448 @@
+package autotask
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/autotask/autotasktest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func ada() adsync.Values {
+	var v adsync.Values
+	v[adsync.FirstName], v[adsync.LastName], v[adsync.Email] = "Ada", "Lovelace", "ada@example.com"
+	return v
+}
+
+// sleeps records the backoff waits of a client instead of sleeping.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) install(c *Client) {
+	c.backoff.Sleep = func(ctx context.Context, d time.Duration) error {
+		s.mu.Lock()
+		s.d = append(s.d, d)
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func (s *sleeps) all() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
+}
+
+func TestZone(t *testing.T) {
+	ctx := context.Background()
+	srv := newEmulator(t, autotasktest.Options{})
+	co := srv.AddCompany("Acme")
+	c := newTestClient(t, srv, nil)
+	t.Run("§1.2 the zone is looked up once and cached", func(t *testing.T) {
+		require.NoError(t, c.Check(ctx, co))
+		require.NoError(t, c.Check(ctx, co))
+		assert.Equal(t, 0, srv.CountRequests("", "zoneInformation"), "zone lookups are not entity requests")
+		assert.Equal(t, srv.BaseURL(), c.base)
+	})
+	t.Run("§1.2 a 401 after a zone move re-resolves the zone once", func(t *testing.T) {
+		srv.MoveZone()
+		require.NoError(t, c.Check(ctx, co))
+		assert.Equal(t, srv.BaseURL(), c.base)
+	})
+	t.Run("BaseURL skips zone discovery", func(t *testing.T) {
+		c2 := newTestClient(t, srv, func(cfg *Config) {
+			cfg.BaseURL = srv.BaseURL() + "V1.0/"
+			cfg.ZoneLookupURL = "http://127.0.0.1:1/unused/"
+		})
+		require.NoError(t, c2.Check(ctx, co))
+	})
+}
+
+// TestBadInput: each bad setting gets an error naming it, without the secret.
+func TestBadInput(t *testing.T) {
+	ctx := context.Background()
+	srv := newEmulator(t, autotasktest.Options{})
+	co := srv.AddCompany("Acme")
+	html := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, "<html><body>Not Found</body></html>")
+	}))
+	t.Cleanup(html.Close)
+	for _, tc := range []struct {
+		name    string
+		edit    func(*Config)
+		company int64
+		is      error
+		names   string
+	}{
+		{"wrong secret", func(c *Config) { c.Secret = "wrong-secret-value" }, co, adsync.ErrUnauthorized, "autotask.secret"},
+		{"unknown user name", func(c *Config) { c.Username = "nobody@example.com" }, co, adsync.ErrUnauthorized, "autotask.username"},
+		{"integration code refused", func(c *Config) { c.IntegrationCode = "NOT-A-CODE" }, co, adsync.ErrUnauthorized, "autotask.integrationCode"},
+		{"base URL not an Autotask REST root", func(c *Config) { c.BaseURL = html.URL + "/ATServicesRest/" }, co, adsync.ErrNotFound, "autotask.baseUrl"},
+		{"zone lookup URL not Autotask", func(c *Config) { c.ZoneLookupURL = html.URL + "/" }, co, adsync.ErrUnavailable, "autotask.zoneLookupUrl"},
+		{"company that does not exist", nil, 424242, adsync.ErrNotFound, "companyId"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestClient(t, srv, tc.edit)
+			err := c.Check(ctx, tc.company)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, tc.is)
+			assert.Contains(t, err.Error(), tc.names)
+			assert.NotContains(t, err.Error(), srv.Credentials().Secret)
+			assert.NotContains(t, err.Error(), "wrong-secret-value")
+		})
+	}
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		field string
+	}{
+		{"missing integration code", Config{Username: "u", Secret: "s"}, "autotask.integrationCode"},
+		{"missing user name", Config{IntegrationCode: "c", Secret: "s"}, "autotask.username"},
+		{"missing secret", Config{IntegrationCode: "c", Username: "u"}, "autotask.secret"},
+		{"base URL without /ATServicesRest/", Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: "https://example.com/api/"}, "autotask.baseUrl"},
+		{"budget share over 1", Config{IntegrationCode: "c", Username: "u", Secret: "s", BudgetShare: 50}, "autotask.budgetShare"},
+		{"budget stop below share", Config{IntegrationCode: "c", Username: "u", Secret: "s", BudgetShare: 0.8, BudgetStop: 0.6}, "autotask.budgetStop"},
+	} {
+		t.Run("Validate: "+tc.name, func(t *testing.T) {
+			_, err := New(tc.cfg)
+			var ce *adsync.ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tc.field, ce.Field)
+			assert.ErrorIs(t, err, adsync.ErrInvalidConfig)
+		})
+	}
+	t.Run("a field Autotask rejects is named with the contact", func(t *testing.T) {
+		c := newTestClient(t, srv, nil)
+		v := ada()
+		v[adsync.City] = strings.Repeat("c", 40)
+		_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: v})
+		assert.ErrorIs(t, err, adsync.ErrValidation)
+		assert.Contains(t, err.Error(), "field city")
+		assert.Contains(t, err.Error(), "Ada Lovelace <ada@example.com>")
+		assert.Empty(t, srv.Contacts(co), "nothing half-created")
+	})
+	t.Run("create in a missing company fails and creates nothing", func(t *testing.T) {
+		c := newTestClient(t, srv, nil)
+		_, err := c.Create(ctx, adsync.NewContact{CompanyID: 424242, Values: ada()})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "424242")
+		assert.Equal(t, 0, srv.ContactCount())
+	})
+}
+
+func TestSecretRedacted(t *testing.T) {
+	cfg := Config{IntegrationCode: "CODE", Username: "api@example.com", Secret: "s3cr3t-value"}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "config", cfg)
+	c, err := New(cfg)
+	require.NoError(t, err)
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), buf.String(), fmt.Sprint(c), fmt.Sprintf("%#v", &cfg)} {
+		assert.NotContains(t, s, "s3cr3t-value")
+		assert.Contains(t, s, "api@example.com")
+	}
+}
+
+func TestRetries(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		fault autotasktest.Fault
+		// wantCalls is the number of requests to the faulted path.
+		wantCalls int
+		wantWait  time.Duration // a wait the backoff must have made; 0: any
+	}{
+		{"429 with Retry-After is retried after the wait", autotasktest.Fault{Path: "Contacts/query", Status: 429, RetryAfter: "7"}, 2, 7 * time.Second},
+		{"503 is retried", autotasktest.Fault{Path: "Contacts/query", Status: 503, Times: 2}, 3, 0},
+		{"thread limit with status 500 is retried", autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{autotasktest.ThreadLimitMessage}}, 2, 0},
+		{"a connection dropped on a query is retried", autotasktest.Fault{Path: "Contacts/query", Drop: true}, 2, 0},
+		{"a validation 500 is not retried", autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{"Some business rule."}}, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newEmulator(t, autotasktest.Options{})
+			co := srv.AddCompany("Acme")
+			_, err := srv.SeedContact(co, autotasktest.Fields{"firstName": "A", "lastName": "B"})
+			require.NoError(t, err)
+			c := newTestClient(t, srv, nil)
+			var sl sleeps
+			sl.install(c)
+			srv.FailNext(tc.fault)
+			err = c.Contacts(ctx, co, adsync.AllFieldSet, func([]adsync.Contact) error { return nil })
+			if tc.wantCalls == 1 {
+				assert.ErrorIs(t, err, adsync.ErrValidation)
+			} else {
+				assert.NoError(t, err)
+			}
+			assert.Equal(t, tc.wantCalls, srv.CountRequests("POST", "Contacts/query"))
+			if tc.wantWait > 0 {
+				assert.Contains(t, sl.all(), tc.wantWait)
+			}
+		})
+	}
+	t.Run("retries stop after MaxAttempts with ErrRateLimited", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{})
+		co := srv.AddCompany("Acme")
+		c := newTestClient(t, srv, func(cfg *Config) { cfg.MaxAttempts = 3 })
+		srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Status: 429, Times: 10})
+		err := c.Contacts(ctx, co, 0, func([]adsync.Contact) error { return nil })
+		assert.ErrorIs(t, err, adsync.ErrRateLimited)
+		assert.True(t, adsync.IsSystemic(err))
+		assert.Equal(t, 3, srv.CountRequests("POST", "Contacts/query"))
+	})
+	t.Run("the context bounds the retries", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{})
+		co := srv.AddCompany("Acme")
+		c := newTestClient(t, srv, nil)
+		cctx, cancel := context.WithCancel(ctx)
+		c.backoff.Sleep = func(ctx context.Context, d time.Duration) error { cancel(); return cctx.Err() }
+		srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Status: 503, Times: 10})
+		err := c.Contacts(cctx, co, 0, func([]adsync.Contact) error { return nil })
+		assert.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+func TestLostCreate(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a create whose response was lost after the commit is found, not sent again", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{})
+		co := srv.AddCompany("Acme")
+		c := newTestClient(t, srv, nil)
+		srv.DropResponseAfterWrite(1)
+		id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
+		require.NoError(t, err)
+		cs := srv.Contacts(co)
+		require.Len(t, cs, 1, "exactly one contact")
+		assert.Equal(t, cs[0]["id"], id)
+		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
+	})
+	t.Run("a create lost before it reached Autotask is checked for, then sent again", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{})
+		co := srv.AddCompany("Acme")
+		c := newTestClient(t, srv, nil)
+		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Drop: true})
+		v := ada()
+		v[adsync.Email] = "" // the check must also work without an email
+		id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: v})
+		require.NoError(t, err)
+		cs := srv.Contacts(co)
+		require.Len(t, cs, 1)
+		assert.Equal(t, cs[0]["id"], id)
+		assert.Equal(t, 2, srv.CountRequests("POST", "Companies/"))
+		assert.Equal(t, 1, srv.CountRequests("POST", "Contacts/query"), "one check by query")
+	})
+	t.Run("when the check fails too, the error says the contact may exist", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{})
+		co := srv.AddCompany("Acme")
+		c := newTestClient(t, srv, func(cfg *Config) { cfg.MaxAttempts = 2 })
+		srv.DropResponseAfterWrite(1)
+		srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Status: 503, Times: 5})
+		_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "may or may not exist")
+		assert.ErrorIs(t, err, adsync.ErrUnavailable)
+		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"), "never sent blindly again")
+	})
+	t.Run("an update whose response was lost is sent again (PATCH is idempotent)", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{})
+		co := srv.AddCompany("Acme")
+		id, err := srv.SeedContact(co, autotasktest.Fields{"firstName": "A", "lastName": "B"})
+		require.NoError(t, err)
+		c := newTestClient(t, srv, nil)
+		srv.DropResponseAfterWrite(1)
+		u := adsync.ContactUpdate{ContactID: id, CompanyID: co, Fields: adsync.NewFieldSet(adsync.Title)}
+		u.Values[adsync.Title] = "CTO"
+		require.NoError(t, c.Update(ctx, u))
+		f, _ := srv.Contact(id)
+		assert.Equal(t, "CTO", f["title"])
+	})
+}
+
+func TestWireFormat(t *testing.T) {
+	ctx := context.Background()
+	srv := newEmulator(t, autotasktest.Options{})
+	co := srv.AddCompany("Acme")
+	c := newTestClient(t, srv, nil)
+	id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
+	require.NoError(t, err)
+	t.Run("R-FIELD-3 an update PATCHes the id and the changed fields only, never PUT", func(t *testing.T) {
+		srv.ResetRequests()
+		off := false
+		u := adsync.ContactUpdate{ContactID: id, CompanyID: co, Fields: adsync.NewFieldSet(adsync.Title, adsync.CountryID), Active: &off}
+		u.Values[adsync.Title], u.Values[adsync.CountryID] = "CTO", "237"
+		require.NoError(t, c.Update(ctx, u))
+		rs := srv.Requests()
+		var body map[string]any
+		for _, r := range rs {
+			assert.NotEqual(t, "PUT", r.Method)
+			if r.Method == "PATCH" {
+				require.NoError(t, json.Unmarshal([]byte(r.Body), &body))
+				assert.Equal(t, "Companies/"+itoa(co)+"/Contacts", r.Path)
+			}
+		}
+		assert.Equal(t, map[string]any{"id": float64(id), "title": "CTO", "countryID": float64(237), "isActive": float64(0)}, body)
+	})
+	t.Run("the id cursor with IncludeFields and MaxRecords 500", func(t *testing.T) {
+		srv.ResetRequests()
+		require.NoError(t, c.Contacts(ctx, co, adsync.NewFieldSet(adsync.Email), func([]adsync.Contact) error { return nil }))
+		var q map[string]any
+		for _, r := range srv.Requests() {
+			if r.Path == "Contacts/query" {
+				require.NoError(t, json.Unmarshal([]byte(r.Body), &q))
+			}
+		}
+		assert.Equal(t, float64(500), q["MaxRecords"])
+		assert.ElementsMatch(t, []any{"id", "companyID", "isActive", "lastModifiedDate", "emailAddress"}, q["IncludeFields"])
+		assert.Contains(t, fmt.Sprint(q["Filter"]), "op:gt")
+	})
+	t.Run("isActive 0/1, blanks as empty, countryID as a decimal string", func(t *testing.T) {
+		var got adsync.Contact
+		require.NoError(t, c.Contacts(ctx, co, adsync.AllFieldSet, func(cs []adsync.Contact) error { got = cs[0]; return nil }))
+		assert.False(t, got.Active)
+		assert.Equal(t, "237", got.Values[adsync.CountryID])
+		assert.Equal(t, "", got.Values[adsync.Phone])
+		assert.False(t, got.LastModified.IsZero())
+	})
+	t.Run("\"\" and null both read as blank", func(t *testing.T) {
+		var w wireContact
+		require.NoError(t, json.Unmarshal([]byte(`{"id":1,"isActive":1,"title":"","city":null,"countryID":237,"phone":"555"}`), &w))
+		c := w.contact()
+		assert.Equal(t, "", c.Values[adsync.Title])
+		assert.Equal(t, "", c.Values[adsync.City])
+		assert.Equal(t, "237", c.Values[adsync.CountryID])
+		assert.True(t, c.Active)
+	})
+	t.Run("R-FIELD-6 countries by ISO code, cached", func(t *testing.T) {
+		srv.ResetRequests()
+		cs, err := c.Countries(ctx)
+		require.NoError(t, err)
+		_, err = c.Countries(ctx)
+		require.NoError(t, err)
+		byCode := map[string]int64{}
+		for _, x := range cs {
+			byCode[x.Code] = x.ID
+		}
+		assert.Equal(t, int64(237), byCode["US"])
+		assert.Len(t, cs, len(autotasktest.DefaultCountries()))
+		assert.Equal(t, 1, srv.CountRequests("POST", "Countries/query"))
+	})
+	t.Run("R-FIELD-7 billing product through ContactBillingProductAssociations", func(t *testing.T) {
+		p := srv.AddBillingProduct("Seat")
+		require.NoError(t, c.AssignBillingProduct(ctx, id, p))
+		assert.Equal(t, []int64{p}, srv.BillingProducts(id))
+		err := c.AssignBillingProduct(ctx, id, 1)
+		assert.ErrorIs(t, err, adsync.ErrValidation)
+		assert.Contains(t, err.Error(), "billingProductID")
+	})
+	t.Run("ImpersonationResourceId is sent", func(t *testing.T) {
+		got := make(chan string, 1)
+		probe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case got <- r.Header.Get("ImpersonationResourceId"):
+			default:
+			}
+			w.WriteHeader(200)
+			fmt.Fprint(w, `{"item":{"id":1}}`)
+		}))
+		defer probe.Close()
+		c2, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: probe.URL + "/ATServicesRest/", ImpersonationResourceID: 29682885})
+		require.NoError(t, err)
+		require.NoError(t, c2.Check(ctx, 1))
+		assert.Equal(t, "29682885", <-got)
+	})
+}
+
+func TestInFlightLimit(t *testing.T) {
+	ctx := context.Background()
+	srv := newEmulator(t, autotasktest.Options{})
+	co := srv.AddCompany("Acme")
+	c := newTestClient(t, srv, nil)
+	require.NoError(t, c.Check(ctx, co))
+	srv.SetLatency(20 * time.Millisecond)
+	srv.ResetRequests()
+	var wg sync.WaitGroup
+	errs := make([]error, 12)
+	for i := range errs {
+		wg.Go(func() {
+			v := ada()
+			v[adsync.LastName] = fmt.Sprintf("Lovelace%d", i)
+			_, errs[i] = c.Create(ctx, adsync.NewContact{CompanyID: co, Values: v})
+		})
+	}
+	wg.Wait()
+	assert.NoError(t, errors.Join(errs...))
+	assert.Equal(t, 3, srv.MaxConcurrent("Contacts"), "§5.2 never more than 3 in flight")
+	assert.Equal(t, 0, srv.ThreadRejections())
+	assert.Len(t, srv.Contacts(co), 12)
+}
+
+func TestBudget(t *testing.T) {
+	ctx := context.Background()
+	t.Run("§5.1 past the share the client slows down", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{HourlyLimit: 1000})
+		co := srv.AddCompany("Acme")
+		srv.AddUsage(600)
+		c := newTestClient(t, srv, nil)
+		var sl sleeps
+		sl.install(c)
+		for range 3 {
+			require.NoError(t, c.Check(ctx, co))
+		}
+		waits := sl.all()
+		require.NotEmpty(t, waits)
+		// No time passes under the fake sleep, so each paced call waits one
+		// more interval (hour/limit) than the one before.
+		for i, w := range waits {
+			assert.LessOrEqual(t, w, time.Duration(i+1)*time.Hour/1000)
+		}
+	})
+	t.Run("§5.1 at the stop share the run ends with ErrBudgetExhausted and writes nothing", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{HourlyLimit: 1000})
+		co := srv.AddCompany("Acme")
+		srv.AddUsage(900)
+		c := newTestClient(t, srv, nil)
+		_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
+		assert.ErrorIs(t, err, adsync.ErrBudgetExhausted)
+		assert.True(t, adsync.IsSystemic(err))
+		assert.Contains(t, err.Error(), "autotask.budgetStop")
+		assert.Empty(t, srv.Contacts(co))
+		assert.Equal(t, 0, srv.CountRequests("POST", ""), "only the threshold was read")
+	})
+}
+
+// TestBudgetPacing drives the budget alone with a fake clock.
+func TestBudgetPacing(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var slept []time.Duration
+	b := &budget{share: 0.5, stop: 0.9, every: 1000, now: func() time.Time { return now },
+		sleep: func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return nil }}
+	b.update(threshold{ExternalRequestThreshold: 3600, CurrentTimeframeRequestCount: 1000})
+	ctx := context.Background()
+	require.NoError(t, b.admit(ctx, nil))
+	assert.Empty(t, slept, "under the share: no wait")
+	b.update(threshold{ExternalRequestThreshold: 3600, CurrentTimeframeRequestCount: 2000})
+	warned := 0
+	for range 3 {
+		require.NoError(t, b.admit(ctx, func(int, int) { warned++ }))
+	}
+	assert.Equal(t, []time.Duration{0, time.Second, 2 * time.Second}[1:], slept, "one call per hour/limit")
+	assert.Equal(t, 1, warned)
+	b.update(threshold{ExternalRequestThreshold: 3600, CurrentTimeframeRequestCount: 3240})
+	var be *BudgetError
+	require.ErrorAs(t, b.admit(ctx, nil), &be)
+	assert.Equal(t, 3600, be.Limit)
+}
