@@ -10,7 +10,7 @@
 //	}
 //
 // The optional capabilities (adsync.CountryLister, adsync.ChangedContactsReader,
-// adsync.BillingProductAssigner, adsync.APICounter) are found by type
+// adsync.BillingProductAssigner, adsync.ContactGetter, adsync.APICounter) are found by type
 // assertion on the store: their subtests run when the store implements
 // them and are skipped, with the reason, otherwise.
 //
@@ -96,6 +96,7 @@ var cases = []testCase{
 	{"Countries", testCountries},
 	{"ContactsChangedSince", testChangedSince},
 	{"AssignBillingProduct", testBillingProduct},
+	{"GetContact", testGetContact},
 	{"APICalls", testAPICalls},
 }
 
@@ -213,6 +214,7 @@ const (
 	ruleChanged     = "ContactsChangedSince reads like Contacts, restricted to the contacts whose LastModified is at or after since"
 	ruleBilling     = "AssignBillingProduct assigns a billing product to a contact the sync created (R-FIELD-7)"
 	ruleAPICalls    = "APICalls returns the number of API calls made so far: it never decreases, and each read or write counts"
+	ruleGet         = "GetContact returns the contact with the id, whatever its company, and an error wrapping adsync.ErrNotFound if it does not exist"
 	ruleCreateNoCo  = "Create under a company that does not exist fails and creates nothing"
 	ruleReadAllPage = "Contacts returns every contact of the company: the contacts created are all read back"
 )
@@ -829,5 +831,32 @@ func testAPICalls(t *testing.T, s *suite) {
 	s.get(co, id)
 	if n2 := ac.APICalls(); n2 <= n1 {
 		s.broken(ruleAPICalls, "a read moved APICalls from %d to %d", n1, n2)
+	}
+}
+
+func testGetContact(t *testing.T, s *suite) {
+	g, ok := s.store.(adsync.ContactGetter)
+	if !ok {
+		t.Skip("the store is not an adsync.ContactGetter")
+	}
+	co := s.newCompany()
+	v := person("Gil", uniq("Get"), "gil@example.com")
+	id := s.create(co, v)
+	off := false
+	if err := s.store.Update(s.ctx, adsync.ContactUpdate{ContactID: id, CompanyID: co, Active: &off}); err != nil {
+		s.fatal(ruleUpdate, "Update(Active=false): %v", err)
+	}
+	c, err := g.GetContact(s.ctx, id)
+	if err != nil {
+		s.fatal(ruleGet, "GetContact(%d): %v", id, err)
+	}
+	if c.ID != id || c.CompanyID != co || c.Active {
+		s.broken(ruleGet, "GetContact(%d) returned id %d, company %d, active %v; want id %d, company %d, inactive", id, c.ID, c.CompanyID, c.Active, id, co)
+	}
+	if d := diffValues(v, c.Values, adsync.NewFieldSet(adsync.FirstName, adsync.LastName, adsync.Email)); d != nil {
+		s.broken(ruleGet, "GetContact(%d) returned other values: %s", id, strings.Join(d, "; "))
+	}
+	if _, err := g.GetContact(s.ctx, id+1_000_000); !errors.Is(err, adsync.ErrNotFound) {
+		s.broken(ruleGet, "GetContact of a contact that does not exist returned %v", err)
 	}
 }
