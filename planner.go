@@ -125,6 +125,7 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]User, e
 		s.progress(cfg.ID, PhaseReadDirectory, len(users), 0)
 		return nil
 	}
+	s.progress(cfg.ID, PhaseReadDirectory, 0, 0)
 	inc, _ := org.Source.(IncrementalSource)
 	switch {
 	case inc != nil && !full:
@@ -195,6 +196,7 @@ func (s *Syncer) readMode(ctx context.Context, org Org) (full bool, cursor strin
 
 func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldSet, p *Plan) ([]Contact, error) {
 	var contacts []Contact
+	s.progress(cfg.ID, PhaseReadContacts, 0, 0)
 	err := s.opts.Store.Contacts(ctx, cfg.CompanyID, fields, func(cs []Contact) error {
 		contacts = append(contacts, cs...)
 		s.progress(cfg.ID, PhaseReadContacts, len(contacts), 0)

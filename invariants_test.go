@@ -1,0 +1,227 @@
+package adsync_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/contacts"
+)
+
+// flightStore measures the writes in flight.
+type flightStore struct {
+	*contacts.Memory
+	mu        sync.Mutex
+	cur, peak int
+}
+
+func (f *flightStore) enter() {
+	f.mu.Lock()
+	f.cur++
+	f.peak = max(f.peak, f.cur)
+	f.mu.Unlock()
+	time.Sleep(50 * time.Microsecond) // let writes overlap
+}
+
+func (f *flightStore) leave() { f.mu.Lock(); f.cur--; f.mu.Unlock() }
+
+func (f *flightStore) Create(ctx context.Context, c adsync.NewContact) (int64, error) {
+	f.enter()
+	defer f.leave()
+	return f.Memory.Create(ctx, c)
+}
+
+func (f *flightStore) Update(ctx context.Context, u adsync.ContactUpdate) error {
+	f.enter()
+	defer f.leave()
+	return f.Memory.Update(ctx, u)
+}
+
+// batchHistory records the sizes of link saves.
+type batchHistory struct {
+	adsync.HistoryStore
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *batchHistory) PutLinks(ctx context.Context, org string, ls []adsync.Link) error {
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(ls))
+	b.mu.Unlock()
+	return b.HistoryStore.PutLinks(ctx, org, ls)
+}
+
+func TestApplyInBatchesWithBoundedConcurrency(t *testing.T) {
+	var bh *batchHistory
+	var progress []adsync.Progress
+	e := newEnv(t,
+		withStore(func(m *contacts.Memory) adsync.ContactStore { return &flightStore{Memory: m} }),
+		withSyncerOptions(func(o *adsync.Options) {
+			bh = &batchHistory{HistoryStore: o.History}
+			o.History = bh
+			o.Progress = func(p adsync.Progress) { progress = append(progress, p) }
+		}))
+	for i := range 1200 {
+		e.src.Put(user(fmt.Sprintf("u%04d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)))
+	}
+	run := e.mustSync()
+	assert.Equal(t, 1200, run.Counts.Created)
+	fs := e.storeIf.(*flightStore)
+	assert.LessOrEqual(t, fs.peak, adsync.DefaultWriteConcurrency, "never more than 3 writes in flight")
+	assert.Greater(t, fs.peak, 1, "writes do run concurrently")
+	// Each batch journals its creates, then saves its links: 500, 500, 200.
+	assert.Equal(t, []int{500, 500, 500, 500, 200, 200}, bh.sizes)
+
+	var phases []adsync.Phase
+	for _, p := range progress {
+		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
+			phases = append(phases, p.Phase)
+		}
+	}
+	assert.Equal(t, []adsync.Phase{adsync.PhaseReadDirectory, adsync.PhaseReadContacts, adsync.PhasePlan, adsync.PhaseApply}, phases)
+	last := progress[len(progress)-1]
+	assert.Equal(t, adsync.Progress{OrgID: "contoso", Phase: adsync.PhaseApply, Done: 1200, Total: 1200}, last)
+}
+
+func TestAPICallsPerRun(t *testing.T) {
+	e := newEnv(t)
+	for i := range 1000 {
+		e.src.Put(user(fmt.Sprintf("u%04d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)))
+	}
+	e.mustSync()
+	for i := range 10 {
+		e.src.Put(with(user(fmt.Sprintf("u%04d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)), adsync.City, "Oslo"))
+	}
+	before := e.store.Counts()
+	run := e.mustSync()
+	after := e.store.Counts()
+	// ⌈contacts/500⌉ reads + one call per changed contact + a constant
+	// (check, countries): DESIGN.md "Performance targets".
+	assert.Equal(t, int64(2), after.Reads-before.Reads)
+	assert.Equal(t, int64(10), after.Writes()-before.Writes())
+	assert.Equal(t, int64(2+10+2), run.APICalls)
+}
+
+func TestGracefulStopFinishesTheBatchInFlight(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	e := newEnv(t, withSyncerOptions(func(o *adsync.Options) {
+		o.Progress = func(p adsync.Progress) {
+			if p.Phase == adsync.PhaseApply && p.Done > 0 {
+				once.Do(cancel) // stop after the first batch
+			}
+		}
+	}))
+	for i := range 1200 {
+		e.src.Put(user(fmt.Sprintf("u%04d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)))
+	}
+	run, err := e.syncer.Sync(ctx, e.org, adsync.TriggerScheduled)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, adsync.StatusInterrupted, run.Status)
+	assert.Equal(t, 500, run.Counts.Created, "the batch in flight finished")
+	got, err := e.hist.Run(e.ctx, "contoso", run.ID)
+	require.NoError(t, err)
+	assert.Equal(t, adsync.StatusInterrupted, got.Status, "the run is recorded")
+	assert.Len(t, e.links(), 500, "its links are saved")
+
+	run = e.mustSync()
+	assert.Equal(t, 700, run.Counts.Created, "the next run converges")
+	assert.Len(t, e.contacts(), 1200)
+}
+
+func TestIncrementalReads(t *testing.T) {
+	e := newEnv(t, withConfig(func(c *adsync.OrgConfig) { c.FullReadEvery = 7 * 24 * time.Hour }))
+	for i := range 20 {
+		e.src.Put(user(fmt.Sprintf("u%02d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)))
+	}
+	run := e.mustSync()
+	require.True(t, run.FullRead, "the first read is full")
+	require.NotEmpty(t, run.Cursor)
+
+	e.src.Put(with(user("u01", "A", "B1", "u1@x.example"), adsync.City, "Oslo"))
+	e.src.Remove("u02")
+	run = e.mustSync()
+	assert.False(t, run.FullRead)
+	assert.Equal(t, 1, run.Counts.Read, "only the changed user is read")
+	assert.Equal(t, 1, run.Counts.Updated)
+	assert.Zero(t, run.Counts.Deactivated, "R-DEACT-3 no deactivation without a full read")
+
+	e.src.ExpireCursors()
+	run = e.mustSync()
+	assert.True(t, run.FullRead, "an expired cursor falls back to a full read")
+	assert.Equal(t, 1, run.Counts.Deactivated)
+
+	e.clock.Advance(8 * 24 * time.Hour)
+	run = e.mustSync()
+	assert.True(t, run.FullRead, "full again once the last full read is older than FullReadEvery")
+}
+
+func TestStatusTable(t *testing.T) {
+	e := newEnv(t, withConfig(func(c *adsync.OrgConfig) { c.BillingProductID = 5; c.Name = "Contoso" }))
+	e.src.Put(user("u1", "Ann", "Lee", "a@x.example"), user("u2", "Bob", "Ray", "b@x.example"),
+		user("u3", "Cy", "Oh", "dup@x.example"), user("u4", "Di", "Ng", "dup@x.example"))
+	e.mustSync()
+	e.src.Remove("u1")
+	last := e.mustSync()
+	disabled := adsync.OrgConfig{ID: "off", CompanyID: 7, Directory: adsync.DirectoryAzure}
+	st, err := e.syncer.Status(e.ctx, []adsync.OrgConfig{e.org.Config, disabled})
+	require.NoError(t, err)
+	require.Len(t, st, 2)
+	s := st[0]
+	assert.Equal(t, "contoso", s.OrgID)
+	assert.True(t, s.Enabled)
+	assert.Equal(t, adsync.DirectoryLDAP, s.Directory)
+	assert.Equal(t, 1, s.ActiveLinkedUsers, "R-STATUS-1 u1 was deactivated")
+	assert.Equal(t, 2, s.OpenConflicts)
+	assert.Equal(t, adsync.TLSNotApplicable, s.TLS)
+	assert.True(t, s.LastAttempt.Equal(last.Started))
+	assert.Equal(t, int64(5), s.BillingProductID)
+	require.Len(t, s.Runs, 2)
+	assert.Equal(t, last.ID, s.Runs[0].ID, "newest first")
+	assert.False(t, st[1].Enabled)
+	assert.Equal(t, adsync.TLSNotApplicable, st[1].TLS, "R-STATUS-2 Azure")
+	assert.Empty(t, st[1].Runs)
+}
+
+func TestRunsAreLogged(t *testing.T) {
+	var buf bytes.Buffer
+	e := newEnv(t, withSyncerOptions(func(o *adsync.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	}))
+	e.src.Put(user("u1", "Ann", "Lee", "a@x.example"))
+	e.mustSync()
+	out := buf.String()
+	assert.Contains(t, out, "run started")
+	assert.Contains(t, out, "org=contoso")
+	assert.Contains(t, out, "run finished")
+	assert.Contains(t, out, "status=succeeded")
+}
+
+func TestLostCreateResponseIsReconciled(t *testing.T) {
+	e := newEnv(t)
+	e.seed("Ann", "Lee", "a@x.example", true)
+	e.seed("Ann", "Lee", "a@x.example", true)
+	e.src.Put(user("u1", "Ann", "Lee", "a@x.example"))
+	require.NoError(t, e.syncer.Resolve(e.ctx, e.org.Config, adsync.Resolution{UserID: "u1", Action: adsync.ResolveCreate}))
+	e.store.LoseWhere(func(c contacts.Call) bool { return c.Method == contacts.MethodCreate })
+	run, err := e.sync()
+	require.ErrorIs(t, err, adsync.ErrUnavailable, "an unavailable service stops the run (R-RUN-6)")
+	assert.Equal(t, adsync.StatusFailed, run.Status)
+	assert.Len(t, e.contacts(), 3, "the contact was created all the same")
+	assert.True(t, e.links()["u1"].Pending, "the create stays journaled")
+	e.store.ClearFaults()
+	run = e.mustSync()
+	assert.Zero(t, run.Counts.Created, "R-RUN-7 never created twice")
+	assert.Len(t, e.contacts(), 3)
+	l := e.links()["u1"]
+	assert.False(t, l.Pending)
+	assert.True(t, l.Created)
+}
