@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"time"
@@ -37,6 +38,9 @@ func parseCertificate(data []byte, password string) ([]*x509.Certificate, crypto
 	certs, key, err := azidentity.ParseCertificates(data, pw)
 	if err != nil {
 		return nil, nil, errors.New("cannot be read as a PEM or PKCS#12 certificate with its private key: check the file, and the password for PKCS#12")
+	}
+	if _, ok := key.(*rsa.PrivateKey); !ok {
+		return nil, nil, errors.New("the private key must be an RSA key: Entra ID accepts RSA certificates only")
 	}
 	return certs, key, nil
 }

@@ -1,0 +1,136 @@
+package graph_test
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/source/graph"
+)
+
+const gid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+
+func validConfig() graph.Config {
+	return graph.Config{TenantID: tenant, ClientID: client, ClientSecret: secret, GroupID: gid}
+}
+
+// selfSignedPEM is a certificate and its private key, PEM-encoded: RSA,
+// unless ec is set.
+func selfSignedPEM(t *testing.T, ec bool) []byte {
+	t.Helper()
+	var key crypto.Signer
+	var err error
+	if ec {
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	} else {
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	}
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "adsync"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	require.NoError(t, err)
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	var b bytes.Buffer
+	require.NoError(t, pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	require.NoError(t, pem.Encode(&b, &pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+	return b.Bytes()
+}
+
+func TestValidate(t *testing.T) {
+	cert := selfSignedPEM(t, false)
+	tests := []struct {
+		name   string
+		change func(*graph.Config)
+		field  string // "" = valid
+	}{
+		{"valid with a secret", func(*graph.Config) {}, ""},
+		{"valid with a PEM certificate", func(c *graph.Config) { c.ClientSecret, c.Certificate = "", cert }, ""},
+		{"valid with a domain as tenant", func(c *graph.Config) { c.TenantID = "contoso.onmicrosoft.com" }, ""},
+		{"valid in every cloud", func(c *graph.Config) { c.Cloud = graph.CloudUSGovDoD }, ""},
+		{"valid with an injected credential only", func(c *graph.Config) {
+			*c = graph.Config{GroupID: gid, Credential: graph.StaticToken("x"), BaseURL: "http://127.0.0.1:1/v1.0"}
+		}, ""},
+		{"missing tenant", func(c *graph.Config) { c.TenantID = "" }, "tenantId"},
+		{"bad tenant", func(c *graph.Config) { c.TenantID = "not a tenant!" }, "tenantId"},
+		{"missing client id", func(c *graph.Config) { c.ClientID = "" }, "clientId"},
+		{"client id not a GUID", func(c *graph.Config) { c.ClientID = "my-app" }, "clientId"},
+		{"no secret nor certificate", func(c *graph.Config) { c.ClientSecret = "" }, "clientSecret"},
+		{"both secret and certificate", func(c *graph.Config) { c.Certificate = cert }, "certificate"},
+		{"unreadable certificate", func(c *graph.Config) { c.ClientSecret, c.Certificate = "", []byte("garbage") }, "certificate"},
+		{"certificate with a non-RSA key", func(c *graph.Config) { c.ClientSecret, c.Certificate = "", selfSignedPEM(t, true) }, "certificate"},
+		{"unknown cloud", func(c *graph.Config) { c.Cloud = "mars" }, "cloud"},
+		{"R-SCOPE-3 missing group", func(c *graph.Config) { c.GroupID = "" }, "groupId"},
+		{"R-SCOPE-3 group name instead of id", func(c *graph.Config) { c.GroupID = "All Staff" }, "groupId"},
+		{"bad property override", func(c *graph.Config) { c.Properties = map[adsync.Field]string{adsync.Title: "job title"} }, "properties.title"},
+		{"retries out of range", func(c *graph.Config) { c.MaxRetries = 11 }, "maxRetries"},
+		{"plain http to a remote Graph", func(c *graph.Config) { c.BaseURL = "http://graph.example.com/v1.0" }, "baseUrl"},
+		{"authority not https", func(c *graph.Config) { c.AuthorityHost = "http://login.example.com/" }, "authorityHost"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.change(&c)
+			err := c.Validate()
+			_, newErr := graph.New(c)
+			if tt.field == "" {
+				require.NoError(t, err)
+				require.NoError(t, newErr)
+				return
+			}
+			var ce *adsync.ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tt.field, ce.Field)
+			require.ErrorIs(t, newErr, adsync.ErrInvalidConfig)
+		})
+	}
+}
+
+func TestSecretsRedacted(t *testing.T) {
+	c := validConfig()
+	c.CertificatePassword = "pkcs12-password"
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", c)
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%v", &c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), logs.String()} {
+		assert.NotContains(t, s, secret)
+		assert.NotContains(t, s, "pkcs12-password")
+		assert.Contains(t, s, client, "the rest stays readable")
+	}
+	c.ClientSecret, c.Certificate = "", selfSignedPEM(t, false)
+	assert.NotContains(t, fmt.Sprint(c), "PRIVATE KEY")
+	assert.Contains(t, fmt.Sprint(c), "redacted")
+}
+
+func TestCloudEndpoints(t *testing.T) {
+	for c, root := range map[graph.Cloud]string{
+		"":                  "https://graph.microsoft.com/v1.0",
+		graph.CloudPublic:   "https://graph.microsoft.com/v1.0",
+		graph.CloudUSGov:    "https://graph.microsoft.us/v1.0",
+		graph.CloudUSGovDoD: "https://dod-graph.microsoft.us/v1.0",
+		graph.CloudChina:    "https://microsoftgraph.chinacloudapi.cn/v1.0",
+	} {
+		ep, ok := c.Endpoints()
+		require.True(t, ok)
+		assert.Equal(t, root, ep.GraphRoot)
+		assert.Equal(t, root[:len(root)-len("v1.0")]+".default", ep.Scope)
+		assert.NotEmpty(t, ep.Authority)
+	}
+	_, ok := graph.Cloud("mars").Endpoints()
+	assert.False(t, ok)
+}
