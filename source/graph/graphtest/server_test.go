@@ -67,7 +67,7 @@ func TestMembersEndpoints(t *testing.T) {
 		{"/groups/" + g + "/transitiveMembers/graph.user", 6},
 		{"/groups/" + g + "/members/microsoft.graph.user", 5},
 		{"/groups/" + g + "/members/graph.user", 5},
-		{"/groups/" + g + "/members", 7},            // users, the device, the group
+		{"/groups/" + g + "/members", 7},           // users, the device, the group
 		{"/groups/" + g + "/transitiveMembers", 8}, // and the nested user
 	} {
 		t.Run(tt.path, func(t *testing.T) {
