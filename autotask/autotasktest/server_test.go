@@ -498,7 +498,9 @@ func TestThreadLimit(t *testing.T) {
 			var wg sync.WaitGroup
 			got := make([]answer, 4)
 			for i := range got {
-				wg.Go(func() { got[i] = e.call("GET", "Countries/query?search="+url.QueryEscape(`{"filter":[{"op":"eq","field":"id","value":237}]}`), nil, nil) })
+				wg.Go(func() {
+					got[i] = e.call("GET", "Countries/query?search="+url.QueryEscape(`{"filter":[{"op":"eq","field":"id","value":237}]}`), nil, nil)
+				})
 			}
 			wg.Wait()
 			refused := 0
