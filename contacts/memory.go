@@ -74,7 +74,8 @@ type Call struct {
 	// Fields are the fields written: u.Fields of an Update, the non-blank
 	// fields of a Create.
 	Fields adsync.FieldSet
-	// Values are the values of a Create or Update.
+	// Values are the values of a Create (its non-blank ones) or an Update
+	// (those of Fields).
 	Values adsync.Values
 	// Active is u.Active of an Update.
 	Active *bool

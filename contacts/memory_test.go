@@ -265,24 +265,6 @@ func TestMemoryCancelledContextIsNotACall(t *testing.T) {
 	assert.Zero(t, m.APICalls(), "a call never sent is not counted")
 }
 
-// harness runs the conformance suite on a Memory.
-type harness struct {
-	m    *contacts.Memory
-	mu   sync.Mutex
-	next int64
-}
-
-func (h *harness) Store() adsync.ContactStore { return h.m }
-func (h *harness) MissingCompany() int64      { return 999_999 }
-func (h *harness) NewCompany(context.Context) (int64, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.next++
-	h.m.AddCompany(h.next, "company")
-	return h.next, nil
-}
-func (h *harness) Seed(_ context.Context, c adsync.Contact) (int64, error) { return h.m.Seed(c), nil }
-
 func TestConformance(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -294,8 +276,15 @@ func TestConformance(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			contactstest.Run(t, func(t *testing.T) contactstest.Harness {
-				return &harness{m: contacts.NewMemory(tc.opts)}
+				return contactstest.MemoryHarness(contacts.NewMemory(tc.opts), nil)
 			})
 		})
 	}
+	// Without the optional capabilities, their subtests skip.
+	t.Run("bare ContactStore", func(t *testing.T) {
+		contactstest.Run(t, func(t *testing.T) contactstest.Harness {
+			m := contacts.NewMemory(nil)
+			return contactstest.MemoryHarness(m, struct{ adsync.ContactStore }{m})
+		})
+	})
 }

@@ -14,6 +14,9 @@
 // assertion on the store: their subtests run when the store implements
 // them and are skipped, with the reason, otherwise.
 //
+// MemoryHarness runs the suite over a contacts.Memory, or over a decorator
+// of one (a cache, a rate limiter) that must keep the contract.
+//
 // The suite writes about 1,200 contacts into companies it asks the harness
 // to make, and never deletes any (a ContactStore cannot).
 package contactstest

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,27 +17,12 @@ import (
 	"github.com/psasync/adsync/contacts/contactstest"
 )
 
-// harness serves any ContactStore built on a Memory.
-type harness struct {
-	m     *contacts.Memory
-	store adsync.ContactStore
-	mu    sync.Mutex
-	next  int64
-}
+// billingHarness adds a billing product to the memory harness.
+type billingHarness struct{ contactstest.Harness }
 
-func (h *harness) Store() adsync.ContactStore { return h.store }
-func (h *harness) MissingCompany() int64      { return -1 }
-func (h *harness) NewCompany(context.Context) (int64, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.next++
-	h.m.AddCompany(h.next, "company")
-	return h.next, nil
-}
-func (h *harness) Seed(_ context.Context, c adsync.Contact) (int64, error) { return h.m.Seed(c), nil }
-func (h *harness) BillingProduct(context.Context) (int64, error)           { return 42, nil }
+func (billingHarness) BillingProduct(context.Context) (int64, error) { return 42, nil }
 
-var _ contactstest.BillingProductHarness = (*harness)(nil)
+var _ contactstest.BillingProductHarness = billingHarness{}
 
 // A mutant is a Memory with one rule of the contract broken.
 type mutant struct {
@@ -157,7 +141,7 @@ func (m *mutant) ContactsChangedSince(ctx context.Context, co int64, since time.
 	return m.err(m.Memory.ContactsChangedSince(m.ctx(ctx), co, since, fs, page))
 }
 
-func newMutant(name string) *harness {
+func newMutant(name string) contactstest.Harness {
 	mu := mutants[name].m
 	opts := &contacts.MemoryOptions{}
 	if mu.frozenModified {
@@ -165,7 +149,7 @@ func newMutant(name string) *harness {
 		opts.Now = func() time.Time { return frozen }
 	}
 	mu.Memory = contacts.NewMemory(opts)
-	return &harness{m: mu.Memory, store: &mu}
+	return billingHarness{contactstest.MemoryHarness(mu.Memory, &mu)}
 }
 
 // TestMutant runs the suite on the mutant named by $CONTACTSTEST_MUTANT;
@@ -193,19 +177,4 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 			assert.Contains(t, string(out), mu.want, "the failure does not explain the broken rule")
 		})
 	}
-}
-
-func TestMemoryPasses(t *testing.T) {
-	contactstest.Run(t, func(t *testing.T) contactstest.Harness {
-		m := contacts.NewMemory(nil)
-		return &harness{m: m, store: m}
-	})
-}
-
-// A store without capabilities: their subtests skip.
-func TestBareStorePasses(t *testing.T) {
-	contactstest.Run(t, func(t *testing.T) contactstest.Harness {
-		m := contacts.NewMemory(nil)
-		return &harness{m: m, store: struct{ adsync.ContactStore }{m}}
-	})
 }

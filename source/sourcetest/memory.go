@@ -90,8 +90,10 @@ func NewMemory(opts *MemoryOptions) *Memory {
 	}
 }
 
-// Put adds or replaces users, keyed by ID, in scope. It panics on an empty
-// ID, which is a mistake in the test.
+// Put adds or replaces users, keyed by ID, and puts them in scope (back in
+// scope, for one taken out with SetInScope). Each counts as a change for
+// incremental reads, even when its values are the same. It panics on an
+// empty ID, which is a mistake in the test.
 func (m *Memory) Put(users ...adsync.User) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -194,7 +196,9 @@ func (m *Memory) SetInScope(id string, in bool) error {
 	return m.edit("SetInScope", id, func(e *entry) { e.inScope = in })
 }
 
-// Remove deletes users; unknown ids are ignored.
+// Remove deletes users, as deleting the accounts does; unknown ids are
+// ignored. Like users taken out of scope, removed users are not reported by
+// incremental reads: only a full read shows they are gone.
 func (m *Memory) Remove(ids ...string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
