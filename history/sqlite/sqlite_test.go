@@ -3,9 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -202,40 +200,15 @@ func TestLockAcrossStores(t *testing.T) {
 	unlock() // after Close: harmless
 }
 
-// A process that dies holding a lock does not leave the organization locked:
-// the kernel drops its flock (R-RUN-5, R-RUN-7). The holder is this test
-// binary run again as a child process, killed while it holds the lock.
+// A process that dies holding a lock does not leave the organization
+// locked: the kernel drops its flock (R-RUN-5).
 func TestLockOfDeadProcess(t *testing.T) {
-	if path := os.Getenv("ADSYNC_SQLITE_LOCK_HOLDER"); path != "" {
-		s, err := sqlite.Open(context.Background(), path, nil)
-		if err != nil {
-			os.Exit(2)
-		}
-		if _, err := s.TryLock(context.Background(), "org-1"); err != nil {
-			os.Exit(3)
-		}
-		os.Stdout.WriteString("locked\n")
-		time.Sleep(time.Minute)
-		os.Exit(0)
+	path := os.Getenv("ADSYNC_SQLITE_TEST_PATH") // set in the child process
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "history.db")
+		t.Setenv("ADSYNC_SQLITE_TEST_PATH", path)
 	}
-	path := filepath.Join(t.TempDir(), "history.db")
-	s := open(t, path)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockOfDeadProcess$")
-	cmd.Env = append(os.Environ(), "ADSYNC_SQLITE_LOCK_HOLDER="+path)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line := make([]byte, len("locked\n"))
-	_, err = io.ReadFull(out, line)
-	require.NoError(t, err, "the child process did not report its lock")
-	require.Equal(t, "locked\n", string(line))
-
-	_, err = s.TryLock(t.Context(), "org-1")
-	require.ErrorIs(t, err, adsync.ErrRunInProgress, "the child holds the lock")
-	require.NoError(t, cmd.Process.Kill())
-	_ = cmd.Wait()
-	unlock, err := s.TryLock(t.Context(), "org-1")
-	require.NoError(t, err, "the dead child's lock is gone")
-	unlock()
+	historytest.TestDeadHolder(t, open(t, path), path, func(path string) (adsync.Locker, error) {
+		return sqlite.Open(context.Background(), path, nil)
+	})
 }

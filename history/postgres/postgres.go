@@ -1,0 +1,334 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/history/internal/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+var migrations = func() []migrate.Migration {
+	ms, err := migrate.Load(migrationFS, "migrations")
+	if err != nil {
+		panic("history/postgres: " + err.Error())
+	}
+	return ms
+}()
+
+// SchemaVersion is the schema version this package writes and reads.
+var SchemaVersion = migrate.Latest(migrations)
+
+// Defaults of Options.
+const (
+	DefaultMaxConns       = 8
+	DefaultConnectTimeout = 10 * time.Second
+)
+
+// Options configure a Store. The zero value (or nil) gives the defaults.
+type Options struct {
+	// MaxConns bounds the pool of connections used by queries (default
+	// DefaultMaxConns). Each held organization lock takes one more
+	// connection of its own.
+	MaxConns int32
+	// ConnectTimeout bounds each connection attempt (default
+	// DefaultConnectTimeout).
+	ConnectTimeout time.Duration
+	// Logger receives migrations and lock events; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate reports a bad option as an *adsync.ConfigError.
+func (o *Options) Validate() error {
+	switch {
+	case o == nil:
+	case o.MaxConns < 0:
+		return &adsync.ConfigError{Field: "postgres.maxConns", Problem: "must not be negative"}
+	case o.ConnectTimeout < 0:
+		return &adsync.ConfigError{Field: "postgres.connectTimeout", Problem: "must not be negative"}
+	}
+	return nil
+}
+
+// Store is the PostgreSQL HistoryStore, for one or several processes
+// ("replicas") sharing a database. It is safe for concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	lockCC *pgx.ConnConfig // for the lock connections
+	schema string          // current_schema(): part of every lock key
+	where  string          // user@host:port/database, for messages
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	locks map[*pgx.Conn]struct{} // lock connections held
+}
+
+var (
+	_ adsync.HistoryStore = (*Store)(nil)
+	_ adsync.Locker       = (*Store)(nil)
+)
+
+// openError is an error of Open whose text is redacted: it never holds
+// the DSN's password, and it unwraps only to the sentinel that classifies it
+// (not to the driver's error, whose text might).
+type openError struct {
+	msg  string
+	kind error
+}
+
+func (e *openError) Error() string { return e.msg }
+func (e *openError) Unwrap() error { return e.kind }
+
+// Open connects to the database of dsn (a postgres:// URL or a key=value
+// string, as libpq takes them), checks it can be reached and logged into,
+// and brings the schema up to date. The tables live in the connection's
+// current schema (set search_path in the DSN to choose one). Errors name
+// the server and database but never the password.
+//
+// Migrations take an advisory lock, so replicas starting at once migrate
+// once. A database whose schema is newer than this package's is refused
+// and left untouched.
+//
+// A process calls InterruptRuns once at start (R-RUN-7); runs of
+// organizations that another live replica has locked are left running.
+func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx redacts the password in its parse errors; redact again in
+		// case a form it does not know slips through.
+		return nil, &adsync.ConfigError{Field: "postgres.dsn",
+			Problem: redact(err.Error(), dsn) + " (want postgres://user:password@host:port/database?sslmode=...)"}
+	}
+	cc := cfg.ConnConfig
+	password := cc.Password
+	where := fmt.Sprintf("%s@%s:%d/%s", cc.User, cc.Host, cc.Port, cc.Database)
+	cfg.MaxConns = DefaultMaxConns
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	cc.ConnectTimeout = DefaultConnectTimeout
+	if opts.ConnectTimeout > 0 {
+		cc.ConnectTimeout = opts.ConnectTimeout
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	lockCC := cc.Copy()
+	// The server notices a lock holder whose machine vanished within about
+	// a minute, and drops its session and locks.
+	lockCC.RuntimeParams["tcp_keepalives_idle"] = "30"
+	lockCC.RuntimeParams["tcp_keepalives_interval"] = "10"
+	lockCC.RuntimeParams["tcp_keepalives_count"] = "3"
+	lockCC.RuntimeParams["application_name"] = "adsync-lock"
+	if _, ok := cc.RuntimeParams["application_name"]; !ok {
+		cc.RuntimeParams["application_name"] = "adsync"
+	}
+
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, connectError(where, password, err)
+	}
+	s := &Store{pool: pool, lockCC: lockCC, where: where, log: log, locks: map[*pgx.Conn]struct{}{}}
+	if err := s.start(ctx, password); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) start(ctx context.Context, password string) error {
+	var schema *string
+	if err := s.pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return connectError(s.where, password, err)
+	}
+	if schema == nil {
+		return &openError{kind: adsync.ErrInvalidConfig,
+			msg: fmt.Sprintf("history/postgres: %s: the search_path names no existing schema: create the schema or fix search_path in the DSN", s.where)}
+	}
+	s.schema = *schema
+	return s.migrate(ctx)
+}
+
+// connectError classifies a failure to connect and redacts its text.
+func connectError(where, password string, err error) error {
+	kind, hint := adsync.ErrUnavailable, "check the host and port, and that the server is running"
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "28P01" || pe.Code == "28000":
+			kind, hint = adsync.ErrUnauthorized, "check the user and password"
+		case pe.Code == "3D000":
+			kind, hint = adsync.ErrInvalidConfig, "create the database or fix its name"
+		case strings.HasPrefix(pe.Code, "42"):
+			kind, hint = adsync.ErrInvalidConfig, "check the role's privileges on the database"
+		}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		kind, hint = adsync.ErrUnavailable, "the server did not answer in time"
+	}
+	return &openError{kind: kind,
+		msg: fmt.Sprintf("history/postgres: cannot use %s: %s: %s", where, oneLine(redact(err.Error(), password)), hint)}
+}
+
+// oneLine joins the lines of a multi-line driver error (one per address
+// tried) for a log line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ; ")), " ")
+}
+
+// redact removes secret from s, and a URL's password if secret is a DSN.
+func redact(s, secret string) string {
+	if u, err := url.Parse(secret); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			s = strings.ReplaceAll(s, pw, "xxxxx")
+		}
+	}
+	if secret != "" && !strings.Contains(secret, "://") {
+		s = strings.ReplaceAll(s, secret, "xxxxx")
+	}
+	return s
+}
+
+// key is the advisory lock key of name within the store's schema, so that
+// two adsync installations in two schemas of one database never collide.
+func (s *Store) key(kind, name string) int64 {
+	sum := sha256.Sum256([]byte("adsync\x00" + s.schema + "\x00" + kind + "\x00" + name))
+	return int64(binary.BigEndian.Uint64(sum[:8]))
+}
+
+// migrate applies the missing migrations under a transaction-scoped
+// advisory lock: a second replica migrating at once waits, then finds the
+// schema current.
+func (s *Store) migrate(ctx context.Context) error {
+	latest := migrate.Latest(migrations)
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.key("migrate", "")); err != nil {
+			return s.wrap("migrate", err)
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT to_regclass('adsync_schema') IS NOT NULL`).Scan(&exists); err != nil {
+			return s.wrap("migrate", err)
+		}
+		if !exists { // a new database
+			if _, err := tx.Exec(ctx, `CREATE TABLE adsync_schema (version integer NOT NULL);
+				INSERT INTO adsync_schema VALUES (0)`); err != nil {
+				return s.wrap("migrate", err)
+			}
+		}
+		var version int
+		if err := tx.QueryRow(ctx, `SELECT version FROM adsync_schema`).Scan(&version); err != nil {
+			return s.wrap("migrate", err)
+		}
+		if version > latest {
+			return &openError{kind: adsync.ErrInvalidConfig,
+				msg: fmt.Sprintf("history/postgres: %s (schema %q) has history schema version %d, newer than this adsync knows (%d): upgrade adsync",
+					s.where, s.schema, version, latest)}
+		}
+		for _, m := range migrations[version:] {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return s.wrap("migration "+m.Name, err)
+			}
+			s.log.Info("history schema migrated", "database", s.where, "schema", s.schema, "migration", m.Name)
+		}
+		if version < latest {
+			if _, err := tx.Exec(ctx, `UPDATE adsync_schema SET version=$1`, latest); err != nil {
+				return s.wrap("migrate", err)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var oe *openError
+	if errors.As(err, &oe) {
+		return err
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		err = fmt.Errorf("%w: %w", adsync.ErrUnavailable, err)
+	}
+	return fmt.Errorf("history/postgres: %s: %w", what, err)
+}
+
+// TryLock takes the organization's lock, which holds across every process
+// using the same database and schema: a session-level advisory lock
+// (pg_try_advisory_lock) on a connection of its own, held until unlock. If
+// the holder dies, its session ends and PostgreSQL releases the lock (for
+// a vanished machine, within about a minute: TCP keepalives). If the lock
+// connection breaks, the lock is lost; the run it guards goes on
+// unprotected. The returned unlock may be called more than once.
+func (s *Store) TryLock(ctx context.Context, orgID string) (func(), error) {
+	conn, err := pgx.ConnectConfig(ctx, s.lockCC)
+	if err != nil {
+		return nil, fmt.Errorf("history/postgres: lock organization %q: %w", orgID, connectError(s.where, s.lockCC.Password, err))
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", s.key("org", orgID)).Scan(&ok); err != nil || !ok {
+		conn.Close(context.Background())
+		if err != nil {
+			return nil, s.wrap(fmt.Sprintf("lock organization %q", orgID), err)
+		}
+		return nil, fmt.Errorf("history/postgres: lock organization %q: %w", orgID, adsync.ErrRunInProgress)
+	}
+	s.mu.Lock()
+	s.locks[conn] = struct{}{}
+	s.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { s.release(conn) }) }, nil
+}
+
+// release ends a lock connection: the session's end frees the lock.
+func (s *Store) release(conn *pgx.Conn) {
+	s.mu.Lock()
+	_, held := s.locks[conn]
+	delete(s.locks, conn)
+	s.mu.Unlock()
+	if held {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.Close(ctx)
+	}
+}
+
+// Close releases the organization locks still held and closes the pool.
+func (s *Store) Close() {
+	s.mu.Lock()
+	conns := make([]*pgx.Conn, 0, len(s.locks))
+	for c := range s.locks {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		s.release(c)
+	}
+	s.pool.Close()
+}
+
+// Schema is the PostgreSQL schema holding the tables.
+func (s *Store) Schema() string { return s.schema }

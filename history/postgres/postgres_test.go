@@ -1,0 +1,246 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/history/historytest"
+	"github.com/psasync/adsync/history/postgres"
+)
+
+// baseDSN is the server scripts/services/postgres.sh started.
+func baseDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("ADSYNC_PG_DSN")
+	if dsn == "" {
+		if os.Getenv("ADSYNC_REQUIRE_SERVICES") == "1" {
+			t.Fatal("ADSYNC_PG_DSN is not set but ADSYNC_REQUIRE_SERVICES=1: scripts/services/postgres.sh did not start PostgreSQL")
+		}
+		t.Skip("ADSYNC_PG_DSN is not set: run ./scripts/test.sh, which starts a PostgreSQL server (scripts/services/postgres.sh)")
+	}
+	return dsn
+}
+
+// withSearchPath returns dsn with the search_path set to schema.
+func withSearchPath(t testing.TB, dsn, schema string) string {
+	u, err := url.Parse(dsn)
+	require.NoError(t, err, "ADSYNC_PG_DSN must be a postgres:// URL")
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// freshSchema makes an empty schema for one test, dropped after it, and
+// returns a DSN whose search_path is that schema: parallel tests and
+// packages never see each other's tables or locks.
+func freshSchema(t testing.TB) string {
+	t.Helper()
+	base := baseDSN(t)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "adsync_test_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(context.Background(), base)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(context.Background(), "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), base)
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			conn.Close(context.Background())
+		}
+	})
+	return withSearchPath(t, base, schema)
+}
+
+func open(t testing.TB, dsn string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn, nil)
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	historytest.Run(t, func(t *testing.T) adsync.HistoryStore { return open(t, freshSchema(t)) })
+}
+
+func BenchmarkStore(b *testing.B) {
+	historytest.RunBenchmarks(b, func(b *testing.B) adsync.HistoryStore { return open(b, freshSchema(b)) })
+}
+
+const secret = "s3cr3t-Pa55w0rd"
+
+// Bad DSNs get a clear error at Open, classified with errors.Is, that
+// names the server and never the password (DESIGN.md invariants).
+func TestOpenErrorsRedactPassword(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		dsn   func(t *testing.T) string
+		kind  error
+		wants []string
+	}{
+		{"unreachable server", func(*testing.T) string {
+			return "postgres://adsync:" + secret + "@127.0.0.1:1/adsync?sslmode=disable&connect_timeout=2"
+		}, adsync.ErrUnavailable, []string{"adsync@127.0.0.1:1/adsync", "check the host and port"}},
+		{"malformed DSN", func(*testing.T) string {
+			return "postgres://adsync:" + secret + "@127.0.0.1:notaport/adsync"
+		}, adsync.ErrInvalidConfig, []string{"postgres.dsn"}},
+		{"malformed key=value DSN", func(*testing.T) string {
+			return "host=127.0.0.1 password=" + secret + " sslmode=bogus"
+		}, adsync.ErrInvalidConfig, []string{"postgres.dsn"}},
+		{"wrong password", func(t *testing.T) string {
+			u, _ := url.Parse(baseDSN(t))
+			u.User = url.UserPassword(u.User.Username(), secret)
+			return u.String()
+		}, adsync.ErrUnauthorized, []string{"check the user and password"}},
+		{"missing database", func(t *testing.T) string {
+			u, _ := url.Parse(baseDSN(t))
+			u.Path = "/no_such_database"
+			return u.String()
+		}, adsync.ErrInvalidConfig, []string{"/no_such_database", "create the database"}},
+		{"search_path of a missing schema", func(t *testing.T) string {
+			return withSearchPath(t, baseDSN(t), "no_such_schema")
+		}, adsync.ErrInvalidConfig, []string{"search_path names no existing schema"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := postgres.Open(t.Context(), tc.dsn(t), nil)
+			if err == nil {
+				s.Close()
+			}
+			require.ErrorIs(t, err, tc.kind)
+			for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+				require.NotContains(t, text, secret, "the password must never appear in an error")
+			}
+			for _, w := range tc.wants {
+				require.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+// A database migrated by a newer adsync is refused and left untouched.
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	dsn := freshSchema(t)
+	s := open(t, dsn)
+	require.NoError(t, s.PutLinks(t.Context(), "org", historytest.ManyLinks("org", 3)))
+	s.Close()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(t.Context(), `UPDATE adsync_schema SET version = 99`)
+	require.NoError(t, err)
+
+	_, err = postgres.Open(t.Context(), dsn, nil)
+	require.ErrorIs(t, err, adsync.ErrInvalidConfig)
+	require.Contains(t, err.Error(), "schema version 99, newer than this adsync knows ("+strconv.Itoa(postgres.SchemaVersion)+")")
+	require.Contains(t, err.Error(), "upgrade adsync")
+	var version, links int
+	require.NoError(t, conn.QueryRow(t.Context(), `SELECT (SELECT version FROM adsync_schema), (SELECT count(*) FROM adsync_links)`).Scan(&version, &links))
+	require.Equal(t, 99, version, "the schema version is untouched")
+	require.Equal(t, 3, links, "the data is untouched")
+}
+
+// Replicas starting at once migrate once; the advisory lock makes the
+// second wait and find the schema current.
+func TestMigrateConcurrently(t *testing.T) {
+	dsn := freshSchema(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := postgres.Open(t.Context(), dsn, nil)
+			if err == nil {
+				s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+// Two stores on one database stand for two replicas (R-RUN-5): a lock one
+// holds blocks the other for that organization only, until unlock or
+// Close; and the other's InterruptRuns leaves the live run alone (R-RUN-7).
+func TestReplicasShareTheLock(t *testing.T) {
+	ctx := t.Context()
+	dsn := freshSchema(t)
+	a, b := open(t, dsn), open(t, dsn)
+
+	unlockA, err := a.TryLock(ctx, "org-1")
+	require.NoError(t, err)
+	_, err = b.TryLock(ctx, "org-1")
+	require.ErrorIs(t, err, adsync.ErrRunInProgress, "replica b while a holds org-1")
+	_, err = a.TryLock(ctx, "org-1")
+	require.ErrorIs(t, err, adsync.ErrRunInProgress, "replica a itself, a second time")
+	unlockB2, err := b.TryLock(ctx, "org-2")
+	require.NoError(t, err, "another organization is free")
+
+	live, err := a.StartRun(ctx, adsync.Run{OrgID: "org-1", Status: adsync.StatusRunning})
+	require.NoError(t, err)
+	dead, err := a.StartRun(ctx, adsync.Run{OrgID: "org-3", Status: adsync.StatusRunning})
+	require.NoError(t, err)
+	n, err := b.InterruptRuns(ctx, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "only the run of the unlocked organization is interrupted")
+	got, err := b.Run(ctx, "org-1", live.ID)
+	require.NoError(t, err)
+	require.Equal(t, adsync.StatusRunning, got.Status, "the run replica a holds the lock for is alive")
+	got, err = b.Run(ctx, "org-3", dead.ID)
+	require.NoError(t, err)
+	require.Equal(t, adsync.StatusInterrupted, got.Status)
+
+	unlockA()
+	unlockA() // a second call is harmless
+	unlockB1, err := b.TryLock(ctx, "org-1")
+	require.NoError(t, err, "after a's unlock, b gets org-1")
+	_, err = a.TryLock(ctx, "org-1")
+	require.ErrorIs(t, err, adsync.ErrRunInProgress)
+	_ = unlockB1
+	_ = unlockB2
+	b.Close()
+	unlock, err := a.TryLock(ctx, "org-1")
+	require.NoError(t, err, "after b closed, its locks are free")
+	unlock()
+}
+
+// Two installations in two schemas of one database do not share locks.
+func TestLocksPerSchema(t *testing.T) {
+	a, b := open(t, freshSchema(t)), open(t, freshSchema(t))
+	unlockA, err := a.TryLock(t.Context(), "org-1")
+	require.NoError(t, err)
+	defer unlockA()
+	unlockB, err := b.TryLock(t.Context(), "org-1")
+	require.NoError(t, err, "the same organization in another schema")
+	unlockB()
+}
+
+// A replica that dies holding a lock does not leave the organization
+// locked: its session ends and PostgreSQL frees the lock (R-RUN-5).
+func TestLockOfDeadReplica(t *testing.T) {
+	dsn := os.Getenv("ADSYNC_PG_TEST_SCHEMA_DSN") // set in the child process
+	if dsn == "" {
+		dsn = freshSchema(t)
+		t.Setenv("ADSYNC_PG_TEST_SCHEMA_DSN", dsn)
+	}
+	historytest.TestDeadHolder(t, open(t, dsn), dsn, func(dsn string) (adsync.Locker, error) {
+		return postgres.Open(context.Background(), dsn, nil)
+	})
+}
