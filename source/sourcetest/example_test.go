@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"testing"
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/source/sourcetest"
@@ -61,3 +62,21 @@ func ExampleMemory_FailReadAfter() {
 	// Output:
 	// 1 true
 }
+
+// How a DirectorySource implementation runs the suite: in its own test,
+// with a harness that controls a fresh, empty scope per subtest (for a real
+// directory, a new group or OU, removed in t.Cleanup). Here a decorator of
+// the in-memory source runs it with MemoryHarness.
+func ExampleRun() {
+	testConformance := func(t *testing.T) {
+		sourcetest.Run(t, func(t *testing.T) sourcetest.Harness {
+			m := sourcetest.NewMemory(nil)
+			return sourcetest.MemoryHarness(m, loggingSource{m})
+		})
+	}
+	_ = testConformance // in a _test.go file: func TestConformance(t *testing.T) { ... }
+}
+
+// loggingSource stands for a decorator of a DirectorySource: it must keep
+// the source's contract.
+type loggingSource struct{ adsync.DirectorySource }

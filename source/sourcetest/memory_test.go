@@ -15,37 +15,6 @@ import (
 	"github.com/psasync/adsync/source/sourcetest"
 )
 
-// harness drives a Memory directory; src, when set, is the source under
-// test reading it (a mutant), else the Memory itself.
-type harness struct {
-	m   *sourcetest.Memory
-	src adsync.DirectorySource
-}
-
-func (h *harness) Source(context.Context) (adsync.DirectorySource, error) {
-	if h.src != nil {
-		return h.src, nil
-	}
-	return h.m, nil
-}
-func (h *harness) Fields() adsync.FieldSet { return adsync.AllFieldSet }
-func (h *harness) AddUsers(_ context.Context, users []adsync.User) ([]string, error) {
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = h.m.Add(u)
-	}
-	return ids, nil
-}
-func (h *harness) UpdateUser(_ context.Context, id string, fs adsync.FieldSet, v adsync.Values) error {
-	return h.m.Update(id, fs, v)
-}
-func (h *harness) RemoveFromScope(_ context.Context, id string) error {
-	return h.m.SetInScope(id, false)
-}
-func (h *harness) SetEnabled(_ context.Context, id string, on bool) error {
-	return h.m.SetEnabled(id, on)
-}
-
 func TestConformance(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -57,7 +26,7 @@ func TestConformance(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sourcetest.Run(t, func(t *testing.T) sourcetest.Harness {
-				return &harness{m: sourcetest.NewMemory(tc.opts)}
+				return sourcetest.MemoryHarness(sourcetest.NewMemory(tc.opts), nil)
 			})
 		})
 	}
@@ -67,7 +36,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceNotIncremental(t *testing.T) {
 	sourcetest.Run(t, func(t *testing.T) sourcetest.Harness {
 		m := sourcetest.NewMemory(nil)
-		return &harness{m: m, src: struct{ adsync.DirectorySource }{m}}
+		return sourcetest.MemoryHarness(m, struct{ adsync.DirectorySource }{m})
 	})
 }
 
@@ -318,7 +287,8 @@ func (m *mutant) UsersSince(ctx context.Context, cursor string, page func([]adsy
 // mutantHarness makes the harness's edits invisible where a mutant needs
 // them to be.
 type mutantHarness struct {
-	harness
+	sourcetest.Harness
+	m  *sourcetest.Memory
 	mu *mutant
 }
 
@@ -331,14 +301,14 @@ func (h *mutantHarness) SetEnabled(ctx context.Context, id string, on bool) erro
 			return nil
 		}
 	}
-	return h.harness.SetEnabled(ctx, id, on)
+	return h.Harness.SetEnabled(ctx, id, on)
 }
 
 func (h *mutantHarness) RemoveFromScope(ctx context.Context, id string) error {
 	if h.mu.outOfScope {
 		return nil // a source that ignores the group
 	}
-	return h.harness.RemoveFromScope(ctx, id)
+	return h.Harness.RemoveFromScope(ctx, id)
 }
 
 func TestMutant(t *testing.T) {
@@ -349,7 +319,7 @@ func TestMutant(t *testing.T) {
 	sourcetest.Run(t, func(t *testing.T) sourcetest.Harness {
 		mu := mutants[name].m
 		mu.Memory = sourcetest.NewMemory(nil)
-		return &mutantHarness{harness: harness{m: mu.Memory, src: &mu}, mu: &mu}
+		return &mutantHarness{Harness: sourcetest.MemoryHarness(mu.Memory, &mu), m: mu.Memory, mu: &mu}
 	})
 }
 
