@@ -34,7 +34,8 @@ type MemoryOptions struct {
 	// Countries is the country list that Countries returns and that
 	// countryID values are checked against; nil means DefaultCountries().
 	Countries []adsync.Country
-	// Now is the clock that stamps LastModified; nil means time.Now.
+	// Now is the clock that stamps LastModified; nil means time.Now. Stamps
+	// carry no monotonic clock reading, as times read from Autotask do not.
 	Now func() time.Time
 	// NoCallLog turns off the call log (Calls returns nil) for large
 	// benchmarks, where it would hold every value written. Counts and
@@ -166,7 +167,7 @@ func NewMemory(opts *MemoryOptions) *Memory {
 	}
 	return &Memory{
 		pageSize:  o.PageSize,
-		now:       o.Now,
+		now:       func() time.Time { return o.Now().Round(0) },
 		countries: slices.Clone(o.Countries),
 		noLog:     o.NoCallLog,
 		nextID:    o.FirstID,
@@ -254,6 +255,59 @@ func (m *Memory) insert(co *company, c *adsync.Contact) {
 // after returns the index of the company's first contact with an id above id.
 func (co *company) after(id int64) int {
 	return sort.Search(len(co.contacts), func(i int) bool { return co.contacts[i].ID > id })
+}
+
+// remove takes c out of its company's list, with m.mu held.
+func (m *Memory) remove(c *adsync.Contact) {
+	co := m.companies[c.CompanyID]
+	if i := co.after(c.ID - 1); i < len(co.contacts) && co.contacts[i] == c {
+		co.contacts = slices.Delete(co.contacts, i, i+1)
+	}
+	delete(m.contacts, c.ID)
+}
+
+// Delete removes a contact, as a person deleting it in Autotask does (the
+// sync itself never deletes, R-DEACT-1): for tests of a link to a contact
+// that no longer exists (R-LINK-4). It is not an API call. It reports
+// whether the contact existed.
+func (m *Memory) Delete(id int64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.contacts[id]
+	if ok {
+		m.remove(c)
+	}
+	return ok
+}
+
+// Edit changes a contact directly, as a person editing it in Autotask does:
+// fn may change anything but the ID; a new CompanyID moves the contact to
+// that company, which must exist (Edit panics otherwise). LastModified is
+// set to now unless fn changed it. It is not an API call, and is not
+// subject to faults. It reports whether the contact exists.
+func (m *Memory) Edit(id int64, fn func(*adsync.Contact)) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.contacts[id]
+	if !ok {
+		return false
+	}
+	edited := *c
+	fn(&edited)
+	if edited.ID != id {
+		panic(fmt.Sprintf("contacts: Edit: the id of contact %d cannot change", id))
+	}
+	co, ok := m.companies[edited.CompanyID]
+	if !ok {
+		panic(fmt.Sprintf("contacts: Edit: company %d does not exist; call AddCompany first", edited.CompanyID))
+	}
+	if edited.LastModified.Equal(c.LastModified) {
+		edited.LastModified = m.now()
+	}
+	m.remove(c)
+	*c = edited
+	m.insert(co, c)
+	return true
 }
 
 // Contact returns a copy of the contact with the given id.

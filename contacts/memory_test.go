@@ -288,3 +288,41 @@ func TestConformance(t *testing.T) {
 		})
 	})
 }
+
+func TestMemoryDeleteAndEdit(t *testing.T) {
+	m := newStore(t, nil)
+	m.AddCompany(200, "Other")
+	a := m.Seed(adsync.Contact{CompanyID: acme, Active: true, Values: person("Ann", "Lee", "")})
+	b := m.Seed(adsync.Contact{CompanyID: acme, Active: true, Values: person("Bob", "Ray", "")})
+	c := m.Seed(adsync.Contact{CompanyID: acme, Active: true, Values: person("Cy", "Oh", "")})
+
+	require.True(t, m.Delete(b), "R-LINK-4 a contact deleted by a person")
+	assert.False(t, m.Delete(b))
+	all, _, err := readAll(t, m, acme)
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	assert.Equal(t, []int64{a, c}, []int64{all[0].ID, all[1].ID})
+	off := false
+	require.ErrorIs(t, m.Update(context.Background(), adsync.ContactUpdate{ContactID: b, CompanyID: acme, Active: &off}), adsync.ErrNotFound)
+
+	before, _ := m.Contact(a)
+	require.True(t, m.Edit(a, func(c *adsync.Contact) { c.Values[adsync.Title] = "CEO"; c.CompanyID = 200 }))
+	after, _ := m.Contact(a)
+	assert.Equal(t, "CEO", after.Values[adsync.Title])
+	assert.True(t, after.LastModified.After(before.LastModified), "an edit stamps LastModified")
+	assert.Equal(t, []int64{c}, ids(m.All(acme)), "R-SCOPE-6 a contact moved to another company leaves this one")
+	assert.Equal(t, []int64{a}, ids(m.All(200)))
+	assert.Equal(t, int64(2), m.APICalls(), "edits and deletes are not API calls (the read and the refused Update were)")
+
+	assert.False(t, m.Edit(b, func(*adsync.Contact) {}))
+	assert.Panics(t, func() { m.Edit(a, func(c *adsync.Contact) { c.ID += 100 }) })
+	assert.Panics(t, func() { m.Edit(a, func(c *adsync.Contact) { c.CompanyID = 999 }) })
+}
+
+func ids(cs []adsync.Contact) []int64 {
+	out := make([]int64, len(cs))
+	for i, c := range cs {
+		out[i] = c.ID
+	}
+	return out
+}
