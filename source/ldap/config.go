@@ -232,6 +232,7 @@ type compiled struct {
 	roots      *x509.CertPool // nil: system roots
 	bases      []string       // search bases: the OUs, or BaseDN
 	filter     string         // the full user filter
+	changed    string         // the filter of incremental reads: disabled accounts too
 	attrs      map[adsync.Field]string
 	attrList   []string // attributes requested
 	scopeLabel string   // identifies the scope in incremental cursors
@@ -346,6 +347,9 @@ func (c *Config) compile() (*compiled, error) {
 		k.attrs[f] = a
 	}
 	k.filter = userFilter(&k.cfg)
+	withDisabled := k.cfg
+	withDisabled.IncludeDisabled = true
+	k.changed = userFilter(&withDisabled)
 	k.attrList = attributeList(k.attrs)
 	k.scopeLabel = strings.Join(append([]string{k.filter}, k.bases...), "|")
 	return k, nil

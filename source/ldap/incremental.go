@@ -54,7 +54,10 @@ func (k *compiled) scopeHash() string {
 // A cursor from another DC, from the same DC after a restore (a new
 // invocationId), from another scope (filter, group, OUs) or that cannot be
 // parsed gives an error wrapping adsync.ErrCursorExpired: read in full.
-// Users who left scope are not reported; a full read catches them.
+// Users who left scope are not reported (a full read catches them), except
+// accounts disabled since the cursor: an incremental read delivers changed
+// disabled accounts with Enabled=false even when IncludeDisabled is off, so
+// the caller can deactivate them at once (R-SCOPE-8).
 func (s *Source) UsersSince(ctx context.Context, cur string, page func([]adsync.User) error) (string, error) {
 	var prev cursor
 	if cur != "" {
@@ -76,7 +79,7 @@ func (s *Source) UsersSince(ctx context.Context, cur string, page func([]adsync.
 		return "", kindErr(adsync.ErrUnavailable, nil, "read the rootDSE: no dnsHostName or invocationId; is this an Active Directory DC?")
 	}
 	next := cursor{host: d.host, invocationID: d.invocationID, usn: d.highestUSN, scope: s.k.scopeHash()}
-	extra := ""
+	filter := s.k.filter
 	if cur != "" {
 		switch {
 		case prev.host != next.host:
@@ -92,9 +95,12 @@ func (s *Source) UsersSince(ctx context.Context, cur string, page func([]adsync.
 			return "", fmt.Errorf("%w: the cursor's USN %d is ahead of the DC's %d; read in full",
 				adsync.ErrCursorExpired, prev.usn, next.usn)
 		}
-		extra = "(uSNChanged>=" + strconv.FormatInt(prev.usn+1, 10) + ")"
+		// Disabled accounts are read too, delivered with Enabled=false: a
+		// user disabled since the cursor is a change the caller must see
+		// (spec/directory.md B5), not a user who silently vanished.
+		filter = "(&" + s.k.changed + "(uSNChanged>=" + strconv.FormatInt(prev.usn+1, 10) + "))"
 	}
-	if err := s.k.read(ctx, sess, extra, page); err != nil {
+	if err := s.k.read(ctx, sess, filter, page); err != nil {
 		return "", err
 	}
 	return next.String(), nil

@@ -19,7 +19,11 @@ func readSince(t *testing.T, src *adldap.Source, cursor string) ([]string, strin
 	next, err := src.UsersSince(context.Background(), cursor, func(p []adsync.User) error {
 		require.LessOrEqual(t, len(p), adsync.MaxPageSize)
 		for _, u := range p {
-			got = append(got, u.Name)
+			if u.Enabled {
+				got = append(got, u.Name)
+			} else {
+				got = append(got, u.Name+" (disabled)")
+			}
 		}
 		return nil
 	})
@@ -52,10 +56,11 @@ func TestUsersSince(t *testing.T) {
 	d.modify(dns[1], map[string]string{"title": "changed"})
 	d.modify(dns[3], map[string]string{"telephoneNumber": "+1 555 0100"})
 	d.addUser(ou, person{CN: "u6", Given: "u6", Sn: "Usn"})
-	d.modify(dns[4], map[string]string{"userAccountControl": "514"}) // disabled: leaves scope
+	d.modify(dns[4], map[string]string{"userAccountControl": "514"})
 	changed, c3, err := readSince(t, src, c2)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"u2", "u4", "u6"}, changed)
+	assert.Equal(t, []string{"u2", "u4", "u5 (disabled)", "u6"}, changed,
+		"R-SCOPE-8 a user disabled since the cursor is delivered with Enabled=false")
 
 	again, _, err := readSince(t, src, c3)
 	require.NoError(t, err)
@@ -64,7 +69,7 @@ func TestUsersSince(t *testing.T) {
 	t.Run("the cursor from before the changes still reads them", func(t *testing.T) {
 		got, _, err := readSince(t, src, c2)
 		require.NoError(t, err)
-		assert.Equal(t, []string{"u2", "u4", "u6"}, got)
+		assert.Equal(t, []string{"u2", "u4", "u5 (disabled)", "u6"}, got)
 	})
 
 	for _, tc := range []struct{ name, cursor, errHas string }{

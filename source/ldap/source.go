@@ -49,7 +49,7 @@ func (s *Source) Users(ctx context.Context, page func([]adsync.User) error) erro
 		return err
 	}
 	defer sess.close()
-	return s.k.read(ctx, sess, "", page)
+	return s.k.read(ctx, sess, s.k.filter, page)
 }
 
 // Check connects, verifies TLS, binds, reads the rootDSE and checks that
@@ -155,14 +155,9 @@ func (k *compiled) rootDSE(sess *session) (dse, error) {
 	return d, nil
 }
 
-// read runs the paged search over every base with extra ANDed to the scope
-// filter, converting entries and handing them over in pages of at most
-// adsync.MaxPageSize.
-func (k *compiled) read(ctx context.Context, sess *session, extra string, page func([]adsync.User) error) error {
-	filter := k.filter
-	if extra != "" {
-		filter = "(&" + filter + extra + ")"
-	}
+// read runs the paged search with filter over every base, converting
+// entries and handing them over in pages of at most adsync.MaxPageSize.
+func (k *compiled) read(ctx context.Context, sess *session, filter string, page func([]adsync.User) error) error {
 	buf := make([]adsync.User, 0, adsync.MaxPageSize)
 	flush := func() error {
 		if len(buf) == 0 {
