@@ -1,6 +1,7 @@
 package adsync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +12,30 @@ import (
 
 // planState is what planning read, kept for checks and tests.
 type planState struct {
-	users    []User
-	contacts []Contact
+	users    []*User
+	contacts []*Contact
+}
+
+// chunk is the number of records allocated at once while reading: reads
+// append into fixed chunks rather than one growing slice, so that 400,000
+// users are never copied to grow a slice, and pointers to them stay valid.
+const chunk = 4096
+
+// chunked appends records into fixed-size chunks and hands out stable
+// pointers.
+type chunked[T any] struct {
+	cur  []T
+	ptrs []*T
+}
+
+func (c *chunked[T]) add(v T) *T {
+	if len(c.cur) == cap(c.cur) {
+		c.cur = make([]T, 0, chunk)
+	}
+	c.cur = append(c.cur, v)
+	p := &c.cur[len(c.cur)-1]
+	c.ptrs = append(c.ptrs, p)
+	return p
 }
 
 // matchFields are read from Autotask whatever the selection: matching needs
@@ -39,7 +62,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 		return p, nil, fmt.Errorf("adsync: check Autotask company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
 	}
 
-	users, err := s.readDirectory(ctx, org, p)
+	users, inScope, err := s.readDirectory(ctx, org, p)
 	if err != nil {
 		return p, nil, err
 	}
@@ -78,7 +101,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 	}
 
 	s.progress(cfg.ID, PhasePlan, 0, len(users))
-	pl := planner{s: s, cfg: cfg, p: p, rules: rules, appr: appr, users: users, contacts: contacts}
+	pl := planner{s: s, cfg: cfg, p: p, rules: rules, appr: appr, users: users, contacts: contacts, inScope: inScope}
 	if err := pl.run(ctx, links, prevConflicts, resolutions); err != nil {
 		return p, nil, err
 	}
@@ -88,41 +111,41 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 
 // readDirectory reads the in-scope users, in full or incrementally, and
 // applies the organization's scope rules (R-SCOPE-7, R-SCOPE-8, R-MATCH-8).
-func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]User, error) {
+func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]*User, map[string]struct{}, error) {
 	cfg := &org.Config
 	full, cursor, err := s.readMode(ctx, org)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	limit := cfg.UserCap()
-	var users []User
-	seen := map[string]bool{}
+	var users chunked[User]
+	seen := map[string]struct{}{} // every user read, in scope or not
 	p.disabled = map[string]bool{}
 	page := func(us []User) error {
 		for i := range us {
-			u := us[i]
+			u := &us[i]
 			if u.ID == "" {
 				p.Warnings = append(p.Warnings, Warning{Rule: "R-LINK-1", Message: "the directory returned a user without an id (" + u.Label() + "): ignored"})
 				continue
 			}
-			if seen[u.ID] {
+			if _, dup := seen[u.ID]; dup {
 				p.Warnings = append(p.Warnings, Warning{Rule: "R-LINK-1", UserID: u.ID, Message: "the directory returned this user twice: the second copy is ignored"})
 				continue
 			}
-			seen[u.ID] = true
+			seen[u.ID] = struct{}{}
 			if !u.Enabled && !cfg.IncludeDisabled {
 				p.disabled[u.ID] = true // out of scope (R-SCOPE-8)
 				continue
 			}
-			if len(users) >= limit {
-				return &CapError{OrgID: cfg.ID, Count: len(users) + 1, Limit: limit}
+			if len(users.ptrs) >= limit {
+				return &CapError{OrgID: cfg.ID, Count: len(users.ptrs) + 1, Limit: limit}
 			}
-			if cfg.EmailFromUPN && strings.TrimSpace(u.Values[Email]) == "" {
-				u.Values[Email] = strings.TrimSpace(u.UPN)
+			nu := users.add(*u)
+			if cfg.EmailFromUPN && strings.TrimSpace(nu.Values[Email]) == "" {
+				nu.Values[Email] = strings.TrimSpace(nu.UPN)
 			}
-			users = append(users, u)
 		}
-		s.progress(cfg.ID, PhaseReadDirectory, len(users), 0)
+		s.progress(cfg.ID, PhaseReadDirectory, len(users.ptrs), 0)
 		return nil
 	}
 	s.progress(cfg.ID, PhaseReadDirectory, 0, 0)
@@ -132,28 +155,31 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]User, e
 		next, err := inc.UsersSince(ctx, cursor, page)
 		if errors.Is(err, ErrCursorExpired) {
 			s.log.Info("incremental cursor expired: reading in full", "org", cfg.ID)
-			users, seen, p.disabled = nil, map[string]bool{}, map[string]bool{}
+			users, seen, p.disabled = chunked[User]{}, map[string]struct{}{}, map[string]bool{}
 			full = true
 			next, err = inc.UsersSince(ctx, "", page)
 		}
 		p.Cursor = next
 		if err != nil {
-			return nil, readError(cfg, err)
+			return nil, nil, readError(cfg, err)
 		}
 	case inc != nil:
 		next, err := inc.UsersSince(ctx, "", page)
 		if err != nil {
-			return nil, readError(cfg, err)
+			return nil, nil, readError(cfg, err)
 		}
 		p.Cursor = next
 	default:
 		if err := org.Source.Users(ctx, page); err != nil {
-			return nil, readError(cfg, err)
+			return nil, nil, readError(cfg, err)
 		}
 	}
+	for id := range p.disabled {
+		delete(seen, id)
+	}
 	p.FullRead = full
-	p.Counts.Read = len(users)
-	return users, nil
+	p.Counts.Read = len(users.ptrs)
+	return users.ptrs, seen, nil
 }
 
 func readError(cfg *OrgConfig, err error) error {
@@ -194,12 +220,20 @@ func (s *Syncer) readMode(ctx context.Context, org Org) (full bool, cursor strin
 	return !lastFull || cursor == "", cursor, nil
 }
 
-func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldSet, p *Plan) ([]Contact, error) {
-	var contacts []Contact
+func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldSet, p *Plan) ([]*Contact, error) {
+	var cs chunked[Contact]
 	s.progress(cfg.ID, PhaseReadContacts, 0, 0)
-	err := s.opts.Store.Contacts(ctx, cfg.CompanyID, fields, func(cs []Contact) error {
-		contacts = append(contacts, cs...)
-		s.progress(cfg.ID, PhaseReadContacts, len(contacts), 0)
+	sorted := true
+	err := s.opts.Store.Contacts(ctx, cfg.CompanyID, fields, func(page []Contact) error {
+		for i := range page {
+			if page[i].ID <= p.maxContactID {
+				sorted = false
+			} else {
+				p.maxContactID = page[i].ID
+			}
+			cs.add(page[i])
+		}
+		s.progress(cfg.ID, PhaseReadContacts, len(cs.ptrs), 0)
 		return nil
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -208,12 +242,11 @@ func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldS
 	if err != nil {
 		return nil, fmt.Errorf("adsync: read the contacts of company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
 	}
-	for i := range contacts {
-		if contacts[i].ID > p.maxContactID {
-			p.maxContactID = contacts[i].ID
-		}
+	if !sorted { // the contract says ascending ids; lookups need them
+		slices.SortFunc(cs.ptrs, func(a, b *Contact) int { return cmp.Compare(a.ID, b.ID) })
+		p.maxContactID = cs.ptrs[len(cs.ptrs)-1].ID
 	}
-	return contacts, nil
+	return cs.ptrs, nil
 }
 
 // planner computes one plan. It does no I/O.
@@ -223,27 +256,35 @@ type planner struct {
 	p        *Plan
 	rules    FieldRules
 	appr     *approval
-	users    []User
-	contacts []Contact
+	users    []*User
+	contacts []*Contact // ascending ids
+	inScope  map[string]struct{}
 
-	contactByID map[int64]*Contact
-	linkByUser  map[string]*Link
-	linkedTo    map[int64]string // contact → user, confirmed links only
-	prevConf    map[string]Conflict
+	links    []Link
+	linkOf   map[string]*Link // by user id
+	linkedTo map[int64]string // contact → user, confirmed links only
+	prevConf map[string]Conflict
+}
+
+// contact finds a contact of the company by id: contacts are in ascending
+// id order, so a binary search spares a 400,000-entry map.
+func (pl *planner) contact(id int64) *Contact {
+	i, ok := slices.BinarySearchFunc(pl.contacts, id, func(c *Contact, id int64) int { return cmp.Compare(c.ID, id) })
+	if !ok {
+		return nil
+	}
+	return pl.contacts[i]
 }
 
 func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Conflict, resolutions []Resolution) error {
 	p, cfg := pl.p, pl.cfg
-	pl.contactByID = make(map[int64]*Contact, len(pl.contacts))
-	for i := range pl.contacts {
-		pl.contactByID[pl.contacts[i].ID] = &pl.contacts[i]
-	}
-	pl.linkByUser = make(map[string]*Link, len(links))
+	pl.links = links
+	pl.linkOf = make(map[string]*Link, len(links))
 	pl.linkedTo = make(map[int64]string, len(links))
 	var pending []*Link
 	for i := range links {
 		l := &links[i]
-		pl.linkByUser[l.UserID] = l
+		pl.linkOf[l.UserID] = l
 		if l.Pending {
 			pending = append(pending, l)
 		} else {
@@ -263,24 +304,21 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 
 	// Linked users are updated (R-LINK-2); the others go to resolutions or
 	// the matcher.
-	inScope := make(map[string]bool, len(pl.users))
 	var unlinked, linked []*User
-	for i := range pl.users {
-		u := &pl.users[i]
-		inScope[u.ID] = true
+	for _, u := range pl.users {
 		r, hasRes := res[u.ID]
 		if hasRes && r.Action == ResolveIgnore {
 			p.Skips = append(p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6", Reason: "ignored by an admin's resolution"})
 			continue
 		}
-		if l := pl.linkByUser[u.ID]; l != nil && !l.Pending {
-			c := pl.contactByID[l.ContactID]
+		if l := pl.linkOf[u.ID]; l != nil && !l.Pending {
+			c := pl.contact(l.ContactID)
 			if c == nil {
 				// The linked contact is gone: drop the link and match again
 				// (R-LINK-4).
 				p.dropLinks = append(p.dropLinks, u.ID)
 				delete(pl.linkedTo, l.ContactID)
-				delete(pl.linkByUser, u.ID)
+				delete(pl.linkOf, u.ID)
 			} else {
 				linked = append(linked, u)
 				pl.planLinked(u, l, c)
@@ -298,7 +336,7 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 		return err
 	}
 	if p.FullRead {
-		pl.planDeactivations(inScope, res)
+		pl.planDeactivations(res)
 	}
 	p.Counts.Conflicts = len(p.Conflicts)
 	p.Counts.Skipped = len(p.Skips)
@@ -318,11 +356,9 @@ func (pl *planner) reconcile(pending []*Link) {
 	for _, l := range pending {
 		want := l.Written
 		var found *Contact
-		for i := range pl.contacts { // ascending ids; pending links are few
-			c := &pl.contacts[i]
-			if c.ID <= l.After {
-				continue
-			}
+		// Only contacts above the journal's mark: ascending ids.
+		from, _ := slices.BinarySearchFunc(pl.contacts, l.After+1, func(c *Contact, id int64) int { return cmp.Compare(c.ID, id) })
+		for _, c := range pl.contacts[from:] {
 			if _, taken := pl.linkedTo[c.ID]; taken {
 				continue
 			}
@@ -336,7 +372,7 @@ func (pl *planner) reconcile(pending []*Link) {
 		}
 		if found == nil {
 			pl.p.dropLinks = append(pl.p.dropLinks, l.UserID)
-			delete(pl.linkByUser, l.UserID)
+			delete(pl.linkOf, l.UserID)
 			continue
 		}
 		l.Pending, l.ContactID, l.After, l.Created, l.Active = false, found.ID, 0, true, true
@@ -352,7 +388,7 @@ func (pl *planner) reconcile(pending []*Link) {
 func (pl *planner) planLinked(u *User, l *Link, c *Contact) {
 	upd, warns := pl.rules.Update(u, c)
 	pl.p.Warnings = append(pl.p.Warnings, warns...)
-	ch := Change{UserID: u.ID, User: u.Label(), ContactID: c.ID, Contact: c.Label(), user: u, link: *l}
+	var ch Change
 	switch {
 	case !c.Active:
 		ch.Kind, ch.Rule = ChangeReactivate, "R-LINK-3"
@@ -365,6 +401,7 @@ func (pl *planner) planLinked(u *User, l *Link, c *Contact) {
 		pl.p.Counts.Unchanged++
 		return
 	}
+	ch.UserID, ch.User, ch.ContactID, ch.Contact, ch.user, ch.link = u.ID, u.Label(), c.ID, c.Label(), u, *l
 	ch.setFields(c, upd)
 	pl.p.Changes = append(pl.p.Changes, ch)
 }
@@ -385,7 +422,7 @@ func (pl *planner) planResolution(u *User, r Resolution) {
 	case ResolveCreate:
 		pl.planCreate(u, "R-CONF-6", true)
 	case ResolveLink:
-		c := pl.contactByID[r.ContactID]
+		c := pl.contact(r.ContactID)
 		if other, taken := pl.linkedTo[r.ContactID]; taken && other != u.ID {
 			pl.p.Skips = append(pl.p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6",
 				Reason: fmt.Sprintf("the resolution maps this user to contact %d, which is now linked to user %s: resolve again", r.ContactID, other)})
@@ -440,11 +477,7 @@ func (pl *planner) match(ctx context.Context, unlinked, linked []*User) error {
 	if len(unlinked) == 0 {
 		return nil
 	}
-	cs := make([]*Contact, len(pl.contacts))
-	for i := range pl.contacts {
-		cs[i] = &pl.contacts[i]
-	}
-	in := MatchInput{Users: unlinked, Linked: linked, Contacts: cs, EmailFromUPN: pl.cfg.EmailFromUPN,
+	in := MatchInput{Users: unlinked, Linked: linked, Contacts: pl.contacts, EmailFromUPN: pl.cfg.EmailFromUPN,
 		LinkedTo: func(id int64) (string, bool) { u, ok := pl.linkedTo[id]; return u, ok }}
 	decisions, err := pl.s.opts.Matcher.Match(ctx, in)
 	if err != nil {
@@ -465,7 +498,7 @@ func (pl *planner) match(ctx context.Context, unlinked, linked []*User) error {
 		case ActionCreate:
 			pl.planCreate(u, ruleOr(d.Rule, "R-MATCH-5"), false)
 		case ActionLink, ActionLinkReactivate:
-			c := pl.contactByID[d.ContactID]
+			c := pl.contact(d.ContactID)
 			if c == nil {
 				return fmt.Errorf("adsync: matcher for %q linked user %s to contact %d, which is not a contact of company %d",
 					pl.cfg.ID, u.Label(), d.ContactID, pl.cfg.CompanyID)
@@ -517,44 +550,41 @@ func (pl *planner) conflict(u *User, c Conflict) {
 // planDeactivations deactivates the active contacts of linked users who
 // left scope (R-DEACT-1, R-DEACT-2), subject to the guard (R-DEACT-4). It is
 // called only after a complete full read (R-DEACT-3).
-func (pl *planner) planDeactivations(inScope map[string]bool, res map[string]Resolution) {
+func (pl *planner) planDeactivations(res map[string]Resolution) {
 	p := pl.p
 	active := 0
 	var deact []Change
-	// Sorted so that plans and held lists are stable.
-	ids := make([]string, 0, len(pl.linkByUser))
-	for id := range pl.linkByUser {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		l := pl.linkByUser[id]
-		if l.Pending {
-			continue
+	for i := range pl.links {
+		l := &pl.links[i]
+		if l.Pending || pl.linkOf[l.UserID] != l {
+			continue // a create journal entry, or a link dropped above
 		}
-		c := pl.contactByID[l.ContactID]
+		_, in := pl.inScope[l.UserID]
+		c := pl.contact(l.ContactID)
 		if c == nil {
-			if !inScope[id] {
-				p.dropLinks = append(p.dropLinks, id) // R-LINK-4
+			if !in {
+				p.dropLinks = append(p.dropLinks, l.UserID) // R-LINK-4
 			}
 			continue
 		}
 		if c.Active {
 			active++
 		}
-		if inScope[id] || !c.Active {
+		if in || !c.Active {
 			continue
 		}
-		if r, ok := res[id]; ok && r.Action == ResolveIgnore {
+		if r, ok := res[l.UserID]; ok && r.Action == ResolveIgnore {
 			continue
 		}
 		rule := "R-DEACT-1"
-		if p.disabled[id] {
+		if p.disabled[l.UserID] {
 			rule = "R-SCOPE-8"
 		}
-		deact = append(deact, Change{Kind: ChangeDeactivate, Rule: rule, UserID: id, User: "user " + id,
+		deact = append(deact, Change{Kind: ChangeDeactivate, Rule: rule, UserID: l.UserID, User: "user " + l.UserID,
 			ContactID: c.ID, Contact: c.Label(), Active: ptr(false), link: *l})
 	}
+	// Sorted so that plans and held lists are stable.
+	slices.SortFunc(deact, func(a, b Change) int { return strings.Compare(a.UserID, b.UserID) })
 	g := pl.cfg.Guard
 	if pl.appr != nil {
 		// Approved deactivations pass; the rest is guarded as usual.
