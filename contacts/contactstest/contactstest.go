@@ -80,7 +80,7 @@ type testCase struct {
 var cases = []testCase{
 	{"CreateThenRead", testCreateThenRead},
 	{"ValuesRoundTripAtMaxLength", testRoundTrip},
-	{"BlankValuesNotWritten", testBlankValues},
+	{"R-FIELD-1 BlankValuesNotWritten", testBlankValues},
 	{"Paging", testPaging},
 	{"ActiveAndInactiveBothRead", testActiveInactive},
 	{"R-SCOPE-6 OnlyTheCompanysContacts", testOnlyCompany},
@@ -366,7 +366,7 @@ func testPaging(t *testing.T, s *suite) {
 		ids[id] = true
 	}
 	if len(ids) != PagingContacts {
-		s.fatal("harness", "Seed returned %d distinct ids for %d contacts", len(ids), PagingContacts)
+		t.Fatalf("harness: Seed returned %d distinct ids for %d contacts", len(ids), PagingContacts)
 	}
 
 	t.Run("PagesOf1To500InAscendingIDOrder", func(t *testing.T) {
