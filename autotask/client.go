@@ -209,9 +209,7 @@ func redactURL(s string) string {
 // admit runs the budget before a call, reading ThresholdInformation when due.
 func (c *Client) admit(ctx context.Context) error {
 	if c.budget.needRefresh() {
-		var t threshold
-		err := c.do(ctx, &request{method: http.MethodGet, path: "ThresholdInformation",
-			endpoint: "ThresholdInformation", out: &t, idempotent: true, noBudget: true})
+		t, err := c.Threshold(ctx)
 		if err != nil {
 			c.budget.refreshFailed()
 			if errors.Is(err, adsync.ErrUnauthorized) || ctx.Err() != nil {
@@ -219,9 +217,7 @@ func (c *Client) admit(ctx context.Context) error {
 			}
 			c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; pacing from own count", slog.String("error", err.Error()))
 		} else {
-			c.budget.update(t)
-			c.log.LogAttrs(ctx, slog.LevelDebug, "autotask: request threshold",
-				slog.Int("used", t.CurrentTimeframeRequestCount), slog.Int("limit", t.ExternalRequestThreshold))
+			c.log.LogAttrs(ctx, slog.LevelDebug, "autotask: request threshold", slog.Int("used", t.Used), slog.Int("limit", t.Limit))
 		}
 	}
 	return c.budget.admit(ctx, func(used, limit int) {

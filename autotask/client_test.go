@@ -348,6 +348,16 @@ func TestWireFormat(t *testing.T) {
 		assert.ErrorIs(t, err, adsync.ErrValidation)
 		assert.Contains(t, err.Error(), "billingProductID")
 	})
+	t.Run("§3.1 count and §5.1 threshold", func(t *testing.T) {
+		n, err := c.CountContacts(ctx, co)
+		require.NoError(t, err)
+		assert.Equal(t, len(srv.Contacts(co)), n)
+		th, err := c.Threshold(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, autotasktest.DefaultHourlyLimit, th.Limit)
+		assert.Equal(t, time.Hour, th.Timeframe)
+		assert.Equal(t, srv.RollingHourCount(), th.Used)
+	})
 	t.Run("ImpersonationResourceId is sent", func(t *testing.T) {
 		got := make(chan string, 1)
 		probe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

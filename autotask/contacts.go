@@ -42,7 +42,7 @@ type filter struct {
 
 // queryBody is a QueryModel.
 type queryBody struct {
-	MaxRecords    int      `json:"MaxRecords"`
+	MaxRecords    int      `json:"MaxRecords,omitempty"`
 	IncludeFields []string `json:"IncludeFields,omitempty"`
 	Filter        []filter `json:"Filter"`
 }
@@ -475,4 +475,42 @@ func (c *Client) AssignBillingProduct(ctx context.Context, contactID, productID 
 			return wrap(fmt.Errorf("the response was lost %d times: %w", sent, adsync.ErrUnavailable))
 		}
 	}
+}
+
+// CountContacts returns the number of contacts of a company, active and
+// inactive, with one query/count call.
+func (c *Client) CountContacts(ctx context.Context, companyID int64) (int, error) {
+	var res struct {
+		QueryCount int `json:"queryCount"`
+	}
+	q := queryBody{Filter: []filter{{Op: "eq", Field: "companyID", Value: companyID}}}
+	if err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/query/count", endpoint: contactsEndpoint,
+		body: q, out: &res, idempotent: true}); err != nil {
+		return 0, fmt.Errorf("autotask: count the contacts of company %d: %w", companyID, err)
+	}
+	return res.QueryCount, nil
+}
+
+// Threshold is the database's request budget as ThresholdInformation
+// reports it (§5.1).
+type Threshold struct {
+	// Limit is the number of requests allowed per Timeframe.
+	Limit int
+	// Timeframe is the rolling window, one hour.
+	Timeframe time.Duration
+	// Used is the number of requests in the current window, every
+	// integration of the database included.
+	Used int
+}
+
+// Threshold reads ThresholdInformation.
+func (c *Client) Threshold(ctx context.Context) (Threshold, error) {
+	var t threshold
+	if err := c.do(ctx, &request{method: http.MethodGet, path: "ThresholdInformation", endpoint: "ThresholdInformation",
+		out: &t, idempotent: true, noBudget: true}); err != nil {
+		return Threshold{}, fmt.Errorf("autotask: read the request threshold: %w", err)
+	}
+	c.budget.update(t)
+	return Threshold{Limit: t.ExternalRequestThreshold, Timeframe: time.Duration(t.RequestThresholdTimeframe) * time.Minute,
+		Used: t.CurrentTimeframeRequestCount}, nil
 }

@@ -132,7 +132,7 @@ type Server struct {
 	latency    time.Duration
 	dropWrites int
 	rng        *mrand.Rand
-	log        []Request
+	log        []*Request
 	rejected   int
 }
 
@@ -287,7 +287,11 @@ func (s *Server) DropResponseAfterWrite(n int) {
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
+	out := make([]Request, len(s.log))
+	for i, r := range s.log {
+		out[i] = *r
+	}
+	return out
 }
 
 // ResetRequests clears the request log and the concurrency high-water marks.
@@ -436,13 +440,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		base = s.hs.URL + "/zone" + strconv.Itoa(zone) + "/ATServicesRest/"
 	}
 	ep := endpoint(segs)
-	entry := Request{Method: r.Method, Path: strings.Join(segs, "/"), Endpoint: ep, Body: string(body)}
+	// The entry is logged before the request is handled, so that a client
+	// whose connection was dropped already finds it in the log.
+	entry := &Request{Method: r.Method, Path: strings.Join(segs, "/"), Endpoint: ep, Body: string(body)}
 	rec := &statusRecorder{ResponseWriter: w}
+	s.mu.Lock()
+	entry.Time = s.now()
+	s.log = append(s.log, entry)
+	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		entry.Status = rec.status
-		entry.Time = s.now()
-		s.log = append(s.log, entry)
 		s.mu.Unlock()
 	}()
 
