@@ -20,6 +20,7 @@ type budget struct {
 	used       int // currentTimeframeRequestCount at the last read, plus our calls since
 	sinceRead  int // calls since the last read
 	refreshing bool
+	tried      bool // a read was attempted
 	next       time.Time // earliest start of the next paced call
 	warned     bool
 }
@@ -36,10 +37,10 @@ type threshold struct {
 func (b *budget) needRefresh() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.refreshing || (b.limit > 0 && b.sinceRead < b.every) {
+	if b.refreshing || (b.tried && b.sinceRead < b.every) {
 		return false
 	}
-	b.refreshing = true
+	b.refreshing, b.tried = true, true
 	return true
 }
 
@@ -57,7 +58,7 @@ func (b *budget) refreshFailed() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.refreshing = false
-	b.sinceRead = 0 // try again after another round of calls
+	b.sinceRead = 0 // try again after another round of calls, not on every call
 }
 
 // admit accounts for one call about to be made: it returns a *BudgetError

@@ -91,7 +91,7 @@ type request struct {
 	noBudget bool
 }
 
-// errLostResponse marks a request whose response was lost after it may
+// lostResponseError marks a request whose response was lost after it may
 // have reached Autotask.
 type lostResponseError struct{ err error }
 

@@ -456,3 +456,15 @@ func TestBudgetPacing(t *testing.T) {
 	require.ErrorAs(t, b.admit(ctx, nil), &be)
 	assert.Equal(t, 3600, be.Limit)
 }
+
+func TestBudgetRefreshFailure(t *testing.T) {
+	b := &budget{share: 0.5, stop: 0.9, every: 3}
+	require.True(t, b.needRefresh())
+	b.refreshFailed()
+	ctx := context.Background()
+	for range 3 {
+		assert.False(t, b.needRefresh(), "a failed read is not retried on every call")
+		require.NoError(t, b.admit(ctx, nil))
+	}
+	assert.True(t, b.needRefresh(), "but again after ThresholdEvery calls")
+}

@@ -31,6 +31,7 @@ type APIError struct {
 	kind error
 }
 
+// Error describes the call, the status, the kind, the field and the fix.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Method)
@@ -75,6 +76,7 @@ type BudgetError struct {
 	Stop  float64 // the configured BudgetStop
 }
 
+// Error says how much is used and what to do.
 func (e *BudgetError) Error() string {
 	return fmt.Sprintf("autotask: %d of the database's %d requests per hour are used (stop at %.0f %%): stopping rather than push Autotask over its limit, which would switch the API off for every integration of the MSP; run again later or raise autotask.budgetStop",
 		e.Used, e.Limit, e.Stop*100)
