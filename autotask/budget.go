@@ -20,7 +20,7 @@ type budget struct {
 	used       int // currentTimeframeRequestCount at the last read, plus our calls since
 	sinceRead  int // calls since the last read
 	refreshing bool
-	tried      bool // a read was attempted
+	tried      bool      // a read was attempted
 	next       time.Time // earliest start of the next paced call
 	warned     bool
 }
