@@ -468,3 +468,25 @@ func TestBudgetRefreshFailure(t *testing.T) {
 	}
 	assert.True(t, b.needRefresh(), "but again after ThresholdEvery calls")
 }
+
+// TestLogsWithoutSecret runs failing and retried calls with a debug logger
+// and checks that the log never carries the secret.
+func TestLogsWithoutSecret(t *testing.T) {
+	ctx := context.Background()
+	srv := newEmulator(t, autotasktest.Options{})
+	co := srv.AddCompany("Acme")
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := newTestClient(t, srv, func(cfg *Config) { cfg.Logger = logger })
+	srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Status: 503})
+	srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Drop: true})
+	require.NoError(t, c.Contacts(ctx, co, 0, func([]adsync.Contact) error { return nil }))
+	srv.DropResponseAfterWrite(1)
+	_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
+	require.NoError(t, err)
+	bad := newTestClient(t, srv, func(cfg *Config) { cfg.Logger = logger; cfg.Secret = "wrong-secret-value" })
+	require.Error(t, bad.Check(ctx, co))
+	require.NotEmpty(t, buf.String())
+	assert.NotContains(t, buf.String(), srv.Credentials().Secret)
+	assert.NotContains(t, buf.String(), "wrong-secret-value")
+}
