@@ -2,13 +2,9 @@ package matcher
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"hash/maphash"
 	"slices"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/psasync/adsync"
 )
@@ -19,7 +15,8 @@ type Options struct {
 	// Normalize turns a first, middle or last name into its comparison key
 	// (R-MATCH-6). Two names match when their keys are equal; a key that is
 	// empty counts as a blank name (R-MATCH-9). Nil means Normalize. It is
-	// called from one goroutine at a time, once per name per run.
+	// called once per name per run, from several goroutines at once: it
+	// must be safe for concurrent use (a pure function is).
 	Normalize func(string) string
 }
 
@@ -42,110 +39,6 @@ type Matcher struct {
 
 var _ adsync.Matcher = (*Matcher)(nil)
 
-// Contact candidate levels: the index into entry.head and entry.n.
-const (
-	inactive = 0
-	active   = 1
-)
-
-const none = -1
-
-// entry gathers, for one email or name key, the users of in.Users that have
-// it, and the contacts that have it, split active / inactive. Lists are
-// chains through the index's arrays, so an entry allocates nothing.
-type entry struct {
-	keyOff, keyLen uint32 // the key: index.arena[keyOff:keyOff+keyLen]
-	users          int32  // number of users of in.Users with the key
-	userHead       int32  // first of them (index into in.Users), chained by userNext
-	linked         int32  // head of the in.Linked users with the key, chained in linked
-	contacts       [2]int32
-	nContacts      [2]int32
-}
-
-type link struct{ next, idx int32 }
-
-// index is a hash index of one kind of key (email or name). Only users
-// insert keys, so its size is known up front; contacts only look up. It is
-// open addressing over one array rather than a Go map: at 400,000 keys
-// each lookup is a cache miss, and a map costs about twice as many, plus a
-// second hash for an insert after a failed lookup.
-type index struct {
-	seed     maphash.Seed
-	slots    []uint64 // 0: empty; else hash tag << 32 | entry+1
-	mask     uint64
-	arena    []byte
-	entries  []entry
-	userNext []int32 // chains users of one entry
-	cands    []link  // chains contacts of one entry
-	linked   []link  // chains linked users of one entry (email only)
-}
-
-func newIndex(n int) *index {
-	size := 8
-	for size < 2*n {
-		size <<= 1
-	}
-	return &index{seed: maphash.MakeSeed(), slots: make([]uint64, size), mask: uint64(size - 1),
-		arena: make([]byte, 0, 24*n), entries: make([]entry, 0, n), userNext: make([]int32, n)}
-}
-
-// find returns the entry of key, or none and the slot where it would go.
-func (x *index) find(key []byte) (int32, uint64, uint32) {
-	h := maphash.Bytes(x.seed, key)
-	tag := uint32(h >> 32)
-	for i := h & x.mask; ; i = (i + 1) & x.mask {
-		s := x.slots[i]
-		if s == 0 {
-			return none, i, tag
-		}
-		if uint32(s>>32) == tag {
-			e := int32(uint32(s)) - 1
-			en := &x.entries[e]
-			if string(x.arena[en.keyOff:en.keyOff+en.keyLen]) == string(key) {
-				return e, i, tag
-			}
-		}
-	}
-}
-
-// addUser records user i under key.
-func (x *index) addUser(key []byte, i int) int32 {
-	e, slot, tag := x.find(key)
-	if e == none {
-		e = int32(len(x.entries))
-		x.slots[slot] = uint64(tag)<<32 | uint64(e+1)
-		x.entries = append(x.entries, entry{keyOff: uint32(len(x.arena)), keyLen: uint32(len(key)),
-			userHead: none, linked: none, contacts: [2]int32{none, none}})
-		x.arena = append(x.arena, key...)
-	}
-	en := &x.entries[e]
-	x.userNext[i] = en.userHead
-	en.userHead = int32(i)
-	en.users++
-	return e
-}
-
-func (x *index) addContact(key []byte, ci int, level int) {
-	e, _, _ := x.find(key)
-	if e == none {
-		return
-	}
-	en := &x.entries[e]
-	x.cands = append(x.cands, link{next: en.contacts[level], idx: int32(ci)})
-	en.contacts[level] = int32(len(x.cands) - 1)
-	en.nContacts[level]++
-}
-
-func (x *index) addLinked(key []byte, li int) {
-	e, _, _ := x.find(key)
-	if e == none {
-		return
-	}
-	en := &x.entries[e]
-	x.linked = append(x.linked, link{next: en.linked, idx: int32(li)})
-	en.linked = int32(len(x.linked) - 1)
-}
-
 // run is the state of one Match call.
 type run struct {
 	m      *Matcher
@@ -154,8 +47,6 @@ type run struct {
 	name   *index
 	userE  []int32 // per user: email entry, or none
 	userN  []int32 // per user: name entry, or none
-	buf    []byte
-	scr    [3][]byte
 	chosen []int32 // per user: the index in in.Contacts of the contact decided on, or none
 }
 
@@ -167,63 +58,24 @@ func (m *Matcher) Match(ctx context.Context, in adsync.MatchInput) ([]adsync.Dec
 		return nil, err
 	}
 	n := len(in.Users)
-	r := &run{m: m, in: &in, email: newIndex(n), name: newIndex(n),
-		userE: make([]int32, n), userN: make([]int32, n), chosen: make([]int32, n), buf: make([]byte, 0, 128)}
-	for i := range r.scr {
-		r.scr[i] = make([]byte, 0, 64)
-	}
 	for i, u := range in.Users {
 		if u == nil {
 			return nil, errors.New("matcher: MatchInput.Users[" + strconv.Itoa(i) + "] is nil")
 		}
-		r.userE[i], r.userN[i], r.chosen[i] = none, none, none
-		if k := r.emailKey(u.Values[adsync.Email]); len(k) > 0 {
-			r.userE[i] = r.email.addUser(k, i)
-		}
-		if k := r.nameKey(&u.Values); len(k) > 0 {
-			r.userN[i] = r.name.addUser(k, i)
-		}
 	}
+	r := &run{m: m, in: &in, email: newIndex(n), name: newIndex(n),
+		userE: make([]int32, n), userN: make([]int32, n), chosen: make([]int32, n)}
+	r.indexUsers()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// Linked users only count as duplicates of an unlinked user's email
-	// (R-CONF-1): look them up, never insert them.
-	if len(r.email.entries) > 0 {
-		for li, u := range in.Linked {
-			if u == nil {
-				continue
-			}
-			if k := r.emailKey(u.Values[adsync.Email]); len(k) > 0 {
-				r.email.addLinked(k, li)
-			}
-		}
+	r.indexLinked()
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	// Contacts are indexed only under keys that some user has, so a run with
-	// few unlinked users stays cheap however large the company.
-	for ci, c := range in.Contacts {
-		if c == nil {
-			continue
-		}
-		level := inactive
-		if c.Active {
-			level = active
-		}
-		if len(r.email.entries) > 0 {
-			if k := r.emailKey(c.Values[adsync.Email]); len(k) > 0 {
-				r.email.addContact(k, ci, level)
-			}
-		}
-		if len(r.name.entries) > 0 {
-			if k := r.nameKey(&c.Values); len(k) > 0 {
-				r.name.addContact(k, ci, level)
-			}
-		}
-		if ci&0xffff == 0xffff {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
+	r.indexContacts()
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	out := make([]adsync.Decision, n)
 	for i := range in.Users {
@@ -233,63 +85,82 @@ func (m *Matcher) Match(ctx context.Context, in adsync.MatchInput) ([]adsync.Dec
 	return out, nil
 }
 
-// emailKey returns the comparison key of an email: trimmed and lower case
-// (R-MATCH-1). It reuses r.buf: valid until the next call.
-func (r *run) emailKey(s string) []byte {
-	s = strings.TrimSpace(s)
-	b := r.buf[:0]
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			b = append(b[:0], strings.ToLower(s)...)
-			break
+// batch is how many users or contacts are looked up together (see
+// index.touch).
+const batch = 32
+
+// indexUsers puts the users' email and name keys in the indexes.
+func (r *run) indexUsers() {
+	n := len(r.in.Users)
+	ks := r.computeUserKeys()
+	for b := 0; b < n; b += batch {
+		end := min(b+batch, n)
+		r.email.touch(ks.email[b:end])
+		r.name.touch(ks.name[b:end])
+		for i := b; i < end; i++ {
+			r.userE[i], r.userN[i], r.chosen[i] = none, none, none
+			if ks.email[i].n != 0 {
+				r.userE[i] = r.email.addUser(ks.email[i], i)
+			}
+			if ks.name[i].n != 0 {
+				r.userN[i] = r.name.addUser(ks.name[i], i)
+			}
 		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
 	}
-	r.buf = b
-	return b
 }
 
-// nameKey returns the name key of v: normalized first name, last name and
-// the first character of the normalized middle (R-MATCH-3, R-MATCH-7), each
-// length-prefixed so that no two names share a key. It returns nil when
-// the first or the last name is blank after normalization (R-MATCH-9). It
-// reuses r.buf: valid until the next call.
-func (r *run) nameKey(v *adsync.Values) []byte {
-	first := r.norm(0, v[adsync.FirstName])
-	if len(first) == 0 {
-		return nil
+// indexLinked records the linked users whose email some unlinked user has:
+// linked users only count as duplicates of an unlinked user's email
+// (R-CONF-1), so they are looked up, never inserted.
+func (r *run) indexLinked() {
+	if len(r.email.entries) == 0 {
+		return
 	}
-	last := r.norm(1, v[adsync.LastName])
-	if len(last) == 0 {
-		return nil
+	linked := r.in.Linked
+	hits, _ := r.lookup(len(linked), func(i int) (*adsync.Values, bool) {
+		if linked[i] == nil {
+			return nil, false
+		}
+		return &linked[i].Values, false
+	}, r.email, nil)
+	for _, h := range hits {
+		r.email.addLinked(h.e, int(h.i))
 	}
-	mid := r.norm(2, v[adsync.MiddleInitial])
-	if len(mid) > 0 {
-		_, size := utf8.DecodeRune(mid)
-		mid = mid[:size]
-	}
-	b := r.buf[:0]
-	b = binary.AppendUvarint(b, uint64(len(first)))
-	b = append(b, first...)
-	b = binary.AppendUvarint(b, uint64(len(last)))
-	b = append(b, last...)
-	b = append(b, mid...)
-	r.buf = b
-	return b
 }
 
-// norm normalizes s into scratch buffer i.
-func (r *run) norm(i int, s string) []byte {
-	if r.m.normalize != nil {
-		r.scr[i] = append(r.scr[i][:0], r.m.normalize(s)...)
-	} else {
-		r.scr[i] = appendNormalized(r.scr[i][:0], s)
+// indexContacts puts the contacts under the keys of the indexes. Contacts
+// are indexed only under keys that some user has, so a run with few
+// unlinked users stays cheap however large the company.
+func (r *run) indexContacts() {
+	var email, name *index
+	if len(r.email.entries) > 0 {
+		email = r.email
 	}
-	return r.scr[i]
+	if len(r.name.entries) > 0 {
+		name = r.name
+	}
+	if email == nil && name == nil {
+		return
+	}
+	contacts := r.in.Contacts
+	eh, nh := r.lookup(len(contacts), func(i int) (*adsync.Values, bool) {
+		if contacts[i] == nil {
+			return nil, false
+		}
+		return &contacts[i].Values, contacts[i].Active
+	}, email, name)
+	for _, hs := range [...]struct {
+		x    *index
+		hits []hit
+	}{{email, eh}, {name, nh}} {
+		for _, h := range hs.hits {
+			level := inactive
+			if h.active {
+				level = active
+			}
+			hs.x.addContact(h.e, int(h.i), level)
+		}
+	}
 }
 
 // decide applies R-CONF-1, R-MATCH-1..4, R-CONF-2..4 and R-MATCH-5 to user

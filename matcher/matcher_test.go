@@ -152,6 +152,12 @@ func TestMatch(t *testing.T) {
 			want:     []want{link(10, "R-MATCH-3"), link(12, "R-MATCH-3")},
 		},
 		{
+			name:     "R-MATCH-6 very long names match, and a longer one does not",
+			users:    []*adsync.User{user("u1", strings.Repeat("Ab", 100)+" _ "+strings.Repeat("Ü", 130), ""), user("u2", strings.Repeat("Ab", 101)+" _ Ü", "")},
+			contacts: []*adsync.Contact{contact(10, true, strings.Repeat("ab", 100)+" _ "+strings.Repeat("u", 130), ""), contact(11, true, strings.Repeat("Ab", 100)+" _ Üu", "")},
+			want:     []want{link(10, "R-MATCH-3"), create()},
+		},
+		{
 			name:     "R-MATCH-7 middle compared by first normalized character",
 			users:    []*adsync.User{user("u1", "Alice j.r. Jones", "")},
 			contacts: []*adsync.Contact{contact(10, true, "Alice James Jones", "")},
