@@ -172,8 +172,8 @@ func (c *Client) do(ctx context.Context, r *request) error {
 }
 
 // retryable: 429 and thread-limit rejections always (Autotask refused the
-// call before doing anything); 503 always; 502 and 504 only for
-// idempotent calls. Validation errors and other 500s never (§5.4).
+// call before doing anything); 503 always; 502, 504 and "unexpected error"
+// 500s only for idempotent calls. Validation errors and other 500s never (§5.4).
 func (c *Client) retryable(r *request, status int, e *APIError) bool {
 	switch {
 	case errors.Is(e, adsync.ErrRateLimited):
@@ -181,6 +181,9 @@ func (c *Client) retryable(r *request, status int, e *APIError) bool {
 	case status == http.StatusServiceUnavailable:
 		return true
 	case status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
+		return r.idempotent
+	case status == http.StatusInternalServerError && errors.Is(e, adsync.ErrUnavailable):
+		// "An unexpected error has occurred": safe to repeat a read.
 		return r.idempotent
 	}
 	return false

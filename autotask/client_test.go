@@ -171,6 +171,7 @@ func TestRetries(t *testing.T) {
 		{"503 is retried", autotasktest.Fault{Path: "Contacts/query", Status: 503, Times: 2}, 3, 0},
 		{"thread limit with status 500 is retried", autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{autotasktest.ThreadLimitMessage}}, 2, 0},
 		{"a connection dropped on a query is retried", autotasktest.Fault{Path: "Contacts/query", Drop: true}, 2, 0},
+		{"an unexpected-error 500 on a read is retried", autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{autotasktest.UnexpectedErrorMessage}}, 2, 0},
 		{"a validation 500 is not retried", autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{"Some business rule."}}, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -244,6 +245,15 @@ func TestLostCreate(t *testing.T) {
 		assert.Equal(t, cs[0]["id"], id)
 		assert.Equal(t, 2, srv.CountRequests("POST", "Companies/"))
 		assert.Equal(t, 1, srv.CountRequests("POST", "Contacts/query"), "one check by query")
+	})
+	t.Run("an unexpected-error 500 on a create is not retried", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{})
+		co := srv.AddCompany("Acme")
+		c := newTestClient(t, srv, nil)
+		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 500, Errors: []string{autotasktest.UnexpectedErrorMessage}})
+		_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
+		assert.ErrorIs(t, err, adsync.ErrUnavailable)
+		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
 	})
 	t.Run("when the check fails too, the error says the contact may exist", func(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})

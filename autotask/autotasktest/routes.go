@@ -45,6 +45,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, segs []string, bo
 			s.serveCompanyContacts(w, r, lower, body, base)
 			return
 		}
+		if len(lower) == 1 {
+			s.serveCompanyWrite(w, r, body)
+			return
+		}
 		s.serveEntity(w, r, s.companies, lower, body, base)
 		return
 	case "countries":
@@ -384,4 +388,76 @@ func (s *Server) serveBillingChild(w http.ResponseWriter, r *http.Request, conta
 	default:
 		writeMethodNotAllowed(w, r.Method)
 	}
+}
+
+// serveCompanyWrite serves POST and PATCH on /Companies (§2.3): companies
+// can be created and updated, never deleted.
+func (s *Server) serveCompanyWrite(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.Method != http.MethodPost && r.Method != http.MethodPatch {
+		writeMethodNotAllowed(w, r.Method)
+		return
+	}
+	m, err := lowerKeys(body)
+	if err != nil {
+		writeErrors(w, http.StatusInternalServerError, "The request body could not be parsed as a Company: "+err.Error())
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.companies
+	var row record
+	if r.Method == http.MethodPost {
+		row = t.blankRecord()
+		row["isActive"] = true
+	} else {
+		var id int64
+		if raw, ok := m["id"]; !ok || json.Unmarshal(raw, &id) != nil {
+			writeErrors(w, http.StatusInternalServerError, "An id is required to update a Company.")
+			return
+		}
+		cur, ok := t.byID[id]
+		if !ok {
+			writeErrors(w, http.StatusInternalServerError, fmt.Sprintf("No matching records found. Company %d does not exist.", id))
+			return
+		}
+		row = copyRecord(cur)
+	}
+	var errs []string
+	for k, raw := range m {
+		f := t.field(k)
+		if f == nil || f.ReadOnly {
+			continue
+		}
+		v, err := convert(f, raw)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		row[f.Name] = v
+	}
+	for _, f := range t.fields {
+		v := row[f.Name]
+		if f.Required && !f.ReadOnly && (v == nil || v == "") {
+			errs = append(errs, fmt.Sprintf("The field %s is required.", f.Name))
+		}
+		if str, ok := v.(string); ok && f.Length > 0 && utf8.RuneCountInString(str) > f.Length {
+			errs = append(errs, fmt.Sprintf("The value of the field %s is %d characters long; the maximum length is %d.", f.Name, utf8.RuneCountInString(str), f.Length))
+		}
+	}
+	if len(errs) > 0 {
+		writeErrors(w, http.StatusInternalServerError, errs...)
+		return
+	}
+	var id int64
+	if r.Method == http.MethodPost {
+		row["createDate"] = s.now()
+		id = t.insert(row)
+	} else {
+		id = row["id"].(int64)
+		cur := t.byID[id]
+		for k, v := range row {
+			cur[k] = v
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"itemId": id})
 }

@@ -26,6 +26,10 @@ const (
 // ThreadLimitMessage is the text of a thread-limit rejection (§5.2).
 const ThreadLimitMessage = "Thread Threshold Exceeded — The Autotask API thread threshold of 3 threads has been exceeded. (Itgenatr005)"
 
+// UnexpectedErrorMessage is the text of Autotask's generic server error
+// (§5.3), for Fault.Errors.
+const UnexpectedErrorMessage = "An unexpected error has occurred. Please contact Autotask support and reference Error ID: 1166"
+
 // UnknownUserMessage is the answer to a zone lookup or a call for a user
 // name Autotask does not know (§1.2).
 const UnknownUserMessage = "Zone information could not be determined"

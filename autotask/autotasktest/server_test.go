@@ -455,6 +455,17 @@ func TestWrites(t *testing.T) {
 		q := e.call("POST", "Contacts/query", `{"filter":[{"op":"eq","field":"Badge","udf":true,"value":"a-17"}]}`, nil)
 		assert.Equal(t, []int64{id}, q.ids())
 	})
+	t.Run("§2.3 companies are created and updated at the root, never deleted", func(t *testing.T) {
+		a := e.call("POST", "Companies", map[string]any{"companyName": "Initech", "companyType": 1, "ownerResourceID": 29682885, "phone": "555-0199"}, nil)
+		require.Equal(t, 200, a.status, a.raw)
+		id := int64(a.body["itemId"].(float64))
+		assert.Equal(t, 500, e.call("POST", "Companies", map[string]any{"companyName": "No phone", "companyType": 1, "ownerResourceID": 1}, nil).status)
+		assert.Equal(t, 200, e.call("PATCH", "Companies", map[string]any{"id": id, "phone": "555-0100"}, nil).status)
+		got := e.call("GET", "Companies/"+itoa(id), nil, nil).body["item"].(map[string]any)
+		assert.Equal(t, "555-0100", got["phone"])
+		assert.Equal(t, "Initech", got["companyName"])
+		assert.Equal(t, 405, e.call("DELETE", "Companies", nil, nil).status)
+	})
 	t.Run("billing product associations reference existing products", func(t *testing.T) {
 		p := e.srv.AddBillingProduct("Seat")
 		bp := "Contacts/" + itoa(id) + "/BillingProductAssociations"
