@@ -62,7 +62,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 		return p, nil, fmt.Errorf("adsync: check Autotask company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
 	}
 
-	users, inScope, err := s.readDirectory(ctx, org, p)
+	users, err := s.readDirectory(ctx, org, p)
 	if err != nil {
 		return p, nil, err
 	}
@@ -101,7 +101,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 	}
 
 	s.progress(cfg.ID, PhasePlan, 0, len(users))
-	pl := planner{s: s, cfg: cfg, p: p, rules: rules, appr: appr, users: users, contacts: contacts, inScope: inScope}
+	pl := planner{s: s, cfg: cfg, p: p, rules: rules, appr: appr, users: users, contacts: contacts}
 	if err := pl.run(ctx, links, prevConflicts, resolutions); err != nil {
 		return p, nil, err
 	}
@@ -111,15 +111,15 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 
 // readDirectory reads the in-scope users, in full or incrementally, and
 // applies the organization's scope rules (R-SCOPE-7, R-SCOPE-8, R-MATCH-8).
-func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]*User, map[string]struct{}, error) {
+func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]*User, error) {
 	cfg := &org.Config
 	full, cursor, err := s.readMode(ctx, org)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	limit := cfg.UserCap()
 	var users chunked[User]
-	seen := map[string]struct{}{} // every user read, in scope or not
+	seen := map[string]struct{}{} // every user read, to drop duplicates
 	p.disabled = map[string]bool{}
 	page := func(us []User) error {
 		for i := range us {
@@ -161,25 +161,22 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]*User, 
 		}
 		p.Cursor = next
 		if err != nil {
-			return nil, nil, readError(cfg, err)
+			return nil, readError(cfg, err)
 		}
 	case inc != nil:
 		next, err := inc.UsersSince(ctx, "", page)
 		if err != nil {
-			return nil, nil, readError(cfg, err)
+			return nil, readError(cfg, err)
 		}
 		p.Cursor = next
 	default:
 		if err := org.Source.Users(ctx, page); err != nil {
-			return nil, nil, readError(cfg, err)
+			return nil, readError(cfg, err)
 		}
-	}
-	for id := range p.disabled {
-		delete(seen, id)
 	}
 	p.FullRead = full
 	p.Counts.Read = len(users.ptrs)
-	return users.ptrs, seen, nil
+	return users.ptrs, nil
 }
 
 func readError(cfg *OrgConfig, err error) error {
@@ -258,18 +255,43 @@ type planner struct {
 	appr     *approval
 	users    []*User
 	contacts []*Contact // ascending ids
-	inScope  map[string]struct{}
+	ids      []int64    // the contacts' ids, for cache-friendly search
 
-	links    []Link
-	linkOf   map[string]*Link // by user id
-	linkedTo map[int64]string // contact → user, confirmed links only
-	prevConf map[string]Conflict
+	links      []Link
+	linkOf     map[string]int32 // user id → index in links
+	linkSeen   []bool           // by link: its user was read in scope
+	linkGone   []bool           // by link: dropped (R-LINK-4, R-RUN-7)
+	linkedUser []string         // by contact index: the user linked to it, confirmed links only
+	prevConf   map[string]Conflict
+}
+
+// dropLink forgets a link for the rest of the plan and drops it on apply.
+func (pl *planner) dropLink(userID string) {
+	if i, ok := pl.linkOf[userID]; ok && !pl.linkGone[i] {
+		pl.linkGone[i] = true
+		pl.p.dropLinks = append(pl.p.dropLinks, userID)
+	}
+}
+
+// linkedTo returns the user a contact of the company is linked to.
+func (pl *planner) linkedTo(contactID int64) (string, bool) {
+	i, ok := slices.BinarySearch(pl.ids, contactID)
+	if !ok || pl.linkedUser[i] == "" {
+		return "", false
+	}
+	return pl.linkedUser[i], true
+}
+
+func (pl *planner) setLinked(contactID int64, userID string) {
+	if i, ok := slices.BinarySearch(pl.ids, contactID); ok {
+		pl.linkedUser[i] = userID
+	}
 }
 
 // contact finds a contact of the company by id: contacts are in ascending
 // id order, so a binary search spares a 400,000-entry map.
 func (pl *planner) contact(id int64) *Contact {
-	i, ok := slices.BinarySearchFunc(pl.contacts, id, func(c *Contact, id int64) int { return cmp.Compare(c.ID, id) })
+	i, ok := slices.BinarySearch(pl.ids, id)
 	if !ok {
 		return nil
 	}
@@ -278,17 +300,23 @@ func (pl *planner) contact(id int64) *Contact {
 
 func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Conflict, resolutions []Resolution) error {
 	p, cfg := pl.p, pl.cfg
+	pl.ids = make([]int64, len(pl.contacts))
+	for i, c := range pl.contacts {
+		pl.ids[i] = c.ID
+	}
 	pl.links = links
-	pl.linkOf = make(map[string]*Link, len(links))
-	pl.linkedTo = make(map[int64]string, len(links))
+	pl.linkOf = make(map[string]int32, len(links))
+	pl.linkSeen = make([]bool, len(links))
+	pl.linkGone = make([]bool, len(links))
+	pl.linkedUser = make([]string, len(pl.contacts))
 	var pending []*Link
 	for i := range links {
 		l := &links[i]
-		pl.linkOf[l.UserID] = l
+		pl.linkOf[l.UserID] = int32(i)
 		if l.Pending {
 			pending = append(pending, l)
 		} else {
-			pl.linkedTo[l.ContactID] = l.UserID
+			pl.setLinked(l.ContactID, l.UserID)
 		}
 	}
 	pl.prevConf = make(map[string]Conflict, len(prevConflicts))
@@ -311,14 +339,14 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 			p.Skips = append(p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6", Reason: "ignored by an admin's resolution"})
 			continue
 		}
-		if l := pl.linkOf[u.ID]; l != nil && !l.Pending {
+		if i, ok := pl.linkOf[u.ID]; ok && !pl.linkGone[i] && !pl.links[i].Pending {
+			pl.linkSeen[i] = true
+			l := &pl.links[i]
 			c := pl.contact(l.ContactID)
 			if c == nil {
 				// The linked contact is gone: drop the link and match again
 				// (R-LINK-4).
-				p.dropLinks = append(p.dropLinks, u.ID)
-				delete(pl.linkedTo, l.ContactID)
-				delete(pl.linkOf, u.ID)
+				pl.dropLink(u.ID)
 			} else {
 				linked = append(linked, u)
 				pl.planLinked(u, l, c)
@@ -357,9 +385,9 @@ func (pl *planner) reconcile(pending []*Link) {
 		want := l.Written
 		var found *Contact
 		// Only contacts above the journal's mark: ascending ids.
-		from, _ := slices.BinarySearchFunc(pl.contacts, l.After+1, func(c *Contact, id int64) int { return cmp.Compare(c.ID, id) })
+		from, _ := slices.BinarySearch(pl.ids, l.After+1)
 		for _, c := range pl.contacts[from:] {
-			if _, taken := pl.linkedTo[c.ID]; taken {
+			if _, taken := pl.linkedTo(c.ID); taken {
 				continue
 			}
 			if !strings.EqualFold(strings.TrimSpace(c.Values[Email]), strings.TrimSpace(want[Email])) ||
@@ -371,13 +399,12 @@ func (pl *planner) reconcile(pending []*Link) {
 			break
 		}
 		if found == nil {
-			pl.p.dropLinks = append(pl.p.dropLinks, l.UserID)
-			delete(pl.linkOf, l.UserID)
+			pl.dropLink(l.UserID)
 			continue
 		}
 		l.Pending, l.ContactID, l.After, l.Created, l.Active = false, found.ID, 0, true, true
 		l.SyncedAt = pl.p.Planned
-		pl.linkedTo[found.ID] = l.UserID
+		pl.setLinked(found.ID, l.UserID)
 		pl.p.confirmLinks = append(pl.p.confirmLinks, *l)
 		pl.s.log.Info("create journal reconciled", "org", pl.cfg.ID, "user", l.UserID, "contact", found.ID)
 	}
@@ -423,7 +450,7 @@ func (pl *planner) planResolution(u *User, r Resolution) {
 		pl.planCreate(u, "R-CONF-6", true)
 	case ResolveLink:
 		c := pl.contact(r.ContactID)
-		if other, taken := pl.linkedTo[r.ContactID]; taken && other != u.ID {
+		if other, taken := pl.linkedTo(r.ContactID); taken && other != u.ID {
 			pl.p.Skips = append(pl.p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6",
 				Reason: fmt.Sprintf("the resolution maps this user to contact %d, which is now linked to user %s: resolve again", r.ContactID, other)})
 			return
@@ -448,7 +475,7 @@ func (pl *planner) planLink(u *User, c *Contact, rule string, reactivate, resolu
 		ch.Active = ptr(true)
 	}
 	ch.setFields(c, upd)
-	pl.linkedTo[c.ID] = u.ID
+	pl.setLinked(c.ID, u.ID)
 	pl.p.Counts.Linked++
 	pl.p.Changes = append(pl.p.Changes, ch)
 }
@@ -478,7 +505,7 @@ func (pl *planner) match(ctx context.Context, unlinked, linked []*User) error {
 		return nil
 	}
 	in := MatchInput{Users: unlinked, Linked: linked, Contacts: pl.contacts, EmailFromUPN: pl.cfg.EmailFromUPN,
-		LinkedTo: func(id int64) (string, bool) { u, ok := pl.linkedTo[id]; return u, ok }}
+		LinkedTo: pl.linkedTo}
 	decisions, err := pl.s.opts.Matcher.Match(ctx, in)
 	if err != nil {
 		return fmt.Errorf("adsync: match the users of %q: %w", pl.cfg.ID, err)
@@ -503,7 +530,7 @@ func (pl *planner) match(ctx context.Context, unlinked, linked []*User) error {
 				return fmt.Errorf("adsync: matcher for %q linked user %s to contact %d, which is not a contact of company %d",
 					pl.cfg.ID, u.Label(), d.ContactID, pl.cfg.CompanyID)
 			}
-			if other, taken := pl.linkedTo[c.ID]; taken {
+			if other, taken := pl.linkedTo(c.ID); taken {
 				pl.conflict(u, Conflict{Kind: ConflictContactLinked, OtherUsers: []string{other}, Candidates: []int64{c.ID},
 					Detail: fmt.Sprintf("the only matching contact %s is already linked to user %s", c.Label(), other)})
 				continue
@@ -556,14 +583,14 @@ func (pl *planner) planDeactivations(res map[string]Resolution) {
 	var deact []Change
 	for i := range pl.links {
 		l := &pl.links[i]
-		if l.Pending || pl.linkOf[l.UserID] != l {
+		if l.Pending || pl.linkGone[i] {
 			continue // a create journal entry, or a link dropped above
 		}
-		_, in := pl.inScope[l.UserID]
+		in := pl.linkSeen[i]
 		c := pl.contact(l.ContactID)
 		if c == nil {
 			if !in {
-				p.dropLinks = append(p.dropLinks, l.UserID) // R-LINK-4
+				pl.dropLink(l.UserID) // R-LINK-4
 			}
 			continue
 		}
