@@ -2,7 +2,7 @@ package matcher
 
 import "hash/maphash"
 
-// Contact candidate levels: the index into entry.head and entry.n.
+// Contact candidate levels: the index into entry.contacts and entry.nContacts.
 const (
 	inactive = 0
 	active   = 1
@@ -49,7 +49,6 @@ type index struct {
 	userNext []int32 // chains users of one entry
 	cands    []link  // chains contacts of one entry
 	linked   []link  // chains linked users of one entry (email only)
-	sink     uint64  // keeps touch's loads alive
 }
 
 func newIndex(n int) *index {
@@ -93,8 +92,8 @@ func (x *index) find(arena []byte, k keyRef) (int32, uint64) {
 // touch loads the first slot of each key, and the entry and key bytes it
 // points to when its tag matches, so that the finds that follow hit the
 // cache. The loads of different keys do not depend on each other, so they
-// overlap.
-func (x *index) touch(ks []keyRef) {
+// overlap. The caller keeps the sum somewhere, so that the loads stay.
+func (x *index) touch(ks []keyRef) uint64 {
 	var sum uint64
 	for _, k := range ks {
 		if k.n != 0 {
@@ -110,7 +109,7 @@ func (x *index) touch(ks []keyRef) {
 			sum += uint64(x.arenas[en.arena][en.keyOff])
 		}
 	}
-	x.sink += sum
+	return sum
 }
 
 // addUser records user i under key k of x.arenas.

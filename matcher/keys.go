@@ -157,7 +157,10 @@ type hit struct {
 // only read the indexes, so the ranges need no locking; keys live in small
 // per-batch arenas, so a large list with few hits costs little memory.
 func (r *run) lookup(n int, values func(i int) (v *adsync.Values, active bool), email, name *index) (eh, nh []hit) {
-	type result struct{ eh, nh []hit }
+	type result struct {
+		eh, nh []hit
+		sink   uint64
+	}
 	var parts [8]result
 	nparts := split(n, func(w, lo, hi int) {
 		k := newKeyer(r.m.normalize)
@@ -189,7 +192,7 @@ func (r *run) lookup(n int, values func(i int) (v *adsync.Values, active bool), 
 			}
 			m := end - b
 			if email != nil {
-				email.touch(eks[:m])
+				p.sink += email.touch(eks[:m])
 				for j, kr := range eks[:m] {
 					if kr.n == 0 {
 						continue
@@ -200,7 +203,7 @@ func (r *run) lookup(n int, values func(i int) (v *adsync.Values, active bool), 
 				}
 			}
 			if name != nil {
-				name.touch(nks[:m])
+				p.sink += name.touch(nks[:m])
 				for j, kr := range nks[:m] {
 					if kr.n == 0 {
 						continue
@@ -212,6 +215,9 @@ func (r *run) lookup(n int, values func(i int) (v *adsync.Values, active bool), 
 			}
 		}
 	})
+	for _, p := range parts[:nparts] {
+		r.sink += p.sink
+	}
 	if nparts == 1 {
 		return parts[0].eh, parts[0].nh
 	}

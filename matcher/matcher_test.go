@@ -487,14 +487,14 @@ func TestMatchErrors(t *testing.T) {
 // (R-CONF-4); a link's contact shares the user's email (email rules) or is
 // active or inactive as the action says.
 func TestMatchInvariants(t *testing.T) {
-	const n = 3000
+	const n = 20_000 // above minParallel: keys are computed in parallel
 	var users, linked []*adsync.User
 	var contacts []*adsync.Contact
 	first := []string{"Ann", "Bob", "Cy", "Dee", "Ed"}
 	for i := range n {
-		name := first[i%5] + " _ L" + strconv.Itoa(i%1500)
+		name := first[i%5] + " _ L" + strconv.Itoa(i%(n/2))
 		if i%11 == 0 {
-			name = first[i%5] + " M L" + strconv.Itoa(i%1500)
+			name = first[i%5] + " M L" + strconv.Itoa(i%(n/2))
 		}
 		email := ""
 		switch {
@@ -509,9 +509,9 @@ func TestMatchInvariants(t *testing.T) {
 		} else {
 			users = append(users, u)
 		}
-		cname := first[(i+1)%5] + " _ L" + strconv.Itoa(i%499)
+		cname := first[(i+1)%5] + " _ L" + strconv.Itoa(i%(n/6))
 		if i%10 == 3 {
-			cname = first[(i+1)%5] + " _ L" + strconv.Itoa((i+1)%1500) // user i+1's name
+			cname = first[(i+1)%5] + " _ L" + strconv.Itoa((i+1)%(n/2)) // user i+1's name
 		}
 		cemail := "E" + strconv.Itoa(i) + "@example.com"
 		if i%37 == 0 {
