@@ -212,7 +212,7 @@ func redactURL(s string) string {
 // admit runs the budget before a call, reading ThresholdInformation when due.
 func (c *Client) admit(ctx context.Context) error {
 	if c.budget.needRefresh() {
-		t, err := c.Threshold(ctx)
+		t, err := c.readThreshold(ctx)
 		if err != nil {
 			c.budget.refreshFailed()
 			if errors.Is(err, adsync.ErrUnauthorized) || ctx.Err() != nil {

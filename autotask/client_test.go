@@ -101,6 +101,7 @@ func TestBadInput(t *testing.T) {
 			c := newTestClient(t, srv, tc.edit)
 			err := c.Check(ctx, tc.company)
 			require.Error(t, err)
+			t.Log(err)
 			assert.ErrorIs(t, err, tc.is)
 			assert.Contains(t, err.Error(), tc.names)
 			assert.NotContains(t, err.Error(), srv.Credentials().Secret)

@@ -215,7 +215,7 @@ func (c *Client) companyExists(ctx context.Context, companyID int64) error {
 // threshold, and checks that the company exists.
 func (c *Client) Check(ctx context.Context, companyID int64) error {
 	if err := c.companyExists(ctx, companyID); err != nil {
-		return fmt.Errorf("autotask: check: %w", err)
+		return fmt.Errorf("autotask: %w", err)
 	}
 	return nil
 }
@@ -505,10 +505,19 @@ type Threshold struct {
 
 // Threshold reads ThresholdInformation.
 func (c *Client) Threshold(ctx context.Context) (Threshold, error) {
+	t, err := c.readThreshold(ctx)
+	if err != nil {
+		return Threshold{}, fmt.Errorf("autotask: %w", err)
+	}
+	return t, nil
+}
+
+// readThreshold reads ThresholdInformation and updates the budget.
+func (c *Client) readThreshold(ctx context.Context) (Threshold, error) {
 	var t threshold
 	if err := c.do(ctx, &request{method: http.MethodGet, path: "ThresholdInformation", endpoint: "ThresholdInformation",
 		out: &t, idempotent: true, noBudget: true}); err != nil {
-		return Threshold{}, fmt.Errorf("autotask: read the request threshold: %w", err)
+		return Threshold{}, fmt.Errorf("read the request threshold: %w", err)
 	}
 	c.budget.update(t)
 	return Threshold{Limit: t.ExternalRequestThreshold, Timeframe: time.Duration(t.RequestThresholdTimeframe) * time.Minute,

@@ -52,7 +52,7 @@ func (e *APIError) Error() string {
 	}
 	if len(e.Messages) > 0 {
 		b.WriteString(": ")
-		b.WriteString(strings.Join(e.Messages, "; "))
+		b.WriteString(strings.TrimRight(strings.Join(e.Messages, "; "), ". "))
 	}
 	if e.Hint != "" {
 		b.WriteString(": ")
