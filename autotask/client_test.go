@@ -153,7 +153,12 @@ func TestSecretRedacted(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "config", cfg)
 	c, err := New(cfg)
 	require.NoError(t, err)
-	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), buf.String(), fmt.Sprint(c), fmt.Sprintf("%#v", &cfg)} {
+	j, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	var back Config
+	require.NoError(t, json.Unmarshal([]byte(`{"integrationCode":"CODE","username":"u","secret":"from-file"}`), &back))
+	assert.Equal(t, "from-file", back.Secret, "a configuration file can carry the secret")
+	for _, s := range []string{string(j), fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), buf.String(), fmt.Sprint(c), fmt.Sprintf("%#v", &cfg)} {
 		assert.NotContains(t, s, "s3cr3t-value")
 		assert.Contains(t, s, "api@example.com")
 	}

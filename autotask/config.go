@@ -1,6 +1,7 @@
 package autotask
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -44,7 +45,7 @@ type Config struct {
 	// Username is the login of the "API User (API-only)" resource.
 	Username string `json:"username"`
 	// Secret is that user's secret. Never logged or printed.
-	Secret string `json:"-"`
+	Secret string `json:"secret,omitempty"`
 	// ImpersonationResourceID, when non-zero, makes the writes appear as
 	// made by this resource (ImpersonationResourceId header).
 	ImpersonationResourceID int64 `json:"impersonationResourceId,omitempty"`
@@ -175,6 +176,16 @@ func (c Config) String() string {
 	}
 	return fmt.Sprintf("autotask.Config{IntegrationCode:%q Username:%q Secret:%s ImpersonationResourceID:%d BaseURL:%q MaxInFlight:%d BudgetShare:%v BudgetStop:%v}",
 		c.IntegrationCode, c.Username, secret, c.ImpersonationResourceID, c.BaseURL, c.MaxInFlight, c.BudgetShare, c.BudgetStop)
+}
+
+// MarshalJSON encodes the configuration without the secret, so that a
+// configuration written back or dumped never carries it. (Unmarshaling
+// reads the secret.)
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config // without the method
+	p := plain(c)
+	p.Secret = ""
+	return json.Marshal(p)
 }
 
 // GoString is String, so that %#v redacts the secret too.
