@@ -50,13 +50,43 @@ func (s *Source) UsersSince(ctx context.Context, cursor string, page func([]adsy
 	if err != nil {
 		return "", s.apiError(op, err)
 	}
-	next, err := s.iterateDelta(ctx, resp, users.CreateDeltaGetResponseFromDiscriminatorValue, op,
-		func(id string) bool { return members[id] }, page)
+	// A user may come back more than once in one round (replays, a user
+	// repeated across pages): the last entry wins, and a user deleted in
+	// the round is not delivered. Only members are kept, so this holds at
+	// most the group's size.
+	var order []string
+	latest := map[string]*adsync.User{}
+	next, err := s.walk(ctx, resp, nil, users.CreateDeltaGetResponseFromDiscriminatorValue, op,
+		func(u adsync.User, removed bool) error {
+			if !members[u.ID] {
+				return nil
+			}
+			if _, ok := latest[u.ID]; !ok {
+				order = append(order, u.ID)
+			}
+			if removed {
+				latest[u.ID] = nil
+			} else {
+				latest[u.ID] = &u
+			}
+			return nil
+		})
 	if err != nil {
 		return "", err
 	}
 	if next == "" {
 		return "", &Error{Op: op, Kind: adsync.ErrCursorExpired, Message: "the last page had no @odata.deltaLink", Hint: "a full read is needed"}
+	}
+	p := &pager{ctx: ctx, page: page}
+	for _, id := range order {
+		if u := latest[id]; u != nil && (u.Enabled || s.cfg.IncludeDisabled) {
+			if err := p.add(*u); err != nil {
+				return "", err
+			}
+		}
+	}
+	if err := p.flush(); err != nil {
+		return "", err
 	}
 	return next, nil
 }
@@ -93,13 +123,16 @@ func (s *Source) ownDeltaLink(cursor string) bool {
 // memberIDs reads the ids of the group's user members ($select=id).
 func (s *Source) memberIDs(ctx context.Context) (map[string]bool, error) {
 	op := s.membersOp()
-	resp, err := s.firstMembersPage(ctx, []string{"id"}, pageSize)
+	resp, headers, err := s.firstMembersPage(ctx, []string{"id"}, pageSize)
 	if err != nil {
 		return nil, s.apiError(op, err)
 	}
 	it, err := msgraphcore.NewPageIterator[models.Userable](resp, s.adapter, models.CreateUserCollectionResponseFromDiscriminatorValue)
 	if err != nil {
 		return nil, fmt.Errorf("graph: %s: %w", op, err)
+	}
+	if headers != nil {
+		it.SetHeaders(headers)
 	}
 	ids := map[string]bool{}
 	err = it.Iterate(ctx, func(u models.Userable) bool {

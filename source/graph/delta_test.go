@@ -123,3 +123,24 @@ func TestDeltaExpiry(t *testing.T) {
 		require.ErrorIs(t, err, adsync.ErrRateLimited)
 	})
 }
+
+func TestDeltaReplaysAndRepeats(t *testing.T) {
+	e := newEnv(t, nil)
+	e.srv.SetDeltaReplays(true)
+	e.srv.SetDeltaPageSize(2) // the repeats fall on different pages
+	members := e.addUsers(4, "Rep")
+	_, cursor, err := readSince(t, e.src, "")
+	require.NoError(t, err)
+
+	for _, city := range []string{"Bath", "Bristol", "Cardiff"} {
+		e.srv.UpdateUser(members[0], func(u *graphtest.User) { u.City = city })
+	}
+	e.srv.UpdateUser(members[1], func(u *graphtest.User) { u.City = "Gone" })
+	e.srv.DeleteUser(members[1])
+	got, _, err := readSince(t, e.src, cursor)
+	require.NoError(t, err)
+	require.Len(t, got, 1, "each user once; the deleted one not at all")
+	assert.Equal(t, members[0], got[0].ID)
+	assert.Equal(t, "Cardiff", got[0].Values[adsync.City], "the last change wins")
+	assert.Equal(t, 1+3, e.srv.CountRequests("/users/delta"), "$deltatoken=latest, then the 5 changes over 3 pages")
+}

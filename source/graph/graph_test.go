@@ -137,6 +137,30 @@ func TestMembership(t *testing.T) {
 	})
 }
 
+// A tenant that answers the user cast only as an advanced query
+// (directory.md §A1): the source asks again with ConsistencyLevel: eventual
+// and $count=true, and keeps the header on every later page.
+func TestAdvancedQueryFallback(t *testing.T) {
+	for _, direct := range []bool{false, true} {
+		t.Run(fmt.Sprintf("direct=%t", direct), func(t *testing.T) {
+			e := newEnv(t, func(c *graph.Config) { c.DirectMembersOnly = direct })
+			want := e.addUsers(2500, "Adv")
+			e.srv.RequireAdvancedQueryForCast(true)
+			got, err := readAll(t, e.src)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, want, ids(got))
+			assert.Equal(t, 1+3, e.srv.CountRequests("/graph.user"), "one refused call, then ⌈2500/999⌉")
+
+			_, err = e.src.Check(context.Background())
+			require.NoError(t, err)
+			_, cursor, err := readSince(t, e.src, "")
+			require.NoError(t, err)
+			_, _, err = readSince(t, e.src, cursor)
+			require.NoError(t, err, "the member-id read of an incremental read too")
+		})
+	}
+}
+
 func TestMapping(t *testing.T) {
 	full := graphtest.User{
 		GivenName: "Ada", Surname: "Lovelace", DisplayName: "Ada Lovelace",

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -148,14 +149,45 @@ func (s *Source) membersOp() string {
 }
 
 // firstMembersPage fetches the first page of the group's user members.
-func (s *Source) firstMembersPage(ctx context.Context, sel []string, top int32) (models.UserCollectionResponseable, error) {
+// Some tenants answer the OData cast with 400 Request_UnsupportedQuery
+// unless it is an advanced query (directory.md §A1): then it asks again
+// with ConsistencyLevel: eventual and $count=true, and returns the headers
+// that later pages must carry too.
+func (s *Source) firstMembersPage(ctx context.Context, sel []string, top int32) (models.UserCollectionResponseable, *abstractions.RequestHeaders, error) {
+	resp, err := s.membersPage(ctx, sel, top, nil)
+	if err == nil || !unsupportedQuery(err) {
+		return resp, nil, err
+	}
+	s.log.DebugContext(ctx, "graph: the user cast needs an advanced query; retrying with ConsistencyLevel: eventual", "group", s.cfg.GroupID)
+	h := abstractions.NewRequestHeaders()
+	h.Add("ConsistencyLevel", "eventual")
+	resp, err = s.membersPage(ctx, sel, top, h)
+	return resp, h, err
+}
+
+func (s *Source) membersPage(ctx context.Context, sel []string, top int32, h *abstractions.RequestHeaders) (models.UserCollectionResponseable, error) {
+	var count *bool
+	if h != nil {
+		t := true
+		count = &t
+	}
 	g := s.groupsBuilder().ByGroupId(s.cfg.GroupID)
 	if s.cfg.DirectMembersOnly {
-		return g.Members().GraphUser().Get(ctx, &groups.ItemMembersGraphUserRequestBuilderGetRequestConfiguration{
-			QueryParameters: &groups.ItemMembersGraphUserRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
+		return g.Members().GraphUser().Get(ctx, &groups.ItemMembersGraphUserRequestBuilderGetRequestConfiguration{Headers: h,
+			QueryParameters: &groups.ItemMembersGraphUserRequestBuilderGetQueryParameters{Select: sel, Top: &top, Count: count}})
 	}
-	return g.TransitiveMembers().GraphUser().Get(ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{
-		QueryParameters: &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
+	return g.TransitiveMembers().GraphUser().Get(ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{Headers: h,
+		QueryParameters: &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: sel, Top: &top, Count: count}})
+}
+
+// unsupportedQuery reports a 400 Request_UnsupportedQuery.
+func unsupportedQuery(err error) bool {
+	var oe *odataerrors.ODataError
+	if !errors.As(err, &oe) || oe.GetStatusCode() != http.StatusBadRequest {
+		return false
+	}
+	me := oe.GetErrorEscaped()
+	return me != nil && strings.EqualFold(deref(me.GetCode()), "Request_UnsupportedQuery")
 }
 
 // Users reads every user member of the group (transitively unless
@@ -163,82 +195,117 @@ func (s *Source) firstMembersPage(ctx context.Context, sel []string, top int32) 
 // adsync.MaxPageSize. Non-user members are left out by the OData cast;
 // disabled users are left out unless IncludeDisabled.
 func (s *Source) Users(ctx context.Context, page func([]adsync.User) error) error {
-	resp, err := s.firstMembersPage(ctx, s.m.sel, pageSize)
+	first, headers, err := s.firstMembersPage(ctx, s.m.sel, pageSize)
 	if err != nil {
 		return s.apiError(s.membersOp(), err)
 	}
-	return s.iterate(ctx, resp, models.CreateUserCollectionResponseFromDiscriminatorValue, s.membersOp(), nil, page)
+	p := &pager{ctx: ctx, page: page}
+	_, err = s.walk(ctx, first, headers, models.CreateUserCollectionResponseFromDiscriminatorValue, s.membersOp(),
+		func(u adsync.User, removed bool) error {
+			if removed || (!u.Enabled && !s.cfg.IncludeDisabled) {
+				return nil
+			}
+			return p.add(u)
+		})
+	if err != nil {
+		return err
+	}
+	return p.flush()
 }
 
-// iterate walks a collection with the SDK's page iterator, converting each
-// user and delivering pages of at most MaxPageSize. keep, when non-nil,
-// filters users by id. It returns the deltaLink of the last page, if any.
-func (s *Source) iterate(ctx context.Context, first any, factory absser.ParsableFactory, op string,
-	keep func(id string) bool, page func([]adsync.User) error) error {
-	_, err := s.iterateDelta(ctx, first, factory, op, keep, page)
+// pager hands users over in pages of at most MaxPageSize, reusing its
+// buffer, and checks the context between pages.
+type pager struct {
+	ctx  context.Context
+	page func([]adsync.User) error
+	buf  []adsync.User
+}
+
+func (p *pager) add(u adsync.User) error {
+	if p.buf == nil {
+		p.buf = make([]adsync.User, 0, adsync.MaxPageSize)
+	}
+	p.buf = append(p.buf, u)
+	if len(p.buf) == adsync.MaxPageSize {
+		return p.flush()
+	}
+	return nil
+}
+
+func (p *pager) flush() error {
+	if len(p.buf) == 0 {
+		return nil
+	}
+	if err := p.ctx.Err(); err != nil {
+		return err
+	}
+	err := p.page(p.buf)
+	p.buf = p.buf[:0]
 	return err
 }
 
-func (s *Source) iterateDelta(ctx context.Context, first any, factory absser.ParsableFactory, op string,
-	keep func(id string) bool, page func([]adsync.User) error) (deltaLink string, err error) {
+// walk goes through a collection with the SDK's page iterator and calls
+// visit with each user, converted; removed is set for a users/delta
+// "@removed" entry, whose user has only its ID. It stops at visit's first
+// error and returns it. It detects the permission trap (members with only
+// their id) before anything is visited past the first few users, and
+// returns the deltaLink of the last page, if any. headers are sent again
+// with every page after the first.
+func (s *Source) walk(ctx context.Context, first any, headers *abstractions.RequestHeaders, factory absser.ParsableFactory, op string,
+	visit func(u adsync.User, removed bool) error) (deltaLink string, err error) {
 	it, err := msgraphcore.NewPageIterator[models.Userable](first, s.adapter, factory)
 	if err != nil {
 		return "", fmt.Errorf("graph: %s: %w", op, err)
 	}
-	buf := make([]adsync.User, 0, adsync.MaxPageSize)
-	var pageErr error
-	seen, limited := 0, 0
-	flush := func() bool {
-		if len(buf) == 0 {
-			return true
-		}
-		if err := ctx.Err(); err != nil {
-			pageErr = err
-			return false
-		}
-		if err := page(buf); err != nil {
-			pageErr = err
-			return false
-		}
-		buf = buf[:0]
-		return true
+	if headers != nil {
+		it.SetHeaders(headers)
 	}
+	var visitErr error
+	seen, limited := 0, 0
+	var held []adsync.User // users visited only once the trap is ruled out
+	const trapSample = 10
 	err = it.Iterate(ctx, func(g models.Userable) bool {
 		if g == nil {
 			return true
 		}
-		if removedReason(g) != "" {
-			return true // users who left need not be reported; the full read catches them
-		}
-		seen++
-		u, ok := s.m.toUser(g, s.cfg.EmailFromUPN)
-		if !ok {
+		id := deref(g.GetId())
+		if id == "" {
 			return true
 		}
+		if removedReason(g) != "" {
+			visitErr = visit(adsync.User{ID: id}, true)
+			return visitErr == nil
+		}
+		u, _ := s.m.toUser(g, s.cfg.EmailFromUPN)
+		seen++
 		if u.UPN == "" && u.Name == "" {
 			limited++
-			if limited == seen && seen >= min(adsync.MaxPageSize, 10) {
-				pageErr = s.limitedInfoError(op)
+		}
+		if seen <= trapSample {
+			held = append(held, u)
+			if seen < trapSample {
+				return true
+			}
+			if limited == seen {
+				visitErr = s.limitedInfoError(op)
 				return false
 			}
-		}
-		if keep != nil && !keep(u.ID) {
+			for _, h := range held {
+				if visitErr = visit(h, false); visitErr != nil {
+					return false
+				}
+			}
+			held = nil
 			return true
 		}
-		if !u.Enabled && !s.cfg.IncludeDisabled {
-			return true
-		}
-		buf = append(buf, u)
-		if len(buf) == adsync.MaxPageSize {
-			return flush()
-		}
-		return true
+		visitErr = visit(u, false)
+		return visitErr == nil
 	})
 	if err != nil {
 		return "", s.apiError(op, err)
 	}
-	if pageErr != nil {
-		return "", pageErr
+	if visitErr != nil {
+		return "", visitErr
 	}
 	if next := it.GetOdataNextLink(); next != nil && *next != "" {
 		// Iterate returned without reaching the end: never report a
@@ -248,8 +315,10 @@ func (s *Source) iterateDelta(ctx context.Context, first any, factory absser.Par
 	if seen > 0 && limited == seen {
 		return "", s.limitedInfoError(op)
 	}
-	if !flush() {
-		return "", pageErr
+	for _, h := range held {
+		if err := visit(h, false); err != nil {
+			return "", err
+		}
 	}
 	if dl := it.GetOdataDeltaLink(); dl != nil {
 		deltaLink = *dl
@@ -299,7 +368,7 @@ func (s *Source) Check(ctx context.Context) (adsync.ConnStatus, error) {
 			st.Detail += ", group " + name
 		}
 	}
-	resp, err := s.firstMembersPage(ctx, []string{"id", "userPrincipalName", "displayName"}, 1)
+	resp, _, err := s.firstMembersPage(ctx, []string{"id", "userPrincipalName", "displayName"}, 1)
 	if err != nil {
 		return st, s.apiError(s.membersOp(), err)
 	}

@@ -143,6 +143,11 @@ func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, q url.Valu
 	case "":
 	case "microsoft.graph.user", "graph.user":
 		usersOnly = true
+		if s.advanced && (!strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") || q.Get("$count") != "true") {
+			writeError(w, http.StatusBadRequest, "Request_UnsupportedQuery",
+				"The specified filter to the reference property query is currently not supported: add ConsistencyLevel: eventual and $count=true.", false)
+			return
+		}
 	default:
 		badRequest(w, "The type cast '%s' is not supported for this request.", cast)
 		return
@@ -194,6 +199,9 @@ func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, q url.Valu
 		}
 	}
 	resp := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#directoryObjects", "value": value}
+	if q.Get("$count") == "true" {
+		resp["@odata.count"] = len(ids)
+	}
 	if end < len(ids) {
 		next := url.Values{}
 		for k, v := range q {
@@ -242,10 +250,10 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, q url.Values
 			writeError(w, s.expiry, "SyncStateNotFound", "The sync state generation is not found. Delete the sync state and start again without a token.", false)
 		}
 	}
-	since, upto, offset := int64(-1), s.version, 0
+	since, upto, offset := int64(-1), int64(len(s.changes)), 0
 	switch dt, st := q.Get("$deltatoken"), q.Get("$skiptoken"); {
 	case dt == "latest":
-		writeJSON(w, http.StatusOK, map[string]any{"value": []any{}, "@odata.deltaLink": link("$deltatoken", fmt.Sprintf("%d.%d", s.epoch, s.version))})
+		writeJSON(w, http.StatusOK, map[string]any{"value": []any{}, "@odata.deltaLink": link("$deltatoken", fmt.Sprintf("%d.%d", s.epoch, len(s.changes)))})
 		return
 	case dt != "":
 		var e int
@@ -268,44 +276,22 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, q url.Values
 			return
 		}
 	}
-	type item struct {
-		ver, seq int64
-		id       string
+	if since > upto || upto > int64(len(s.changes)) {
+		badRequest(w, "Invalid token.")
+		return
 	}
-	var items []item
-	for id, rec := range s.users {
-		switch {
-		case since < 0:
-			items = append(items, item{0, rec.seq, id})
-		case rec.ver > since && rec.ver <= upto:
-			items = append(items, item{rec.ver, rec.seq, id})
-		}
-	}
-	if since >= 0 {
-		for id, t := range s.tombs {
-			if t.ver > since && t.ver <= upto {
-				items = append(items, item{t.ver, 0, id})
-			}
-		}
-	}
-	sort.Slice(items, func(i, j int) bool {
-		if items[i].ver != items[j].ver {
-			return items[i].ver < items[j].ver
-		}
-		return items[i].seq < items[j].seq
-	})
+	ids := s.deltaItems(since, upto)
 	value := []map[string]any{}
-	end := min(offset+s.deltaPage, len(items))
-	for _, it := range items[min(offset, len(items)):end] {
-		rec, ok := s.users[it.id]
-		if !ok {
-			value = append(value, map[string]any{"id": it.id, "@removed": map[string]any{"reason": s.tombs[it.id].reason}})
-			continue
+	end := min(offset+s.deltaPage, len(ids))
+	for _, id := range ids[min(offset, len(ids)):end] {
+		if rec, ok := s.users[id]; ok {
+			value = append(value, rec.u.project(sel, false))
+		} else if reason, ok := s.removed[id]; ok {
+			value = append(value, map[string]any{"id": id, "@removed": map[string]any{"reason": reason}})
 		}
-		value = append(value, rec.u.project(sel, false))
 	}
 	resp := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#users", "value": value}
-	if end < len(items) {
+	if end < len(ids) {
 		resp["@odata.nextLink"] = link("$skiptoken", fmt.Sprintf("%d.%d.%d.%d", s.epoch, since, upto, end))
 	} else {
 		resp["@odata.deltaLink"] = link("$deltatoken", fmt.Sprintf("%d.%d", s.epoch, upto))
@@ -334,4 +320,39 @@ func (s *Server) badSelect(w http.ResponseWriter, q url.Values) bool {
 		}
 	}
 	return false
+}
+
+// deltaItems lists the user ids of a delta round: every user by creation
+// order for the initial round (since < 0), else the users changed in the
+// change-log window (since, upto], once each at their last change unless
+// replays are on. The window is fixed by the tokens, so paging is stable
+// while users change. Callers hold mu.
+func (s *Server) deltaItems(since, upto int64) []string {
+	if since < 0 {
+		recs := make([]*userRec, 0, len(s.users))
+		for _, r := range s.users {
+			recs = append(recs, r)
+		}
+		sort.Slice(recs, func(i, j int) bool { return recs[i].seq < recs[j].seq })
+		ids := make([]string, len(recs))
+		for i, r := range recs {
+			ids[i] = r.u.ID
+		}
+		return ids
+	}
+	window := s.changes[since:upto]
+	if s.replays {
+		return append([]string(nil), window...)
+	}
+	last := map[string]int{}
+	for i, id := range window {
+		last[id] = i
+	}
+	var ids []string
+	for i, id := range window {
+		if last[id] == i {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }

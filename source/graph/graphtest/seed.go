@@ -78,14 +78,14 @@ func (s *Server) PutUser(u User) string {
 	u = cloneUser(u)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.version++
-	delete(s.tombs, u.ID)
+	s.changes = append(s.changes, u.ID)
+	delete(s.removed, u.ID)
 	if r, ok := s.users[u.ID]; ok {
-		r.u, r.ver = u, s.version
+		r.u = u
 		return u.ID
 	}
 	s.seq++
-	s.users[u.ID] = &userRec{u: u, seq: s.seq, ver: s.version}
+	s.users[u.ID] = &userRec{u: u, seq: s.seq}
 	return u.ID
 }
 
@@ -100,8 +100,7 @@ func (s *Server) UpdateUser(id string, change func(*User)) bool {
 	}
 	change(&r.u)
 	r.u.ID = id
-	s.version++
-	r.ver = s.version
+	s.changes = append(s.changes, id)
 	return true
 }
 
@@ -118,8 +117,8 @@ func (s *Server) DeleteUser(id string) bool {
 	for _, o := range s.objects {
 		o.members = slices.DeleteFunc(o.members, func(m string) bool { return m == id })
 	}
-	s.version++
-	s.tombs[id] = tomb{ver: s.version, reason: "deleted"}
+	s.changes = append(s.changes, id)
+	s.removed[id] = "deleted"
 	return true
 }
 

@@ -39,10 +39,12 @@ type Server struct {
 	users     map[string]*userRec
 	seq       int64
 	objects   map[string]*object // groups and other non-user objects
-	tombs     map[string]tomb
-	version   int64 // bumped on every user change, for delta
-	epoch     int   // bumped by ExpireDeltaTokens
-	expiry    int   // status answered for an expired delta token
+	changes   []string           // user ids, one per change, in order: the delta log
+	removed   map[string]string  // deleted user id → @removed reason
+	replays   bool               // delta repeats a user once per change
+	advanced  bool               // casts need ConsistencyLevel: eventual and $count=true
+	epoch     int                // bumped by ExpireDeltaTokens
+	expiry    int                // status answered for an expired delta token
 	deltaPage int
 	perms     map[string]bool
 	token     string // required bearer token, "" = any
@@ -55,12 +57,6 @@ type Server struct {
 type userRec struct {
 	u   User
 	seq int64 // creation order
-	ver int64 // version of the last change
-}
-
-type tomb struct {
-	ver    int64
-	reason string
 }
 
 type app struct {
@@ -83,7 +79,7 @@ func New() *Server {
 	return &Server{
 		users:     map[string]*userRec{},
 		objects:   map[string]*object{},
-		tombs:     map[string]tomb{},
+		removed:   map[string]string{},
 		expiry:    http.StatusGone,
 		deltaPage: DefaultDeltaPageSize,
 		perms:     map[string]bool{PermGroupMemberReadAll: true, PermUserReadAll: true},
@@ -172,6 +168,25 @@ func (s *Server) SetDeltaPageSize(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deltaPage = n
+}
+
+// SetDeltaReplays makes users/delta report a user once for each change in
+// the round instead of once, as Graph may ("replays", directory.md §A4):
+// clients must cope with a user repeated in one round.
+func (s *Server) SetDeltaReplays(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replays = on
+}
+
+// RequireAdvancedQueryForCast makes the user casts of members and
+// transitiveMembers answer 400 Request_UnsupportedQuery unless the request
+// is an advanced query (header ConsistencyLevel: eventual and $count=true),
+// as older Graph documentation said they need (directory.md §A1).
+func (s *Server) RequireAdvancedQueryForCast(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanced = on
 }
 
 // Fault is an error the emulator answers instead of serving a request.

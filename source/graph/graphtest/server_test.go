@@ -235,3 +235,53 @@ func TestDelta(t *testing.T) {
 	assert.True(t, strings.Contains(resp.Header.Get("Location"), "/users/delta"))
 	assert.Equal(t, "resyncRequired", p.Error.Code)
 }
+
+func TestDeltaPagingStableWhileUsersChange(t *testing.T) {
+	srv, _, ids := seed(t, 6)
+	_, start := get(t, srv.GraphURL()+"/users/delta?$select=id,city&$deltatoken=latest", "tok")
+	for _, id := range ids {
+		srv.UpdateUser(id, func(u *graphtest.User) { u.City = "Rome" })
+	}
+	srv.SetDeltaPageSize(2)
+	_, p := get(t, start.DeltaLink, "tok")
+	var got []string
+	for _, v := range p.Value {
+		got = append(got, v["id"].(string))
+	}
+	// Changes made while the round is paged do not move the others.
+	srv.UpdateUser(ids[0], func(u *graphtest.User) { u.City = "Milan" })
+	srv.UpdateUser(ids[4], func(u *graphtest.User) { u.City = "Milan" })
+	for p.NextLink != "" {
+		_, p = get(t, p.NextLink, "tok")
+		for _, v := range p.Value {
+			got = append(got, v["id"].(string))
+		}
+	}
+	assert.Equal(t, ids, got, "the round's window, each once, none skipped")
+	_, next := get(t, p.DeltaLink, "tok")
+	require.Len(t, next.Value, 2, "the changes made during the round come in the next one")
+	assert.Equal(t, "Milan", next.Value[1]["city"])
+}
+
+func TestAdvancedQueryForCast(t *testing.T) {
+	srv, g, _ := seed(t, 3)
+	srv.RequireAdvancedQueryForCast(true)
+	u := srv.GraphURL() + "/groups/" + g + "/transitiveMembers/microsoft.graph.user?$count=true"
+	resp, p := get(t, u, "tok")
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, "Request_UnsupportedQuery", p.Error.Code)
+
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer tok")
+	req.Header.Set("ConsistencyLevel", "eventual")
+	r2, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer r2.Body.Close()
+	var body struct {
+		Count int `json:"@odata.count"`
+	}
+	require.NoError(t, json.NewDecoder(r2.Body).Decode(&body))
+	assert.Equal(t, http.StatusOK, r2.StatusCode)
+	assert.Equal(t, 3, body.Count)
+}
