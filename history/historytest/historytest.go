@@ -99,8 +99,8 @@ var tests = []test{
 	{"concurrent writers lose nothing",
 		"every method is safe for concurrent use and each call is atomic: runs started at once get distinct ids, and links put at once from several goroutines are all kept",
 		testConcurrent},
-	{"5,000 links in batches of 500",
-		"an organization's links are saved by the Syncer in batches of at most 500; all of them come back from Links",
+	{"5,000 links in batches of 500, 25,000 in one call",
+		"an organization's links are saved by the Syncer in batches of at most 500, but PutLinks takes any number (a store may switch to a bulk path for large calls); all of them come back from Links, and a second large call replaces them",
 		testManyLinks},
 }
 
@@ -617,6 +617,20 @@ func testManyLinks(t *testing.T, s adsync.HistoryStore) {
 		require.NoError(t, s.PutLinks(t.Context(), "org-a", b))
 	}
 	requireLinks(t, s, "org-a", links, "5,000 links")
+
+	big := ManyLinks("org-b", 25_000)
+	require.NoError(t, s.PutLinks(t.Context(), "org-b", big))
+	requireLinks(t, s, "org-b", big, "25,000 links put in one call")
+	for i := range big {
+		if i%3 == 0 {
+			big[i].ContactID++
+			big[i].Written = map[adsync.Field]string{adsync.Email: fmt.Sprintf("new-%d@example.test", i)}
+			big[i].Pending = true
+		}
+	}
+	require.NoError(t, s.PutLinks(t.Context(), "org-b", big))
+	requireLinks(t, s, "org-b", big, "25,000 links replaced in one call")
+	requireLinks(t, s, "org-a", links, "org-a after org-b's large calls")
 }
 
 func testLocker(t *testing.T, s adsync.HistoryStore) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/psasync/adsync"
@@ -248,20 +249,61 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 	}
 	what := fmt.Sprintf("put %d links of organization %q", len(links), orgID)
 	return s.inTx(ctx, what, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO links
-			(org_id, user_id, contact_id, created, pending, after_id, written, linked_at, synced_at) VALUES (?,?,?,?,?,?,?,?,?)`)
-		if err != nil {
-			return s.wrap(what, err)
-		}
-		defer stmt.Close()
-		for i, l := range links {
-			if _, err := stmt.ExecContext(ctx, orgID, l.UserID, l.ContactID, l.Created, l.Pending, l.After,
-				nullText(written[i]), micros(l.LinkedAt), micros(l.SyncedAt)); err != nil {
-				return s.wrap(what+", user "+l.UserID, err)
+		var (
+			stmt     *sql.Stmt
+			stmtRows int
+			args     = make([]any, 0, linksPerInsert*linkColumns)
+		)
+		defer func() {
+			if stmt != nil {
+				stmt.Close()
+			}
+		}()
+		for lo := 0; lo < len(links); lo += linksPerInsert {
+			chunk := links[lo:min(lo+linksPerInsert, len(links))]
+			if len(chunk) != stmtRows { // the first chunk, and a short last one
+				if stmt != nil {
+					stmt.Close()
+				}
+				var err error
+				if stmt, err = tx.PrepareContext(ctx, insertLinks(len(chunk))); err != nil {
+					return s.wrap(what, err)
+				}
+				stmtRows = len(chunk)
+			}
+			args = args[:0]
+			for i, l := range chunk {
+				args = append(args, orgID, l.UserID, l.ContactID, l.Created, l.Pending, l.After,
+					nullText(written[lo+i]), micros(l.LinkedAt), micros(l.SyncedAt))
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return s.wrap(what, err)
 			}
 		}
 		return nil
 	})
+}
+
+// Links are inserted linksPerInsert rows per statement: far fewer calls
+// through database/sql than one row each, within SQLite's 32,766 bound
+// parameters.
+const (
+	linksPerInsert = 100
+	linkColumns    = 9
+)
+
+// insertLinks is the statement inserting or replacing n links. A user
+// given twice in one statement keeps the last row.
+func insertLinks(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT OR REPLACE INTO links (org_id, user_id, contact_id, created, pending, after_id, written, linked_at, synced_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
 }
 
 // nullText stores JSON as TEXT, NULL when there is none.

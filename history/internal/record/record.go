@@ -123,43 +123,176 @@ func DecodeRunDetails(r *adsync.Run, b []byte) error {
 	return nil
 }
 
-// EncodeWritten encodes a link's written values keyed by the Autotask field
-// names (not the Field numbers, which may be renumbered by a later version).
-// An empty map encodes as nil (SQL NULL).
+// EncodeWritten encodes a link's written values as a JSON object keyed by
+// the Autotask field names (not the Field numbers, which a later version may
+// renumber), in field order. An empty map encodes as nil (SQL NULL). It is
+// hand-written because it runs once per link: 400,000 times per save of a
+// large organization.
 func EncodeWritten(w map[adsync.Field]string) ([]byte, error) {
 	if len(w) == 0 {
 		return nil, nil
 	}
-	m := make(map[string]string, len(w))
-	for f, v := range w {
-		if !f.Valid() {
-			return nil, fmt.Errorf("history: written value of invalid field %d: %w", uint8(f), ErrInvalid)
+	b := make([]byte, 0, 32*len(w))
+	b = append(b, '{')
+	n := 0
+	for f := adsync.Field(0); f < adsync.NumFields; f++ {
+		v, ok := w[f]
+		if !ok {
+			continue
 		}
-		m[f.String()] = v
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, f.String())
+		b = append(b, ':')
+		b = appendJSONString(b, v)
+		n++
 	}
-	return json.Marshal(m)
+	if n != len(w) {
+		for f := range w {
+			if !f.Valid() {
+				return nil, fmt.Errorf("history: written value of invalid field %d: %w", uint8(f), ErrInvalid)
+			}
+		}
+	}
+	return append(b, '}'), nil
 }
 
-// DecodeWritten decodes what EncodeWritten encoded. Names of fields this
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. UTF-8 passes through; the
+// characters JSON requires escaped are escaped.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// fieldByName maps the Autotask field names, as EncodeWritten writes them,
+// to their fields.
+var fieldByName = func() map[string]adsync.Field {
+	m := make(map[string]adsync.Field, adsync.NumFields)
+	for f := adsync.Field(0); f < adsync.NumFields; f++ {
+		m[f.String()] = f
+	}
+	return m
+}()
+
+// DecodeWritten decodes a JSON object of field names to values, as
+// EncodeWritten (or a database's JSON type) writes it. Names of fields this
 // version does not know are dropped: the sync can no longer write them.
 func DecodeWritten(b []byte) (map[adsync.Field]string, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	var m map[string]string
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("history: decode written values: %w", err)
-	}
-	if len(m) == 0 {
-		return nil, nil
-	}
-	w := make(map[adsync.Field]string, len(m))
-	for name, v := range m {
-		if f, err := adsync.ParseField(name); err == nil {
-			w[f] = v
+	w, ok := decodeFlat(b)
+	if !ok { // escapes or an unexpected shape: the general decoder
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("history: decode written values: %w", err)
+		}
+		w = make(map[adsync.Field]string, len(m))
+		for name, v := range m {
+			addWritten(w, name, v)
 		}
 	}
+	if len(w) == 0 {
+		return nil, nil
+	}
 	return w, nil
+}
+
+func addWritten(w map[adsync.Field]string, name, v string) {
+	f, ok := fieldByName[name]
+	if !ok {
+		var err error
+		if f, err = adsync.ParseField(name); err != nil {
+			return
+		}
+	}
+	w[f] = v
+}
+
+// decodeFlat decodes a JSON object of strings without escapes, the common
+// case, without reflection. ok is false for anything else.
+func decodeFlat(b []byte) (w map[adsync.Field]string, ok bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, false
+	}
+	w = make(map[adsync.Field]string, 8)
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return w, skipSpace(b, i+1) == len(b)
+	}
+	for {
+		var name, v string
+		if name, i, ok = flatString(b, i); !ok {
+			return nil, false
+		}
+		if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
+			return nil, false
+		}
+		if v, i, ok = flatString(b, skipSpace(b, i+1)); !ok {
+			return nil, false
+		}
+		addWritten(w, name, v)
+		if i = skipSpace(b, i); i >= len(b) {
+			return nil, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return w, skipSpace(b, i+1) == len(b)
+		default:
+			return nil, false
+		}
+	}
+}
+
+// flatString reads a JSON string at b[i] that has no escapes.
+func flatString(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", i, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return string(b[i+1 : j]), j + 1, true
+		case '\\':
+			return "", i, false
+		}
+	}
+	return "", i, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // EncodeList encodes a conflict's list, nil for an empty one.
