@@ -23,6 +23,19 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, log *slo
 		}
 	}
 	if len(p.confirmLinks) > 0 {
+		// A crash may have come between the create and the billing
+		// product: assign it again (assignments are idempotent).
+		if b, ok := s.opts.Store.(BillingProductAssigner); ok && p.billing != 0 {
+			for _, l := range p.confirmLinks {
+				if err := b.AssignBillingProduct(ctx, l.ContactID, p.billing); err != nil {
+					if IsSystemic(err) {
+						return fmt.Errorf("adsync: assign billing product %d to contact %d: %w", p.billing, l.ContactID, err)
+					}
+					run.Warnings = append(run.Warnings, Warning{UserID: l.UserID, Rule: "R-FIELD-7",
+						Message: fmt.Sprintf("billing product %d not assigned to new contact %d: %v", p.billing, l.ContactID, err)})
+				}
+			}
+		}
 		if err := h.PutLinks(ctx, cfg.ID, p.confirmLinks); err != nil {
 			return fmt.Errorf("adsync: save reconciled links of %q: %w", cfg.ID, err)
 		}
@@ -215,7 +228,7 @@ func (s *Syncer) write(ctx context.Context, cfg *OrgConfig, p *Plan, ch *Change)
 		return &ContactError{Op: ch.Kind, UserID: ch.UserID, User: ch.User, ContactID: ch.ContactID, Err: err}
 	}
 	if ch.Kind == ChangeCreate {
-		nc := NewContact{CompanyID: cfg.CompanyID, Values: ch.values, BillingProductID: p.billing}
+		nc := NewContact{CompanyID: cfg.CompanyID, Values: ch.values}
 		id, err := s.opts.Store.Create(ctx, nc)
 		if err != nil {
 			r.err = wrap(err)

@@ -59,7 +59,10 @@ type ChangedContactsReader interface {
 
 // BillingProductAssigner is an optional capability of a ContactStore:
 // assigning a billing product to a contact the sync created (R-FIELD-7).
-// Stores without it ignore NewContact.BillingProductID, and the Syncer warns.
+// Assigning a product the contact already has must succeed and change
+// nothing: after a crash the Syncer may assign it again.
+// The Syncer calls it right after the contact is created; with a store
+// without it, new contacts get no billing product and the run warns.
 type BillingProductAssigner interface {
 	AssignBillingProduct(ctx context.Context, contactID, productID int64) error
 }

@@ -176,11 +176,10 @@ func TestLinkRules(t *testing.T) {
 		},
 		{
 			name: "R-LINK-4 a link to a contact that no longer exists is dropped and the user matched again",
-			opts: []envOption{withStore(func(m *contacts.Memory) adsync.ContactStore { return &hidingStore{Memory: m} })},
 			setup: func(e *env) {
 				e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"))
 				e.mustSync()
-				e.storeIf.(*hidingStore).hide(e.links()["u1"].ContactID)
+				require.True(e.t, e.store.Delete(e.links()["u1"].ContactID), "someone deletes the contact in Autotask")
 			},
 			check: func(t *testing.T, e *env) {
 				old := e.links()["u1"].ContactID
@@ -213,35 +212,6 @@ func TestLinkRules(t *testing.T) {
 				assert.Equal(t, adsync.ConflictContactLinked, cs[0].Kind)
 			},
 		},
-	})
-}
-
-// hidingStore hides contacts from reads, as if they had been deleted in
-// Autotask (the in-memory store has no delete: the sync never deletes).
-type hidingStore struct {
-	*contacts.Memory
-	hidden map[int64]bool
-}
-
-func (h *hidingStore) hide(id int64) {
-	if h.hidden == nil {
-		h.hidden = map[int64]bool{}
-	}
-	h.hidden[id] = true
-}
-
-func (h *hidingStore) Contacts(ctx context.Context, companyID int64, fs adsync.FieldSet, page func([]adsync.Contact) error) error {
-	return h.Memory.Contacts(ctx, companyID, fs, func(cs []adsync.Contact) error {
-		var keep []adsync.Contact
-		for _, c := range cs {
-			if !h.hidden[c.ID] {
-				keep = append(keep, c)
-			}
-		}
-		if len(keep) == 0 {
-			return nil
-		}
-		return page(keep)
 	})
 }
 

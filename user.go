@@ -86,9 +86,6 @@ type NewContact struct {
 	// Values are the values to write; blank values are not sent. FirstName
 	// and LastName are never blank (R-FIELD-5).
 	Values Values
-	// BillingProductID, when non-zero, is assigned to the new contact
-	// (R-FIELD-7) by a store that implements BillingProductAssigner.
-	BillingProductID int64
 }
 
 // ContactUpdate is a partial update of one contact: only the fields in Set,

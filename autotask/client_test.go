@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -360,6 +361,10 @@ func TestWireFormat(t *testing.T) {
 		p := srv.AddBillingProduct("Seat")
 		require.NoError(t, c.AssignBillingProduct(ctx, id, p))
 		assert.Equal(t, []int64{p}, srv.BillingProducts(id))
+		posts := srv.CountRequests("POST", "Contacts/"+strconv.FormatInt(id, 10)+"/BillingProductAssociations")
+		require.NoError(t, c.AssignBillingProduct(ctx, id, p), "assigning again after a crash succeeds")
+		assert.Equal(t, []int64{p}, srv.BillingProducts(id), "and does not duplicate the association")
+		assert.Equal(t, posts, srv.CountRequests("POST", "Contacts/"+strconv.FormatInt(id, 10)+"/BillingProductAssociations"))
 		err := c.AssignBillingProduct(ctx, id, 1)
 		assert.ErrorIs(t, err, adsync.ErrValidation)
 		assert.Contains(t, err.Error(), "billingProductID")

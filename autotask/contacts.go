@@ -440,10 +440,18 @@ func (c *Client) Countries(ctx context.Context) ([]adsync.Country, error) {
 
 // AssignBillingProduct associates a billing product with a contact the
 // sync created (R-FIELD-7), effective today, with POST
-// Contacts/{id}/BillingProductAssociations.
+// Contacts/{id}/BillingProductAssociations. It is idempotent, as
+// adsync.BillingProductAssigner requires: a product the contact already has
+// is not associated again (one query first), so a Syncer that assigns again
+// after a crash never duplicates the association.
 func (c *Client) AssignBillingProduct(ctx context.Context, contactID, productID int64) error {
 	wrap := func(err error) error {
 		return fmt.Errorf("autotask: assign billing product %d to contact %d: %w", productID, contactID, err)
+	}
+	if has, err := c.hasBillingProduct(ctx, contactID, productID); err != nil {
+		return wrap(err)
+	} else if has {
+		return nil
 	}
 	today := c.now().UTC().Truncate(24 * time.Hour)
 	body := map[string]any{"contactID": contactID, "billingProductID": productID, "effectiveDate": wireTime(today)}
@@ -457,24 +465,31 @@ func (c *Client) AssignBillingProduct(ctx context.Context, contactID, productID 
 			}
 			return nil
 		}
-		var res struct {
-			Items []struct {
-				ID int64 `json:"id"`
-			} `json:"items"`
-		}
-		q := queryBody{MaxRecords: 1, IncludeFields: []string{"id"}, Filter: []filter{
-			{Op: "eq", Field: "contactID", Value: contactID}, {Op: "eq", Field: "billingProductID", Value: productID}}}
-		if err := c.do(ctx, &request{method: http.MethodPost, path: "ContactBillingProductAssociations/query",
-			endpoint: "ContactBillingProductAssociations", body: q, out: &res, idempotent: true}); err != nil {
+		has, err := c.hasBillingProduct(ctx, contactID, productID)
+		if err != nil {
 			return wrap(fmt.Errorf("the response was lost (%v) and checking for the association failed: %w", lost.err, err))
 		}
-		if len(res.Items) > 0 {
+		if has {
 			return nil
 		}
 		if sent >= 3 {
 			return wrap(fmt.Errorf("the response was lost %d times: %w", sent, adsync.ErrUnavailable))
 		}
 	}
+}
+
+// hasBillingProduct reports whether the contact has the billing product.
+func (c *Client) hasBillingProduct(ctx context.Context, contactID, productID int64) (bool, error) {
+	var res struct {
+		Items []struct {
+			ID int64 `json:"id"`
+		} `json:"items"`
+	}
+	q := queryBody{MaxRecords: 1, IncludeFields: []string{"id"}, Filter: []filter{
+		{Op: "eq", Field: "contactID", Value: contactID}, {Op: "eq", Field: "billingProductID", Value: productID}}}
+	err := c.do(ctx, &request{method: http.MethodPost, path: "ContactBillingProductAssociations/query",
+		endpoint: "ContactBillingProductAssociations", body: q, out: &res, idempotent: true})
+	return len(res.Items) > 0, err
 }
 
 // CountContacts returns the number of contacts of a company, active and

@@ -587,10 +587,10 @@ func (m *Memory) read(ctx context.Context, c Call, keep func(*adsync.Contact) bo
 	}
 }
 
-// Create creates an active contact with the non-blank values of nc, and
-// assigns nc.BillingProductID when it is set (adsync.ContactStore).
+// Create creates an active contact with the non-blank values of nc
+// (adsync.ContactStore).
 func (m *Memory) Create(ctx context.Context, nc adsync.NewContact) (int64, error) {
-	c := Call{Method: MethodCreate, CompanyID: nc.CompanyID, ProductID: nc.BillingProductID}
+	c := Call{Method: MethodCreate, CompanyID: nc.CompanyID}
 	for f := range adsync.NumFields {
 		if v := nc.Values[f]; strings.TrimSpace(v) != "" {
 			c.Fields = c.Fields.With(adsync.Field(f))
@@ -615,9 +615,6 @@ func (m *Memory) Create(ctx context.Context, nc adsync.NewContact) (int64, error
 		id = m.nextID
 		m.nextID++
 		m.insert(co, &adsync.Contact{ID: id, CompanyID: nc.CompanyID, Active: true, Values: c.Values, LastModified: m.now()})
-		if nc.BillingProductID != 0 {
-			m.assign(id, nc.BillingProductID)
-		}
 		c.ContactID = id
 		return true, nil
 	})

