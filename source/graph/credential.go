@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -12,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	gopkcs12 "software.sslmate.com/src/go-pkcs12"
 )
 
 // StaticToken returns a credential that always hands out the same bearer
@@ -28,14 +30,25 @@ func (t staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azco
 	return azcore.AccessToken{Token: string(t), ExpiresOn: time.Now().Add(time.Hour)}, nil
 }
 
-// parseCertificate reads a PEM or PKCS#12 client certificate. Its error
-// never quotes the data or the password.
+// parseCertificate reads a PEM or PKCS#12 client certificate. azidentity
+// reads PEM and legacy PKCS#12 (3DES, as older Windows and OpenSSL 1
+// export); PKCS#12 files encrypted with AES (OpenSSL 3's default, recent
+// Windows) are read with go-pkcs12. Its error never quotes the data or the
+// password.
 func parseCertificate(data []byte, password string) ([]*x509.Certificate, crypto.PrivateKey, error) {
 	var pw []byte
 	if password != "" {
 		pw = []byte(password)
 	}
 	certs, key, err := azidentity.ParseCertificates(data, pw)
+	if err != nil && !bytes.Contains(data, []byte("-----BEGIN")) {
+		var leaf *x509.Certificate
+		var chain []*x509.Certificate
+		key, leaf, chain, err = gopkcs12.DecodeChain(data, password)
+		if err == nil {
+			certs = append([]*x509.Certificate{leaf}, chain...)
+		}
+	}
 	if err != nil {
 		return nil, nil, errors.New("cannot be read as a PEM or PKCS#12 certificate with its private key: check the file, and the password for PKCS#12")
 	}

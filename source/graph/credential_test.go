@@ -2,6 +2,11 @@ package graph_test
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -77,6 +82,95 @@ func TestSignIn(t *testing.T) {
 				assert.NotContains(t, err.Error(), "\n", "one line")
 			}
 			assert.Zero(t, srv.CountRequests("/v1.0/"), "no Graph call without a token")
+		})
+	}
+}
+
+// pkcs12 converts a PEM certificate and key into a PKCS#12 file with
+// openssl (AES by default in OpenSSL 3, 3DES with legacy), or skips when
+// openssl is missing.
+func pkcs12(t *testing.T, pemData []byte, password string, legacy bool) []byte {
+	t.Helper()
+	bin, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl is not installed: cannot make PKCS#12 test files")
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.pem"), filepath.Join(dir, "out.p12")
+	require.NoError(t, os.WriteFile(in, pemData, 0o600))
+	args := []string{"pkcs12", "-export", "-in", in, "-out", out, "-passout", "pass:" + password}
+	if legacy {
+		args = append(args, "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1")
+	}
+	if b, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		t.Skipf("openssl cannot make this PKCS#12 file here: %v: %s", err, b)
+	}
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	return data
+}
+
+func certOf(t *testing.T, pemData []byte) *x509.Certificate {
+	t.Helper()
+	b, _ := pem.Decode(pemData)
+	require.NotNil(t, b)
+	c, err := x509.ParseCertificate(b.Bytes)
+	require.NoError(t, err)
+	return c
+}
+
+// TestSignInWithCertificate signs in with client certificates through the
+// real azidentity credential: MSAL's signed client assertion is verified by
+// the emulator against the registered certificate.
+func TestSignInWithCertificate(t *testing.T) {
+	registered := selfSignedPEM(t, false)
+	other := selfSignedPEM(t, false)
+	tests := []struct {
+		name     string
+		cert     func(t *testing.T) ([]byte, string)
+		refused  bool
+		badInput bool
+	}{
+		{name: "PEM", cert: func(*testing.T) ([]byte, string) { return registered, "" }},
+		{name: "PKCS#12 with AES (OpenSSL 3 default)", cert: func(t *testing.T) ([]byte, string) {
+			return pkcs12(t, registered, "p12-pass", false), "p12-pass"
+		}},
+		{name: "PKCS#12 with 3DES (legacy)", cert: func(t *testing.T) ([]byte, string) {
+			return pkcs12(t, registered, "p12-pass", true), "p12-pass"
+		}},
+		{name: "PKCS#12 with a wrong password", cert: func(t *testing.T) ([]byte, string) {
+			return pkcs12(t, registered, "p12-pass", false), "wrong"
+		}, badInput: true},
+		{name: "a certificate not registered on the app", cert: func(*testing.T) ([]byte, string) { return other, "" }, refused: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, password := tt.cert(t)
+			srv := graphtest.NewTLSServer()
+			t.Cleanup(srv.Close)
+			srv.AddAppCertificate(tenant, client, certOf(t, registered))
+			gid := srv.AddGroup("", "Staff")
+			srv.AddMembers(gid, srv.PutUser(graphtest.User{UserPrincipalName: "a@contoso.example", DisplayName: "A"}))
+			srv.RequireToken("only-issued-tokens-work")
+			cfg := graph.Config{TenantID: tenant, ClientID: client, Certificate: data, CertificatePassword: password,
+				GroupID: gid, BaseURL: srv.GraphURL(), AuthorityHost: srv.URL + "/", HTTPClient: srv.Client()}
+			src, err := graph.New(cfg)
+			if tt.badInput {
+				var ce *adsync.ConfigError
+				require.ErrorAs(t, err, &ce)
+				assert.Equal(t, "certificate", ce.Field)
+				assert.NotContains(t, err.Error(), password)
+				return
+			}
+			require.NoError(t, err)
+			_, err = src.Check(context.Background())
+			if tt.refused {
+				require.ErrorIs(t, err, adsync.ErrUnauthorized)
+				assert.Contains(t, err.Error(), "AADSTS700027")
+				assert.Contains(t, err.Error(), "upload the certificate")
+				return
+			}
+			require.NoError(t, err)
 		})
 	}
 }

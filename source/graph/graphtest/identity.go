@@ -1,6 +1,13 @@
 package graphtest
 
 import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +24,16 @@ func (s *Server) AddApp(tenantID, clientID, secret string) {
 		s.apps[strings.ToLower(tenantID)] = t
 	}
 	t[strings.ToLower(clientID)] = &app{secret: secret}
+}
+
+// AddAppCertificate registers an application that signs in with a client
+// certificate (an RSA key): the token endpoint accepts client assertions
+// signed by the certificate's key, as MSAL sends them (PS256 or RS256).
+func (s *Server) AddAppCertificate(tenantID, clientID string, cert *x509.Certificate) {
+	s.AddApp(tenantID, clientID, "")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apps[strings.ToLower(tenantID)][strings.ToLower(clientID)].cert = cert
 }
 
 // ExpireSecret makes an app's secret expired: the token endpoint answers
@@ -71,14 +88,18 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		a := apps[strings.ToLower(clientID)]
 		var secret string
 		var expired bool
+		var cert *x509.Certificate
 		if a != nil {
-			secret, expired = a.secret, a.expired
+			secret, expired, cert = a.secret, a.expired, a.cert
 		}
 		s.mu.Unlock()
+		assertion := r.PostForm.Get("client_assertion")
 		switch {
 		case a == nil:
 			aadError(w, http.StatusBadRequest, "unauthorized_client", 700016, "Application with identifier '"+clientID+"' was not found in the directory '"+tenant+"'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.")
-		case r.PostForm.Get("client_secret") != secret:
+		case assertion != "" && (cert == nil || verifyAssertion(assertion, clientID, cert) != nil):
+			aadError(w, http.StatusUnauthorized, "invalid_client", 700027, "Client assertion failed signature validation: the certificate used to sign it is not registered on application '"+clientID+"'.")
+		case assertion == "" && (secret == "" || r.PostForm.Get("client_secret") != secret):
 			aadError(w, http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+clientID+"'.")
 		case expired:
 			aadError(w, http.StatusUnauthorized, "invalid_client", 7000222, "The provided client secret keys for app '"+clientID+"' are expired. Visit the Azure portal to create new keys for your app.")
@@ -102,4 +123,49 @@ func aadError(w http.ResponseWriter, status int, code string, aadsts int, msg st
 		"trace_id":          newID(),
 		"correlation_id":    newID(),
 	})
+}
+
+// verifyAssertion checks a client assertion JWT: its signature by the
+// certificate's RSA key (PS256 or RS256) and that it is issued by the
+// client.
+func verifyAssertion(jwt, clientID string, cert *x509.Certificate) error {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return errors.New("not a JWT")
+	}
+	var header struct{ Alg string }
+	var claims struct{ Iss, Sub string }
+	for i, v := range []any{&header, &claims} {
+		b, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			return err
+		}
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		return err
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return errors.New("not an RSA certificate")
+	}
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	switch header.Alg {
+	case "PS256":
+		err = rsa.VerifyPSS(pub, crypto.SHA256, sum[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+	case "RS256":
+		err = rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig)
+	default:
+		err = errors.New("unsupported alg " + header.Alg)
+	}
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(claims.Iss, clientID) || !strings.EqualFold(claims.Sub, clientID) {
+		return errors.New("assertion not issued by the client")
+	}
+	return nil
 }

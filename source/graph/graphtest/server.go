@@ -2,6 +2,7 @@ package graphtest
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -61,6 +62,7 @@ type userRec struct {
 
 type app struct {
 	secret  string
+	cert    *x509.Certificate
 	expired bool
 }
 
