@@ -50,37 +50,37 @@ func ExampleOptions() {
 	// Output: link 7 R-MATCH-3
 }
 
-// MatcherFunc wraps the default rules: here, service accounts are never
-// given a contact; everyone else is matched as usual.
-func ExampleMatcherFunc() {
+// adsync.MatcherFunc wraps the default rules: here, contractors (emails
+// at contractor.example) always get a contact of their own and are never
+// matched to an existing one; everyone else is matched as usual.
+func Example_matcherFunc() {
 	rules := matcher.New(nil)
 	m := adsync.MatcherFunc(func(ctx context.Context, in adsync.MatchInput) ([]adsync.Decision, error) {
-		var people []*adsync.User
+		var staff []*adsync.User
 		var out []adsync.Decision
 		for _, u := range in.Users {
-			if strings.HasPrefix(u.Values[adsync.Email], "svc-") {
-				out = append(out, adsync.Decision{UserID: u.ID, Action: adsync.ActionConflict, Rule: "local-service-accounts",
-					Conflict: &adsync.Conflict{UserID: u.ID, User: u.Label(), Kind: adsync.ConflictDuplicateEmail,
-						Detail: "service account: ignore it (resolve with ignore)"}})
+			if strings.HasSuffix(strings.ToLower(u.Values[adsync.Email]), "@contractor.example") {
+				out = append(out, adsync.Decision{UserID: u.ID, Action: adsync.ActionCreate, Rule: "local-contractors"})
 				continue
 			}
-			people = append(people, u)
+			staff = append(staff, u)
 		}
-		in.Users = people
+		in.Users = staff
 		ds, err := rules.Match(ctx, in)
 		return append(out, ds...), err
 	})
 	users := []*adsync.User{
-		{ID: "u1", Values: adsync.Values{adsync.FirstName: "Backup", adsync.LastName: "Service", adsync.Email: "svc-backup@example.com"}},
+		{ID: "u1", Values: adsync.Values{adsync.FirstName: "Dana", adsync.LastName: "Reed", adsync.Email: "dana@contractor.example"}},
 		{ID: "u2", Values: adsync.Values{adsync.FirstName: "Dana", adsync.LastName: "Reed", adsync.Email: "dana@example.com"}},
 	}
-	decisions, _ := m.Match(context.Background(), adsync.MatchInput{Users: users})
+	contacts := []*adsync.Contact{{ID: 5, Active: true, Values: adsync.Values{adsync.FirstName: "Dana", adsync.LastName: "Reed"}}}
+	decisions, _ := m.Match(context.Background(), adsync.MatchInput{Users: users, Contacts: contacts})
 	for _, d := range decisions {
-		fmt.Println(d.UserID, d.Action, d.Rule)
+		fmt.Println(d.UserID, d.Action, d.ContactID, d.Rule)
 	}
 	// Output:
-	// u1 conflict local-service-accounts
-	// u2 create R-MATCH-5
+	// u1 create 0 local-contractors
+	// u2 link 5 R-MATCH-3
 }
 
 func ExampleNormalize() {

@@ -70,6 +70,13 @@ func TestUpdate(t *testing.T) {
 			want:     vals(adsync.Title, "CTO", adsync.City, "Berlin"),
 		},
 		{
+			name:     "R-FIELD-5 a linked user with a blank last name still has its other fields updated",
+			selected: all,
+			user:     with(base(), adsync.LastName, "", adsync.Title, "CTO"),
+			contact:  base(),
+			want:     vals(adsync.Title, "CTO"),
+		},
+		{
 			name:     "R-FIELD-2 only selected fields are written",
 			selected: adsync.NewFieldSet(adsync.Title, adsync.FirstName, adsync.LastName, adsync.Email),
 			user:     with(base(), adsync.Title, "CTO", adsync.Phone, "+1 555 0100", adsync.City, "Boston"),
