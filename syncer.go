@@ -239,6 +239,9 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 		return Run{}, err
 	}
 	defer unlock()
+	if err := s.interruptStale(ctx, cfg.ID); err != nil {
+		return Run{}, err
+	}
 
 	// The attempt is recorded first: the 24-hour schedule counts from it
 	// (R-RUN-1), whatever happens next.
@@ -306,6 +309,31 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 		log.Error("run failed", "error", runErr)
 	}
 	return run, runErr
+}
+
+// interruptStale marks the organization's runs still recorded as running
+// interrupted (R-RUN-7). With the organization's lock held, such a run can
+// only be one whose process died: this is safe with several replicas
+// sharing a store, where HistoryStore.InterruptRuns at start is not.
+func (s *Syncer) interruptStale(ctx context.Context, orgID string) error {
+	runs, err := s.opts.History.Runs(ctx, orgID, KeepRuns)
+	if err != nil {
+		return fmt.Errorf("adsync: load the runs of %q: %w", orgID, err)
+	}
+	for _, r := range runs {
+		if r.Status != StatusRunning {
+			continue
+		}
+		r.Status, r.Ended = StatusInterrupted, s.now()
+		if r.Error == "" {
+			r.Error = "the process running it stopped before it finished"
+		}
+		if err := s.opts.History.FinishRun(ctx, r); err != nil {
+			return fmt.Errorf("adsync: mark run %d of %q interrupted: %w", r.ID, orgID, err)
+		}
+		s.log.Warn("run found interrupted", "org", orgID, "run", r.ID, "started", r.Started)
+	}
+	return nil
 }
 
 func (s *Syncer) apiCalls() int64 {
