@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/source/graph"
+	"github.com/psasync/adsync/source/graph/graphtest"
 )
 
 const gid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
@@ -133,4 +135,30 @@ func TestCloudEndpoints(t *testing.T) {
 	}
 	_, ok := graph.Cloud("mars").Endpoints()
 	assert.False(t, ok)
+}
+
+// The logger sees what was read and why a read failed, never a secret.
+func TestLogging(t *testing.T) {
+	srv := graphtest.NewTLSServer()
+	t.Cleanup(srv.Close)
+	srv.AddApp(tenant, client, "the-right-secret")
+	gid := srv.AddGroup("", "Staff")
+	srv.AddMembers(gid, srv.PutUser(graphtest.User{UserPrincipalName: "a@contoso.example", DisplayName: "A"}))
+	var logs bytes.Buffer
+	cfg := graph.Config{TenantID: tenant, ClientID: client, ClientSecret: "the-right-secret", GroupID: gid,
+		BaseURL: srv.GraphURL(), AuthorityHost: srv.URL + "/", HTTPClient: srv.Client(),
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	src, err := graph.New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, src.Users(context.Background(), func([]adsync.User) error { return nil }))
+	assert.Contains(t, logs.String(), "users=1")
+
+	cfg.ClientSecret = "a-wrong-secret"
+	src, err = graph.New(cfg)
+	require.NoError(t, err)
+	require.Error(t, src.Users(context.Background(), func([]adsync.User) error { return nil }))
+	assert.Contains(t, logs.String(), "AADSTS7000215")
+	assert.NotContains(t, logs.String(), "secret\"") // no secret-valued attribute
+	assert.NotContains(t, logs.String(), "the-right-secret")
+	assert.NotContains(t, logs.String(), "a-wrong-secret")
 }

@@ -88,6 +88,8 @@ func (s *Source) UsersSince(ctx context.Context, cursor string, page func([]adsy
 	if err := p.flush(); err != nil {
 		return "", err
 	}
+	s.log.DebugContext(ctx, "graph: incremental read through users/delta", "group", s.cfg.GroupID,
+		"members", len(members), "changedMembers", len(order))
 	return next, nil
 }
 

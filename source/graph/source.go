@@ -195,22 +195,36 @@ func unsupportedQuery(err error) bool {
 // adsync.MaxPageSize. Non-user members are left out by the OData cast;
 // disabled users are left out unless IncludeDisabled.
 func (s *Source) Users(ctx context.Context, page func([]adsync.User) error) error {
+	p := &pager{ctx: ctx, page: page}
+	read, disabled := 0, 0
 	first, headers, err := s.firstMembersPage(ctx, s.m.sel, pageSize)
 	if err != nil {
-		return s.apiError(s.membersOp(), err)
-	}
-	p := &pager{ctx: ctx, page: page}
-	_, err = s.walk(ctx, first, headers, models.CreateUserCollectionResponseFromDiscriminatorValue, s.membersOp(),
-		func(u adsync.User, removed bool) error {
-			if removed || (!u.Enabled && !s.cfg.IncludeDisabled) {
-				return nil
-			}
-			return p.add(u)
-		})
-	if err != nil {
+		err = s.apiError(s.membersOp(), err)
+		s.log.WarnContext(ctx, "graph: member read failed", "group", s.cfg.GroupID, "delivered", 0, "err", err)
 		return err
 	}
-	return p.flush()
+	_, err = s.walk(ctx, first, headers, models.CreateUserCollectionResponseFromDiscriminatorValue, s.membersOp(),
+		func(u adsync.User, removed bool) error {
+			if removed {
+				return nil
+			}
+			if !u.Enabled && !s.cfg.IncludeDisabled {
+				disabled++
+				return nil
+			}
+			read++
+			return p.add(u)
+		})
+	if err == nil {
+		err = p.flush()
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "graph: member read failed", "group", s.cfg.GroupID, "delivered", read, "err", err)
+		return err
+	}
+	s.log.DebugContext(ctx, "graph: read the group's members", "group", s.cfg.GroupID,
+		"transitive", !s.cfg.DirectMembersOnly, "users", read, "disabledLeftOut", disabled)
+	return nil
 }
 
 // pager hands users over in pages of at most MaxPageSize, reusing its
