@@ -12,11 +12,11 @@ import (
 // The texts below are built only for conflicts, never on the path of a user
 // that links or is created.
 
-const resolveHint = "resolve the conflict by mapping the user to a contact, creating a new contact, or ignoring the user"
+const resolveHint = "resolve the conflict by mapping the user to a contact, creating a new contact, or ignoring the user."
 
 func dupEmailDetail(u *adsync.User, others []string) string {
 	return "the email " + strconv.Quote(strings.TrimSpace(u.Values[adsync.Email])) + " is also the email of " +
-		countUsers(others) + " in scope (" + listIDs(others) + "), so it cannot tell which contact is whose (R-CONF-1); " +
+		countUsers(others) + " in scope (" + listIDs(others) + "), so the sync cannot tell which contact is whose (R-CONF-1); " +
 		"nothing is linked or created for this user. Give each directory user its own email, or " + resolveHint
 }
 
@@ -33,7 +33,7 @@ func dupNameDetail(u *adsync.User, others []string, hasEmail bool) string {
 }
 
 func multipleDetail(u *adsync.User, ids []int64, level int, rule string) string {
-	s := strconv.Itoa(len(ids)) + " " + levelName(level) + " contacts (" + listContactIDs(ids) + ") have " + what(u, rule)
+	s := strconv.Itoa(len(ids)) + " " + levelName(level) + " contacts (ids " + listContactIDs(ids) + ") have " + what(u, rule)
 	if level == inactive {
 		s = "no active contact matched and " + s
 	}
