@@ -114,6 +114,9 @@ type Config struct {
 	// custom cloud), e.g. "http://127.0.0.1:41234/v1.0". Tokens are sent to
 	// its host only.
 	BaseURL string `json:"baseUrl,omitempty"`
+	// Scope overrides the token scope: by default the cloud's, or
+	// "<BaseURL's scheme and host>/.default" when BaseURL is set.
+	Scope string `json:"scope,omitempty"`
 	// AuthorityHost overrides the cloud's sign-in authority (for a test
 	// token endpoint or a custom cloud), e.g. "https://127.0.0.1:41234/".
 	AuthorityHost string `json:"authorityHost,omitempty"`

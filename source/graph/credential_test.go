@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -71,6 +72,8 @@ func TestSignIn(t *testing.T) {
 				require.NoError(t, checkErr)
 				require.NoError(t, readErr)
 				assert.Len(t, got, 1)
+				require.NotEmpty(t, srv.TokenScopes())
+				assert.Contains(t, strings.Fields(srv.TokenScopes()[0]), srv.URL+"/.default", "the scope of the Graph host")
 				return
 			}
 			for _, err := range []error{checkErr, readErr} {

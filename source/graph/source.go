@@ -73,11 +73,13 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.BaseURL != "" {
 		s.base = strings.TrimRight(cfg.BaseURL, "/")
-		if cfg.Credential != nil {
-			// A test or custom Graph: ask for a token for that host.
-			u, _ := url.Parse(s.base)
-			s.scope = u.Scheme + "://" + u.Host + "/.default"
-		}
+		// A test or custom Graph: a token for that host, as the SDK's
+		// default scope would be.
+		u, _ := url.Parse(s.base)
+		s.scope = u.Scheme + "://" + u.Host + "/.default"
+	}
+	if cfg.Scope != "" {
+		s.scope = cfg.Scope
 	}
 	cred, err := cfg.credential(ep)
 	if err != nil {

@@ -36,6 +36,13 @@ func (s *Server) AddAppCertificate(tenantID, clientID string, cert *x509.Certifi
 	s.apps[strings.ToLower(tenantID)][strings.ToLower(clientID)].cert = cert
 }
 
+// TokenScopes returns the scope of each token issued so far, in order.
+func (s *Server) TokenScopes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.scopes...)
+}
+
 // ExpireSecret makes an app's secret expired: the token endpoint answers
 // AADSTS7000222.
 func (s *Server) ExpireSecret(tenantID, clientID string) {
@@ -107,6 +114,7 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 			tok := "emulated-" + newID()
 			s.mu.Lock()
 			s.issued[tok] = true
+			s.scopes = append(s.scopes, r.PostForm.Get("scope"))
 			s.mu.Unlock()
 			writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
 		}

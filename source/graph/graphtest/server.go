@@ -50,6 +50,7 @@ type Server struct {
 	perms     map[string]bool
 	token     string // required bearer token, "" = any
 	issued    map[string]bool
+	scopes    []string // scope of each issued token
 	faults    []*Fault
 	requests  []Request
 	apps      map[string]map[string]*app // tenant → client id → app
