@@ -78,7 +78,7 @@ func newMapping(overrides map[adsync.Field]string) *mapping {
 // could not be read, and treating that as "disabled" would deactivate
 // contacts over a permission problem.
 func (m *mapping) toUser(g models.Userable, emailFromUPN bool) (adsync.User, bool) {
-	if g == nil {
+	if u, ok := g.(*models.User); g == nil || (ok && u == nil) {
 		return adsync.User{}, false
 	}
 	id := deref(g.GetId())

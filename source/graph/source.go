@@ -281,7 +281,7 @@ func (s *Source) walk(ctx context.Context, first any, headers *abstractions.Requ
 	var held []adsync.User // users visited only once the trap is ruled out
 	const trapSample = 10
 	err = it.Iterate(ctx, func(g models.Userable) bool {
-		if g == nil {
+		if u, ok := g.(*models.User); g == nil || (ok && u == nil) { // a JSON null in "value"
 			return true
 		}
 		id := deref(g.GetId())

@@ -3,8 +3,11 @@ package graph
 import (
 	"testing"
 
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/adsync"
 )
 
 // Each cloud's Graph root and token scope reach the source; BaseURL and
@@ -32,4 +35,26 @@ func TestCloudWiring(t *testing.T) {
 	s, err = New(cfg)
 	require.NoError(t, err)
 	assert.Equal(t, "api://custom/.default", s.scope)
+}
+
+// Every getter may return nil (directory.md §A2): nothing panics, nil is
+// blank, and a nil accountEnabled counts as enabled.
+func TestNilSafeMapping(t *testing.T) {
+	m := newMapping(map[adsync.Field]string{adsync.Title: "extension_x_title", adsync.Fax: "otherMails"})
+	var typedNil *models.User
+	for _, g := range []models.Userable{nil, typedNil, models.NewUser()} {
+		_, ok := m.toUser(g, true)
+		assert.False(t, ok, "no id: not a user")
+	}
+	g := models.NewUser()
+	id := "5b0c5bfe-0000-4000-8000-000000000001"
+	g.SetId(&id)
+	g.SetBusinessPhones(nil)
+	g.SetAdditionalData(map[string]any{"extension_x_title": (*string)(nil), "@removed": nil})
+	u, ok := m.toUser(g, true)
+	require.True(t, ok)
+	assert.Equal(t, id, u.ID)
+	assert.True(t, u.Enabled)
+	assert.Equal(t, adsync.Values{}, u.Values)
+	assert.Equal(t, "removed", removedReason(g), "an @removed without a reason still counts as removed")
 }
