@@ -14,7 +14,7 @@ func Example() {
 	srv := graphtest.NewServer()
 	defer srv.Close()
 	g := srv.AddGroup("", "Staff")
-	srv.AddMembers(g, srv.PutUser(graphtest.User{DisplayName: "Ann Lee", City: "Oslo"}))
+	srv.AddUsers(g, graphtest.User{DisplayName: "Ann Lee", City: "Oslo"})
 	srv.InjectFault(graphtest.Fault{Status: 429, RetryAfter: "0", Times: 1}) // the first call is throttled
 
 	req, _ := http.NewRequest(http.MethodGet, srv.GraphURL()+"/groups/"+g+"/transitiveMembers/microsoft.graph.user?$select=displayName,city", nil)

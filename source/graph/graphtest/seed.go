@@ -89,6 +89,17 @@ func (s *Server) PutUser(u User) string {
 	return u.ID
 }
 
+// AddUsers creates the users (as PutUser) and makes them direct members of
+// the group; it returns their ids in order.
+func (s *Server) AddUsers(groupID string, users ...User) []string {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = s.PutUser(u)
+	}
+	s.AddMembers(groupID, ids...)
+	return ids
+}
+
 // UpdateUser changes a user in place and reports whether it exists. It
 // counts as a change for users/delta.
 func (s *Server) UpdateUser(id string, change func(*User)) bool {
