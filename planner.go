@@ -62,18 +62,34 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 		return p, nil, fmt.Errorf("adsync: check Autotask company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
 	}
 
-	users, err := s.readDirectory(ctx, org, p)
-	if err != nil {
-		return p, nil, err
-	}
-	contacts, err := s.readContacts(ctx, cfg, p.selected|matchFields, p)
-	if err != nil {
-		return p, nil, err
-	}
-
 	links, err := h.Links(ctx, cfg.ID)
 	if err != nil {
 		return p, nil, fmt.Errorf("adsync: load the links of %q: %w", cfg.ID, err)
+	}
+	// The two reads are independent and each waits on a server: they run
+	// at once, and the first failure cancels the other.
+	var users []*User
+	var contacts []*Contact
+	rctx, cancel := context.WithCancel(ctx)
+	var dirErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if users, dirErr = s.readDirectory(rctx, org, p, len(links)); dirErr != nil {
+			cancel()
+		}
+	}()
+	contacts, err = s.readContacts(rctx, cfg, p.selected|matchFields, p)
+	if err != nil {
+		cancel()
+	}
+	<-done
+	cancel()
+	if dirErr != nil && (err == nil || !errors.Is(dirErr, context.Canceled)) {
+		return p, nil, dirErr // the directory's own failure, not the cancellation it got
+	}
+	if err != nil {
+		return p, nil, err
 	}
 	prevConflicts, err := h.Conflicts(ctx, cfg.ID)
 	if err != nil {
@@ -111,7 +127,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 
 // readDirectory reads the in-scope users, in full or incrementally, and
 // applies the organization's scope rules (R-SCOPE-7, R-SCOPE-8, R-MATCH-8).
-func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]*User, error) {
+func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan, sizeHint int) ([]*User, error) {
 	cfg := &org.Config
 	full, cursor, err := s.readMode(ctx, org)
 	if err != nil {
@@ -119,7 +135,7 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]*User, 
 	}
 	limit := cfg.UserCap()
 	var users chunked[User]
-	seen := map[string]struct{}{} // every user read, to drop duplicates
+	seen := make(map[string]struct{}, sizeHint) // every user read, to drop duplicates
 	p.disabled = map[string]bool{}
 	page := func(us []User) error {
 		for i := range us {

@@ -49,8 +49,9 @@ type Options struct {
 	Fields FieldPolicy
 	// Logger receives the run's log; nil discards it.
 	Logger *slog.Logger
-	// Progress, when set, is called as a run advances, from the goroutine
-	// running it. It must be fast.
+	// Progress, when set, is called as a run advances, one call at a time
+	// (the directory and the contacts are read concurrently). It must be
+	// fast.
 	Progress func(Progress)
 	// WriteConcurrency bounds the writes in flight (default 3, Autotask's
 	// thread limit per endpoint).
@@ -80,6 +81,8 @@ type Syncer struct {
 
 	mu      sync.Mutex
 	running map[string]bool // organizations with a run in this process
+
+	progressMu sync.Mutex
 }
 
 // NewSyncer returns a Syncer, or a *ConfigError naming the missing or bad
@@ -120,6 +123,10 @@ func (s *Syncer) History() HistoryStore { return s.opts.History }
 
 func (s *Syncer) progress(org string, ph Phase, done, total int) {
 	if s.opts.Progress != nil {
+		// The directory and the contacts are read at once: one call at a
+		// time.
+		s.progressMu.Lock()
+		defer s.progressMu.Unlock()
 		s.opts.Progress(Progress{OrgID: org, Phase: ph, Done: done, Total: total})
 	}
 }
