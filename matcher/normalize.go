@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -78,6 +79,11 @@ func appendASCIIByte(dst []byte, c byte) []byte {
 // canonical reordering only moves marks, which are dropped, the result is
 // the concatenation of each rune's result: what the table caches.
 func appendNormalizedSlow(dst []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		// Invalid bytes are no letters; dropped first, they cannot stop
+		// the decomposition of what follows them.
+		s = strings.ToValidUTF8(s, "")
+	}
 	for _, r := range norm.NFKD.String(s) {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			continue

@@ -23,3 +23,21 @@ func TestNormalizeFastPathMatchesDefinition(t *testing.T) {
 		assert.Equal(t, want, Normalize(s), "%q", s)
 	}
 }
+
+// FuzzNormalize checks, for any string, that the fast paths agree with the
+// definition and that normalizing twice changes nothing.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"O'Brien", "José", "Jose\u0301", "Straße", "Дмитрий", "李小龍", "ǅemal", "ﬁ", "İ", "", " -- "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := string(appendNormalizedSlow(nil, s))
+		got := Normalize(s)
+		if got != want {
+			t.Fatalf("Normalize(%q) = %q, definition gives %q", s, got, want)
+		}
+		if again := Normalize(got); again != got {
+			t.Fatalf("Normalize(%q) = %q, but Normalize(%q) = %q", s, got, got, again)
+		}
+	})
+}
