@@ -4,7 +4,7 @@
 # For working on source/ldap alone, e.g.
 #
 #   ./scripts/samba/run.sh go test ./source/ldap/...
-#   ADSYNC_LDAP_SEED_USERS=1200 ./scripts/samba/run.sh bash   # explore it
+#   ./scripts/samba/run.sh bash   # explore it (ADSYNC_LDAP_* are set)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:/usr/local/go/bin"
