@@ -33,7 +33,8 @@ const (
 type FieldSpec struct {
 	Field Field `json:"field"`
 	// Source overrides the default attribute or property of the field map
-	// (sync-rules.md §5), e.g. "middleName" for MiddleInitial. Empty: the
+	// (sync-rules.md §5), e.g. "middleName" for MiddleInitial, or a Graph
+	// directory extension "extension_<appid>_costCenter". Empty: the
 	// default. Sources apply overrides; the Syncer only validates them.
 	Source string `json:"source,omitempty"`
 }
@@ -111,7 +112,7 @@ type OrgConfig struct {
 
 var (
 	orgIDPattern     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-	attributePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
+	attributePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,127}$`)
 )
 
 // Validate checks the configuration and returns a *ConfigError naming the
@@ -142,7 +143,7 @@ func (c *OrgConfig) Validate() error {
 		}
 		seen = seen.With(fs.Field)
 		if fs.Source != "" && !attributePattern.MatchString(fs.Source) {
-			return bad(name+".source", "%q is not a directory attribute or property name (a letter, then letters, digits or '-')", fs.Source)
+			return bad(name+".source", "%q is not a directory attribute or property name (a letter, then letters, digits, '-' or '_')", fs.Source)
 		}
 	}
 	if c.BillingProductID < 0 {
