@@ -104,7 +104,9 @@ const minParallel = 8192
 // split calls work on ranges that cover [0, n), in parallel when n is large
 // enough: computing keys (normalization, hashing) is the bulk of a match's
 // work, and each user's or contact's keys are independent. It returns the
-// number of ranges; range w is [n*w/parts, n*(w+1)/parts).
+// number of ranges; range w is [n*w/parts, n*(w+1)/parts). A panic in a
+// range (a custom normalizer's, say) is raised again in the caller's
+// goroutine, as it would be without the split.
 func split(n int, work func(w, lo, hi int)) int {
 	parts := min(runtime.GOMAXPROCS(0), 8)
 	if n < minParallel || parts < 2 {
@@ -112,10 +114,19 @@ func split(n int, work func(w, lo, hi int)) int {
 		return 1
 	}
 	var wg sync.WaitGroup
+	panics := make([]any, parts)
 	for w := range parts {
-		wg.Go(func() { work(w, n*w/parts, n*(w+1)/parts) })
+		wg.Go(func() {
+			defer func() { panics[w] = recover() }()
+			work(w, n*w/parts, n*(w+1)/parts)
+		})
 	}
 	wg.Wait()
+	for _, p := range panics {
+		if p != nil {
+			panic(p)
+		}
+	}
 	return parts
 }
 

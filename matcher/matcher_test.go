@@ -554,3 +554,16 @@ func TestMatchInvariants(t *testing.T) {
 		assert.Positive(t, rules[r], "rule %s decided for no user: %v", r, rules)
 	}
 }
+
+// A custom normalizer that panics does so in the caller's goroutine, where
+// it can be recovered, even when keys are computed in parallel.
+func TestMatchNormalizerPanic(t *testing.T) {
+	in := population(20_000)
+	m := matcher.New(&matcher.Options{Normalize: func(s string) string {
+		if s == "Lastname19999" {
+			panic("normalizer failed")
+		}
+		return matcher.Normalize(s)
+	}})
+	assert.PanicsWithValue(t, "normalizer failed", func() { _, _ = m.Match(context.Background(), in) })
+}
