@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -58,10 +59,20 @@ func appendNormalized(dst []byte, s string) []byte {
 }
 
 func appendASCII(dst []byte, s string) []byte {
+	dst = slices.Grow(dst, len(s))
+	j := len(dst)
+	dst = dst[:j+len(s)]
 	for i := 0; i < len(s); i++ {
-		dst = appendASCIIByte(dst, s[i])
+		c := s[i]
+		if lc := c | 0x20; 'a' <= lc && lc <= 'z' { // only A-Z and a-z land there
+			dst[j] = lc
+			j++
+		} else if '0' <= c && c <= '9' {
+			dst[j] = c
+			j++
+		}
 	}
-	return dst
+	return dst[:j]
 }
 
 func appendASCIIByte(dst []byte, c byte) []byte {
