@@ -1,0 +1,514 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/autotask"
+	"github.com/psasync/adsync/autotask/autotasktest"
+	"github.com/psasync/adsync/history/sqlite"
+	"github.com/psasync/adsync/matcher"
+	"github.com/psasync/adsync/merge"
+	"github.com/psasync/adsync/source/graph"
+	"github.com/psasync/adsync/source/graph/graphtest"
+)
+
+// demo runs the main job end to end on built-in emulators: no setup, no
+// network. The customer is generated from a fixed seed, so every demo prints
+// the same story.
+func (a *app) demo(ctx context.Context, args []string) int {
+	var fs flag.FlagSet
+	state := fs.String("state", "", "directory of the demo's SQLite history (default: the user's cache directory/adsync)")
+	users := fs.Int("users", 2000, "number of directory users to generate (100 to 20000)")
+	if !a.parse("demo", &fs, args, "error") {
+		return ExitUsage
+	}
+	if *users < 100 || *users > 20000 {
+		return a.usageError(fmt.Sprintf("demo: --users %d: want 100 to 20000", *users))
+	}
+	if *state == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return a.fail(&InputError{Field: "--state", Msg: fmt.Sprintf("no cache directory (%v): give one with --state DIR", err)})
+		}
+		*state = filepath.Join(dir, "adsync")
+	}
+	d := &demo{app: a, w: a.stdout, stateDir: *state, users: *users}
+	if err := d.run(ctx); err != nil {
+		return a.fail(err)
+	}
+	return ExitOK
+}
+
+type demo struct {
+	app      *app
+	w        io.Writer
+	stateDir string
+	users    int
+
+	graph   *graphtest.Server
+	at      *autotasktest.Server
+	company int64
+	billing int64
+	groups  map[string]string // name → id
+	people  []demoPerson
+	syncer  *adsync.Syncer
+	hist    *sqlite.Store
+	org     adsync.Org
+	pr      *progress
+}
+
+type demoPerson struct {
+	graphtest.User
+	group string // the nested group the user is a direct member of
+}
+
+const demoOrg = "northwind"
+
+func (d *demo) printf(format string, args ...any) { fmt.Fprintf(d.w, format, args...) }
+
+func (d *demo) step(title string) { d.printf("\n== %s\n\n", title) }
+
+func (d *demo) run(ctx context.Context) error {
+	start := time.Now()
+	if err := d.setup(ctx); err != nil {
+		return err
+	}
+	defer d.close()
+
+	d.printf("adsync demo: a customer's Entra ID (Microsoft Graph emulator) synced into Autotask (REST emulator),\n")
+	d.printf("history in %s. Everything runs in this process; nothing leaves the machine.\n", d.hist.Path())
+	d.step("1. The customer")
+	d.describe()
+
+	d.step("2. Plan the first run (a dry run: nothing is written)")
+	p, err := d.syncer.Plan(ctx, d.org)
+	d.pr.done()
+	if err != nil {
+		return fmt.Errorf("planning: %w", err)
+	}
+	d.showPlan(p, 2)
+
+	d.step("3. Apply it")
+	run, err := d.syncer.Apply(ctx, d.org, p)
+	d.pr.done()
+	if err != nil {
+		return fmt.Errorf("applying: %w", err)
+	}
+	writeRun(d.w, run)
+	d.printf("  Autotask now has %d contacts in the company; %d new contacts got the billing product.\n",
+		len(d.at.Contacts(d.company)), d.billed())
+	d.printf("\n")
+	cs, err := d.syncer.Conflicts(ctx, demoOrg)
+	if err != nil {
+		return err
+	}
+	writeConflicts(d.w, demoOrg, cs)
+
+	d.step("4. A day later: people change in Entra ID")
+	d.dayTwo()
+	p, err = d.syncer.Plan(ctx, d.org)
+	d.pr.done()
+	if err != nil {
+		return fmt.Errorf("planning: %w", err)
+	}
+	d.showPlan(p, 3)
+	run, err = d.syncer.Apply(ctx, d.org, p)
+	d.pr.done()
+	if err != nil {
+		return fmt.Errorf("applying: %w", err)
+	}
+	writeRun(d.w, run)
+
+	d.step("5. Run again with no change: nothing is written")
+	before := d.writeRequests()
+	run, err = d.syncer.Sync(ctx, d.org, adsync.TriggerForced)
+	d.pr.done()
+	if err != nil {
+		return fmt.Errorf("syncing: %w", err)
+	}
+	writeRun(d.w, run)
+	d.printf("  Autotask writes (POST/PATCH) during this run: %d\n", d.writeRequests()-before)
+
+	d.step("6. The guard: a group emptied by mistake")
+	n := d.emptyGroup("US Staff")
+	d.printf("Someone removes the nested group \"US Staff\" (%d people) from the synced group.\n", n)
+	run, err = d.syncer.Sync(ctx, d.org, adsync.TriggerForced)
+	d.pr.done()
+	if err != nil {
+		return fmt.Errorf("syncing: %w", err)
+	}
+	writeRun(d.w, run)
+	if run.Status == adsync.StatusHeld {
+		writeHeld(d.w, demoOrg, nil, 0, run)
+	}
+	d.printf("\nThe group is put back; the next run holds nothing and deactivates nobody:\n")
+	d.restoreGroup("US Staff")
+	run, err = d.syncer.Sync(ctx, d.org, adsync.TriggerForced)
+	d.pr.done()
+	if err != nil {
+		return fmt.Errorf("syncing: %w", err)
+	}
+	writeRun(d.w, run)
+
+	d.step("7. History and status")
+	runs, err := d.hist.Runs(ctx, demoOrg, adsync.KeepRuns)
+	if err != nil {
+		return err
+	}
+	writeHistory(d.w, demoOrg, runs, func(time.Time) string { return "today" })
+	d.printf("\n")
+	st, err := d.syncer.Status(ctx, []adsync.OrgConfig{d.org.Config})
+	if err != nil {
+		return err
+	}
+	writeStatus(d.w, st, func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return "today"
+	})
+	d.printf("\nDemo done in %s. Next: write an adsync.yaml (README.md, \"Configuration\") and run adsync check.\n",
+		time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// setup starts the emulators, seeds them and builds the Syncer on a fresh
+// SQLite history.
+func (d *demo) setup(ctx context.Context) error {
+	if err := os.MkdirAll(d.stateDir, 0o700); err != nil {
+		return fmt.Errorf("demo state directory: %w", err)
+	}
+	db := filepath.Join(d.stateDir, "demo.db")
+	// A fresh history each time, so the demo tells the same story.
+	for _, p := range []string{db, db + "-wal", db + "-shm", db + "-journal", db + ".locks"} {
+		if err := os.RemoveAll(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing the previous demo history: %w", err)
+		}
+	}
+	var err error
+	if d.hist, err = sqlite.Open(ctx, db, &sqlite.Options{Logger: d.app.log}); err != nil {
+		return err
+	}
+	d.graph = graphtest.NewServer()
+	// The demo makes more requests in a minute than a real run would need an
+	// hour for; a larger hourly limit keeps the emulator from pacing it.
+	d.at = autotasktest.NewServer(autotasktest.Options{HourlyLimit: 1_000_000, TimeScale: 0.001})
+	d.seed()
+
+	cr := d.at.Credentials()
+	store, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
+		ZoneLookupURL: d.at.ZoneLookupURL(), HTTPClient: d.at.Client(), Logger: d.app.log})
+	if err != nil {
+		return err
+	}
+	src, err := graph.New(graph.Config{GroupID: d.groups["Autotask Contacts"], BaseURL: d.graph.GraphURL(),
+		Credential: graph.StaticToken("demo"), Logger: d.app.log})
+	if err != nil {
+		return err
+	}
+	d.pr = d.app.newProgress()
+	d.syncer, err = adsync.NewSyncer(adsync.Options{Store: store, History: d.hist, Matcher: matcher.New(nil),
+		Fields: merge.New, Logger: d.app.log, Progress: d.pr.update})
+	if err != nil {
+		return err
+	}
+	d.org = adsync.Org{Config: adsync.OrgConfig{ID: demoOrg, Name: "Northwind Traders", CompanyID: d.company, Enabled: true,
+		Directory: adsync.DirectoryAzure, BillingProductID: d.billing}, Source: src}
+	return nil
+}
+
+func (d *demo) close() {
+	d.graph.Close()
+	d.at.Close()
+	_ = d.hist.Close()
+}
+
+var (
+	demoFirst = []string{"Anna", "Ben", "Clara", "David", "Elena", "Felix", "Grace", "Hugo", "Isabel", "Jonas",
+		"Katrin", "Liam", "Maria", "Noah", "Olivia", "Paul", "Quinn", "Rosa", "Samuel", "Tanja",
+		"Ursula", "Victor", "Wendy", "Xavier", "Yasmin", "Zoë", "José", "Renée", "Søren", "Łukasz",
+		"Aoife", "Björn", "Chloé", "Dmitri", "Eva", "Farah", "Gustav", "Hana", "Ivan", "Jürgen"}
+	demoLast = []string{"Schmidt", "O'Brien", "Müller", "García", "Smith", "Nowak", "Rossi", "Dubois", "Jensen", "Kowalski",
+		"Martin", "Bernard", "Weber", "Fischer", "Meyer", "Wagner", "Becker", "Hoffmann", "Schulz", "Koch",
+		"Richter", "Klein", "Wolf", "Schröder", "Neumann", "Schwarz", "Zimmermann", "Braun", "Krüger", "Hofmann",
+		"Hartmann", "Lange", "Schmitt", "Werner", "Krause", "Meier", "Lehmann", "Köhler", "Herrmann", "König",
+		"Walker", "Wright", "Thompson", "White", "Hughes", "Edwards", "Green", "Hall", "Wood", "Harris",
+		"Lewis", "Clarke", "Jackson", "Mary-Jane", "Roberts", "Johnson", "Evans", "Moreau", "Laurent", "Fontaine"}
+	demoTitles = []string{"Account Manager", "Software Engineer", "Office Manager", "Sales Representative", "Accountant",
+		"Warehouse Lead", "HR Partner", "Support Analyst", "Buyer", "Logistics Planner", "Marketing Specialist", "Controller"}
+	demoGroups = []struct{ name, country, city, prefix string }{
+		{"UK Staff", "GB", "London", "+44 20 7946 "},
+		{"Germany Staff", "DE", "Hamburg", "+49 40 5555 "},
+		{"US Staff", "US", "Seattle", "+1 206 555 "},
+		{"US Sales", "US", "Chicago", "+1 312 555 "},
+		{"France Staff", "FR", "Lyon", "+33 4 7800 "},
+	}
+)
+
+var asciiFold = strings.NewReplacer("ë", "e", "é", "e", "è", "e", "ø", "o", "ö", "o", "ü", "u", "ł", "l", "Ł", "l",
+	"á", "a", "í", "i", "ó", "o", "ç", "c", "'", "", " ", "", "-", "")
+
+func demoEmail(first, last string, n int) string {
+	suffix := ""
+	if n > 0 {
+		suffix = fmt.Sprint(n + 1)
+	}
+	return strings.ToLower(asciiFold.Replace(first)+"."+asciiFold.Replace(last)) + suffix + "@northwind.example"
+}
+
+// seed builds the customer: a synced group with nested groups, users with
+// realistic values, and an Autotask company where about a third of the
+// people already are contacts.
+func (d *demo) seed() {
+	rng := rand.New(rand.NewPCG(7, 2026))
+	guid := func() string {
+		return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", rng.Uint32(), rng.Uint32()&0xffff, rng.Uint32()&0xfff,
+			rng.Uint32()&0xfff, rng.Uint64()&0xffffffffffff)
+	}
+	g := d.graph
+	d.groups = map[string]string{"Autotask Contacts": g.AddGroup(guid(), "Autotask Contacts")}
+	root := d.groups["Autotask Contacts"]
+	for _, grp := range demoGroups {
+		d.groups[grp.name] = g.AddGroup(guid(), grp.name)
+	}
+	// Nested: US Sales is inside US Staff, the others directly in the root.
+	g.AddMembers(d.groups["US Staff"], d.groups["US Sales"])
+	for _, grp := range demoGroups {
+		if grp.name != "US Sales" {
+			g.AddMembers(root, d.groups[grp.name])
+		}
+	}
+	// Members that are not users are left out by the source.
+	g.AddMembers(root, g.AddObject(guid(), "#microsoft.graph.device", "Reception kiosk"),
+		g.AddObject(guid(), "#microsoft.graph.orgContact", "External auditor"))
+
+	d.at.SetLatency(0)
+	d.company = d.at.AddCompany("Northwind Traders")
+	d.billing = d.at.AddBillingProduct("Managed User (Standard)")
+	combos := len(demoFirst) * len(demoLast)
+	for i := range d.users {
+		first, last := demoFirst[i%len(demoFirst)], demoLast[(i/len(demoFirst))%len(demoLast)]
+		grp := demoGroups[(i/7)%len(demoGroups)]
+		u := graphtest.User{ID: guid(), GivenName: first, Surname: last, DisplayName: first + " " + last,
+			Mail: demoEmail(first, last, i/combos), JobTitle: demoTitles[rng.IntN(len(demoTitles))],
+			BusinessPhones: []string{fmt.Sprintf("%s%04d", grp.prefix, i)}, City: grp.city, UsageLocation: grp.country,
+			StreetAddress: "1 Harbour Road\nFloor " + fmt.Sprint(1+i%6), PostalCode: fmt.Sprintf("%05d", 10000+i%900),
+			Disabled: i%150 == 149}
+		u.UserPrincipalName = u.Mail
+		if i%3 == 0 {
+			u.MobilePhone = fmt.Sprintf("+44 7700 9%05d", i)
+		}
+		switch i {
+		case 5: // R-FIELD-4: longer than Autotask's 50 characters
+			u.JobTitle = "Senior Regional Vice President of Strategic Partnerships, EMEA"
+		case 6: // R-FIELD-6: a country Autotask does not know
+			u.UsageLocation, u.Country = "", "Atlantis"
+		case 7: // R-FIELD-5: no last name, cannot be created
+			u.Surname, u.DisplayName = "", first
+		case 10, 11: // R-CONF-1: a shared mailbox set as two users' mail
+			u.Mail = "info@northwind.example"
+		}
+		d.people = append(d.people, demoPerson{User: u, group: grp.name})
+	}
+	// R-CONF-2: two people of the same name, neither known to Autotask.
+	for k := range 2 {
+		u := graphtest.User{ID: guid(), GivenName: "Chris", Surname: "Taylor", DisplayName: "Chris Taylor",
+			Mail: fmt.Sprintf("chris.taylor%d@northwind.example", k+1), JobTitle: demoTitles[k], UsageLocation: "GB"}
+		u.UserPrincipalName = u.Mail
+		d.people = append(d.people, demoPerson{User: u, group: "UK Staff"})
+	}
+	for _, p := range d.people {
+		g.AddMembers(d.groups[p.group], g.PutUser(p.User))
+	}
+
+	// Autotask: contacts the MSP already has.
+	seed := func(f autotasktest.Fields) {
+		if _, err := d.at.SeedContact(d.company, f); err != nil {
+			panic(err) // the demo's own data: a bug, not an input problem
+		}
+	}
+	for i, p := range d.people[:d.users] {
+		u := p.User
+		switch {
+		case i == 12: // R-CONF-3: two active contacts with the user's email
+			for range 2 {
+				seed(autotasktest.Fields{"firstName": u.GivenName, "lastName": u.Surname, "emailAddress": u.Mail})
+			}
+		case i%20 == 1 || i%20 == 5 || i%20 == 9 || i%20 == 13: // R-MATCH-1: same email, stale values
+			email := u.Mail
+			if i%40 == 1 {
+				email = strings.ToUpper(email[:1]) + email[1:] // compared case-insensitively
+			}
+			seed(autotasktest.Fields{"firstName": u.GivenName, "lastName": u.Surname, "emailAddress": email, "title": "Associate"})
+		case i%20 == 2: // R-MATCH-3: same name, an old email address
+			seed(autotasktest.Fields{"firstName": strings.ToUpper(u.GivenName), "lastName": u.Surname,
+				"emailAddress": strings.Replace(u.Mail, "@northwind.example", "@northwind-old.example", 1)})
+		case i%100 == 3: // R-MATCH-2: an inactive contact with the email
+			seed(autotasktest.Fields{"firstName": u.GivenName, "lastName": u.Surname, "emailAddress": u.Mail, "isActive": false})
+		case i%100 == 23: // R-MATCH-4: an inactive contact with the name
+			seed(autotasktest.Fields{"firstName": u.GivenName, "lastName": u.Surname, "isActive": false})
+		}
+	}
+	// People the directory does not have (suppliers, former staff): never touched.
+	for i := range 120 {
+		seed(autotasktest.Fields{"firstName": "Vendor", "lastName": fmt.Sprintf("Contact %03d", i),
+			"emailAddress": fmt.Sprintf("contact%03d@supplier.example", i)})
+	}
+}
+
+func (d *demo) describe() {
+	disabled := 0
+	for _, p := range d.people {
+		if p.Disabled {
+			disabled++
+		}
+	}
+	active, inactive := 0, 0
+	for _, c := range d.at.Contacts(d.company) {
+		if c["isActive"] == int64(1) {
+			active++
+		} else {
+			inactive++
+		}
+	}
+	d.printf("Entra ID: group \"Autotask Contacts\" with %d users (%d of them disabled) in nested groups\n", len(d.people), disabled)
+	d.printf("  (UK, Germany, France, US Staff > US Sales), plus a device and an external contact.\n")
+	d.printf("Autotask: company \"Northwind Traders\" (id %d) with %d active and %d inactive contacts already,\n", d.company, active, inactive)
+	d.printf("  billing product \"Managed User (Standard)\" (id %d) for contacts the sync creates.\n", d.billing)
+	d.printf("Planted on purpose: a shared mailbox on two users, two people named Chris Taylor, duplicate\n")
+	d.printf("  contacts for one email, a title too long for Autotask, an unknown country, a user with no last name.\n")
+}
+
+var kindOrder = []adsync.ChangeKind{adsync.ChangeCreate, adsync.ChangeLink, adsync.ChangeReactivate, adsync.ChangeUpdate, adsync.ChangeDeactivate}
+
+// showPlan prints a plan's summary, its changes counted by rule, and a few
+// changes of each kind in full.
+func (d *demo) showPlan(p *adsync.Plan, perKind int) {
+	d.printf("%s\n\n", p.Summary())
+	byRule := map[string]int{}
+	kindOf := map[string]adsync.ChangeKind{}
+	for _, c := range p.Changes {
+		key := string(c.Kind) + " " + c.Rule
+		byRule[key]++
+		kindOf[key] = c.Kind
+	}
+	keys := make([]string, 0, len(byRule))
+	for k := range byRule {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	d.printf("Changes by rule:\n")
+	for _, k := range keys {
+		d.printf("  %-28s %5d\n", k, byRule[k])
+	}
+	d.printf("\nA few of them (before → after):\n")
+	var excerpt adsync.Plan
+	for _, kind := range kindOrder {
+		n := 0
+		for _, c := range p.Changes {
+			if c.Kind == kind && n < perKind {
+				excerpt.Changes = append(excerpt.Changes, c)
+				n++
+			}
+		}
+	}
+	var b bytes.Buffer
+	_, _ = excerpt.WriteTo(&b)
+	_, rest, _ := strings.Cut(b.String(), "\n") // the excerpt's own summary line
+	for line := range strings.Lines(rest) {
+		d.printf("  %s", line)
+	}
+	for i, w := range p.Warnings {
+		if i == 0 {
+			d.printf("\nWarnings:\n")
+		}
+		d.printf("  ? %s\n", w)
+	}
+	for i, s := range p.Skips {
+		if i == 0 {
+			d.printf("\nSkipped:\n")
+		}
+		d.printf("  - %s [%s]: %s\n", s.User, s.Rule, s.Reason)
+	}
+	d.printf("\n")
+}
+
+// dayTwo changes the directory: promotions, leavers, disabled accounts, a
+// deletion, new hires.
+func (d *demo) dayTwo() {
+	g := d.graph
+	for i := 100; i < 112; i++ {
+		g.UpdateUser(d.people[i].ID, func(u *graphtest.User) { u.JobTitle = "Senior " + u.JobTitle })
+	}
+	for i := 112; i < 115; i++ {
+		g.UpdateUser(d.people[i].ID, func(u *graphtest.User) { u.MobilePhone = fmt.Sprintf("+44 7700 8%05d", i) })
+	}
+	for i := 200; i < 204; i++ {
+		g.RemoveMember(d.groups[d.people[i].group], d.people[i].ID)
+	}
+	for i := 300; i < 302; i++ {
+		g.UpdateUser(d.people[i].ID, func(u *graphtest.User) { u.Disabled = true })
+	}
+	g.DeleteUser(d.people[400].ID)
+	rng := rand.New(rand.NewPCG(8, 2026))
+	for k := range 6 {
+		u := graphtest.User{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", rng.Uint32(), k), GivenName: demoFirst[k], Surname: "Newhire",
+			DisplayName: demoFirst[k] + " Newhire", Mail: demoEmail(demoFirst[k], "Newhire", 0), JobTitle: "Trainee", UsageLocation: "DE"}
+		u.UserPrincipalName = u.Mail
+		g.AddMembers(d.groups["Germany Staff"], g.PutUser(u))
+	}
+	d.printf("12 promotions (title), 3 new mobile numbers, 4 people leave their group, 2 accounts disabled,\n")
+	d.printf("1 account deleted, 6 new hires.\n\n")
+}
+
+// emptyGroup removes a nested group from the synced group and returns how
+// many users it held, nested groups included.
+func (d *demo) emptyGroup(name string) int {
+	d.graph.RemoveMember(d.groups["Autotask Contacts"], d.groups[name])
+	n := 0
+	for _, p := range d.people {
+		if !p.Disabled && (p.group == name || (name == "US Staff" && p.group == "US Sales")) {
+			n++
+		}
+	}
+	return n
+}
+
+func (d *demo) restoreGroup(name string) {
+	d.graph.AddMembers(d.groups["Autotask Contacts"], d.groups[name])
+}
+
+func (d *demo) billed() int {
+	n := 0
+	for _, c := range d.at.Contacts(d.company) {
+		id, _ := c["id"].(int64)
+		if len(d.at.BillingProducts(id)) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// writeRequests counts the contact writes the emulator has served: POST
+// (create) and PATCH (update) on Companies/{id}/Contacts, not the queries.
+func (d *demo) writeRequests() int {
+	n := 0
+	for _, r := range d.at.Requests() {
+		if (r.Method == "POST" || r.Method == "PATCH") && strings.Contains(r.Path, "/Contacts") && !strings.Contains(r.Path, "query") {
+			n++
+		}
+	}
+	return n
+}

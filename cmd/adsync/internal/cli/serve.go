@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/psasync/adsync"
+)
+
+// serve runs the scheduler for every organization until ctx is cancelled
+// (main cancels it on SIGINT or SIGTERM): each enabled organization runs every
+// 24 hours from the start of its last attempt (R-RUN-1), the schedule kept in
+// the history store across restarts. On a stop, runs in flight finish their
+// batch and are recorded.
+func (a *app) serve(ctx context.Context, args []string) int {
+	var fs flag.FlagSet
+	if !a.parse("serve", &fs, args, "info") {
+		return ExitUsage
+	}
+	e, err := a.setup(ctx, true, nil)
+	if err != nil {
+		return a.fail(err)
+	}
+	defer e.close()
+	if n, err := e.hist.InterruptRuns(ctx, time.Now()); err != nil {
+		return a.fail(err)
+	} else if n > 0 {
+		a.log.Warn("runs left running by a stopped process were marked interrupted", "runs", n)
+	}
+	sc, err := adsync.NewScheduler(e.syncer, e.orgs, &adsync.SchedulerOptions{
+		Interval: e.cfg.Interval, Parallelism: e.cfg.Parallel, Logger: a.log,
+		OnRun: func(r adsync.Run, err error) {
+			if err != nil {
+				a.log.Error("run failed", "org", r.OrgID, "run", r.ID, "err", err)
+				return
+			}
+			a.log.Info("run finished", "org", r.OrgID, "run", r.ID, "status", r.Status, "counts", r.Counts.String(),
+				"apiCalls", r.APICalls, "duration", r.Duration().Round(time.Millisecond))
+			if r.Status == adsync.StatusHeld {
+				a.log.Warn("deactivations held for approval", "org", r.OrgID, "run", r.ID, "held", len(r.Held),
+					"approve", fmt.Sprintf("adsync approve --org %s --run %d", r.OrgID, r.ID))
+			}
+		},
+	})
+	if err != nil {
+		return a.fail(err)
+	}
+	enabled := 0
+	for _, o := range e.orgs {
+		if o.Config.Enabled {
+			enabled++
+		}
+	}
+	a.log.Info("serving", "organizations", len(e.orgs), "enabled", enabled, "interval", intervalOr(e.cfg.Interval))
+	if err := sc.Run(ctx); err != nil {
+		return a.fail(err)
+	}
+	a.log.Info("stopped")
+	return ExitOK
+}
+
+func intervalOr(d time.Duration) time.Duration {
+	if d == 0 {
+		return adsync.DefaultInterval
+	}
+	return d
+}
