@@ -233,3 +233,19 @@ func TestLostCreateResponseIsReconciled(t *testing.T) {
 	assert.False(t, l.Pending)
 	assert.True(t, l.Created)
 }
+
+func TestWarningsAreBounded(t *testing.T) {
+	e := newEnv(t)
+	for i := range 1500 {
+		e.src.Put(with(user(fmt.Sprintf("u%04d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)), adsync.CountryID, "Atlantis"))
+	}
+	p, err := e.syncer.Plan(e.ctx, e.org)
+	require.NoError(t, err)
+	require.Len(t, p.Warnings, 501, "500 listed, then one summary")
+	last := p.Warnings[500]
+	assert.Equal(t, "R-FIELD-6", last.Rule)
+	assert.Equal(t, "1000 more warnings of this rule are not listed", last.Message)
+	run := e.mustSync()
+	assert.LessOrEqual(t, len(run.Warnings), adsync.MaxRunDetails)
+	assert.Equal(t, 1500, run.Counts.Created)
+}

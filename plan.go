@@ -3,6 +3,7 @@ package adsync
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,9 +89,43 @@ type Plan struct {
 	dropLinks    []string        // links to drop: contact gone (R-LINK-4), create never made (R-RUN-7)
 	confirmLinks []Link          // pending creates reconciled with a contact (R-RUN-7)
 	disabled     map[string]bool // users read but disabled (R-SCOPE-8)
+	unlisted     map[string]int  // warnings past maxPlanWarnings, by rule
 	maxContactID int64
 	billing      int64
 	selected     FieldSet
+}
+
+// maxPlanWarnings bounds the warnings a plan lists one by one: a directory
+// whose every user has, say, an unknown country would otherwise list
+// 400,000 of them. The rest are counted per rule (see finishWarnings).
+const maxPlanWarnings = MaxRunDetails / 2
+
+func (p *Plan) warn(ws ...Warning) {
+	for _, w := range ws {
+		if len(p.Warnings) < maxPlanWarnings {
+			p.Warnings = append(p.Warnings, w)
+			continue
+		}
+		if p.unlisted == nil {
+			p.unlisted = map[string]int{}
+		}
+		p.unlisted[w.Rule]++
+	}
+}
+
+// finishWarnings adds one warning per rule whose warnings were not all
+// listed.
+func (p *Plan) finishWarnings() {
+	rules := make([]string, 0, len(p.unlisted))
+	for r := range p.unlisted {
+		rules = append(rules, r)
+	}
+	slices.Sort(rules)
+	for _, r := range rules {
+		p.Warnings = append(p.Warnings, Warning{Rule: r,
+			Message: strconv.Itoa(p.unlisted[r]) + " more warnings of this rule are not listed"})
+	}
+	p.unlisted = nil
 }
 
 // Writes returns the number of contact writes applying the plan makes.

@@ -107,7 +107,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 				return p, nil, fmt.Errorf("adsync: load Autotask's country list: %w", err)
 			}
 		} else {
-			p.Warnings = append(p.Warnings, Warning{Rule: "R-FIELD-6", Field: CountryID.String(),
+			p.warn(Warning{Rule: "R-FIELD-6", Field: CountryID.String(),
 				Message: "the contact store has no country list: countryID is not written"})
 		}
 	}
@@ -121,6 +121,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 	if err := pl.run(ctx, links, prevConflicts, resolutions); err != nil {
 		return p, nil, err
 	}
+	p.finishWarnings()
 	s.progress(cfg.ID, PhasePlan, len(users), len(users))
 	return p, &planState{users: users, contacts: contacts}, nil
 }
@@ -141,11 +142,11 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan, sizeHint i
 		for i := range us {
 			u := &us[i]
 			if u.ID == "" {
-				p.Warnings = append(p.Warnings, Warning{Rule: "R-LINK-1", Message: "the directory returned a user without an id (" + u.Label() + "): ignored"})
+				p.warn(Warning{Rule: "R-LINK-1", Message: "the directory returned a user without an id (" + u.Label() + "): ignored"})
 				continue
 			}
 			if _, dup := seen[u.ID]; dup {
-				p.Warnings = append(p.Warnings, Warning{Rule: "R-LINK-1", UserID: u.ID, Message: "the directory returned this user twice: the second copy is ignored"})
+				p.warn(Warning{Rule: "R-LINK-1", UserID: u.ID, Message: "the directory returned this user twice: the second copy is ignored"})
 				continue
 			}
 			seen[u.ID] = struct{}{}
@@ -386,7 +387,7 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 	p.Counts.Skipped = len(p.Skips)
 	if cfg.BillingProductID != 0 && p.Counts.Created > 0 {
 		if _, ok := pl.s.opts.Store.(BillingProductAssigner); !ok {
-			p.Warnings = append(p.Warnings, Warning{Rule: "R-FIELD-7", Message: "the contact store cannot assign billing products: new contacts get none"})
+			p.warn(Warning{Rule: "R-FIELD-7", Message: "the contact store cannot assign billing products: new contacts get none"})
 		}
 	}
 	return nil
@@ -430,7 +431,7 @@ func (pl *planner) reconcile(pending []*Link) {
 // when it is inactive (R-LINK-3), the differing fields (R-FIELD-*).
 func (pl *planner) planLinked(u *User, l *Link, c *Contact) {
 	upd, warns := pl.rules.Update(u, c)
-	pl.p.Warnings = append(pl.p.Warnings, warns...)
+	pl.p.warn(warns...)
 	var ch Change
 	switch {
 	case !c.Active:
@@ -484,7 +485,7 @@ func (pl *planner) planResolution(u *User, r Resolution) {
 // and its reactivation.
 func (pl *planner) planLink(u *User, c *Contact, rule string, reactivate, resolution bool) {
 	upd, warns := pl.rules.Update(u, c)
-	pl.p.Warnings = append(pl.p.Warnings, warns...)
+	pl.p.warn(warns...)
 	ch := Change{Kind: ChangeLink, Rule: rule, UserID: u.ID, User: u.Label(), ContactID: c.ID, Contact: c.Label(),
 		user: u, Resolution: resolution}
 	if reactivate || !c.Active {
@@ -498,7 +499,7 @@ func (pl *planner) planLink(u *User, c *Contact, rule string, reactivate, resolu
 
 func (pl *planner) planCreate(u *User, rule string, resolution bool) {
 	vals, warns, err := pl.rules.Create(u)
-	pl.p.Warnings = append(pl.p.Warnings, warns...)
+	pl.p.warn(warns...)
 	if err != nil {
 		pl.p.Skips = append(pl.p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-FIELD-5", Reason: err.Error()})
 		return
