@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -237,6 +238,20 @@ func fullRun(org string) adsync.Run {
 	}
 }
 
+// requireAllSet checks that the suite's fixture sets every field of a
+// record (but those named in except), so that a field added to the record
+// type is round-tripped by the suite, not silently dropped by a store.
+func requireAllSet(t *testing.T, rec any, except ...string) {
+	t.Helper()
+	v := reflect.ValueOf(rec)
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if v.Field(i).IsZero() && !slices.Contains(except, name) {
+			t.Fatalf("historytest: the fixture %T leaves field %s unset: a field was added to the type; set it in the fixture so that stores are tested to keep it", rec, name)
+		}
+	}
+}
+
 func requireUTC(t *testing.T, what string, ts ...time.Time) {
 	t.Helper()
 	for _, x := range ts {
@@ -277,6 +292,8 @@ func requireRun(t *testing.T, want, got adsync.Run, what string) {
 
 func testRunFields(t *testing.T, s adsync.HistoryStore) {
 	want := fullRun("org-a")
+	want.Ended, want.Error = at(time.Minute), "an error"
+	requireAllSet(t, want, "ID")
 	got, err := s.StartRun(t.Context(), want)
 	require.NoError(t, err)
 	want.ID = got.ID
@@ -331,7 +348,7 @@ func testInterrupt(t *testing.T, s adsync.HistoryStore) {
 
 func link(org, user string, contact int64) adsync.Link {
 	return adsync.Link{
-		OrgID: org, UserID: user, ContactID: contact, Created: contact%2 == 0,
+		OrgID: org, UserID: user, ContactID: contact, Created: contact%2 == 0, Active: contact%3 != 0,
 		Written: map[adsync.Field]string{
 			adsync.FirstName: "First " + user, adsync.LastName: "Last", adsync.Email: user + "@example.test",
 			adsync.Phone: "+1 555 0100", adsync.CountryID: "237",
@@ -342,7 +359,7 @@ func link(org, user string, contact int64) adsync.Link {
 
 func pending(org, user string, after int64) adsync.Link {
 	return adsync.Link{
-		OrgID: org, UserID: user, Pending: true, Created: true, After: after,
+		OrgID: org, UserID: user, Pending: true, Created: true, Active: true, After: after,
 		Written:  map[adsync.Field]string{adsync.FirstName: "Pen", adsync.LastName: "Ding", adsync.Title: "Ünïcode ✓"},
 		LinkedAt: t0,
 	}
@@ -357,32 +374,38 @@ func normLink(l adsync.Link) adsync.Link {
 }
 
 // requireLinks checks that the organization's links are want, in any order.
+// It compares link by link: a diff of thousands of links would take
+// testify minutes to print.
 func requireLinks(t *testing.T, s adsync.HistoryStore, org string, want []adsync.Link, what string) {
 	t.Helper()
 	got, err := s.Links(t.Context(), org)
 	require.NoError(t, err, "Links(%s)", org)
-	byUser := func(a, b adsync.Link) int { return strings.Compare(a.UserID, b.UserID) }
-	norm := func(ls []adsync.Link) []adsync.Link {
-		out := make([]adsync.Link, len(ls))
-		for i, l := range ls {
-			out[i] = normLink(l)
-		}
-		slices.SortFunc(out, byUser)
-		return out
-	}
+	byUser := make(map[string]adsync.Link, len(got))
 	for _, l := range got {
 		requireUTC(t, what, l.LinkedAt, l.SyncedAt)
+		_, dup := byUser[l.UserID]
+		require.False(t, dup, "%s: Links returned user %s twice", what, l.UserID)
+		byUser[l.UserID] = l
 	}
-	require.Equal(t, norm(want), norm(got), what)
+	for _, w := range want {
+		g, ok := byUser[w.UserID]
+		require.True(t, ok, "%s: the link of user %s is missing", what, w.UserID)
+		require.Equal(t, normLink(w), normLink(g), "%s: the link of user %s", what, w.UserID)
+	}
+	require.Equal(t, len(want), len(got), "%s: the number of links", what)
 }
 
 func testLinks(t *testing.T, s adsync.HistoryStore) {
 	ctx := t.Context()
 	a, b, p := link("org-a", "user-a", 101), link("org-a", "user-b", 102), pending("org-a", "user-p", 102)
 	noOrg := link("", "user-n", 103)
-	require.NoError(t, s.PutLinks(ctx, "org-a", []adsync.Link{a, b, p, noOrg}))
+	full := link("org-a", "user-full", 104)
+	full.Created, full.Pending, full.Active, full.After = true, true, true, 77
+	requireAllSet(t, full)
+	require.NoError(t, s.PutLinks(ctx, "org-a", []adsync.Link{a, b, p, noOrg, full}))
 	noOrg.OrgID = "org-a"
-	requireLinks(t, s, "org-a", []adsync.Link{a, b, p, noOrg}, "after the first PutLinks (a link without OrgID takes the call's organization)")
+	requireLinks(t, s, "org-a", []adsync.Link{a, b, p, noOrg, full}, "after the first PutLinks (a link without OrgID takes the call's organization)")
+	require.NoError(t, s.DeleteLinks(ctx, "org-a", []string{"user-full"}))
 
 	// The create went through: the pending entry is replaced by a full link.
 	done := link("org-a", "user-p", 150)
@@ -487,6 +510,7 @@ func requireConflicts(t *testing.T, s adsync.HistoryStore, org string, want []ad
 func testConflicts(t *testing.T, s adsync.HistoryStore) {
 	ctx := t.Context()
 	a := conflict("org-a", "user-a", adsync.ConflictMultipleContacts, at(0))
+	requireAllSet(t, a)
 	b := conflict("org-a", "user-b", adsync.ConflictDuplicateEmail, at(time.Minute))
 	b.Candidates = nil
 	other := conflict("org-b", "user-a", adsync.ConflictContactLinked, at(0))
@@ -531,6 +555,7 @@ func testResolutions(t *testing.T, s adsync.HistoryStore) {
 	l := adsync.Resolution{OrgID: "org-a", UserID: "user-1", Action: adsync.ResolveLink, ContactID: 42, By: "admin@msp.test", CreatedAt: at(0)}
 	c := adsync.Resolution{OrgID: "org-a", UserID: "user-2", Action: adsync.ResolveCreate, By: "Zoë", CreatedAt: at(time.Minute)}
 	o := adsync.Resolution{OrgID: "org-b", UserID: "user-1", Action: adsync.ResolveIgnore, CreatedAt: at(time.Hour)}
+	requireAllSet(t, l)
 	for _, r := range []adsync.Resolution{l, c, o} {
 		require.NoError(t, s.PutResolution(ctx, r))
 	}

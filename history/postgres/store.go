@@ -192,7 +192,7 @@ func (s *Store) InterruptRuns(ctx context.Context, now time.Time) (int, error) {
 // Links returns the organization's links.
 func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) {
 	what := fmt.Sprintf("links of organization %q", orgID)
-	rows, err := s.pool.Query(ctx, `SELECT user_id, contact_id, created, pending, after_id, written::text, linked_at, synced_at
+	rows, err := s.pool.Query(ctx, `SELECT user_id, contact_id, created, pending, active, after_id, written::text, linked_at, synced_at
 		FROM adsync_links WHERE org_id=$1`, orgID)
 	if err != nil {
 		return nil, s.wrap(what, err)
@@ -205,7 +205,7 @@ func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) 
 	)
 	for rows.Next() {
 		l := adsync.Link{OrgID: orgID}
-		if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.After, &written, &linkedAt, &syncedAt); err != nil {
+		if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt); err != nil {
 			return nil, s.wrap(what, err)
 		}
 		if l.Written, err = record.DecodeWritten(written); err != nil {
@@ -221,9 +221,35 @@ func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) 
 // the server): one round trip per chunk.
 const linkChunk = 5000
 
-// PutLinks inserts or replaces links in one transaction, a few thousand
-// per statement. A link of another organization, or without a user id, is
-// refused and nothing is written.
+// copyFrom is the number of links from which PutLinks streams them with
+// COPY into a temporary table and upserts from there: a fixed cost (the
+// table) for a lower cost per link.
+const copyFrom = 20_000
+
+// linkArrays are links by column, as the INSERT's array parameters take them.
+type linkArrays struct {
+	users              []string
+	contacts, afters   []int64
+	created, pending   []bool
+	active             []bool
+	written            []pgtype.Text
+	linkedAt, syncedAt []pgtype.Timestamptz
+}
+
+func (a *linkArrays) add(l *adsync.Link, written []byte) {
+	a.users, a.contacts, a.afters = append(a.users, l.UserID), append(a.contacts, l.ContactID), append(a.afters, l.After)
+	a.created, a.pending, a.active = append(a.created, l.Created), append(a.pending, l.Pending), append(a.active, l.Active)
+	a.written = append(a.written, jsonText(written))
+	a.linkedAt, a.syncedAt = append(a.linkedAt, ts(l.LinkedAt)), append(a.syncedAt, ts(l.SyncedAt))
+}
+
+const linkUpdates = `contact_id=EXCLUDED.contact_id, created=EXCLUDED.created, pending=EXCLUDED.pending,
+	active=EXCLUDED.active, after_id=EXCLUDED.after_id, written=EXCLUDED.written,
+	linked_at=EXCLUDED.linked_at, synced_at=EXCLUDED.synced_at`
+
+// PutLinks inserts or replaces links in one transaction: a few thousand
+// per statement, or through COPY for a large call. A link of another
+// organization, or without a user id, is refused and nothing is written.
 func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link) error {
 	if err := record.CheckOrg("put links", orgID); err != nil {
 		return err
@@ -239,15 +265,9 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 	if len(links) == 0 {
 		return nil
 	}
-	n := len(last)
-	var (
-		users              = make([]string, 0, n)
-		contacts, afters   = make([]int64, 0, n), make([]int64, 0, n)
-		created, pending   = make([]bool, 0, n), make([]bool, 0, n)
-		written            = make([]pgtype.Text, 0, n)
-		linkedAt, syncedAt = make([]pgtype.Timestamptz, 0, n), make([]pgtype.Timestamptz, 0, n)
-	)
-	for i, l := range links {
+	var a linkArrays
+	for i := range links {
+		l := &links[i]
 		if last[l.UserID] != i {
 			continue
 		}
@@ -255,28 +275,23 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 		if err != nil {
 			return fmt.Errorf("%w (user %s of organization %q)", err, l.UserID, orgID)
 		}
-		users, contacts, afters = append(users, l.UserID), append(contacts, l.ContactID), append(afters, l.After)
-		created, pending = append(created, l.Created), append(pending, l.Pending)
-		written = append(written, jsonText(w))
-		linkedAt, syncedAt = append(linkedAt, ts(l.LinkedAt)), append(syncedAt, ts(l.SyncedAt))
+		a.add(l, w)
 	}
 	what := fmt.Sprintf("put %d links of organization %q", len(links), orgID)
-	if n >= copyFrom {
-		return s.inTx(ctx, what, func(tx pgx.Tx) error {
-			return s.fail(what, copyLinks(ctx, tx, orgID, users, contacts, created, pending, afters, written, linkedAt, syncedAt))
-		})
-	}
 	return s.inTx(ctx, what, func(tx pgx.Tx) error {
-		for lo := 0; lo < n; lo += linkChunk {
-			hi := min(lo+linkChunk, n)
+		if len(a.users) >= copyFrom {
+			return s.fail(what, copyLinks(ctx, tx, orgID, &a))
+		}
+		for lo := 0; lo < len(a.users); lo += linkChunk {
+			hi := min(lo+linkChunk, len(a.users))
 			_, err := tx.Exec(ctx, `INSERT INTO adsync_links
-				(org_id, user_id, contact_id, created, pending, after_id, written, linked_at, synced_at)
-				SELECT $1, u, c, cr, p, a, w::jsonb, la, sa
-				FROM unnest($2::text[], $3::bigint[], $4::boolean[], $5::boolean[], $6::bigint[], $7::text[],
-					$8::timestamptz[], $9::timestamptz[]) AS x(u, c, cr, p, a, w, la, sa)
+				(org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at)
+				SELECT $1, u, c, cr, p, ac, a, w::jsonb, la, sa
+				FROM unnest($2::text[], $3::bigint[], $4::boolean[], $5::boolean[], $6::boolean[], $7::bigint[], $8::text[],
+					$9::timestamptz[], $10::timestamptz[]) AS x(u, c, cr, p, ac, a, w, la, sa)
 				ON CONFLICT (org_id, user_id) DO UPDATE SET `+linkUpdates,
-				orgID, users[lo:hi], contacts[lo:hi], created[lo:hi], pending[lo:hi], afters[lo:hi], written[lo:hi],
-				linkedAt[lo:hi], syncedAt[lo:hi])
+				orgID, a.users[lo:hi], a.contacts[lo:hi], a.created[lo:hi], a.pending[lo:hi], a.active[lo:hi], a.afters[lo:hi],
+				a.written[lo:hi], a.linkedAt[lo:hi], a.syncedAt[lo:hi])
 			if err != nil {
 				return s.fail(what, err)
 			}
@@ -285,30 +300,22 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 	})
 }
 
-// copyFrom is the number of links from which PutLinks streams them with
-// COPY into a temporary table and upserts from there: a fixed cost (the
-// table) for a lower cost per link.
-const copyFrom = 20_000
-
-const linkUpdates = `contact_id=EXCLUDED.contact_id, created=EXCLUDED.created,
-	pending=EXCLUDED.pending, after_id=EXCLUDED.after_id, written=EXCLUDED.written,
-	linked_at=EXCLUDED.linked_at, synced_at=EXCLUDED.synced_at`
-
-func copyLinks(ctx context.Context, tx pgx.Tx, orgID string, users []string, contacts []int64, created, pending []bool,
-	afters []int64, written []pgtype.Text, linkedAt, syncedAt []pgtype.Timestamptz) error {
+// copyLinks streams the links into a temporary table and upserts them
+// from there.
+func copyLinks(ctx context.Context, tx pgx.Tx, orgID string, a *linkArrays) error {
 	if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE adsync_links_in
 		(LIKE adsync_links INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
 		return err
 	}
-	cols := []string{"org_id", "user_id", "contact_id", "created", "pending", "after_id", "written", "linked_at", "synced_at"}
+	cols := []string{"org_id", "user_id", "contact_id", "created", "pending", "active", "after_id", "written", "linked_at", "synced_at"}
 	row := make([]any, len(cols))
-	src := pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
+	src := pgx.CopyFromSlice(len(a.users), func(i int) ([]any, error) {
 		var w any
-		if written[i].Valid {
-			w = written[i].String
+		if a.written[i].Valid {
+			w = a.written[i].String
 		}
-		row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] =
-			orgID, users[i], contacts[i], created[i], pending[i], afters[i], w, linkedAt[i], syncedAt[i]
+		row[0], row[1], row[2], row[3], row[4] = orgID, a.users[i], a.contacts[i], a.created[i], a.pending[i]
+		row[5], row[6], row[7], row[8], row[9] = a.active[i], a.afters[i], w, a.linkedAt[i], a.syncedAt[i]
 		return row, nil
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"adsync_links_in"}, cols, src); err != nil {

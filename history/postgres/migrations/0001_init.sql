@@ -25,6 +25,7 @@ CREATE TABLE adsync_links (
 	contact_id bigint  NOT NULL,
 	created    boolean NOT NULL,
 	pending    boolean NOT NULL,
+	active     boolean NOT NULL,
 	after_id   bigint  NOT NULL,
 	written    jsonb,
 	linked_at  timestamptz,

@@ -25,6 +25,7 @@ CREATE TABLE links (
 	contact_id INTEGER NOT NULL,
 	created    INTEGER NOT NULL,
 	pending    INTEGER NOT NULL,
+	active     INTEGER NOT NULL,
 	after_id   INTEGER NOT NULL,
 	written    TEXT,
 	linked_at  INTEGER,
