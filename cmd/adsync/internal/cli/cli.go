@@ -348,12 +348,12 @@ func (a *app) setup(ctx context.Context, withStore bool, progress func(adsync.Pr
 		}
 		e.orgs = append(e.orgs, adsync.Org{Config: o.Config, Source: src})
 	}
-	if !withStore {
-		return e, nil
-	}
-	spec, err := a.resolveStore(cfg)
+	spec, err := a.resolveStore(cfg) // checked even when unused: a bad flag is bad input
 	if err != nil {
 		return nil, err
+	}
+	if !withStore {
+		return e, nil
 	}
 	if e.hist, err = a.openStore(ctx, spec); err != nil {
 		return nil, err

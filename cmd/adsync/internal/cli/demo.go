@@ -209,7 +209,10 @@ func (d *demo) setup(ctx context.Context) error {
 
 	cr := d.at.Credentials()
 	store, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
-		ZoneLookupURL: d.at.ZoneLookupURL(), HTTPClient: d.at.Client(), Logger: d.app.log})
+		ZoneLookupURL: d.at.ZoneLookupURL(), HTTPClient: d.at.Client(), Logger: d.app.log,
+		// The budget is read once: with reads every 100 calls, the count
+		// of calls would depend on how the concurrent writes interleave.
+		ThresholdEvery: 1 << 30})
 	if err != nil {
 		return err
 	}
