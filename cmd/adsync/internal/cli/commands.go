@@ -275,22 +275,32 @@ func (a *app) approve(ctx context.Context, args []string) int {
 		return a.fail(err)
 	}
 	o := e.orgs[0]
+	runs, err := e.hist.Runs(ctx, o.Config.ID, 0)
+	if err != nil {
+		return a.fail(err)
+	}
+	approvedBy := map[int64]int64{} // held run → the approval run that applied it
+	for _, r := range runs {
+		if r.Trigger == adsync.TriggerApproval && r.ApprovedRun != 0 && r.Status == adsync.StatusSucceeded {
+			approvedBy[r.ApprovedRun] = r.ID
+		}
+	}
 	id := *runID
 	if id == 0 {
-		runs, err := e.hist.Runs(ctx, o.Config.ID, 0)
-		if err != nil {
-			return a.fail(err)
-		}
 		for _, r := range runs {
-			if r.Status == adsync.StatusHeld {
+			if r.Status == adsync.StatusHeld && approvedBy[r.ID] == 0 {
 				id = r.ID
 				break
 			}
 		}
 		if id == 0 {
-			fmt.Fprintf(a.stderr, "adsync: %s has no held run in its history: nothing to approve\n", o.Config.ID)
+			fmt.Fprintf(a.stderr, "adsync: %s has no held run waiting for approval: nothing to approve\n", o.Config.ID)
 			return ExitFailed
 		}
+	}
+	if by := approvedBy[id]; by != 0 {
+		fmt.Fprintf(a.stderr, "adsync: %s: run %d was already approved by run %d\n", o.Config.ID, id, by)
+		return ExitFailed
 	}
 	fmt.Fprintf(a.stdout, "%s: approving the deactivations held by run %d\n", o.Config.ID, id)
 	run, err := e.syncer.Approve(ctx, o, id)

@@ -1,0 +1,217 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/adsync/autotask/autotasktest"
+	"github.com/psasync/adsync/source/graph/graphtest"
+)
+
+const (
+	cliTenant = "11111111-2222-4333-8444-555555555555"
+	cliClient = "66666666-7777-4888-8999-000000000000"
+	cliGroup  = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+)
+
+// cliWorld is an Azure organization on the Graph emulator (signing in with a
+// client secret at its token endpoint) and a company on the Autotask
+// emulator, with a configuration file pointing at both.
+type cliWorld struct {
+	graph  *graphtest.Server
+	at     *autotasktest.Server
+	inv    invocation
+	config string
+	store  string
+	users  []string // Graph ids, in order
+}
+
+func newCLIWorld(t *testing.T, users int) *cliWorld {
+	t.Helper()
+	g := graphtest.NewTLSServer()
+	t.Cleanup(g.Close)
+	at := autotasktest.NewServer(autotasktest.Options{TimeScale: 0.001})
+	t.Cleanup(at.Close)
+	g.AddApp(cliTenant, cliClient, "graph-secret")
+	g.AddGroup(cliGroup, "Autotask Contacts")
+	w := &cliWorld{graph: g, at: at}
+	for i := range users {
+		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)
+		mail := fmt.Sprintf("user%02d@contoso.example", i)
+		if i == 1 || i == 2 {
+			mail = "shared@contoso.example" // R-CONF-1
+		}
+		g.PutUser(graphtest.User{ID: id, GivenName: "User", Surname: fmt.Sprintf("Number%02d", i), DisplayName: fmt.Sprintf("User Number%02d", i),
+			Mail: mail, UserPrincipalName: fmt.Sprintf("user%02d@contoso.example", i), JobTitle: "Engineer", UsageLocation: "GB"})
+		g.AddMembers(cliGroup, id)
+		w.users = append(w.users, id)
+	}
+	company := at.AddCompany("Contoso")
+	product := at.AddBillingProduct("Managed User")
+	_, err := at.SeedContact(company, autotasktest.Fields{"firstName": "User", "lastName": "Number00", "emailAddress": "user00@contoso.example", "title": "Intern"})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	w.config = filepath.Join(dir, "adsync.yaml")
+	w.store = filepath.Join(dir, "adsync-history.db")
+	cfg := fmt.Sprintf(`autotask:
+  username: %s
+  integrationCode: %s
+  secretFile: autotask-secret
+  zoneLookupUrl: %s
+orgs:
+  - id: contoso
+    name: Contoso Ltd
+    companyId: %d
+    billingProductId: %d
+    guard: {min: 3, percent: 10}
+    azure:
+      tenantId: %s
+      clientId: %s
+      clientSecretEnv: CONTOSO_GRAPH_SECRET
+      groupId: %s
+      baseUrl: %s
+      authorityHost: %s/
+`, at.Credentials().Username, at.Credentials().IntegrationCode, at.ZoneLookupURL(), company, product, cliTenant, cliClient, cliGroup, g.GraphURL(), g.URL)
+	require.NoError(t, os.WriteFile(w.config, []byte(cfg), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "autotask-secret"), []byte(at.Credentials().Secret+"\n"), 0o600))
+	w.inv = invocation{env: map[string]string{"CONTOSO_GRAPH_SECRET": "graph-secret", "ADSYNC_CONFIG": w.config}, httpClient: g.Client()}
+	return w
+}
+
+func (w *cliWorld) run(t *testing.T, args ...string) result {
+	t.Helper()
+	return w.inv.run(t, args...)
+}
+
+func (w *cliWorld) norm(s string) string {
+	return normalize(s, map[string]string{filepath.Dir(w.config): "<dir>"})
+}
+
+// writes counts the contact writes (POST, PATCH) the Autotask emulator served.
+func (w *cliWorld) writes() int {
+	n := 0
+	for _, r := range w.at.Requests() {
+		if (r.Method == "POST" || r.Method == "PATCH") && !strings.Contains(r.Path, "query") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestCommands runs the subcommands in the order an admin would, against the
+// emulators, with golden outputs.
+func TestCommands(t *testing.T) {
+	w := newCLIWorld(t, 12)
+
+	r := w.run(t, "check")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	golden(t, "check", w.norm(r.stdout))
+	assert.NoFileExists(t, w.store, "check opens no history")
+
+	r = w.run(t, "plan")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	golden(t, "plan", w.norm(r.stdout))
+	assert.Zero(t, w.writes(), "a plan writes nothing")
+
+	r = w.run(t, "plan", "--json")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	var plans []planJSON
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &plans))
+	require.Len(t, plans, 1)
+	assert.Equal(t, 9, plans[0].Counts.Created)
+	assert.Equal(t, 1, plans[0].Counts.Linked, "R-MATCH-1")
+	assert.Equal(t, 2, plans[0].Counts.Conflicts, "R-CONF-1")
+	assert.Len(t, plans[0].Changes, 10)
+
+	r = w.run(t, "sync")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	golden(t, "sync", w.norm(r.stdout))
+	assert.Contains(t, r.stderr, "contoso: applied", "progress lines when stderr is no terminal")
+
+	t.Run("R-RUN-8 a second sync writes nothing", func(t *testing.T) {
+		before := w.writes()
+		r := w.run(t, "sync")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		assert.Equal(t, before, w.writes())
+		assert.Contains(t, r.stdout, "created 0, linked 0, updated 0")
+	})
+
+	r = w.run(t, "conflicts")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	golden(t, "conflicts", w.norm(r.stdout))
+
+	t.Run("R-CONF-6 resolve and unresolve", func(t *testing.T) {
+		r := w.run(t, "conflicts", "resolve", "--org", "contoso", "--user", w.users[1], "--create", "--by", "test")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		r = w.run(t, "sync")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		// Resolved, the user is created; the other user of the shared
+		// mailbox no longer shares it with a user being matched.
+		assert.Contains(t, r.stdout, "created 2,")
+		r = w.run(t, "conflicts", "--json")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		var cs map[string][]conflictJSON
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &cs))
+		assert.Empty(t, cs["contoso"], "R-CONF-5 conflicts clear themselves")
+		r = w.run(t, "conflicts", "unresolve", "--org", "contoso", "--user", w.users[1])
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		r = w.run(t, "conflicts", "unresolve", "--org", "contoso", "--user", w.users[1])
+		assert.Equal(t, ExitFailed, r.code, "no resolution left")
+	})
+
+	t.Run("R-DEACT-4 held run, approve", func(t *testing.T) {
+		for _, id := range w.users[5:10] {
+			w.graph.RemoveMember(cliGroup, id)
+		}
+		r := w.run(t, "sync")
+		require.Equal(t, ExitHeld, r.code, r.stderr)
+		golden(t, "sync-held", w.norm(r.stdout))
+		r = w.run(t, "approve", "--org", "contoso")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		assert.Contains(t, r.stdout, "deactivated 5")
+		r = w.run(t, "approve", "--org", "contoso")
+		assert.Equal(t, ExitFailed, r.code, "nothing held any more")
+		assert.Contains(t, r.stderr, "no held run waiting for approval")
+		r = w.run(t, "approve", "--org", "contoso", "--run", "4")
+		assert.Equal(t, ExitFailed, r.code)
+		assert.Contains(t, r.stderr, "run 4 was already approved by run 5")
+	})
+
+	r = w.run(t, "history")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	golden(t, "history", w.norm(r.stdout))
+
+	r = w.run(t, "status")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	golden(t, "status", w.norm(r.stdout))
+}
+
+// TestFailures: a failing run exits 1 and says why; a check names the end
+// that failed.
+func TestFailures(t *testing.T) {
+	w := newCLIWorld(t, 3)
+	w.inv.env["CONTOSO_GRAPH_SECRET"] = "wrong-secret"
+
+	r := w.run(t, "check")
+	assert.Equal(t, ExitFailed, r.code)
+	assert.Contains(t, r.stdout, "FAILED")
+	assert.Contains(t, r.stderr, "contoso: directory:")
+
+	r = w.run(t, "sync")
+	assert.Equal(t, ExitFailed, r.code)
+	assert.Contains(t, r.stdout, "failed")
+	assert.Contains(t, r.stderr, "run 1 failed")
+	assert.Zero(t, w.writes(), "R-DEACT-3 nothing written")
+	assert.NotContains(t, r.stdout+r.stderr, "wrong-secret", "secrets never printed")
+
+	r = w.run(t, "history")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "failed")
+}
