@@ -2,8 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -18,54 +16,14 @@ import (
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/history/historytest"
 	"github.com/psasync/adsync/history/postgres"
+	"github.com/psasync/adsync/history/postgres/pgtest"
 )
 
-// baseDSN is the server scripts/services/postgres.sh started.
-func baseDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("ADSYNC_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("ADSYNC_REQUIRE_SERVICES") == "1" {
-			t.Fatal("ADSYNC_PG_DSN is not set but ADSYNC_REQUIRE_SERVICES=1: scripts/services/postgres.sh did not start PostgreSQL")
-		}
-		t.Skip("ADSYNC_PG_DSN is not set: run ./scripts/test.sh, which starts a PostgreSQL server (scripts/services/postgres.sh)")
-	}
-	return dsn
-}
-
-// withSearchPath returns dsn with the search_path set to schema.
-func withSearchPath(t testing.TB, dsn, schema string) string {
-	u, err := url.Parse(dsn)
-	require.NoError(t, err, "ADSYNC_PG_DSN must be a postgres:// URL")
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// freshSchema makes an empty schema for one test, dropped after it, and
-// returns a DSN whose search_path is that schema: parallel tests and
-// packages never see each other's tables or locks.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	base := baseDSN(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "adsync_test_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(context.Background(), base)
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(context.Background(), "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			conn.Close(context.Background())
-		}
-	})
-	return withSearchPath(t, base, schema)
-}
+var (
+	baseDSN        = pgtest.BaseDSN
+	withSearchPath = pgtest.WithSearchPath
+	freshSchema    = pgtest.DSN
+)
 
 func open(t testing.TB, dsn string) *postgres.Store {
 	t.Helper()
