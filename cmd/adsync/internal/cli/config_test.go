@@ -179,3 +179,21 @@ func testCA(t *testing.T) []byte {
 	require.NoError(t, err)
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
+
+// TestExampleConfig: examples/adsync.yaml, the documented starting point,
+// loads once its secrets exist.
+func TestExampleConfig(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("../../../../examples/adsync.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "adsync.yaml"), data, 0o600))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "secrets"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "secrets", "fabrikam-ldap"), []byte("pw"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fabrikam-ca.pem"), testCA(t), 0o600))
+	env := map[string]string{"AUTOTASK_SECRET": "s", "CONTOSO_GRAPH_SECRET": "g"}
+	cfg, err := LoadConfig(filepath.Join(dir, "adsync.yaml"), func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, []string{"contoso", "fabrikam"}, cfg.ids())
+	assert.Equal(t, adsync.DirectoryAzure, cfg.Orgs[0].Config.Directory)
+	assert.Equal(t, adsync.DirectoryLDAP, cfg.Orgs[1].Config.Directory)
+}
