@@ -235,7 +235,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if !exists { // a new database
 			if _, err := tx.Exec(ctx, `CREATE TABLE adsync_schema (version integer NOT NULL);
 				INSERT INTO adsync_schema VALUES (0)`); err != nil {
-				return s.wrap("migrate", err)
+				return s.migrationError("adsync_schema", err)
 			}
 		}
 		var version int
@@ -249,7 +249,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		for _, m := range migrations[version:] {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return s.wrap("migration "+m.Name, err)
+				return s.migrationError(m.Name, err)
 			}
 			s.log.Info("history schema migrated", "database", s.where, "schema", s.schema, "migration", m.Name)
 		}
@@ -260,6 +260,19 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// migrationError explains the usual cause of a failed migration: a role
+// that may not create tables in the schema (the default for the public
+// schema since PostgreSQL 15).
+func (s *Store) migrationError(name string, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42501" {
+		return &openError{kind: adsync.ErrInvalidConfig,
+			msg: fmt.Sprintf("history/postgres: %s: the role may not create the history tables in schema %q (%s): grant it CREATE on the schema, or set search_path in the DSN to a schema it owns",
+				s.where, s.schema, pe.Message)}
+	}
+	return s.wrap("migration "+name, err)
 }
 
 func (s *Store) wrap(what string, err error) error {

@@ -91,6 +91,34 @@ func TestOpenErrorsRedactPassword(t *testing.T) {
 	}
 }
 
+// A role that may not create tables in the schema gets an error saying
+// what to grant, and nothing is created.
+func TestOpenWithoutCreatePrivilege(t *testing.T) {
+	dsn := freshSchema(t)
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	schema := u.Query().Get("search_path")
+	role := "adsync_ro_" + schema[len("adsync_test_"):]
+	admin, err := pgx.Connect(t.Context(), dsn)
+	require.NoError(t, err)
+	defer admin.Close(context.Background())
+	_, err = admin.Exec(t.Context(), fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'; GRANT USAGE ON SCHEMA %s TO %s`, role, secret, schema, role))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), fmt.Sprintf(`DROP OWNED BY %s; DROP ROLE %s`, role, role))
+	})
+	u.User = url.UserPassword(role, secret)
+
+	_, err = postgres.Open(t.Context(), u.String(), nil)
+	require.ErrorIs(t, err, adsync.ErrInvalidConfig)
+	require.Contains(t, err.Error(), "may not create the history tables in schema \""+schema+"\"")
+	require.Contains(t, err.Error(), "grant it CREATE on the schema")
+	require.NotContains(t, err.Error(), secret)
+	var tables int
+	require.NoError(t, admin.QueryRow(t.Context(), `SELECT count(*) FROM pg_tables WHERE schemaname = $1`, schema).Scan(&tables))
+	require.Zero(t, tables, "nothing is created")
+}
+
 // A database migrated by a newer adsync is refused and left untouched.
 func TestOpenRefusesNewerSchema(t *testing.T) {
 	dsn := freshSchema(t)

@@ -149,6 +149,10 @@ func checkHeader(path string) error {
 		return fmt.Errorf("history/sqlite: %s: %w", path, err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return fmt.Errorf("history/sqlite: %s is a directory: give the path of the history file (e.g. %s): %w",
+			path, filepath.Join(path, "adsync-history.db"), adsync.ErrInvalidConfig)
+	}
 	head := make([]byte, len(sqliteMagic))
 	n, err := io.ReadFull(f, head)
 	if n == 0 && (err == io.EOF || err == nil) {

@@ -3,9 +3,12 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,6 +164,50 @@ func TestOpenBadOptions(t *testing.T) {
 	_, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "no", "such", "dir", "h.db"), nil)
 	require.Error(t, err, "a directory that does not exist")
 	require.Contains(t, err.Error(), "no/such/dir/h.db")
+	dir := t.TempDir()
+	_, err = sqlite.Open(t.Context(), dir, nil)
+	require.ErrorIs(t, err, adsync.ErrInvalidConfig)
+	require.Contains(t, err.Error(), dir+" is a directory")
+}
+
+// Two stores on one file, standing for two processes, write at once: the
+// second writer waits for the first (busy timeout) instead of failing, and
+// nothing is lost.
+func TestTwoStoresWriteAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	stores := []*sqlite.Store{open(t, path), open(t, path)}
+	var wg sync.WaitGroup
+	errs := make([]error, len(stores))
+	for i, s := range stores {
+		wg.Go(func() {
+			org := fmt.Sprintf("org-%d", i)
+			for round := range 20 {
+				r, err := s.StartRun(t.Context(), adsync.Run{OrgID: org, Status: adsync.StatusRunning})
+				if err == nil {
+					err = s.PutLinks(t.Context(), org, historytest.ManyLinks(org, 100*(round+1)))
+				}
+				if err == nil {
+					r.Status = adsync.StatusSucceeded
+					err = s.FinishRun(t.Context(), r)
+				}
+				if err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	for i := range stores {
+		org := fmt.Sprintf("org-%d", i)
+		runs, err := stores[1-i].Runs(t.Context(), org, 0)
+		require.NoError(t, err)
+		require.Equal(t, adsync.KeepRuns, len(runs), "the other store sees the runs")
+		links, err := stores[1-i].Links(t.Context(), org)
+		require.NoError(t, err)
+		require.Equal(t, 2000, len(links), "the other store sees the links of the last round")
+	}
 }
 
 // Two stores on one file stand for two processes: the per-organization
@@ -211,4 +258,26 @@ func TestLockOfDeadProcess(t *testing.T) {
 	historytest.TestDeadHolder(t, open(t, path), path, func(path string) (adsync.Locker, error) {
 		return sqlite.Open(context.Background(), path, nil)
 	})
+}
+
+// A write that waits past the busy timeout for another process's write
+// fails with ErrUnavailable, naming the file.
+func TestBusyIsUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	s, err := sqlite.Open(t.Context(), path, &sqlite.Options{BusyTimeout: time.Millisecond})
+	require.NoError(t, err)
+	defer s.Close()
+	other, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(t.Context(), "BEGIN IMMEDIATE")
+	require.NoError(t, err)
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+
+	_, err = s.StartRun(t.Context(), adsync.Run{OrgID: "org", Status: adsync.StatusRunning})
+	require.ErrorIs(t, err, adsync.ErrUnavailable)
+	require.Contains(t, err.Error(), path)
 }

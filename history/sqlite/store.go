@@ -3,9 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/history/internal/record"
@@ -46,6 +50,11 @@ func (s *Store) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error
 func (s *Store) wrap(what string, err error) error {
 	if err == nil {
 		return nil
+	}
+	// Another process kept the file locked past the busy timeout.
+	var se *msqlite.Error
+	if errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_BUSY || se.Code()&0xff == sqlite3.SQLITE_LOCKED) {
+		return fmt.Errorf("history/sqlite: %s: %w: %w (another process holds %s)", what, adsync.ErrUnavailable, err, s.path)
 	}
 	return fmt.Errorf("history/sqlite: %s: %w", what, err)
 }
