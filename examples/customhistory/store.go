@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/psasync/adsync"
+)
+
+// FileStore is a HistoryStore of your own: the whole history in one JSON
+// file, rewritten atomically (a temporary file renamed over it) after each
+// change. It suits a few small organizations; it passes the conformance
+// suite history/historytest, which is how a store proves it keeps the
+// contract the Syncer relies on.
+type FileStore struct {
+	mu   sync.Mutex
+	path string
+	d    fileData
+}
+
+// fileData is what the file holds.
+type fileData struct {
+	NextRunID   int64                                   `json:"nextRunId"`
+	Runs        []adsync.Run                            `json:"runs"`
+	Links       map[string]map[string]adsync.Link       `json:"links"`       // org → user → link
+	Conflicts   map[string][]adsync.Conflict            `json:"conflicts"`   // org → open conflicts
+	Resolutions map[string]map[string]adsync.Resolution `json:"resolutions"` // org → user → resolution
+}
+
+var _ adsync.HistoryStore = (*FileStore)(nil)
+
+// OpenFileStore opens the store at path, creating it when it does not exist.
+func OpenFileStore(path string) (*FileStore, error) {
+	s := &FileStore{path: path}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("history file: %w", err)
+	default:
+		if err := json.Unmarshal(b, &s.d); err != nil {
+			return nil, fmt.Errorf("history file %s: %w", path, err)
+		}
+	}
+	if s.d.Links == nil {
+		s.d.Links = map[string]map[string]adsync.Link{}
+	}
+	if s.d.Conflicts == nil {
+		s.d.Conflicts = map[string][]adsync.Conflict{}
+	}
+	if s.d.Resolutions == nil {
+		s.d.Resolutions = map[string]map[string]adsync.Resolution{}
+	}
+	return s, nil
+}
+
+// save writes the file atomically: a crash leaves the old or the new
+// history, never half of one. Callers hold s.mu.
+func (s *FileStore) save() error {
+	b, err := json.Marshal(&s.d)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".history-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil { // a journaled create must survive a crash (R-RUN-7)
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), s.path)
+}
+
+// update applies f and saves; on a failed save the change is undone, so each
+// call takes effect whole or not at all.
+func (s *FileStore) update(f func() error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before, err := json.Marshal(&s.d)
+	if err != nil {
+		return err
+	}
+	if err := f(); err != nil {
+		return err
+	}
+	if err := s.save(); err != nil {
+		s.d = fileData{}
+		_ = json.Unmarshal(before, &s.d)
+		return fmt.Errorf("saving the history file: %w", err)
+	}
+	return nil
+}
+
+// clone returns a deep copy through JSON, with times in UTC: callers may
+// keep and modify what they get.
+func clone[T any](v T) T {
+	var out T
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return out
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func normRun(r adsync.Run) adsync.Run {
+	r = clone(r)
+	r.Started, r.Ended = utc(r.Started), utc(r.Ended)
+	return r
+}
+
+func (s *FileStore) StartRun(ctx context.Context, r adsync.Run) (adsync.Run, error) {
+	err := s.update(func() error {
+		s.d.NextRunID++
+		r.ID = s.d.NextRunID
+		r = normRun(r)
+		s.d.Runs = append(s.d.Runs, r)
+		return nil
+	})
+	return clone(r), err
+}
+
+func (s *FileStore) FinishRun(ctx context.Context, r adsync.Run) error {
+	return s.update(func() error {
+		i := slices.IndexFunc(s.d.Runs, func(x adsync.Run) bool { return x.ID == r.ID && x.OrgID == r.OrgID })
+		if i < 0 {
+			return fmt.Errorf("run %d of %q: %w", r.ID, r.OrgID, adsync.ErrNotFound)
+		}
+		s.d.Runs[i] = normRun(r)
+		// Keep the newest KeepRuns of the organization (R-RUN-3).
+		kept := 0
+		for j := len(s.d.Runs) - 1; j >= 0; j-- {
+			if s.d.Runs[j].OrgID != r.OrgID {
+				continue
+			}
+			if kept++; kept > adsync.KeepRuns {
+				s.d.Runs = slices.Delete(s.d.Runs, j, j+1)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *FileStore) Runs(ctx context.Context, orgID string, limit int) ([]adsync.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []adsync.Run
+	for j := len(s.d.Runs) - 1; j >= 0 && (limit <= 0 || len(out) < limit); j-- { // ids grow with position
+		if s.d.Runs[j].OrgID == orgID {
+			out = append(out, clone(s.d.Runs[j]))
+		}
+	}
+	return out, nil
+}
+
+func (s *FileStore) Run(ctx context.Context, orgID string, id int64) (adsync.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.d.Runs {
+		if r.ID == id && r.OrgID == orgID {
+			return clone(r), nil
+		}
+	}
+	return adsync.Run{}, fmt.Errorf("run %d of %q: %w", id, orgID, adsync.ErrNotFound)
+}
+
+func (s *FileStore) InterruptRuns(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	err := s.update(func() error {
+		for i := range s.d.Runs {
+			if s.d.Runs[i].Status == adsync.StatusRunning {
+				s.d.Runs[i].Status, s.d.Runs[i].Ended = adsync.StatusInterrupted, utc(now)
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+func (s *FileStore) Links(ctx context.Context, orgID string) ([]adsync.Link, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []adsync.Link
+	for _, l := range s.d.Links[orgID] {
+		out = append(out, clone(l))
+	}
+	return out, nil
+}
+
+func (s *FileStore) PutLinks(ctx context.Context, orgID string, links []adsync.Link) error {
+	if len(links) == 0 {
+		return nil
+	}
+	for _, l := range links {
+		if l.OrgID != "" && l.OrgID != orgID {
+			return fmt.Errorf("PutLinks(%q): the link of user %q is of organization %q", orgID, l.UserID, l.OrgID)
+		}
+	}
+	return s.update(func() error {
+		m := s.d.Links[orgID]
+		if m == nil {
+			m = map[string]adsync.Link{}
+			s.d.Links[orgID] = m
+		}
+		for _, l := range links {
+			l = clone(l)
+			l.OrgID = orgID
+			l.LinkedAt, l.SyncedAt = utc(l.LinkedAt), utc(l.SyncedAt)
+			if len(l.Written) == 0 {
+				l.Written = nil
+			}
+			m[l.UserID] = l
+		}
+		return nil
+	})
+}
+
+func (s *FileStore) DeleteLinks(ctx context.Context, orgID string, userIDs []string) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	return s.update(func() error {
+		for _, u := range userIDs {
+			delete(s.d.Links[orgID], u)
+		}
+		return nil
+	})
+}
+
+func (s *FileStore) Conflicts(ctx context.Context, orgID string) ([]adsync.Conflict, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.d.Conflicts[orgID]) == 0 {
+		return nil, nil
+	}
+	return clone(s.d.Conflicts[orgID]), nil
+}
+
+func (s *FileStore) ReplaceConflicts(ctx context.Context, orgID string, cs []adsync.Conflict) error {
+	return s.update(func() error {
+		cs = clone(cs)
+		for i := range cs {
+			cs[i].FirstSeen, cs[i].LastSeen = utc(cs[i].FirstSeen), utc(cs[i].LastSeen)
+		}
+		if len(cs) == 0 {
+			delete(s.d.Conflicts, orgID)
+		} else {
+			s.d.Conflicts[orgID] = cs
+		}
+		return nil
+	})
+}
+
+func (s *FileStore) Resolutions(ctx context.Context, orgID string) ([]adsync.Resolution, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []adsync.Resolution
+	for _, r := range s.d.Resolutions[orgID] {
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (s *FileStore) PutResolution(ctx context.Context, r adsync.Resolution) error {
+	return s.update(func() error {
+		m := s.d.Resolutions[r.OrgID]
+		if m == nil {
+			m = map[string]adsync.Resolution{}
+			s.d.Resolutions[r.OrgID] = m
+		}
+		r.CreatedAt = utc(r.CreatedAt)
+		m[r.UserID] = r
+		return nil
+	})
+}
+
+func (s *FileStore) DeleteResolution(ctx context.Context, orgID, userID string) error {
+	return s.update(func() error {
+		if _, ok := s.d.Resolutions[orgID][userID]; !ok {
+			return fmt.Errorf("resolution of user %q in %q: %w", userID, orgID, adsync.ErrNotFound)
+		}
+		delete(s.d.Resolutions[orgID], userID)
+		return nil
+	})
+}
