@@ -43,12 +43,12 @@ const (
 
 // Options configure a Store. The zero value (or nil) gives the defaults.
 type Options struct {
-	// MaxConns bounds the pool of connections used by queries (default
-	// DefaultMaxConns). Each held organization lock takes one more
-	// connection of its own.
+	// MaxConns bounds the pool of connections used by queries (default:
+	// the DSN's pool_max_conns, else DefaultMaxConns). Each held
+	// organization lock takes one more connection of its own.
 	MaxConns int32
-	// ConnectTimeout bounds each connection attempt (default
-	// DefaultConnectTimeout).
+	// ConnectTimeout bounds each connection attempt (default: the DSN's
+	// connect_timeout, else DefaultConnectTimeout).
 	ConnectTimeout time.Duration
 	// Logger receives migrations and lock events; nil discards them.
 	Logger *slog.Logger
@@ -124,13 +124,19 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 	cc := cfg.ConnConfig
 	password := cc.Password
 	where := fmt.Sprintf("%s@%s:%d/%s", cc.User, cc.Host, cc.Port, cc.Database)
-	cfg.MaxConns = DefaultMaxConns
-	if opts.MaxConns > 0 {
+	// Options win; then what the DSN says (pool_max_conns,
+	// connect_timeout); then the defaults.
+	switch {
+	case opts.MaxConns > 0:
 		cfg.MaxConns = opts.MaxConns
+	case !strings.Contains(dsn, "pool_max_conns"):
+		cfg.MaxConns = DefaultMaxConns
 	}
-	cc.ConnectTimeout = DefaultConnectTimeout
-	if opts.ConnectTimeout > 0 {
+	switch {
+	case opts.ConnectTimeout > 0:
 		cc.ConnectTimeout = opts.ConnectTimeout
+	case cc.ConnectTimeout == 0:
+		cc.ConnectTimeout = DefaultConnectTimeout
 	}
 	log := opts.Logger
 	if log == nil {

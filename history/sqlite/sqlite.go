@@ -187,8 +187,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("history/sqlite: %s is not an adsync history database (a SQLite file of another application); give the path of a new or existing history file: %w",
 			s.path, adsync.ErrInvalidConfig)
 	case version > latest:
-		return fmt.Errorf("history/sqlite: %s has schema version %d, newer than this adsync knows (%d): upgrade adsync, or open a copy made before the upgrade: %w",
-			s.path, version, latest, adsync.ErrInvalidConfig)
+		return s.checkVersion(version, latest)
 	}
 	if _, err := conn.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
 		return s.openErr(err)
@@ -201,10 +200,14 @@ func (s *Store) migrate(ctx context.Context) error {
 		return s.openErr(err)
 	}
 	defer tx.Rollback()
+	// Another process may have migrated meanwhile.
 	if err := tx.QueryRowContext(ctx, "SELECT user_version FROM pragma_user_version").Scan(&version); err != nil {
 		return s.openErr(err)
 	}
-	for _, m := range migrations[min(version, latest):] {
+	if version >= latest {
+		return s.checkVersion(version, latest)
+	}
+	for _, m := range migrations[version:] {
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			return fmt.Errorf("history/sqlite: %s: migration %s: %w", s.path, m.Name, err)
 		}
@@ -215,6 +218,15 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return s.openErr(err)
+	}
+	return nil
+}
+
+// checkVersion refuses a schema newer than this package's.
+func (s *Store) checkVersion(version, latest int) error {
+	if version > latest {
+		return fmt.Errorf("history/sqlite: %s has schema version %d, newer than this adsync knows (%d): upgrade adsync, or open a copy made before the upgrade: %w",
+			s.path, version, latest, adsync.ErrInvalidConfig)
 	}
 	return nil
 }

@@ -29,18 +29,20 @@ pg_svc_start() {
   pw=$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')
   printf '%s\n' "$pw" >"$dir/pw"
   [ ${#runas[@]} -eq 0 ] || chown adsyncpg: "$dir/pw"
-  "${runas[@]}" "$bin/initdb" -D "$dir/data" -U adsync --pwfile="$dir/pw" -E UTF8 --no-locale \
-    --auth-local=trust --auth-host=scram-sha-256 --no-sync >"$dir/initdb.log" 2>&1 ||
+  # The tools run from $dir: adsyncpg may not be able to read the current
+  # directory (e.g. a checkout under /root).
+  (cd "$dir" && "${runas[@]}" "$bin/initdb" -D "$dir/data" -U adsync --pwfile="$dir/pw" -E UTF8 --no-locale \
+    --auth-local=trust --auth-host=scram-sha-256 --no-sync >"$dir/initdb.log" 2>&1) ||
     { cat "$dir/initdb.log" >&2; return 1; }
   rm -f "$dir/pw"
-  on_exit "${runas[*]} $bin/pg_ctl -D $dir/data -m immediate stop >/dev/null 2>&1; rm -rf $dir"
+  on_exit "(cd /tmp && ${runas[*]} $bin/pg_ctl -D $dir/data -m immediate stop >/dev/null 2>&1); rm -rf $dir"
   # fsync off: a test server, thrown away; max_connections for the lock
   # connections of parallel tests.
-  "${runas[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+  (cd "$dir" && "${runas[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-    start >/dev/null || { cat "$dir/server.log" >&2; return 1; }
-  "${runas[@]}" "$bin/psql" -h "$dir" -p "$port" -U adsync -d postgres -qAt -v ON_ERROR_STOP=1 \
-    -c 'CREATE DATABASE adsync' >/dev/null
+    start >/dev/null) || { cat "$dir/server.log" >&2; return 1; }
+  (cd "$dir" && "${runas[@]}" "$bin/psql" -h "$dir" -p "$port" -U adsync -d postgres -qAt -v ON_ERROR_STOP=1 \
+    -c 'CREATE DATABASE adsync' >/dev/null)
   export ADSYNC_PG_DSN="postgres://adsync:$pw@127.0.0.1:$port/adsync?sslmode=disable"
   log "postgres: $("$bin/postgres" --version) on 127.0.0.1:$port (data in $dir)"
 }
