@@ -30,8 +30,8 @@ func TestRun(t *testing.T) {
 	company := at.AddCompany("Contoso")
 	cr := at.Credentials()
 	s := settings{
-		Graph:    graph.Config{GroupID: staff, BaseURL: g.GraphURL(), Credential: graph.StaticToken("test")},
-		Autotask: autotask.Config{Username: cr.Username, IntegrationCode: cr.IntegrationCode, Secret: cr.Secret, ZoneLookupURL: at.ZoneLookupURL()},
+		Graph:     graph.Config{GroupID: staff, BaseURL: g.GraphURL(), Credential: graph.StaticToken("test")},
+		Autotask:  autotask.Config{Username: cr.Username, IntegrationCode: cr.IntegrationCode, Secret: cr.Secret, ZoneLookupURL: at.ZoneLookupURL()},
 		CompanyID: company, DB: filepath.Join(t.TempDir(), "history.db"),
 	}
 
