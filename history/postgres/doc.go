@@ -16,7 +16,9 @@
 // bound that to about a minute for a machine that vanished). Lock keys are
 // derived from the schema and organization, so installations in different
 // schemas never block each other. InterruptRuns leaves alone the runs of
-// organizations locked by a live replica.
+// organizations locked by a live replica. Session locks need a real
+// session: connect to PostgreSQL directly or through a session-pooling
+// proxy, not through PgBouncer in transaction mode.
 //
 // Errors of Open name the user, server and database, never the password,
 // and wrap adsync.ErrUnavailable (unreachable), adsync.ErrUnauthorized

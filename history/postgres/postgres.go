@@ -349,5 +349,10 @@ func (s *Store) Close() {
 	s.pool.Close()
 }
 
+// String names the database and schema, never the password.
+func (s *Store) String() string {
+	return fmt.Sprintf("postgres history %s (schema %q)", s.where, s.schema)
+}
+
 // Schema is the PostgreSQL schema holding the tables.
 func (s *Store) Schema() string { return s.schema }

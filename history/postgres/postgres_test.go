@@ -25,6 +25,15 @@ var (
 	freshSchema    = pgtest.DSN
 )
 
+func pgPassword(t testing.TB, dsn string) string {
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		return pw
+	}
+	return "\x00no password in ADSYNC_PG_DSN"
+}
+
 func open(t testing.TB, dsn string) *postgres.Store {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), dsn, nil)
@@ -169,6 +178,11 @@ func TestReplicasShareTheLock(t *testing.T) {
 	ctx := t.Context()
 	dsn := freshSchema(t)
 	a, b := open(t, dsn), open(t, dsn)
+
+	for _, text := range []string{a.String(), fmt.Sprintf("%v", a), fmt.Sprintf("%+v", a)} {
+		require.NotContains(t, text, pgPassword(t, dsn), "a store's text never holds the password")
+		require.Contains(t, text, "postgres history")
+	}
 
 	unlockA, err := a.TryLock(ctx, "org-1")
 	require.NoError(t, err)

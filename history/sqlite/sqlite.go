@@ -235,6 +235,9 @@ func (s *Store) openErr(err error) error {
 	return fmt.Errorf("history/sqlite: open %s: %w", s.path, err)
 }
 
+// String names the database file.
+func (s *Store) String() string { return "sqlite history " + s.path }
+
 // Path is the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 
