@@ -289,10 +289,28 @@ func (s *Store) wrap(what string, err error) error {
 	if errors.As(err, &oe) {
 		return err
 	}
-	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+	if unavailable(err) {
 		err = fmt.Errorf("%w: %w", adsync.ErrUnavailable, err)
 	}
 	return fmt.Errorf("history/postgres: %s: %w", what, err)
+}
+
+// unavailable reports an error of the server or the connection, not of the
+// statement: worth retrying later, and systemic for a run.
+func unavailable(err error) bool {
+	var (
+		pe *pgconn.PgError
+		ce *pgconn.ConnectError
+	)
+	switch {
+	case errors.As(err, &ce), pgconn.SafeToRetry(err), pgconn.Timeout(err):
+		return true
+	case errors.As(err, &pe):
+		// 08: connection exception; 53: insufficient resources; 57P0x:
+		// the server is shutting down, restarting or not yet accepting.
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") || strings.HasPrefix(pe.Code, "57P0")
+	}
+	return false
 }
 
 // TryLock takes the organization's lock, which holds across every process
