@@ -146,12 +146,14 @@ func (sc *Scheduler) NextDue(ctx context.Context, orgID string) (time.Time, erro
 	if o == nil {
 		return time.Time{}, fmt.Errorf("adsync: scheduler: organization %q: %w", orgID, ErrNotFound)
 	}
-	return sc.dueLocked(o), nil
+	return sc.dueLocked(o, sc.clock.Now()), nil
 }
 
-func (sc *Scheduler) dueLocked(o *schedOrg) time.Time {
+func (sc *Scheduler) dueLocked(o *schedOrg, now time.Time) time.Time {
+	// now, not a fresh clock reading: the loop compares the due time with
+	// its own now, and a later reading would never be due with a real clock.
 	if o.forced || o.lastAttempt.IsZero() {
-		return sc.clock.Now()
+		return now
 	}
 	return o.lastAttempt.Add(sc.opts.Interval)
 }
@@ -207,7 +209,7 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 			if !o.org.Config.Enabled || o.running {
 				continue
 			}
-			due := sc.dueLocked(o)
+			due := sc.dueLocked(o, now)
 			if !due.After(now) && active < sc.opts.Parallelism {
 				trigger := TriggerScheduled
 				if o.forced {
