@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -214,4 +218,47 @@ func TestFailures(t *testing.T) {
 	r = w.run(t, "history")
 	require.Equal(t, ExitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "failed")
+}
+
+// TestServe: serve runs a never-attempted organization at once (R-RUN-1),
+// logs the run, and stops gracefully when its context is cancelled, as on
+// SIGINT or SIGTERM.
+func TestServe(t *testing.T) {
+	w := newCLIWorld(t, 4)
+	require.Len(t, w.at.Contacts(1), 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	off := false
+	a := &app{stdout: &out, stderr: &errb, terminal: &off, httpClient: w.inv.httpClient,
+		getenv: func(k string) string { return w.inv.env[k] }}
+	done := make(chan int, 1)
+	go func() { done <- a.run(ctx, []string{"serve"}) }()
+	require.Eventually(t, func() bool { return strings.Contains(errb.String(), "run finished") }, 30*time.Second, 20*time.Millisecond)
+	assert.Len(t, w.at.Contacts(1), 2, "1 linked, 1 created, 2 in conflict (R-CONF-1)")
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, ExitOK, code, errb.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	assert.Contains(t, errb.String(), "msg=stopped")
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
