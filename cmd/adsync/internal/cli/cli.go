@@ -163,6 +163,20 @@ func (a *app) parse(name string, fs *flag.FlagSet, args []string, defaultLevel s
 	return true
 }
 
+// open parses a command's flags and sets up what it needs (see setup). A
+// nil env means the command must return code.
+func (a *app) open(ctx context.Context, name string, fs *flag.FlagSet, args []string, level string, withStore bool,
+	progress func(adsync.Progress)) (*env, int) {
+	if !a.parse(name, fs, args, level) {
+		return nil, ExitUsage
+	}
+	e, err := a.setup(ctx, withStore, progress)
+	if err != nil {
+		return nil, a.fail(err)
+	}
+	return e, ExitOK
+}
+
 // fail prints an error and returns its exit code: 2 for bad input, 1
 // otherwise.
 func (a *app) fail(err error) int {

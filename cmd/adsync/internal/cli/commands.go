@@ -19,12 +19,9 @@ import (
 // company) and the directory (reachability, bind or sign-in, TLS).
 func (a *app) check(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
-	if !a.parse("check", &fs, args, "warn") {
-		return ExitUsage
-	}
-	e, err := a.setup(ctx, false, nil)
-	if err != nil {
-		return a.fail(err)
+	e, code := a.open(ctx, "check", &fs, args, "warn", false, nil)
+	if e == nil {
+		return code
 	}
 	failed := false
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
@@ -102,17 +99,14 @@ func toConflictJSON(cs []adsync.Conflict) []conflictJSON {
 func (a *app) plan(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	asJSON := fs.Bool("json", false, "print the plans as JSON")
-	if !a.parse("plan", &fs, args, "warn") {
-		return ExitUsage
-	}
 	pr := a.newProgress()
-	e, err := a.setup(ctx, true, pr.update)
-	if err != nil {
-		return a.fail(err)
+	e, code := a.open(ctx, "plan", &fs, args, "warn", true, pr.update)
+	if e == nil {
+		return code
 	}
 	defer e.close()
 	var plans []planJSON
-	code := ExitOK
+	code = ExitOK
 	for _, o := range e.orgs {
 		if !o.Config.Enabled {
 			fmt.Fprintf(a.stderr, "adsync: %s is disabled (enabled: false): not planned\n", o.Config.ID)
@@ -151,19 +145,16 @@ func writeJSON(w io.Writer, v any) error {
 // sync runs every enabled organization once, now.
 func (a *app) sync(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
-	if !a.parse("sync", &fs, args, "warn") {
-		return ExitUsage
-	}
 	pr := a.newProgress()
-	e, err := a.setup(ctx, true, pr.update)
-	if err != nil {
-		return a.fail(err)
+	e, code := a.open(ctx, "sync", &fs, args, "warn", true, pr.update)
+	if e == nil {
+		return code
 	}
 	defer e.close()
 	if _, err := e.hist.InterruptRuns(ctx, time.Now()); err != nil {
 		return a.fail(err)
 	}
-	code := ExitOK
+	code = ExitOK
 	for i, o := range e.orgs {
 		if !o.Config.Enabled {
 			fmt.Fprintf(a.stderr, "adsync: %s is disabled (enabled: false): not synced\n", o.Config.ID)
@@ -316,12 +307,9 @@ func (a *app) approve(ctx context.Context, args []string) int {
 func (a *app) history(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	asJSON := fs.Bool("json", false, "print the runs as JSON, with their warnings, skips and failures")
-	if !a.parse("history", &fs, args, "warn") {
-		return ExitUsage
-	}
-	e, err := a.setup(ctx, true, nil)
-	if err != nil {
-		return a.fail(err)
+	e, code := a.open(ctx, "history", &fs, args, "warn", true, nil)
+	if e == nil {
+		return code
 	}
 	defer e.close()
 	all := map[string][]adsync.Run{}
@@ -473,12 +461,9 @@ func writeConflicts(w io.Writer, orgID string, cs []adsync.Conflict) {
 func (a *app) status(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	asJSON := fs.Bool("json", false, "print as JSON")
-	if !a.parse("status", &fs, args, "warn") {
-		return ExitUsage
-	}
-	e, err := a.setup(ctx, true, nil)
-	if err != nil {
-		return a.fail(err)
+	e, code := a.open(ctx, "status", &fs, args, "warn", true, nil)
+	if e == nil {
+		return code
 	}
 	defer e.close()
 	st, err := e.syncer.Status(ctx, e.cfg.orgConfigs())

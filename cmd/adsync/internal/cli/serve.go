@@ -16,12 +16,9 @@ import (
 // batch and are recorded.
 func (a *app) serve(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
-	if !a.parse("serve", &fs, args, "info") {
-		return ExitUsage
-	}
-	e, err := a.setup(ctx, true, nil)
-	if err != nil {
-		return a.fail(err)
+	e, code := a.open(ctx, "serve", &fs, args, "info", true, nil)
+	if e == nil {
+		return code
 	}
 	defer e.close()
 	if n, err := e.hist.InterruptRuns(ctx, time.Now()); err != nil {
