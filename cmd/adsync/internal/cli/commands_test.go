@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/adsync/autotask/autotasktest"
+	"github.com/psasync/adsync/history/postgres/pgtest"
 	"github.com/psasync/adsync/source/graph/graphtest"
 )
 
@@ -261,4 +262,24 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestPostgresStore: --store postgres:DSN (here through ADSYNC_STORE) keeps
+// the history in PostgreSQL, and the DSN's password is never printed.
+func TestPostgresStore(t *testing.T) {
+	dsn := pgtest.DSN(t) // a fresh schema; skips without ADSYNC_PG_DSN
+	w := newCLIWorld(t, 5)
+	r := w.run(t, "sync", "--store", "postgres:"+dsn)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "run 1 (forced) succeeded")
+	assert.NoFileExists(t, w.store, "no SQLite file")
+
+	w.inv.env["ADSYNC_STORE"] = "postgres:" + dsn
+	r = w.run(t, "history")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "contoso: 1 runs")
+
+	r = w.run(t, "sync", "--store", "postgres://adsync:wrong-password@127.0.0.1:1/adsync?sslmode=disable&connect_timeout=2")
+	assert.Equal(t, ExitFailed, r.code)
+	assert.NotContains(t, r.stderr, "wrong-password")
 }
