@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask/autotasktest"
 	"github.com/psasync/adsync/history/postgres/pgtest"
 	"github.com/psasync/adsync/source/graph/graphtest"
@@ -282,4 +283,55 @@ func TestPostgresStore(t *testing.T) {
 	r = w.run(t, "sync", "--store", "postgres://adsync:wrong-password@127.0.0.1:1/adsync?sslmode=disable&connect_timeout=2")
 	assert.Equal(t, ExitFailed, r.code)
 	assert.NotContains(t, r.stderr, "wrong-password")
+}
+
+// TestLDAPOrg: an ldap organization of the configuration file against the
+// project's Samba AD DC (scripts/services/samba.sh): check reports the TLS
+// status, plan reads the seeded OU.
+func TestLDAPOrg(t *testing.T) {
+	url, ou := os.Getenv("ADSYNC_LDAP_URL"), os.Getenv("ADSYNC_LDAP_SEED_OU")
+	if url == "" || ou == "" {
+		msg := "no Samba AD DC with a seeded OU (ADSYNC_LDAP_URL, ADSYNC_LDAP_SEED_OU): run ./scripts/test.sh"
+		if os.Getenv("ADSYNC_REQUIRE_SERVICES") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	at := autotasktest.NewServer(autotasktest.Options{})
+	t.Cleanup(at.Close)
+	company := at.AddCompany("Corp")
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`autotask:
+  username: %s
+  integrationCode: %s
+  secretEnv: AT_SECRET
+  zoneLookupUrl: %s
+orgs:
+  - id: corp
+    companyId: %d
+    ldap:
+      url: %s
+      bindName: %s
+      passwordEnv: LDAP_PASSWORD
+      baseDN: %q
+      tls: {ca: %s, verify: chain-only}
+`, at.Credentials().Username, at.Credentials().IntegrationCode, at.ZoneLookupURL(), company, url,
+		os.Getenv("ADSYNC_LDAP_BIND_DN"), ou, os.Getenv("ADSYNC_LDAP_CA"))
+	path := filepath.Join(dir, "adsync.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
+	inv := invocation{env: map[string]string{"AT_SECRET": at.Credentials().Secret, "LDAP_PASSWORD": os.Getenv("ADSYNC_LDAP_PASSWORD"),
+		"ADSYNC_CONFIG": path}}
+
+	r := inv.run(t, "check")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Regexp(t, `corp\s+ldap\s+ok \(expires`, r.stdout, "R-STATUS-2 TLS status with the certificate's expiry")
+
+	r = inv.run(t, "plan", "--json")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	var plans []planJSON
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &plans))
+	require.Len(t, plans, 1)
+	assert.Positive(t, plans[0].Counts.Created)
+	assert.Equal(t, adsync.TLSOK, plans[0].TLS)
+	assert.Empty(t, at.Contacts(company), "a plan writes nothing")
 }
