@@ -76,7 +76,7 @@ type Store struct {
 	log    *slog.Logger
 
 	mu    sync.Mutex
-	locks map[*pgx.Conn]struct{} // lock connections held
+	locks map[*pgx.Conn]int64 // lock connections held, with their keys
 }
 
 var (
@@ -157,7 +157,7 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, connectError(where, password, err)
 	}
-	s := &Store{pool: pool, lockCC: lockCC, where: where, log: log, locks: map[*pgx.Conn]struct{}{}}
+	s := &Store{pool: pool, lockCC: lockCC, where: where, log: log, locks: map[*pgx.Conn]int64{}}
 	if err := s.start(ctx, password); err != nil {
 		pool.Close()
 		return nil, err
@@ -333,22 +333,29 @@ func (s *Store) TryLock(ctx context.Context, orgID string) (func(), error) {
 		}
 		return nil, fmt.Errorf("history/postgres: lock organization %q: %w", orgID, adsync.ErrRunInProgress)
 	}
+	key := s.key("org", orgID)
 	s.mu.Lock()
-	s.locks[conn] = struct{}{}
+	s.locks[conn] = key
 	s.mu.Unlock()
 	var once sync.Once
 	return func() { once.Do(func() { s.release(conn) }) }, nil
 }
 
-// release ends a lock connection: the session's end frees the lock.
+// release unlocks and ends a lock connection. The explicit unlock matters:
+// the server frees a session's locks only some time after the client
+// closed it, and the next TryLock, here or in another replica, must find
+// the lock free.
 func (s *Store) release(conn *pgx.Conn) {
 	s.mu.Lock()
-	_, held := s.locks[conn]
+	key, held := s.locks[conn]
 	delete(s.locks, conn)
 	s.mu.Unlock()
 	if held {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		// If this fails the connection is broken, and its session's end
+		// frees the lock.
+		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", key)
 		conn.Close(ctx)
 	}
 }
