@@ -183,6 +183,9 @@ func (a *app) report(orgID string, cfg *Config, index int, run adsync.Run, err e
 		return ExitFailed
 	}
 	writeRun(a.stdout, run)
+	if run.Counts.Conflicts > 0 {
+		fmt.Fprintf(a.stdout, "  %d users in conflict, nothing written for them: adsync conflicts --org %s\n", run.Counts.Conflicts, orgID)
+	}
 	switch {
 	case run.Status == adsync.StatusFailed || err != nil:
 		msg := run.Error
