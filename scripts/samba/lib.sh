@@ -22,7 +22,7 @@
 SAMBA_DC_REALM=${SAMBA_DC_REALM:-ADSYNC.TEST}
 SAMBA_DC_DOMAIN=${SAMBA_DC_DOMAIN:-ADSYNC}
 SAMBA_DC_BASE_DN=${SAMBA_DC_BASE_DN:-DC=adsync,DC=test}
-SAMBA_DC_PACKAGES=(samba-ad-dc samba-ad-provision ldb-tools ldap-utils winbind krb5-user)
+SAMBA_DC_PACKAGES=(samba-ad-dc samba-ad-provision ldb-tools ldap-utils winbind krb5-user openssl python3)
 
 _samba_log() { printf '== samba: %s\n' "$*" >&2; }
 
@@ -62,26 +62,28 @@ samba_dc_start() {
   mkdir -p "$dir/run/ncalrpc" "$dir/run/winbindd"
   _samba_log "provisioned $SAMBA_DC_REALM in $((SECONDS - t0)) s"
 
-  # --maximum-runtime ends a leaked server by itself.
-  samba -s "$dir/etc/smb.conf" -i -M single --maximum-runtime=5400 >"$dir/samba.log" 2>&1 &
-  SAMBA_DC_PID=$!
-  local i
-  for ((i = 0; i < 300; i++)); do
-    if ! kill -0 "$SAMBA_DC_PID" 2>/dev/null; then
-      tail -20 "$dir/samba.log" >&2
-      _samba_log "samba exited during start (log above)"
-      return 1
-    fi
-    if [ -s "$dir/private/tls/ca.pem" ] && LDAPTLS_CACERT="$dir/private/tls/ca.pem" LDAPTLS_REQCERT=allow \
-      ldapsearch -x -H ldaps://127.0.0.1 -s base -b '' -LLL dnsHostName >/dev/null 2>&1; then
+  # Samba makes its TLS CA and certificate on first start with the serial
+  # number (uint32_t)time(NULL) copied in host byte order
+  # (source4/lib/tls/tlscert.c): on x86 the DER integer's first byte is the
+  # low byte of the time, so the serial is negative whenever time % 256 >=
+  # 128, for 128 s out of every 256. Go refuses such certificates
+  # (x509: negative serial number). So start samba early in a 256 s cycle,
+  # and check the result.
+  local attempt
+  for ((attempt = 1; ; attempt++)); do
+    _samba_wait_serial_window
+    _samba_run "$dir" || return 1
+    if ! openssl x509 -in "$dir/private/tls/cert.pem" -noout -serial | grep -q '=-'; then
       break
     fi
-    sleep 0.2
+    if ((attempt == 3)); then
+      _samba_log "Samba's certificate has a negative serial number 3 times in a row; giving up"
+      return 1
+    fi
+    _samba_log "Samba's certificate has a negative serial number (Go refuses it): making a new one"
+    _samba_kill
+    rm -f "$dir"/private/tls/*.pem
   done
-  if ((i == 300)); then
-    _samba_log "LDAPS did not answer within 60 s (log: $dir/samba.log)"
-    return 1
-  fi
   _samba_log "LDAPS up on 127.0.0.1:636 after $((SECONDS - t0)) s (pid $SAMBA_DC_PID)"
 
   export ADSYNC_LDAP_URL="ldaps://127.0.0.1:636"
@@ -90,10 +92,44 @@ samba_dc_start() {
   export ADSYNC_LDAP_BASE_DN="$SAMBA_DC_BASE_DN"
   export ADSYNC_LDAP_CA="$dir/private/tls/ca.pem"
   export ADSYNC_LDAP_REALM="$SAMBA_DC_REALM"
+  export ADSYNC_LDAP_DOMAIN="$SAMBA_DC_DOMAIN"
 }
 
-samba_dc_stop() {
-  local dir=$1
+# _samba_wait_serial_window: waits until time % 256 is below 96, so that
+# the certificate samba makes within the next 30 s has a positive serial.
+_samba_wait_serial_window() {
+  local s=$(($(date +%s) % 256))
+  if ((s >= 96)); then
+    _samba_log "waiting $((256 - s)) s so that Samba's certificate gets a positive serial number"
+    sleep $((256 - s))
+  fi
+}
+
+# _samba_run DIR: starts samba in the background and waits until LDAPS
+# answers.
+_samba_run() {
+  local dir=$1 i
+  # --maximum-runtime ends a leaked server by itself.
+  samba -s "$dir/etc/smb.conf" -i -M single --maximum-runtime=5400 >>"$dir/samba.log" 2>&1 &
+  SAMBA_DC_PID=$!
+  for ((i = 0; i < 300; i++)); do
+    if ! kill -0 "$SAMBA_DC_PID" 2>/dev/null; then
+      tail -20 "$dir/samba.log" >&2
+      _samba_log "samba exited during start (log above)"
+      return 1
+    fi
+    if [ -s "$dir/private/tls/cert.pem" ] && LDAPTLS_CACERT="$dir/private/tls/ca.pem" LDAPTLS_REQCERT=allow \
+      ldapsearch -x -H ldaps://127.0.0.1 -s base -b '' -LLL dnsHostName >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  _samba_log "LDAPS did not answer within 60 s (log: $dir/samba.log)"
+  return 1
+}
+
+# _samba_kill: stops the samba started by _samba_run, by its PID.
+_samba_kill() {
   if [ -n "${SAMBA_DC_PID:-}" ] && kill -0 "$SAMBA_DC_PID" 2>/dev/null; then
     kill "$SAMBA_DC_PID" 2>/dev/null || true
     local i
@@ -101,6 +137,11 @@ samba_dc_stop() {
     kill -9 "$SAMBA_DC_PID" 2>/dev/null || true
   fi
   SAMBA_DC_PID=
+}
+
+samba_dc_stop() {
+  local dir=$1
+  _samba_kill
   case "$dir" in /tmp/* | "${TMPDIR:-/tmp}"/*) rm -rf "$dir" ;; esac
 }
 

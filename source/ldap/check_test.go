@@ -132,7 +132,8 @@ func TestCheckBind(t *testing.T) {
 	mustChange := d.addUser(ou, person{CN: "new svc", Password: pw, UPN: "new-" + randomSuffix() + "@" + d.env.Realm})
 	d.modify(mustChange, map[string]string{"pwdLastSet": "0"})
 	good := d.addUser(ou, person{CN: "good svc", Password: pw})
-	for _, tc := range []struct {
+	admin, _, _ := strings.Cut(d.env.BindDN, "@")
+	cases := []struct {
 		name, bind, password string
 		errHas               string // "" = success
 	}{
@@ -141,7 +142,12 @@ func TestCheckBind(t *testing.T) {
 		{"disabled account", disabled, pw, "disabled"},
 		{"password must change", mustChange, pw, "must be changed"},
 		{"service account bound by DN", good, pw, ""},
-	} {
+	}
+	if dom := os.Getenv("ADSYNC_LDAP_DOMAIN"); dom != "" {
+		cases = append(cases, struct{ name, bind, password, errHas string }{
+			`bound as DOMAIN\user`, dom + `\` + admin, d.env.Password, ""})
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := d.env.config(d.env.BaseDN)
 			cfg.BindName, cfg.Password = tc.bind, adldap.Secret(tc.password)
@@ -313,4 +319,29 @@ func tlsServer(t *testing.T, cert tls.Certificate) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// Samba's self-made certificate has a negative serial number half the time
+// (this one came from a test DC), and Go refuses to parse it: the error
+// says what to do.
+func TestCheckNegativeSerial(t *testing.T) {
+	certPEM, err := os.ReadFile("../../testdata/ldap/negative-serial-cert.pem")
+	require.NoError(t, err)
+	keyPEM, err := os.ReadFile("../../testdata/ldap/negative-serial-key.pem")
+	require.NoError(t, err)
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	require.NotNil(t, cb)
+	require.NotNil(t, kb)
+	key, err := x509.ParsePKCS1PrivateKey(kb.Bytes)
+	require.NoError(t, err)
+	// The server never parses its own certificate, so it can serve it.
+	addr := tlsServer(t, tls.Certificate{Certificate: [][]byte{cb.Bytes}, PrivateKey: key})
+	cfg := validConfig()
+	cfg.URL, cfg.TLS.CA, cfg.TLS.Verify = "ldaps://"+addr, pemOf(newCA(t, "Any CA")), adldap.VerifyChainOnly
+	st, err := newSource(t, cfg).Check(context.Background())
+	require.ErrorIs(t, err, adsync.ErrTLS)
+	assert.Contains(t, err.Error(), "negative serial number")
+	assert.Contains(t, err.Error(), "GODEBUG=x509negativeserial=1")
+	assert.Equal(t, adsync.TLSUntrusted, st.TLS)
 }

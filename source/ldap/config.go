@@ -2,6 +2,7 @@ package ldap
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"net"
@@ -430,16 +431,37 @@ func attributeName(s string) bool {
 
 // loadCA reads a PEM bundle from a file, or from the text itself.
 func loadCA(s string) (*x509.CertPool, error) {
-	pem := []byte(s)
+	pemBytes := []byte(s)
 	if !strings.Contains(s, "-----BEGIN") {
 		b, err := os.ReadFile(s)
 		if err != nil {
 			return nil, fmt.Errorf("cannot read the CA bundle: %v", err)
 		}
-		pem = b
+		pemBytes = b
 	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
+	n := 0
+	for rest := pemBytes; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			hint := ""
+			if strings.Contains(err.Error(), "negative serial") {
+				hint = " (Go refuses negative serial numbers, which Samba's self-made CA has half the time: make a new one, or run with GODEBUG=x509negativeserial=1)"
+			}
+			return nil, fmt.Errorf("certificate %d of the CA bundle cannot be parsed: %v%s", n+1, err, hint)
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 {
 		return nil, fmt.Errorf("no PEM certificate found (give a file holding the CA certificate, or the PEM text)")
 	}
 	return pool, nil

@@ -69,6 +69,7 @@ func TestValidate(t *testing.T) {
 		{"chain-only with PEM text", func(c *adldap.Config) { c.TLS.Verify, c.TLS.CA = adldap.VerifyChainOnly, testPEM }, ""},
 		{"CA file missing", func(c *adldap.Config) { c.TLS.CA = "/nonexistent/ca.pem" }, "tls.ca"},
 		{"CA text without a certificate", func(c *adldap.Config) { c.TLS.CA = "-----BEGIN CERTIFICATE-----\nxx" }, "tls.ca"},
+		{"CA with a negative serial number", func(c *adldap.Config) { c.TLS.CA = "../../testdata/ldap/negative-serial-ca.pem" }, "tls.ca"},
 		{"attribute override", func(c *adldap.Config) { c.Attributes = map[adsync.Field]string{adsync.MiddleInitial: "middleName"} }, ""},
 		{"bad attribute override", func(c *adldap.Config) { c.Attributes = map[adsync.Field]string{adsync.Title: "title)(x=*"} }, "attributes.title"},
 	} {

@@ -63,7 +63,7 @@ func kindErr(kind, cause error, format string, args ...any) error {
 
 // session is one bound connection.
 type session struct {
-	conn   *ldap.Conn
+	conn   *wire
 	state  tls.ConnectionState // zero for plaintext
 	status adsync.TLSStatus
 	expiry time.Time
@@ -85,6 +85,7 @@ func (k *compiled) connect(ctx context.Context) (*session, error) {
 		s.close()
 		return nil, err
 	}
+	k.log.Debug("ldap: connected", "server", k.hostPort, "bind", k.cfg.BindName, "tls", s.status)
 	return s, nil
 }
 
@@ -103,7 +104,7 @@ func (k *compiled) dial(ctx context.Context) (*session, error) {
 			k.hostPort, dialProblem(err), portOf(k.hostPort))
 	}
 	s := &session{status: adsync.TLSNotApplicable}
-	var lc *ldap.Conn
+	var w *wire
 	switch {
 	case k.scheme == "ldaps":
 		tc, err := k.handshake(ctx, raw)
@@ -112,24 +113,25 @@ func (k *compiled) dial(ctx context.Context) (*session, error) {
 			return nil, err
 		}
 		s.state = tc.ConnectionState()
-		lc = ldap.NewConn(tc, true)
-		lc.Start()
+		w = newWire(tc, c.timeout())
 	default:
-		lc = ldap.NewConn(raw, false)
-		lc.Start()
+		w = newWire(raw, c.dialTimeout())
 		if c.StartTLS {
 			var holder verifyResult
-			lc.SetTimeout(c.dialTimeout())
-			if err := lc.StartTLS(k.tlsConfig(&holder)); err != nil {
-				lc.Close()
+			tc, err := w.startTLS(k.tlsConfig(&holder))
+			if err != nil {
+				w.Close()
+				if ctx.Err() != nil {
+					return nil, fmt.Errorf("StartTLS with %s: %w", k.hostPort, ctx.Err())
+				}
 				return nil, k.tlsFailure(err, &holder, "StartTLS")
 			}
-			s.state, _ = lc.TLSConnectionState()
+			s.state = tc.ConnectionState()
 		}
+		w.timeout = c.timeout()
 	}
-	s.conn = lc
-	s.stop = context.AfterFunc(ctx, func() { lc.Close() })
-	lc.SetTimeout(c.timeout())
+	s.conn = w
+	s.stop = context.AfterFunc(ctx, func() { w.Close() })
 	if len(s.state.PeerCertificates) > 0 {
 		s.expiry = s.state.PeerCertificates[0].NotAfter
 		s.status = adsync.TLSStatusOf(s.expiry, time.Now())
@@ -259,6 +261,12 @@ func (k *compiled) tlsFailure(err error, res *verifyResult, what string) error {
 			fix = "tls.ca does not hold the CA that signed it; give that CA (PEM)"
 		}
 		e.Msg = fmt.Sprintf("%s with %s: the DC's certificate is not trusted%s: %v; %s", what, k.hostPort, subject, err, fix)
+	case strings.Contains(err.Error(), "negative serial number"):
+		// Samba's self-made certificates have a random 32-bit serial,
+		// negative half the time; Go refuses to parse them.
+		e.Status = adsync.TLSUntrusted
+		e.Msg = fmt.Sprintf("%s with %s: the DC's certificate has a negative serial number, which Go refuses (%v); issue the DC a new certificate (on Samba: delete private/tls/*.pem and restart), or run this program with GODEBUG=x509negativeserial=1",
+			what, k.hostPort, err)
 	case res.err != nil:
 		e.Status = adsync.TLSUntrusted
 		e.Msg = fmt.Sprintf("%s with %s: certificate check failed%s: %v", what, k.hostPort, subject, res.err)
@@ -309,7 +317,7 @@ func BindProblem(msg string) string {
 }
 
 func (s *session) bind(ctx context.Context, c *Config) error {
-	err := s.conn.Bind(c.BindName, string(c.Password))
+	err := s.conn.bind(c.BindName, string(c.Password))
 	if err == nil {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -108,7 +109,7 @@ func (k *compiled) tlsLabel() string {
 func (k *compiled) exists(ctx context.Context, sess *session, field, dn string) error {
 	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
 		"(objectClass=*)", []string{"objectClass"}, nil)
-	_, err := sess.conn.Search(req)
+	_, err := sess.conn.search(req, func(*ldap.Entry) error { return nil })
 	if err == nil {
 		return nil
 	}
@@ -131,14 +132,14 @@ type dse struct {
 func (k *compiled) rootDSE(sess *session) (dse, error) {
 	req := ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
 		"(objectClass=*)", []string{"dnsHostName", "highestCommittedUSN", "dsServiceName"}, nil)
-	res, err := sess.conn.Search(req)
+	entries, err := sess.entries(req)
 	if err != nil {
 		return dse{}, opError(err, "read the rootDSE")
 	}
-	if len(res.Entries) != 1 {
-		return dse{}, kindErr(adsync.ErrUnavailable, nil, "read the rootDSE: %d entries, want 1; is this an Active Directory DC?", len(res.Entries))
+	if len(entries) != 1 {
+		return dse{}, kindErr(adsync.ErrUnavailable, nil, "read the rootDSE: %d entries, want 1; is this an Active Directory DC?", len(entries))
 	}
-	e := res.Entries[0]
+	e := entries[0]
 	d := dse{host: strings.ToLower(e.GetEqualFoldAttributeValue("dnsHostName"))}
 	if v := e.GetEqualFoldAttributeValue("highestCommittedUSN"); v != "" {
 		d.highestUSN, _ = strconv.ParseInt(v, 10, 64)
@@ -146,8 +147,8 @@ func (k *compiled) rootDSE(sess *session) (dse, error) {
 	if svc := e.GetEqualFoldAttributeValue("dsServiceName"); svc != "" {
 		req := ldap.NewSearchRequest(svc, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
 			"(objectClass=*)", []string{"invocationId"}, nil)
-		if r, err := sess.conn.Search(req); err == nil && len(r.Entries) == 1 {
-			if b := r.Entries[0].GetEqualFoldRawAttributeValue("invocationId"); len(b) == 16 {
+		if es, err := sess.entries(req); err == nil && len(es) == 1 {
+			if b := es[0].GetEqualFoldRawAttributeValue("invocationId"); len(b) == 16 {
 				d.invocationID = GUIDString(b)
 			}
 		}
@@ -158,6 +159,10 @@ func (k *compiled) rootDSE(sess *session) (dse, error) {
 // read runs the paged search with filter over every base, converting
 // entries and handing them over in pages of at most adsync.MaxPageSize.
 func (k *compiled) read(ctx context.Context, sess *session, filter string, page func([]adsync.User) error) error {
+	start, n := time.Now(), 0
+	defer func() {
+		k.log.Debug("ldap: read users", "server", k.hostPort, "filter", filter, "users", n, "took", time.Since(start))
+	}()
 	buf := make([]adsync.User, 0, adsync.MaxPageSize)
 	flush := func() error {
 		if len(buf) == 0 {
@@ -166,6 +171,7 @@ func (k *compiled) read(ctx context.Context, sess *session, filter string, page 
 		if err := page(buf); err != nil {
 			return err
 		}
+		n += len(buf)
 		buf = buf[:0]
 		return nil
 	}
@@ -188,43 +194,36 @@ func (k *compiled) read(ctx context.Context, sess *session, filter string, page 
 	return flush()
 }
 
-// search streams one paged subtree search: one LDAP page at a time, so
-// memory stays at one page whatever the directory's size (SearchWithPaging
-// would buffer every entry).
+// entries runs a small search (no paging) and returns its entries.
+func (s *session) entries(req *ldap.SearchRequest) ([]*ldap.Entry, error) {
+	var es []*ldap.Entry
+	_, err := s.conn.search(req, func(e *ldap.Entry) error { es = append(es, e); return nil })
+	return es, err
+}
+
+// search streams one paged subtree search, one LDAP page at a time (a
+// paging-control loop: go-ldap's SearchWithPaging would buffer every
+// entry), handing each entry to emit as it is decoded.
 func (k *compiled) search(ctx context.Context, sess *session, base, filter string, emit func(*ldap.Entry) error) error {
-	// Cancelling sctx abandons the search when emit fails mid-page.
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	pc := ldap.NewControlPaging(uint32(k.cfg.pageSize()))
 	for pageNo := 1; ; pageNo++ {
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 			filter, k.attrList, []ldap.Control{pc})
-		r := sess.conn.SearchAsync(sctx, req, k.cfg.pageSize())
-		var cookie []byte
-		for r.Next() {
-			if e := r.Entry(); e != nil {
-				if err := emit(e); err != nil {
-					return err
-				}
-			}
-			if c, ok := ldap.FindControl(r.Controls(), ldap.ControlTypePaging).(*ldap.ControlPaging); ok {
-				cookie = c.Cookie
-			}
-		}
-		if err := r.Err(); err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("read users under %s: %w", base, ctx.Err())
-			}
-			if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-				return kindErr(adsync.ErrNotFound, err, "read users: %q does not exist on the DC (or the bind account cannot see it); check the DN", base)
-			}
-			return opError(err, fmt.Sprintf("read users under %s (page %d)", base, pageNo))
-		}
-		// go-ldap ends the stream quietly when its context is done.
-		if ctx.Err() != nil {
+		var emitErr error
+		cookie, err := sess.conn.search(req, func(e *ldap.Entry) error {
+			emitErr = emit(e)
+			return emitErr
+		})
+		switch {
+		case emitErr != nil:
+			return emitErr
+		case ctx.Err() != nil:
 			return fmt.Errorf("read users under %s: %w", base, ctx.Err())
-		}
-		if len(cookie) == 0 {
+		case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
+			return kindErr(adsync.ErrNotFound, err, "read users: %q does not exist on the DC (or the bind account cannot see it); check the DN", base)
+		case err != nil:
+			return opError(err, fmt.Sprintf("read users under %s (page %d)", base, pageNo))
+		case len(cookie) == 0:
 			return nil
 		}
 		pc.SetCookie(cookie)
