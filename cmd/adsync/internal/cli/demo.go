@@ -263,12 +263,8 @@ var (
 var asciiFold = strings.NewReplacer("ë", "e", "é", "e", "è", "e", "ø", "o", "ö", "o", "ü", "u", "ł", "l", "Ł", "l",
 	"á", "a", "í", "i", "ó", "o", "ç", "c", "'", "", " ", "", "-", "")
 
-func demoEmail(first, last string, n int) string {
-	suffix := ""
-	if n > 0 {
-		suffix = fmt.Sprint(n + 1)
-	}
-	return strings.ToLower(asciiFold.Replace(first)+"."+asciiFold.Replace(last)) + suffix + "@northwind.example"
+func demoEmail(first, last string) string {
+	return strings.ToLower(asciiFold.Replace(first)+"."+asciiFold.Replace(last)) + "@northwind.example"
 }
 
 // seed builds the customer: a synced group with nested groups, users with
@@ -303,9 +299,12 @@ func (d *demo) seed() {
 	combos := len(demoFirst) * len(demoLast)
 	for i := range d.users {
 		first, last := demoFirst[i%len(demoFirst)], demoLast[(i/len(demoFirst))%len(demoLast)]
+		if n := i / combos; n > 0 { // past 2,400 people: double-barrelled names keep them unique
+			last += "-" + demoLast[(n+6)%len(demoLast)]
+		}
 		grp := demoGroups[(i/7)%len(demoGroups)]
 		u := graphtest.User{ID: guid(), GivenName: first, Surname: last, DisplayName: first + " " + last,
-			Mail: demoEmail(first, last, i/combos), JobTitle: demoTitles[rng.IntN(len(demoTitles))],
+			Mail: demoEmail(first, last), JobTitle: demoTitles[rng.IntN(len(demoTitles))],
 			BusinessPhones: []string{fmt.Sprintf("%s%04d", grp.prefix, i)}, City: grp.city, UsageLocation: grp.country,
 			StreetAddress: "1 Harbour Road\nFloor " + fmt.Sprint(1+i%6), PostalCode: fmt.Sprintf("%05d", 10000+i%900),
 			Disabled: i%150 == 149}
@@ -468,7 +467,7 @@ func (d *demo) dayTwo() {
 	rng := rand.New(rand.NewPCG(8, 2026))
 	for k := range 6 {
 		u := graphtest.User{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", rng.Uint32(), k), GivenName: demoFirst[k], Surname: "Newhire",
-			DisplayName: demoFirst[k] + " Newhire", Mail: demoEmail(demoFirst[k], "Newhire", 0), JobTitle: "Trainee", UsageLocation: "DE"}
+			DisplayName: demoFirst[k] + " Newhire", Mail: demoEmail(demoFirst[k], "Newhire"), JobTitle: "Trainee", UsageLocation: "DE"}
 		u.UserPrincipalName = u.Mail
 		g.AddMembers(d.groups["Germany Staff"], g.PutUser(u))
 	}
