@@ -31,33 +31,36 @@ type test struct {
 //
 // Stores must keep times to at least the millisecond and return them in
 // UTC; the tests use millisecond times and compare with time.Time.Equal.
-// Empty lists and maps may come back as nil or empty.
+// Empty lists and maps may come back as nil or empty. The records the
+// tests write set every field of their type, and the tests fail when a
+// field is added to adsync.Run, Link, Conflict or Resolution until they
+// set it too: a store must keep every field.
 func Run(t *testing.T, newStore func(t *testing.T) adsync.HistoryStore) {
 	t.Helper()
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if t.Failed() {
-					t.Logf("contract: %s", tc.explanation)
-				}
-			}()
-			tc.run(t, newStore(t))
-		})
+		runCase(t, tc, func(t *testing.T) adsync.HistoryStore { return newStore(t) })
 	}
 	for _, tc := range lockerTests {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if t.Failed() {
-					t.Logf("contract: %s", tc.explanation)
-				}
-			}()
+		runCase(t, tc, func(t *testing.T) adsync.HistoryStore {
 			s := newStore(t)
 			if _, ok := s.(adsync.Locker); !ok {
 				t.Skipf("%T does not implement adsync.Locker", s)
 			}
-			tc.run(t, s)
+			return s
 		})
 	}
+}
+
+// runCase runs one test as a subtest and explains the rule if it fails.
+func runCase(t *testing.T, tc test, newStore func(t *testing.T) adsync.HistoryStore) {
+	t.Run(tc.name, func(t *testing.T) {
+		defer func() {
+			if t.Failed() {
+				t.Logf("contract: %s", tc.explanation)
+			}
+		}()
+		tc.run(t, newStore(t))
+	})
 }
 
 var tests = []test{
