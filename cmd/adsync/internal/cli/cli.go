@@ -241,7 +241,7 @@ func (c *Config) orgConfigs() []adsync.OrgConfig {
 	return out
 }
 
-// storeSpec returns the history store to use: --store, $ADSYNC_STORE, the
+// resolveStore returns the history store to use: --store, $ADSYNC_STORE, the
 // file's store, or a SQLite file beside the configuration.
 func (a *app) resolveStore(cfg *Config) (string, error) {
 	spec := a.storeSpec

@@ -162,7 +162,7 @@ func (a *app) sync(ctx context.Context, args []string) int {
 		}
 		run, err := e.syncer.Sync(ctx, o, adsync.TriggerForced)
 		pr.done()
-		code = worse(code, a.report(o.Config.ID, e.cfg, i, run, err))
+		code = worse(code, a.report(o.Config.ID, e.cfg, e.cfg.Orgs[i].Index, run, err))
 	}
 	return code
 }
@@ -176,7 +176,8 @@ func worse(a, b int) int {
 	return a
 }
 
-// report prints a run's outcome and returns its exit code.
+// report prints a run's outcome and returns its exit code. index is the
+// organization's position in the configuration file, for messages.
 func (a *app) report(orgID string, cfg *Config, index int, run adsync.Run, err error) int {
 	if run.ID == 0 && err != nil {
 		fmt.Fprintf(a.stderr, "adsync: %s: %v\n", orgID, err)
@@ -303,7 +304,7 @@ func (a *app) approve(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stderr, "adsync: %s: %v\n", o.Config.ID, err)
 		return ExitFailed
 	}
-	return a.report(o.Config.ID, e.cfg, 0, run, err)
+	return a.report(o.Config.ID, e.cfg, e.cfg.Orgs[0].Index, run, err)
 }
 
 // history lists the last runs of each organization.

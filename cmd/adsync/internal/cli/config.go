@@ -144,6 +144,8 @@ type Config struct {
 
 // OrgSpec is one organization: its adsync configuration and its directory's.
 type OrgSpec struct {
+	// Index is the organization's position in the file's orgs list.
+	Index  int
 	Config adsync.OrgConfig
 	LDAP   *ldap.Config
 	Azure  *graph.Config
@@ -498,7 +500,7 @@ func (l *loader) org(i int, o *orgYAML) (OrgSpec, error) {
 		}
 		oc.Fields = append(oc.Fields, adsync.FieldSpec{Field: field, Source: f.Source})
 	}
-	spec := OrgSpec{}
+	spec := OrgSpec{Index: i}
 	switch {
 	case o.LDAP != nil && o.Azure != nil:
 		return OrgSpec{}, l.bad(p+".azure", "an organization has one directory: give ldap or azure, not both")
