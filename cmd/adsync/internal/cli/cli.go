@@ -1,5 +1,3 @@
-// Package cli is the adsync command: its subcommands, configuration file and
-// output. main only calls Run, so tests run the command in-process.
 package cli
 
 import (
