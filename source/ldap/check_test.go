@@ -90,13 +90,18 @@ func TestCheckTLS(t *testing.T) {
 }
 
 func TestCheckStartTLS(t *testing.T) {
-	e := needDC(t)
-	cfg := e.config(e.BaseDN)
+	d := connectDC(t)
+	e := d.env
+	ou := d.newOU("starttls", "")
+	d.addUser(ou, person{CN: "Stella Tls", Given: "Stella", Sn: "Tls"})
+	cfg := e.config(ou)
 	cfg.URL, cfg.StartTLS = "ldap://127.0.0.1:389", true
 	st, err := newSource(t, cfg).Check(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, adsync.TLSOK, st.TLS)
 	assert.Contains(t, st.Detail, "StartTLS")
+	users, _ := readAll(t, newSource(t, cfg))
+	assert.Equal(t, []string{"Stella Tls"}, names(users), "a read over StartTLS")
 
 	cfg.TLS.Verify = adldap.VerifyFull
 	st, err = newSource(t, cfg).Check(context.Background())

@@ -1,5 +1,11 @@
 // Package ldap is the adsync.DirectorySource for on-premises Active
-// Directory, read over LDAPS with github.com/go-ldap/ldap/v3.
+// Directory, read over LDAPS.
+//
+// It speaks LDAP with a small client of its own (simple bind, StartTLS,
+// paged searches decoded in place, wire.go) and uses
+// github.com/go-ldap/ldap/v3 for filters, DNs, request encoding and the
+// Entry and Error types: go-ldap's own connection cost six times the CPU
+// and fourteen times the memory per read (BENCHMARKS.md).
 //
 // A Source reads the users in scope (R-SCOPE-5): objects matching
 // (&(objectCategory=person)(objectClass=user)) under a base DN, optionally
