@@ -75,6 +75,7 @@ type app struct {
 	logLevel   string
 	orgs       stringList
 	log        *slog.Logger
+	helped     bool // --help was given: usage printed, exit 0
 }
 
 type stringList []string
@@ -141,7 +142,12 @@ func (a *app) parse(name string, fs *flag.FlagSet, args []string, defaultLevel s
 	fs.SetOutput(io.Discard)
 	a.commonFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		a.usageError(fmt.Sprintf("%s: %v", name, err))
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(a.stdout, usage)
+			a.helped = true
+		} else {
+			a.usageError(fmt.Sprintf("%s: %v", name, err))
+		}
 		return false
 	}
 	if fs.NArg() > 0 {
@@ -166,13 +172,22 @@ func (a *app) parse(name string, fs *flag.FlagSet, args []string, defaultLevel s
 func (a *app) open(ctx context.Context, name string, fs *flag.FlagSet, args []string, level string, withStore bool,
 	progress func(adsync.Progress)) (*env, int) {
 	if !a.parse(name, fs, args, level) {
-		return nil, ExitUsage
+		return nil, a.parseCode()
 	}
 	e, err := a.setup(ctx, withStore, progress)
 	if err != nil {
 		return nil, a.fail(err)
 	}
 	return e, ExitOK
+}
+
+// parseCode is the exit code after parse returned false: 0 when help was
+// asked for, ExitUsage otherwise.
+func (a *app) parseCode() int {
+	if a.helped {
+		return ExitOK
+	}
+	return ExitUsage
 }
 
 // fail prints an error and returns its exit code: 2 for bad input, 1

@@ -255,7 +255,7 @@ func (a *app) approve(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	runID := fs.Int64("run", 0, "the held run (default: the organization's latest held run)")
 	if !a.parse("approve", &fs, args, "warn") {
-		return ExitUsage
+		return a.parseCode()
 	}
 	if len(a.orgs) != 1 {
 		return a.usageError("approve: name the organization with --org ID")
@@ -379,7 +379,7 @@ func (a *app) conflicts(ctx context.Context, args []string) int {
 		return a.usageError(fmt.Sprintf("conflicts: unknown subcommand %q (want list, resolve or unresolve)", sub))
 	}
 	if !a.parse("conflicts "+sub, &fs, args, "warn") {
-		return ExitUsage
+		return a.parseCode()
 	}
 	if sub != "list" {
 		if len(a.orgs) != 1 || *user == "" {

@@ -157,9 +157,11 @@ func TestUsage(t *testing.T) {
 		assert.Equal(t, ExitUsage, r.code, "%v: %s", args, r.stderr)
 		assert.NotEmpty(t, r.stderr, "%v", args)
 	}
-	r := invocation{}.run(t, "help")
-	assert.Equal(t, ExitOK, r.code)
-	assert.Contains(t, r.stdout, "adsync demo")
+	for _, args := range [][]string{{"help"}, {"--help"}, {"sync", "--help"}, {"demo", "-h"}} {
+		r := invocation{}.run(t, args...)
+		assert.Equal(t, ExitOK, r.code, "%v", args)
+		assert.Contains(t, r.stdout, "adsync demo", "%v", args)
+	}
 }
 
 func TestRedactDSN(t *testing.T) {

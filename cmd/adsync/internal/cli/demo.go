@@ -32,7 +32,7 @@ func (a *app) demo(ctx context.Context, args []string) int {
 	state := fs.String("state", "", "directory of the demo's SQLite history (default: the user's cache directory/adsync)")
 	users := fs.Int("users", 2000, "number of directory users to generate (100 to 20000)")
 	if !a.parse("demo", &fs, args, "error") {
-		return ExitUsage
+		return a.parseCode()
 	}
 	if *users < 100 || *users > 20000 {
 		return a.usageError(fmt.Sprintf("demo: --users %d: want 100 to 20000", *users))
