@@ -95,11 +95,11 @@ samba_dc_start() {
   export ADSYNC_LDAP_DOMAIN="$SAMBA_DC_DOMAIN"
 }
 
-# _samba_wait_serial_window: waits until time % 256 is below 96, so that
-# the certificate samba makes within the next 30 s has a positive serial.
+# _samba_wait_serial_window: waits until time % 256 is below 112, so that
+# the certificate samba makes within the next 16 s has a positive serial.
 _samba_wait_serial_window() {
   local s=$(($(date +%s) % 256))
-  if ((s >= 96)); then
+  if ((s >= 112)); then
     _samba_log "waiting $((256 - s)) s so that Samba's certificate gets a positive serial number"
     sleep $((256 - s))
   fi
