@@ -14,6 +14,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/contacts"
+	"github.com/psasync/adsync/source/sourcetest"
 )
 
 // flightStore measures the writes in flight.
@@ -248,4 +249,30 @@ func TestWarningsAreBounded(t *testing.T) {
 	run := e.mustSync()
 	assert.LessOrEqual(t, len(run.Warnings), adsync.MaxRunDetails)
 	assert.Equal(t, 1500, run.Counts.Created)
+}
+
+// doublingSource delivers every page twice, as a buggy directory might.
+type doublingSource struct{ m *sourcetest.Memory }
+
+func (d doublingSource) Check(ctx context.Context) (adsync.ConnStatus, error) { return d.m.Check(ctx) }
+
+func (d doublingSource) Users(ctx context.Context, page func([]adsync.User) error) error {
+	return d.m.Users(ctx, func(us []adsync.User) error {
+		cp := append([]adsync.User(nil), us...)
+		if err := page(us); err != nil {
+			return err
+		}
+		return page(cp)
+	})
+}
+
+func TestDuplicateUsersAreIgnored(t *testing.T) {
+	e := newEnv(t)
+	e.src.Put(user("u1", "Ann", "Lee", "a@x.example"), user("u2", "Bob", "Ray", "b@x.example"))
+	e.org.Source = doublingSource{e.src}
+	run := e.mustSync()
+	assert.Equal(t, 2, run.Counts.Created, "R-LINK-1 one contact per user id")
+	assert.Zero(t, run.Counts.Conflicts, "a repeated user is not its own R-CONF-1 duplicate")
+	assert.True(t, hasWarning(run, "R-LINK-1"))
+	assert.Len(t, e.contacts(), 2)
 }

@@ -75,7 +75,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if users, dirErr = s.readDirectory(rctx, org, p, len(links)); dirErr != nil {
+		if users, dirErr = s.readDirectory(rctx, org, p); dirErr != nil {
 			cancel()
 		}
 	}()
@@ -128,7 +128,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 
 // readDirectory reads the in-scope users, in full or incrementally, and
 // applies the organization's scope rules (R-SCOPE-7, R-SCOPE-8, R-MATCH-8).
-func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan, sizeHint int) ([]*User, error) {
+func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]*User, error) {
 	cfg := &org.Config
 	full, cursor, err := s.readMode(ctx, org)
 	if err != nil {
@@ -136,7 +136,6 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan, sizeHint i
 	}
 	limit := cfg.UserCap()
 	var users chunked[User]
-	seen := make(map[string]struct{}, sizeHint) // every user read, to drop duplicates
 	p.disabled = map[string]bool{}
 	page := func(us []User) error {
 		for i := range us {
@@ -145,11 +144,6 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan, sizeHint i
 				p.warn(Warning{Rule: "R-LINK-1", Message: "the directory returned a user without an id (" + u.Label() + "): ignored"})
 				continue
 			}
-			if _, dup := seen[u.ID]; dup {
-				p.warn(Warning{Rule: "R-LINK-1", UserID: u.ID, Message: "the directory returned this user twice: the second copy is ignored"})
-				continue
-			}
-			seen[u.ID] = struct{}{}
 			if !u.Enabled && !cfg.IncludeDisabled {
 				p.disabled[u.ID] = true // out of scope (R-SCOPE-8)
 				continue
@@ -172,7 +166,7 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan, sizeHint i
 		next, err := inc.UsersSince(ctx, cursor, page)
 		if errors.Is(err, ErrCursorExpired) {
 			s.log.Info("incremental cursor expired: reading in full", "org", cfg.ID)
-			users, seen, p.disabled = chunked[User]{}, map[string]struct{}{}, map[string]bool{}
+			users, p.disabled = chunked[User]{}, map[string]bool{}
 			full = true
 			next, err = inc.UsersSince(ctx, "", page)
 		}
@@ -274,20 +268,34 @@ type planner struct {
 	contacts []*Contact // ascending ids
 	ids      []int64    // the contacts' ids, for cache-friendly search
 
-	links      []Link
-	linkOf     map[string]int32 // user id → index in links
-	linkSeen   []bool           // by link: its user was read in scope
-	linkGone   []bool           // by link: dropped (R-LINK-4, R-RUN-7)
-	linkedUser []string         // by contact index: the user linked to it, confirmed links only
-	prevConf   map[string]Conflict
+	links       []Link
+	linkContact []int32  // by link: index of its contact in contacts, -1 if gone
+	linkSeen    []bool   // by link: its user was read in scope
+	linkGone    []bool   // by link: dropped (R-LINK-4, R-RUN-7)
+	linkedUser  []string // by contact index: the user linked to it, confirmed links only
+	prevConf    map[string]Conflict
 }
 
-// dropLink forgets a link for the rest of the plan and drops it on apply.
-func (pl *planner) dropLink(userID string) {
-	if i, ok := pl.linkOf[userID]; ok && !pl.linkGone[i] {
+// dropLink forgets link i for the rest of the plan and drops it on apply.
+func (pl *planner) dropLink(i int) {
+	if !pl.linkGone[i] {
 		pl.linkGone[i] = true
-		pl.p.dropLinks = append(pl.p.dropLinks, userID)
+		if ci := pl.linkContact[i]; ci >= 0 && pl.linkedUser[ci] == pl.links[i].UserID {
+			pl.linkedUser[ci] = ""
+		}
+		pl.p.dropLinks = append(pl.p.dropLinks, pl.links[i].UserID)
 	}
+}
+
+// contactIndex finds a contact of the company by id, -1 if there is none:
+// contacts are in ascending id order, so a binary search spares a
+// 400,000-entry map.
+func (pl *planner) contactIndex(id int64) int32 {
+	i, ok := slices.BinarySearch(pl.ids, id)
+	if !ok {
+		return -1
+	}
+	return int32(i)
 }
 
 // linkedTo returns the user a contact of the company is linked to.
@@ -300,19 +308,17 @@ func (pl *planner) linkedTo(contactID int64) (string, bool) {
 }
 
 func (pl *planner) setLinked(contactID int64, userID string) {
-	if i, ok := slices.BinarySearch(pl.ids, contactID); ok {
+	if i := pl.contactIndex(contactID); i >= 0 {
 		pl.linkedUser[i] = userID
 	}
 }
 
-// contact finds a contact of the company by id: contacts are in ascending
-// id order, so a binary search spares a 400,000-entry map.
+// contact finds a contact of the company by id, nil if there is none.
 func (pl *planner) contact(id int64) *Contact {
-	i, ok := slices.BinarySearch(pl.ids, id)
-	if !ok {
-		return nil
+	if i := pl.contactIndex(id); i >= 0 {
+		return pl.contacts[i]
 	}
-	return pl.contacts[i]
+	return nil
 }
 
 func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Conflict, resolutions []Resolution) error {
@@ -322,19 +328,26 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 		pl.ids[i] = c.ID
 	}
 	pl.links = links
-	pl.linkOf = make(map[string]int32, len(links))
+	pl.linkContact = make([]int32, len(links))
 	pl.linkSeen = make([]bool, len(links))
 	pl.linkGone = make([]bool, len(links))
 	pl.linkedUser = make([]string, len(pl.contacts))
-	var pending []*Link
+	var pending []int
 	for i := range links {
 		l := &links[i]
-		pl.linkOf[l.UserID] = int32(i)
+		pl.linkContact[i] = -1
 		if l.Pending {
-			pending = append(pending, l)
-		} else {
-			pl.setLinked(l.ContactID, l.UserID)
+			pending = append(pending, i)
+		} else if ci := pl.contactIndex(l.ContactID); ci >= 0 {
+			pl.linkContact[i] = ci
+			pl.linkedUser[ci] = l.UserID
 		}
+	}
+	userLink, dups := joinUsers(pl.users, links)
+	for _, d := range dups {
+		u := pl.users[d]
+		p.warn(Warning{Rule: "R-LINK-1", UserID: u.ID, Message: "the directory returned this user twice: the second copy is ignored"})
+		userLink[d] = -2
 	}
 	pl.prevConf = make(map[string]Conflict, len(prevConflicts))
 	for _, c := range prevConflicts {
@@ -350,21 +363,24 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 	// Linked users are updated (R-LINK-2); the others go to resolutions or
 	// the matcher.
 	var unlinked, linked []*User
-	for _, u := range pl.users {
+	for k, u := range pl.users {
+		if userLink[k] == -2 {
+			continue // a duplicate
+		}
 		r, hasRes := res[u.ID]
 		if hasRes && r.Action == ResolveIgnore {
 			p.Skips = append(p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6", Reason: "ignored by an admin's resolution"})
 			continue
 		}
-		if i, ok := pl.linkOf[u.ID]; ok && !pl.linkGone[i] && !pl.links[i].Pending {
+		if i := userLink[k]; i >= 0 && !pl.linkGone[i] && !pl.links[i].Pending {
 			pl.linkSeen[i] = true
 			l := &pl.links[i]
-			c := pl.contact(l.ContactID)
-			if c == nil {
+			if pl.linkContact[i] < 0 {
 				// The linked contact is gone: drop the link and match again
 				// (R-LINK-4).
-				pl.dropLink(u.ID)
+				pl.dropLink(int(i))
 			} else {
+				c := pl.contacts[pl.linkContact[i]]
 				linked = append(linked, u)
 				pl.planLinked(u, l, c)
 				continue
@@ -372,6 +388,9 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 		}
 		if hasRes {
 			pl.planResolution(u, r)
+			// About to be linked: its email still counts for the others'
+			// duplicate detection (R-CONF-1).
+			linked = append(linked, u)
 			continue
 		}
 		unlinked = append(unlinked, u)
@@ -397,14 +416,16 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 // contact was created (its id is above the journal's mark and its values
 // are the journaled ones) becomes a link; one whose contact was never
 // created is dropped, and the user is planned afresh.
-func (pl *planner) reconcile(pending []*Link) {
-	for _, l := range pending {
+func (pl *planner) reconcile(pending []int) {
+	for _, i := range pending {
+		l := &pl.links[i]
 		want := l.Written
-		var found *Contact
+		found := -1
 		// Only contacts above the journal's mark: ascending ids.
 		from, _ := slices.BinarySearch(pl.ids, l.After+1)
-		for _, c := range pl.contacts[from:] {
-			if _, taken := pl.linkedTo(c.ID); taken {
+		for ci := from; ci < len(pl.contacts); ci++ {
+			c := pl.contacts[ci]
+			if pl.linkedUser[ci] != "" {
 				continue
 			}
 			if !strings.EqualFold(strings.TrimSpace(c.Values[Email]), strings.TrimSpace(want[Email])) ||
@@ -412,18 +433,20 @@ func (pl *planner) reconcile(pending []*Link) {
 				strings.TrimSpace(c.Values[LastName]) != strings.TrimSpace(want[LastName]) {
 				continue
 			}
-			found = c
+			found = ci
 			break
 		}
-		if found == nil {
-			pl.dropLink(l.UserID)
+		if found < 0 {
+			pl.dropLink(i)
 			continue
 		}
-		l.Pending, l.ContactID, l.After, l.Created, l.Active = false, found.ID, 0, true, true
+		c := pl.contacts[found]
+		l.Pending, l.ContactID, l.After, l.Created, l.Active = false, c.ID, 0, true, true
 		l.SyncedAt = pl.p.Planned
-		pl.setLinked(found.ID, l.UserID)
+		pl.linkContact[i] = int32(found)
+		pl.linkedUser[found] = l.UserID
 		pl.p.confirmLinks = append(pl.p.confirmLinks, *l)
-		pl.s.log.Info("create journal reconciled", "org", pl.cfg.ID, "user", l.UserID, "contact", found.ID)
+		pl.s.log.Info("create journal reconciled", "org", pl.cfg.ID, "user", l.UserID, "contact", c.ID)
 	}
 }
 
@@ -604,13 +627,13 @@ func (pl *planner) planDeactivations(res map[string]Resolution) {
 			continue // a create journal entry, or a link dropped above
 		}
 		in := pl.linkSeen[i]
-		c := pl.contact(l.ContactID)
-		if c == nil {
+		if pl.linkContact[i] < 0 {
 			if !in {
-				pl.dropLink(l.UserID) // R-LINK-4
+				pl.dropLink(i) // R-LINK-4
 			}
 			continue
 		}
+		c := pl.contacts[pl.linkContact[i]]
 		if c.Active {
 			active++
 		}

@@ -362,6 +362,22 @@ func TestConflictRules(t *testing.T) {
 			},
 		},
 		{
+			name: "R-CONF-1 resolving one of two users who share an email leaves the other in conflict",
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "shared@x.example"), user("u2", "Bob", "Ray", "shared@x.example"))
+				e.mustSync()
+				require.NoError(e.t, e.syncer.Resolve(e.ctx, e.org.Config, adsync.Resolution{UserID: "u1", Action: adsync.ResolveCreate}))
+			},
+			check: func(t *testing.T, e *env) {
+				run := e.mustSync()
+				assert.Equal(t, 1, run.Counts.Created, "only the resolved user")
+				cs := e.conflicts()
+				require.Len(t, cs, 1)
+				assert.Equal(t, "u2", cs[0].UserID)
+				assert.Equal(t, adsync.ConflictDuplicateEmail, cs[0].Kind)
+			},
+		},
+		{
 			name: "R-CONF-2 duplicate name blocks creation but an email match still links",
 			setup: func(e *env) {
 				e.seed("Ann", "Lee", "a1@x.example", true)
