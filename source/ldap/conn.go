@@ -90,8 +90,7 @@ func (k *compiled) connect(ctx context.Context) (*session, error) {
 }
 
 // dial connects and sets up TLS as configured, without binding. The
-// connection is closed when ctx is done (go-ldap's requests take no
-// context).
+// connection is closed when ctx is done: LDAP operations take no context.
 func (k *compiled) dial(ctx context.Context) (*session, error) {
 	c := &k.cfg
 	d := net.Dialer{Timeout: c.dialTimeout()}

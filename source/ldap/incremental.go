@@ -71,7 +71,7 @@ func (s *Source) UsersSince(ctx context.Context, cur string, page func([]adsync.
 		return "", err
 	}
 	defer sess.close()
-	d, err := s.k.rootDSE(sess)
+	d, err := s.k.rootDSE(ctx, sess)
 	if err != nil {
 		return "", err
 	}

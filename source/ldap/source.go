@@ -72,7 +72,7 @@ func (s *Source) Check(ctx context.Context) (adsync.ConnStatus, error) {
 	if err := sess.bind(ctx, &s.k.cfg); err != nil {
 		return st, err
 	}
-	dse, err := s.k.rootDSE(sess)
+	dse, err := s.k.rootDSE(ctx, sess)
 	if err != nil {
 		return st, err
 	}
@@ -129,10 +129,13 @@ type dse struct {
 	highestUSN   int64  // highestCommittedUSN
 }
 
-func (k *compiled) rootDSE(sess *session) (dse, error) {
+func (k *compiled) rootDSE(ctx context.Context, sess *session) (dse, error) {
 	req := ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
 		"(objectClass=*)", []string{"dnsHostName", "highestCommittedUSN", "dsServiceName"}, nil)
 	entries, err := sess.entries(req)
+	if ctx.Err() != nil {
+		return dse{}, fmt.Errorf("read the rootDSE: %w", ctx.Err())
+	}
 	if err != nil {
 		return dse{}, opError(err, "read the rootDSE")
 	}
