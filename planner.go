@@ -267,19 +267,28 @@ type planner struct {
 	users    []*User
 	contacts []*Contact // ascending ids
 	ids      []int64    // the contacts' ids, for cache-friendly search
+	active   []bool     // the contacts' isActive, likewise
 
 	links       []Link
-	linkContact []int32  // by link: index of its contact in contacts, -1 if gone
-	linkSeen    []bool   // by link: its user was read in scope
-	linkGone    []bool   // by link: dropped (R-LINK-4, R-RUN-7)
-	linkedUser  []string // by contact index: the user linked to it, confirmed links only
-	prevConf    map[string]Conflict
+	linkContact []int32 // by link: index of its contact in contacts, -1 if gone
+	// linkState holds, by link, the flags below: a byte per link stays in
+	// cache where the 400,000 links themselves do not.
+	linkState  []uint8
+	linkedUser []string // by contact index: the user linked to it, confirmed links only
+	prevConf   map[string]Conflict
 }
+
+// Flags of planner.linkState.
+const (
+	linkPending uint8 = 1 << iota // a create journal entry not reconciled
+	linkSeen                      // its user was read in scope
+	linkGone                      // dropped (R-LINK-4, R-RUN-7)
+)
 
 // dropLink forgets link i for the rest of the plan and drops it on apply.
 func (pl *planner) dropLink(i int) {
-	if !pl.linkGone[i] {
-		pl.linkGone[i] = true
+	if pl.linkState[i]&linkGone == 0 {
+		pl.linkState[i] |= linkGone
 		if ci := pl.linkContact[i]; ci >= 0 && pl.linkedUser[ci] == pl.links[i].UserID {
 			pl.linkedUser[ci] = ""
 		}
@@ -324,19 +333,20 @@ func (pl *planner) contact(id int64) *Contact {
 func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Conflict, resolutions []Resolution) error {
 	p, cfg := pl.p, pl.cfg
 	pl.ids = make([]int64, len(pl.contacts))
+	pl.active = make([]bool, len(pl.contacts))
 	for i, c := range pl.contacts {
-		pl.ids[i] = c.ID
+		pl.ids[i], pl.active[i] = c.ID, c.Active
 	}
 	pl.links = links
 	pl.linkContact = make([]int32, len(links))
-	pl.linkSeen = make([]bool, len(links))
-	pl.linkGone = make([]bool, len(links))
+	pl.linkState = make([]uint8, len(links))
 	pl.linkedUser = make([]string, len(pl.contacts))
 	var pending []int
 	for i := range links {
 		l := &links[i]
 		pl.linkContact[i] = -1
 		if l.Pending {
+			pl.linkState[i] = linkPending
 			pending = append(pending, i)
 		} else if ci := pl.contactIndex(l.ContactID); ci >= 0 {
 			pl.linkContact[i] = ci
@@ -372,8 +382,8 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 			p.Skips = append(p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6", Reason: "ignored by an admin's resolution"})
 			continue
 		}
-		if i := userLink[k]; i >= 0 && !pl.linkGone[i] && !pl.links[i].Pending {
-			pl.linkSeen[i] = true
+		if i := userLink[k]; i >= 0 && pl.linkState[i]&(linkGone|linkPending) == 0 {
+			pl.linkState[i] |= linkSeen
 			l := &pl.links[i]
 			if pl.linkContact[i] < 0 {
 				// The linked contact is gone: drop the link and match again
@@ -442,6 +452,7 @@ func (pl *planner) reconcile(pending []int) {
 		}
 		c := pl.contacts[found]
 		l.Pending, l.ContactID, l.After, l.Created, l.Active = false, c.ID, 0, true, true
+		pl.linkState[i] &^= linkPending
 		l.SyncedAt = pl.p.Planned
 		pl.linkContact[i] = int32(found)
 		pl.linkedUser[found] = l.UserID
@@ -623,23 +634,25 @@ func (pl *planner) planDeactivations(res map[string]Resolution) {
 	var deact []Change
 	for i := range pl.links {
 		l := &pl.links[i]
-		if l.Pending || pl.linkGone[i] {
+		st := pl.linkState[i]
+		if st&(linkPending|linkGone) != 0 {
 			continue // a create journal entry, or a link dropped above
 		}
-		in := pl.linkSeen[i]
+		in := st&linkSeen != 0
 		if pl.linkContact[i] < 0 {
 			if !in {
 				pl.dropLink(i) // R-LINK-4
 			}
 			continue
 		}
-		c := pl.contacts[pl.linkContact[i]]
-		if c.Active {
+		ci := pl.linkContact[i]
+		if pl.active[ci] {
 			active++
 		}
-		if in || !c.Active {
+		if in || !pl.active[ci] {
 			continue
 		}
+		c := pl.contacts[ci]
 		if r, ok := res[l.UserID]; ok && r.Action == ResolveIgnore {
 			continue
 		}
