@@ -10,12 +10,6 @@ import (
 	"strings"
 )
 
-// planState is what planning read, kept for checks and tests.
-type planState struct {
-	users    []*User
-	contacts []*Contact
-}
-
 // chunk is the number of records allocated at once while reading: reads
 // append into fixed chunks rather than one growing slice, so that 400,000
 // users are never copied to grow a slice, and pointers to them stay valid.
@@ -44,7 +38,7 @@ var matchFields = NewFieldSet(FirstName, LastName, MiddleInitial, Email)
 
 // plan reads and plans; see Syncer.Plan. It writes nothing. On an error
 // after the check, the partial plan carries the TLS status.
-func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *planState, error) {
+func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, error) {
 	cfg := &org.Config
 	p := &Plan{OrgID: cfg.ID, CompanyID: cfg.CompanyID, Planned: s.now(), TLS: TLSUnknown,
 		selected: cfg.Selected(), billing: cfg.BillingProductID}
@@ -56,15 +50,15 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 		p.TLS = st.TLS
 	}
 	if err != nil {
-		return p, nil, fmt.Errorf("adsync: check the directory of %q: %w", cfg.ID, err)
+		return p, fmt.Errorf("adsync: check the directory of %q: %w", cfg.ID, err)
 	}
 	if err := s.opts.Store.Check(ctx, cfg.CompanyID); err != nil {
-		return p, nil, fmt.Errorf("adsync: check Autotask company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
+		return p, fmt.Errorf("adsync: check Autotask company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
 	}
 
 	links, err := h.Links(ctx, cfg.ID)
 	if err != nil {
-		return p, nil, fmt.Errorf("adsync: load the links of %q: %w", cfg.ID, err)
+		return p, fmt.Errorf("adsync: load the links of %q: %w", cfg.ID, err)
 	}
 	// The two reads are independent and each waits on a server: they run
 	// at once, and the first failure cancels the other.
@@ -86,25 +80,25 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 	<-done
 	cancel()
 	if dirErr != nil && (err == nil || !errors.Is(dirErr, context.Canceled)) {
-		return p, nil, dirErr // the directory's own failure, not the cancellation it got
+		return p, dirErr // the directory's own failure, not the cancellation it got
 	}
 	if err != nil {
-		return p, nil, err
+		return p, err
 	}
 	prevConflicts, err := h.Conflicts(ctx, cfg.ID)
 	if err != nil {
-		return p, nil, fmt.Errorf("adsync: load the conflicts of %q: %w", cfg.ID, err)
+		return p, fmt.Errorf("adsync: load the conflicts of %q: %w", cfg.ID, err)
 	}
 	resolutions, err := h.Resolutions(ctx, cfg.ID)
 	if err != nil {
-		return p, nil, fmt.Errorf("adsync: load the resolutions of %q: %w", cfg.ID, err)
+		return p, fmt.Errorf("adsync: load the resolutions of %q: %w", cfg.ID, err)
 	}
 
 	params := FieldParams{Selected: p.selected}
 	if p.selected.Has(CountryID) {
 		if cl, ok := s.opts.Store.(CountryLister); ok {
 			if params.Countries, err = cl.Countries(ctx); err != nil {
-				return p, nil, fmt.Errorf("adsync: load Autotask's country list: %w", err)
+				return p, fmt.Errorf("adsync: load Autotask's country list: %w", err)
 			}
 		} else {
 			p.warn(Warning{Rule: "R-FIELD-6", Field: CountryID.String(),
@@ -113,17 +107,17 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, *pla
 	}
 	rules, err := s.opts.Fields(params)
 	if err != nil {
-		return p, nil, fmt.Errorf("adsync: field rules for %q: %w", cfg.ID, err)
+		return p, fmt.Errorf("adsync: field rules for %q: %w", cfg.ID, err)
 	}
 
 	s.progress(cfg.ID, PhasePlan, 0, len(users))
 	pl := planner{s: s, cfg: cfg, p: p, rules: rules, appr: appr, users: users, contacts: contacts}
 	if err := pl.run(ctx, links, prevConflicts, resolutions); err != nil {
-		return p, nil, err
+		return p, err
 	}
 	p.finishWarnings()
 	s.progress(cfg.ID, PhasePlan, len(users), len(users))
-	return p, &planState{users: users, contacts: contacts}, nil
+	return p, nil
 }
 
 // readDirectory reads the in-scope users, in full or incrementally, and

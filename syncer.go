@@ -138,7 +138,7 @@ func (s *Syncer) Plan(ctx context.Context, org Org) (*Plan, error) {
 	if err := validateOrg(org); err != nil {
 		return nil, err
 	}
-	p, _, err := s.plan(ctx, org, nil)
+	p, err := s.plan(ctx, org, nil)
 	return p, err
 }
 
@@ -266,7 +266,7 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	runErr := func() error {
 		if p == nil {
 			var err error
-			if p, _, err = s.plan(ctx, org, appr); err != nil {
+			if p, err = s.plan(ctx, org, appr); err != nil {
 				if p != nil {
 					run.TLS = p.TLS
 				}
