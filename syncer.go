@@ -320,8 +320,10 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 
 // interruptStale marks the organization's runs still recorded as running
 // interrupted (R-RUN-7). With the organization's lock held, such a run can
-// only be one whose process died: this is safe with several replicas
-// sharing a store, where HistoryStore.InterruptRuns at start is not.
+// only be one whose process died, so this is right with several replicas
+// sharing a store whatever the store does; HistoryStore.InterruptRuns at
+// start is right with them only if the store skips organizations whose
+// lock a live process holds (history/sqlite and history/postgres do).
 func (s *Syncer) interruptStale(ctx context.Context, orgID string) error {
 	runs, err := s.opts.History.Runs(ctx, orgID, KeepRuns)
 	if err != nil {
