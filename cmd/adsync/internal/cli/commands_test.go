@@ -159,11 +159,21 @@ func TestCommands(t *testing.T) {
 		r = w.run(t, "sync")
 		require.Equal(t, ExitOK, r.code, r.stderr)
 		// Resolved, the user is created; the other user of the shared
-		// mailbox no longer shares it with a user being matched.
-		assert.Contains(t, r.stdout, "created 2,")
+		// mailbox still shares its email with an in-scope user (R-CONF-1).
+		assert.Contains(t, r.stdout, "created 1,")
 		r = w.run(t, "conflicts", "--json")
 		require.Equal(t, ExitOK, r.code, r.stderr)
 		var cs map[string][]conflictJSON
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &cs))
+		require.Len(t, cs["contoso"], 1, "R-CONF-1 the other user of the shared mailbox")
+		r = w.run(t, "conflicts", "resolve", "--org", "contoso", "--user", w.users[2], "--create", "--by", "test")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		r = w.run(t, "sync")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		assert.Contains(t, r.stdout, "created 1,")
+		r = w.run(t, "conflicts", "--json")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		cs = nil
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &cs))
 		assert.Empty(t, cs["contoso"], "R-CONF-5 conflicts clear themselves")
 		r = w.run(t, "conflicts", "unresolve", "--org", "contoso", "--user", w.users[1])
@@ -185,9 +195,9 @@ func TestCommands(t *testing.T) {
 		r = w.run(t, "approve", "--org", "contoso")
 		assert.Equal(t, ExitFailed, r.code, "nothing held any more")
 		assert.Contains(t, r.stderr, "no held run waiting for approval")
-		r = w.run(t, "approve", "--org", "contoso", "--run", "4")
+		r = w.run(t, "approve", "--org", "contoso", "--run", "5")
 		assert.Equal(t, ExitFailed, r.code)
-		assert.Contains(t, r.stderr, "run 4 was already approved by run 5")
+		assert.Contains(t, r.stderr, "run 5 was already approved by run 6")
 	})
 
 	r = w.run(t, "history")
