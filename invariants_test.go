@@ -163,6 +163,12 @@ func TestIncrementalReads(t *testing.T) {
 	assert.Equal(t, 1, run.Counts.Updated)
 	assert.Zero(t, run.Counts.Deactivated, "R-DEACT-3 no deactivation without a full read")
 
+	require.NoError(t, e.src.SetEnabled("u03", false))
+	run = e.mustSync()
+	assert.False(t, run.FullRead)
+	assert.Equal(t, 1, run.Counts.Deactivated, "R-SCOPE-8 a user the incremental read delivers disabled is deactivated at once")
+	assert.False(t, e.contact(e.links()["u03"].ContactID).Active)
+
 	e.src.ExpireCursors()
 	run = e.mustSync()
 	assert.True(t, run.FullRead, "an expired cursor falls back to a full read")

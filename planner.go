@@ -403,9 +403,9 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 	if err := pl.match(ctx, unlinked, linked); err != nil {
 		return err
 	}
-	if p.FullRead {
-		pl.planDeactivations(res)
-	}
+	// Only a full read sees who left (R-DEACT-3); an incremental one still
+	// sees accounts disabled since the last read (R-SCOPE-8).
+	pl.planDeactivations(res, !p.FullRead)
 	p.Counts.Conflicts = len(p.Conflicts)
 	p.Counts.Skipped = len(p.Skips)
 	if cfg.BillingProductID != 0 && p.Counts.Created > 0 {
@@ -620,9 +620,10 @@ func (pl *planner) conflict(u *User, c Conflict) {
 }
 
 // planDeactivations deactivates the active contacts of linked users who
-// left scope (R-DEACT-1, R-DEACT-2), subject to the guard (R-DEACT-4). It is
-// called only after a complete full read (R-DEACT-3).
-func (pl *planner) planDeactivations(res map[string]Resolution) {
+// left scope (R-DEACT-1, R-DEACT-2), subject to the guard (R-DEACT-4). After
+// an incremental read (disabledOnly) it deactivates only the users the read
+// delivered disabled: the users it did not deliver may well be in scope.
+func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly bool) {
 	p := pl.p
 	active := 0
 	var deact []Change
@@ -643,7 +644,7 @@ func (pl *planner) planDeactivations(res map[string]Resolution) {
 		if pl.active[ci] {
 			active++
 		}
-		if in || !pl.active[ci] {
+		if in || !pl.active[ci] || (disabledOnly && !p.disabled[l.UserID]) {
 			continue
 		}
 		c := pl.contacts[ci]
@@ -674,7 +675,7 @@ func (pl *planner) planDeactivations(res map[string]Resolution) {
 		deact = rest
 	}
 	hold := !g.Off && len(deact) > 0 &&
-		(len(deact) > g.Limit(active) || (p.Counts.Read == 0 && active > 0))
+		(len(deact) > g.Limit(active) || (p.FullRead && p.Counts.Read == 0 && active > 0))
 	if hold {
 		for i := range deact {
 			deact[i].Rule = "R-DEACT-4"

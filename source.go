@@ -44,8 +44,11 @@ type IncrementalSource interface {
 	// UsersSince reads like Users. With cursor "" it is a full read of every
 	// in-scope user; otherwise it delivers only users created or changed
 	// since the read that returned cursor (users that left scope need not be
-	// reported). It returns the cursor for the next read. A cursor that can
-	// no longer be used gives an error wrapping ErrCursorExpired, and the
-	// caller falls back to a full read.
+	// reported). An incremental read should deliver the accounts disabled
+	// since the cursor, with Enabled=false, even when disabled users are
+	// otherwise left out: the Syncer then deactivates their contacts at once
+	// (R-SCOPE-8) instead of at the next full read. It returns the cursor for
+	// the next read. A cursor that can no longer be used gives an error
+	// wrapping ErrCursorExpired, and the caller falls back to a full read.
 	UsersSince(ctx context.Context, cursor string, page func([]User) error) (next string, err error)
 }

@@ -121,20 +121,28 @@ func TestEndToEnd(t *testing.T) {
 	run = sync("idle")
 	assert.Equal(t, 0, run.Counts.Writes())
 
-	// 4. Disabled in AD, and left the group: membership is not a change
-	// of the user, so the periodic full read catches both (R-DEACT-1,
-	// R-SCOPE-8).
+	// 4. Disabled in AD: the incremental read delivers the account
+	// disabled, and its contact is deactivated at once (R-SCOPE-8).
 	d.modify(carol, map[string]string{"userAccountControl": "514"})
+	run = sync("disable")
+	assert.False(t, run.FullRead)
+	assert.Equal(t, 1, run.Counts.Deactivated, "R-SCOPE-8")
+	assert.EqualValues(t, 0, contact(contactOf(carolID))["isActive"])
+
+	// 5. Left the group: membership is not a change of the user, so only
+	// the periodic full read sees it (R-DEACT-1, R-DEACT-3).
 	d.setMembers(group, nil, []string{alice})
+	run = sync("leave, incremental")
+	assert.Zero(t, run.Counts.Deactivated, "an incremental read cannot see who left")
 	advance(8 * 24 * time.Hour)
 	run = sync("leave")
 	assert.True(t, run.FullRead, "past FullReadEvery the read is full")
-	assert.Equal(t, 2, run.Counts.Deactivated, "R-DEACT-1, R-SCOPE-8")
+	assert.Equal(t, 1, run.Counts.Deactivated, "R-DEACT-1")
 	assert.EqualValues(t, 0, contact(aliceContact)["isActive"])
 	assert.EqualValues(t, 0, contact(contactOf(carolID))["isActive"])
 	assert.EqualValues(t, 1, contact(bobContact)["isActive"])
 
-	// 5. Return: the same contact is reactivated, none is created (R-LINK-3).
+	// 6. Return: the same contact is reactivated, none is created (R-LINK-3).
 	d.setMembers(group, []string{alice}, nil)
 	advance(8 * 24 * time.Hour)
 	run = sync("return")

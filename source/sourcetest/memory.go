@@ -375,7 +375,9 @@ func (m *Memory) page(buf []adsync.User, last string, since uint64) ([]adsync.Us
 		i++
 	}
 	for ; i < len(order) && len(buf) < m.pageSize; i++ {
-		if e := order[i]; e.inScope && (e.user.Enabled || m.withDis) && e.changed > since {
+		// An incremental read (since > 0) delivers users disabled since
+		// the cursor too, as adsync.IncrementalSource asks.
+		if e := order[i]; e.inScope && (e.user.Enabled || m.withDis || since > 0) && e.changed > since {
 			buf = append(buf, e.user)
 		}
 	}

@@ -111,13 +111,19 @@ func TestMemoryIncrementalExact(t *testing.T) {
 	assert.Equal(t, "CEO", got.Values[adsync.Title])
 
 	require.NoError(t, m.SetEnabled(a, false))
-	ids, c4 := since(c3)
-	assert.Empty(t, ids, "R-SCOPE-8 a disabled user is out of scope by default")
+	var disabled []adsync.User
+	c4, err := m.UsersSince(ctx, c3, func(us []adsync.User) error { disabled = append(disabled, us...); return nil })
+	require.NoError(t, err)
+	require.Len(t, disabled, 1, "R-SCOPE-8 an incremental read delivers a user disabled since the cursor")
+	assert.Equal(t, a, disabled[0].ID)
+	assert.False(t, disabled[0].Enabled)
+	ids, _ = since("")
+	assert.NotContains(t, ids, a, "R-SCOPE-8 a full read leaves disabled users out by default")
 	require.NoError(t, m.SetEnabled(a, true))
 	ids, _ = since(c4)
 	assert.Equal(t, []string{a}, ids, "a user enabled again is changed")
 
-	assert.Equal(t, sourcetest.Counts{FullReads: 1, IncrementalReads: 4, Pages: 3}, m.Counts())
+	assert.Equal(t, sourcetest.Counts{FullReads: 2, IncrementalReads: 4, Pages: 5}, m.Counts())
 
 	require.ErrorIs(t, m.SetEnabled("nobody", true), adsync.ErrNotFound)
 }
