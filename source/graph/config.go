@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -262,6 +263,16 @@ func (c Config) String() string {
 
 // GoString is String, so that %#v redacts the secrets too.
 func (c Config) GoString() string { return c.String() }
+
+// MarshalJSON encodes the configuration without its secrets (client secret,
+// certificate and its password), so that a configuration dumped or logged
+// as JSON never carries them. Unmarshaling still reads them.
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config // without the method
+	p := plain(c)
+	p.ClientSecret, p.Certificate, p.CertificatePassword = "", nil, ""
+	return json.Marshal(p)
+}
 
 // LogValue logs the configuration without its secrets.
 func (c Config) LogValue() slog.Value {

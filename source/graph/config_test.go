@@ -10,6 +10,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"log/slog"
@@ -107,9 +109,15 @@ func TestValidate(t *testing.T) {
 func TestSecretsRedacted(t *testing.T) {
 	c := validConfig()
 	c.CertificatePassword = "pkcs12-password"
-	var logs bytes.Buffer
+	var logs, textLogs bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", c)
-	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%v", &c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), logs.String()} {
+	slog.New(slog.NewTextHandler(&textLogs, nil)).Info("config", "cfg", c)
+	js, err := json.Marshal(c)
+	require.NoError(t, err)
+	jsPtr, err := json.Marshal(struct{ Azure *graph.Config }{&c}) // nested, as in a caller's configuration
+	require.NoError(t, err)
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%v", &c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), logs.String(),
+		textLogs.String(), string(js), string(jsPtr)} {
 		assert.NotContains(t, s, secret)
 		assert.NotContains(t, s, "pkcs12-password")
 		assert.Contains(t, s, client, "the rest stays readable")
@@ -117,6 +125,11 @@ func TestSecretsRedacted(t *testing.T) {
 	c.ClientSecret, c.Certificate = "", selfSignedPEM(t, false)
 	assert.NotContains(t, fmt.Sprint(c), "PRIVATE KEY")
 	assert.Contains(t, fmt.Sprint(c), "redacted")
+	js, err = json.Marshal(c)
+	require.NoError(t, err)
+	assert.NotContains(t, string(js), base64.StdEncoding.EncodeToString(c.Certificate[:30]), "the private key stays out of JSON")
+	assert.NotContains(t, string(js), "pkcs12-password")
+	assert.Contains(t, string(js), gid)
 }
 
 func TestCloudEndpoints(t *testing.T) {
