@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -281,25 +282,24 @@ func (a *app) resolveStore(cfg *Config) (string, error) {
 	return spec, nil
 }
 
-// redactDSN hides a password in a store specification for messages.
+// dsnPassword matches a password setting in a key=value DSN (quoted, or
+// with spaces around "=", as libpq allows) or in a URL's query.
+var dsnPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]*)`)
+
+// redactDSN hides the passwords in a store specification for messages:
+// a URL's userinfo password, and password= or sslpassword= settings in a
+// URL's query or a key=value DSN.
 func redactDSN(s string) string {
 	if i := strings.Index(s, "://"); i >= 0 {
+		// The last "@": a password may hold a raw one. Masking too much
+		// is better than too little.
 		if at := strings.LastIndex(s, "@"); at > i {
 			if c := strings.Index(s[i+3:at], ":"); c >= 0 {
-				return s[:i+3+c+1] + "xxxxx" + s[at:]
+				s = s[:i+3+c+1] + "xxxxx" + s[at:]
 			}
 		}
 	}
-	if strings.Contains(s, "password=") {
-		f := strings.Fields(s)
-		for i, kv := range f {
-			if strings.HasPrefix(kv, "password=") {
-				f[i] = "password=xxxxx"
-			}
-		}
-		return strings.Join(f, " ")
-	}
-	return s
+	return dsnPassword.ReplaceAllString(s, "${1}=xxxxx")
 }
 
 // historyStore is an opened history store.

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -141,6 +143,31 @@ type Config struct {
 	Parallel int
 	Orgs     []OrgSpec
 }
+
+// printedConfig is a Config without its methods, with the store's password
+// masked: what String, GoString, LogValue and MarshalJSON show. The
+// directory and Autotask configurations redact their own secrets.
+type printedConfig Config
+
+func (c Config) printed() printedConfig {
+	p := printedConfig(c)
+	p.Store = redactDSN(c.Store)
+	return p
+}
+
+// String prints the configuration without any secret.
+func (c Config) String() string { return fmt.Sprintf("%+v", c.printed()) }
+
+// GoString is String for %#v: it hides the store's password too.
+func (c Config) GoString() string {
+	return strings.Replace(fmt.Sprintf("%#v", c.printed()), "cli.printedConfig{", "cli.Config{", 1)
+}
+
+// LogValue logs the configuration without any secret.
+func (c Config) LogValue() slog.Value { return slog.AnyValue(c.printed()) }
+
+// MarshalJSON encodes the configuration without any secret.
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.printed()) }
 
 // OrgSpec is one organization: its adsync configuration and its directory's.
 type OrgSpec struct {

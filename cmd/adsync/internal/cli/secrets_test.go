@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/adsync/autotask"
+	"github.com/psasync/adsync/source/graph"
+	"github.com/psasync/adsync/source/ldap"
+)
+
+// A loaded configuration holds every secret resolved; none of them shows in
+// any way the configuration can be printed, logged or dumped.
+func TestConfigSecretsRedacted(t *testing.T) {
+	const (
+		atSecret = "AT-s3cret-value"
+		ldapPW   = "LDAP-s3cret-value"
+		azSecret = "AZ-s3cret-value"
+		certPW   = "CERT-s3cret-value"
+		pgPW     = "PG-s3cret-value"
+	)
+	for _, store := range []string{
+		"postgres:postgres://adsync:" + pgPW + "@db.example:5432/adsync",
+		"postgres:postgres://adsync@db.example/adsync?sslmode=require&password=" + pgPW,
+		"postgres:host=db.example user=adsync password=" + pgPW + " dbname=adsync",
+		"postgres:host=db.example user=adsync password='" + pgPW + "' dbname=adsync",
+	} {
+		t.Run(store, func(t *testing.T) {
+			cfg := Config{Path: "/etc/adsync.yaml", Store: store,
+				Autotask: autotask.Config{Username: "api-user@example.com", IntegrationCode: "CODE", Secret: atSecret},
+				Orgs: []OrgSpec{
+					{Index: 0, LDAP: &ldap.Config{URL: "ldaps://dc1.example", BindName: "svc@example", Password: ldapPW}},
+					{Index: 1, Azure: &graph.Config{TenantID: "contoso.example", ClientSecret: azSecret, CertificatePassword: certPW}},
+				}}
+			var text, js bytes.Buffer
+			slog.New(slog.NewTextHandler(&text, nil)).Info("config", "cfg", cfg, "ptr", &cfg)
+			slog.New(slog.NewJSONHandler(&js, nil)).Info("config", "cfg", cfg, "ptr", &cfg)
+			dump, err := json.Marshal(cfg)
+			require.NoError(t, err)
+			outputs := map[string]string{
+				"%v": fmt.Sprintf("%v", cfg), "%+v": fmt.Sprintf("%+v", cfg), "%#v": fmt.Sprintf("%#v", cfg),
+				"%s":              fmt.Sprintf("%s", cfg), //lint:ignore S1025 the verb under test
+				"%v of a pointer": fmt.Sprintf("%v", &cfg), "%+v of a pointer": fmt.Sprintf("%+v", &cfg),
+				"slog text": text.String(), "slog JSON": js.String(), "JSON": string(dump),
+			}
+			for how, out := range outputs {
+				for _, secret := range []string{atSecret, ldapPW, azSecret, certPW, pgPW} {
+					assert.NotContains(t, out, secret, "%s shows a secret", how)
+				}
+				assert.Contains(t, out, "db.example", "%s: the rest of the store stays readable", how)
+				assert.Contains(t, out, "api-user@example.com", "%s: the rest stays readable", how)
+			}
+		})
+	}
+}
+
+// A store specification in a message never shows its password, whatever
+// the DSN's form (R: secrets never appear in errors).
+func TestRedactDSNForms(t *testing.T) {
+	const pw = "PG-s3cret-value"
+	for _, tc := range []struct {
+		name, spec, keep string
+	}{
+		{"URL userinfo", "pg://adsync:" + pw + "@db.example/adsync", "db.example"},
+		{"URL query password", "postgresql://adsync@db.example/adsync?password=" + pw, "db.example"},
+		{"URL query sslpassword", "postgresql://adsync@db.example/adsync?sslpassword=" + pw + "&sslmode=verify-full", "sslmode=verify-full"},
+		{"URL escaped password", "postgresql://adsync:" + pw + "%2F@db.example/adsync", "db.example"},
+		{"key=value", "pg:host=db.example password=" + pw, "host=db.example"},
+		{"key=value quoted with a space", "pg:host=db.example password='" + pw + " x'", "host=db.example"},
+		{"key = value with spaces", "pg:host=db.example password = " + pw, "host=db.example"},
+		{"key=value sslpassword", "pg:host=db.example sslpassword=" + pw, "host=db.example"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := redactDSN(tc.spec)
+			assert.NotContains(t, got, pw)
+			assert.Contains(t, got, tc.keep)
+			r := invocation{env: map[string]string{"AT_SECRET": "at-secret"}}.run(t, "check", "--config", writeConfig(t, validLDAP, "http://127.0.0.1:1"), "--store", tc.spec)
+			assert.Equal(t, ExitUsage, r.code, r.stderr)
+			assert.Contains(t, r.stderr, "--store")
+			assert.NotContains(t, r.stderr+r.stdout, pw)
+		})
+	}
+}
