@@ -67,7 +67,13 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, log *slo
 		if err := h.ReplaceConflicts(ctx, cfg.ID, cs); err != nil {
 			return fmt.Errorf("adsync: save the conflicts of %q: %w", cfg.ID, err)
 		}
-		run.Cursor = p.Cursor
+		// A failed write is retried by the next run (R-RUN-6): an
+		// incremental read from this run's cursor would not deliver its
+		// user again, so the cursor is kept only when every write went
+		// through (the next run reads from the previous cursor).
+		if run.Counts.FailedWrites == 0 {
+			run.Cursor = p.Cursor
+		}
 	}
 	return stop
 }

@@ -52,6 +52,10 @@ var (
 	// ErrCursorExpired: an incremental read's cursor is no longer valid; the
 	// caller falls back to a full read.
 	ErrCursorExpired = errors.New("incremental cursor expired")
+	// ErrStalePlan: Apply was given a plan made before the last run of its
+	// organization, or one already applied; applying it could create a
+	// contact twice (R-RUN-7). Plan again.
+	ErrStalePlan = errors.New("plan is stale")
 	// ErrRefused: an admin operation was refused; the wrapping error says
 	// why (R-CONF-6).
 	ErrRefused = errors.New("refused")

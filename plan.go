@@ -91,6 +91,7 @@ type Plan struct {
 	disabled     map[string]bool // users read but disabled (R-SCOPE-8)
 	unlisted     map[string]int  // warnings past maxPlanWarnings, by rule
 	maxContactID int64
+	basis        runMark // the newest run when the plan was made, for Apply
 	billing      int64
 	selected     FieldSet
 }

@@ -69,7 +69,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if users, dirErr = s.readDirectory(rctx, org, p); dirErr != nil {
+		if users, dirErr = s.readDirectory(rctx, org, p, appr != nil); dirErr != nil {
 			cancel()
 		}
 	}()
@@ -122,9 +122,11 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 
 // readDirectory reads the in-scope users, in full or incrementally, and
 // applies the organization's scope rules (R-SCOPE-7, R-SCOPE-8, R-MATCH-8).
-func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan) ([]*User, error) {
+// An approval reads in full: the held users need not be in an incremental
+// read's changes any more (R-DEACT-4).
+func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan, full bool) ([]*User, error) {
 	cfg := &org.Config
-	full, cursor, err := s.readMode(ctx, org)
+	full, cursor, err := s.readMode(ctx, org, full)
 	if err != nil {
 		return nil, err
 	}
@@ -193,12 +195,12 @@ func readError(cfg *OrgConfig, err error) error {
 	return fmt.Errorf("adsync: read the directory of %q: %w: %w", cfg.ID, ErrIncompleteRead, err)
 }
 
-// readMode decides between a full and an incremental read: full without
-// the capability, without a cursor, or when the last full read is older
-// than FullReadEvery.
-func (s *Syncer) readMode(ctx context.Context, org Org) (full bool, cursor string, err error) {
+// readMode decides between a full and an incremental read: full when
+// asked, without the capability, without a cursor, or when the last full
+// read is older than FullReadEvery.
+func (s *Syncer) readMode(ctx context.Context, org Org, force bool) (full bool, cursor string, err error) {
 	cfg := &org.Config
-	if _, ok := org.Source.(IncrementalSource); !ok || cfg.FullReadEvery <= 0 {
+	if _, ok := org.Source.(IncrementalSource); !ok || cfg.FullReadEvery <= 0 || force {
 		return true, "", nil
 	}
 	runs, err := s.opts.History.Runs(ctx, cfg.ID, 0)

@@ -138,13 +138,42 @@ func (s *Syncer) Plan(ctx context.Context, org Org) (*Plan, error) {
 	if err := validateOrg(org); err != nil {
 		return nil, err
 	}
+	// The newest run, read before the links: Apply refuses the plan if
+	// another run came (or finished) since, since the plan's creates may
+	// have been made by it (R-RUN-7).
+	basis, err := s.newestRun(ctx, org.Config.ID)
+	if err != nil {
+		return nil, err
+	}
 	p, err := s.plan(ctx, org, nil)
+	if p != nil {
+		p.basis = basis
+	}
 	return p, err
+}
+
+// runMark identifies the newest run of an organization and its state.
+type runMark struct {
+	id     int64
+	status RunStatus
+}
+
+func (s *Syncer) newestRun(ctx context.Context, orgID string) (runMark, error) {
+	runs, err := s.opts.History.Runs(ctx, orgID, 1)
+	if err != nil {
+		return runMark{}, fmt.Errorf("adsync: load the runs of %q: %w", orgID, err)
+	}
+	if len(runs) == 0 {
+		return runMark{}, nil
+	}
+	return runMark{runs[0].ID, runs[0].Status}, nil
 }
 
 // Apply applies a plan made by Plan for the same organization, records the
 // run (trigger forced) and returns it. A plan is applied once: links made by
-// it are in the history afterwards, so planning again is cheap.
+// it are in the history afterwards, so planning again is cheap. A plan
+// applied twice, or after another run of the organization started, is
+// refused with ErrStalePlan: its creates may have been made already.
 func (s *Syncer) Apply(ctx context.Context, org Org, p *Plan) (Run, error) {
 	if p == nil {
 		return Run{}, errors.New("adsync: Apply: nil plan")
@@ -248,6 +277,18 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	defer unlock()
 	if err := s.interruptStale(ctx, cfg.ID); err != nil {
 		return Run{}, err
+	}
+	if p != nil {
+		// Under the lock: no run can start between this check and the
+		// writes.
+		newest, err := s.newestRun(ctx, cfg.ID)
+		if err != nil {
+			return Run{}, err
+		}
+		if newest != p.basis {
+			return Run{}, fmt.Errorf("adsync: apply the plan of %q made at %s: %w: run %d (%s) was recorded since, and may have made its changes; plan again",
+				cfg.ID, p.Planned.Format(time.RFC3339), ErrStalePlan, newest.id, newest.status)
+		}
 	}
 
 	// The attempt is recorded first: the 24-hour schedule counts from it
