@@ -2,7 +2,9 @@ package ldap
 
 import (
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -170,7 +172,36 @@ func DefaultAttributes() map[adsync.Field]string {
 // String describes the configuration with the password redacted.
 func (c Config) String() string {
 	return fmt.Sprintf("ldap.Config{URL: %q, BindName: %q, Password: %s, BaseDN: %q, GroupDN: %q, TLS: %s}",
-		c.URL, c.BindName, redacted, c.BaseDN, c.GroupDN, c.verifyMode())
+		urlForDisplay(c.URL), c.BindName, redacted, c.BaseDN, c.GroupDN, c.verifyMode())
+}
+
+// MarshalJSON encodes the configuration with the password redacted, and
+// with any password written into the URL masked.
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config // without the method
+	p := plain(c)
+	p.URL = urlForDisplay(c.URL)
+	return json.Marshal(p)
+}
+
+// urlForDisplay masks a password written into a URL
+// (ldaps://user:password@host, as some tools take it): the URL shows in
+// messages and in the printed configuration. It works on the text, so that
+// a URL that does not parse is masked too.
+func urlForDisplay(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
+	}
+	rest := s[i+3:]
+	at := strings.LastIndex(rest, "@") // a raw "@" in the password: mask up to the last
+	if at < 0 {
+		return s
+	}
+	if c := strings.Index(rest[:at], ":"); c >= 0 {
+		return s[:i+3] + rest[:c] + ":xxxxx" + rest[at:]
+	}
+	return s
 }
 
 // GoString is String, so %#v does not print the password either.
@@ -178,7 +209,7 @@ func (c Config) GoString() string { return c.String() }
 
 // LogValue logs the configuration without the password.
 func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("url", c.URL), slog.String("bind", c.BindName),
+	return slog.GroupValue(slog.String("url", urlForDisplay(c.URL)), slog.String("bind", c.BindName),
 		slog.String("baseDN", c.BaseDN), slog.String("groupDN", c.GroupDN),
 		slog.String("tls", string(c.verifyMode())))
 }
@@ -246,15 +277,22 @@ func (c *Config) compile() (*compiled, error) {
 		k.log = slog.New(slog.DiscardHandler)
 	}
 	u, err := url.Parse(strings.TrimSpace(c.URL))
+	shown := urlForDisplay(c.URL) // never the password some write into the URL
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // its text repeats the URL
+	}
 	switch {
 	case c.URL == "":
 		return nil, bad("url", "required: the DC as ldaps://host[:636]")
 	case err != nil:
-		return nil, bad("url", "%q is not a URL (want ldaps://host[:636]): %v", c.URL, err)
+		return nil, bad("url", "%q is not a URL (want ldaps://host[:636]): %v", shown, err)
 	case u.Host == "" || u.Hostname() == "":
-		return nil, bad("url", "%q has no host (want ldaps://host[:636])", c.URL)
-	case u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil:
-		return nil, bad("url", "%q: give only ldaps://host[:port]; the base DN and the filter have settings of their own", c.URL)
+		return nil, bad("url", "%q has no host (want ldaps://host[:636])", shown)
+	case u.User != nil:
+		return nil, bad("url", "%q holds credentials: give only ldaps://host[:port], the account in bindName and the password in password", shown)
+	case u.Path != "" && u.Path != "/" || u.RawQuery != "":
+		return nil, bad("url", "%q: give only ldaps://host[:port]; the base DN and the filter have settings of their own", shown)
 	}
 	k.scheme = strings.ToLower(u.Scheme)
 	k.host = u.Hostname()
@@ -269,7 +307,7 @@ func (c *Config) compile() (*compiled, error) {
 		}
 	case "ldap":
 		if !c.StartTLS && !c.AllowPlaintext {
-			return nil, bad("url", "%q is plain LDAP: the password and user data would travel unencrypted; use ldaps://%s or set startTLS (allowPlaintext exists for tests only)", c.URL, u.Host)
+			return nil, bad("url", "%q is plain LDAP: the password and user data would travel unencrypted; use ldaps://%s or set startTLS (allowPlaintext exists for tests only)", shown, u.Host)
 		}
 		if port == "" {
 			port = "389"

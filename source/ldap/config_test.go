@@ -166,3 +166,36 @@ func TestTLSErrorIs(t *testing.T) {
 	assert.ErrorIs(t, err, adsync.ErrTLS)
 	assert.True(t, adsync.IsSystemic(err))
 }
+
+// A URL with a password in it (ldaps://user:password@dc, as some tools take
+// it) is refused, and neither the refusal nor the printed configuration
+// shows the password.
+func TestURLPasswordNeverShown(t *testing.T) {
+	const pw = "url-Pa55word"
+	for _, tc := range []struct{ name, url, wantProblem string }{
+		{"ldaps with userinfo", "ldaps://svc-sync:" + pw + "@dc1.corp.example", "the password in password"},
+		{"plain ldap with userinfo", "ldap://svc-sync:" + pw + "@dc1.corp.example", "the password in password"},
+		{"unparsable with userinfo", "ldaps://svc-sync:" + pw + "@dc1.corp.example:6%36", "is not a URL"},
+		{"no host", "ldaps://svc-sync:" + pw + "@", "has no host"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := validConfig()
+			cfg.URL = tc.url
+			err := cfg.Validate()
+			var ce *adsync.ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, "url", ce.Field)
+			assert.Contains(t, ce.Problem, tc.wantProblem)
+			var logged bytes.Buffer
+			slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cfg", cfg)
+			js, jerr := json.Marshal(cfg)
+			require.NoError(t, jerr)
+			for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%v", cfg), fmt.Sprintf("%#v", cfg),
+				logged.String(), string(js)} {
+				assert.NotContains(t, s, pw)
+			}
+			assert.Contains(t, err.Error(), "ldap", "the message still shows which URL")
+			assert.Contains(t, err.Error(), "svc-sync", "the message still shows which URL")
+		})
+	}
+}
