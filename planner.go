@@ -196,8 +196,9 @@ func readError(cfg *OrgConfig, err error) error {
 }
 
 // readMode decides between a full and an incremental read: full when
-// asked, without the capability, without a cursor, or when the last full
-// read is older than FullReadEvery.
+// asked, without the capability, without a cursor, when the last full read
+// is older than FullReadEvery, or when an admin resolved a user since it
+// (R-CONF-6: an incremental read need not deliver that user).
 func (s *Syncer) readMode(ctx context.Context, org Org, force bool) (full bool, cursor string, err error) {
 	cfg := &org.Config
 	if _, ok := org.Source.(IncrementalSource); !ok || cfg.FullReadEvery <= 0 || force {
@@ -208,8 +209,8 @@ func (s *Syncer) readMode(ctx context.Context, org Org, force bool) (full bool, 
 		return false, "", fmt.Errorf("adsync: load the runs of %q: %w", cfg.ID, err)
 	}
 	every := cfg.FullReadEvery
-	var lastFull bool
-	for _, r := range runs { // newest first
+	var lastFull *Run
+	for i, r := range runs { // newest first
 		if r.Status != StatusSucceeded && r.Status != StatusHeld {
 			continue
 		}
@@ -217,11 +218,23 @@ func (s *Syncer) readMode(ctx context.Context, org Org, force bool) (full bool, 
 			cursor = r.Cursor
 		}
 		if r.FullRead && s.now().Sub(r.Started) < every {
-			lastFull = true
+			lastFull = &runs[i]
 			break
 		}
 	}
-	return !lastFull || cursor == "", cursor, nil
+	if lastFull == nil || cursor == "" {
+		return true, cursor, nil
+	}
+	res, err := s.opts.History.Resolutions(ctx, cfg.ID)
+	if err != nil {
+		return false, "", fmt.Errorf("adsync: load the resolutions of %q: %w", cfg.ID, err)
+	}
+	for _, r := range res {
+		if !r.CreatedAt.Before(lastFull.Started) {
+			return true, cursor, nil
+		}
+	}
+	return false, cursor, nil
 }
 
 func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldSet, p *Plan) ([]*Contact, error) {
@@ -290,6 +303,44 @@ func (pl *planner) dropLink(i int) {
 		}
 		pl.p.dropLinks = append(pl.p.dropLinks, pl.links[i].UserID)
 	}
+}
+
+// dropGone drops link i, whose contact is no longer in the company (deleted
+// or moved to another company), and says so: the user's next contact may be
+// a new one (R-LINK-4).
+func (pl *planner) dropGone(i int) {
+	l := &pl.links[i]
+	pl.p.warn(Warning{Rule: "R-LINK-4", UserID: l.UserID, Message: fmt.Sprintf(
+		"linked contact %d is no longer in company %d (deleted or moved to another company): the link is dropped and the user is matched again",
+		l.ContactID, pl.cfg.CompanyID)})
+	pl.dropLink(i)
+}
+
+// relink follows an admin's resolution that maps a linked user to another
+// contact than its link's (R-CONF-6). The old contact is left as it is; the
+// new link replaces the old one when it is saved. It reports false, with a
+// warning, when the resolution cannot be followed: the user stays linked.
+func (pl *planner) relink(u *User, i int, r Resolution) bool {
+	c := pl.contact(r.ContactID)
+	other, taken := pl.linkedTo(r.ContactID)
+	var why string
+	switch {
+	case c == nil:
+		why = fmt.Sprintf("is not in company %d any more", pl.cfg.CompanyID)
+	case taken && other != u.ID:
+		why = "is linked to user " + other
+	default:
+		pl.linkState[i] |= linkGone // replaced, not deactivated
+		if ci := pl.linkContact[i]; pl.linkedUser[ci] == u.ID {
+			pl.linkedUser[ci] = ""
+		}
+		pl.planLink(u, c, "R-CONF-6", !c.Active, true)
+		return true
+	}
+	pl.p.warn(Warning{Rule: "R-CONF-6", UserID: u.ID, Message: fmt.Sprintf(
+		"the resolution maps this user to contact %d, which %s: the user stays linked to contact %d; resolve again",
+		r.ContactID, why, pl.links[i].ContactID)})
+	return false
 }
 
 // contactIndex finds a contact of the company by id, -1 if there is none:
@@ -384,7 +435,10 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 			if pl.linkContact[i] < 0 {
 				// The linked contact is gone: drop the link and match again
 				// (R-LINK-4).
-				pl.dropLink(int(i))
+				pl.dropGone(int(i))
+			} else if hasRes && r.Action == ResolveLink && r.ContactID != l.ContactID && pl.relink(u, int(i), r) {
+				linked = append(linked, u)
+				continue
 			} else {
 				c := pl.contacts[pl.linkContact[i]]
 				linked = append(linked, u)
@@ -638,7 +692,7 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 		in := st&linkSeen != 0
 		if pl.linkContact[i] < 0 {
 			if !in {
-				pl.dropLink(i) // R-LINK-4
+				pl.dropGone(i) // R-LINK-4
 			}
 			continue
 		}

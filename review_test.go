@@ -107,5 +107,100 @@ func TestReviewEdgeCases(t *testing.T) {
 				assert.Zero(t, run.Counts.Writes(), "R-RUN-8 then nothing more to write")
 			},
 		},
+		{
+			name: "R-CONF-6 a resolution is honoured by the next run, also when it reads incrementally",
+			opts: []envOption{withConfig(incremental)},
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "shared@x.example"), user("u2", "Bob", "Ray", "shared@x.example"))
+				run := e.mustSync()
+				require.True(e.t, run.FullRead)
+				require.Equal(e.t, 2, run.Counts.Conflicts)
+				require.NoError(e.t, e.syncer.Resolve(e.ctx, e.org.Config, adsync.Resolution{UserID: "u1", Action: adsync.ResolveCreate}))
+			},
+			check: func(t *testing.T, e *env) {
+				run := e.mustSync()
+				assert.Equal(t, 1, run.Counts.Created, "the resolved user is created")
+				assert.Contains(t, e.links(), "u1")
+				cs := e.conflicts()
+				require.Len(t, cs, 1, "the resolved user's conflict clears itself (R-CONF-5)")
+				assert.Equal(t, "u2", cs[0].UserID)
+				run = e.mustSync()
+				assert.False(t, run.FullRead, "back to incremental reads once the resolution is applied")
+			},
+		},
+		{
+			name: "R-CONF-6 a link resolution moves a linked user to the contact the admin chose",
+			setup: func(e *env) {
+				e.seed("Ann", "Lee", "ann@x.example", true)
+				e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"))
+				require.Equal(e.t, 1, e.mustSync().Counts.Linked)
+			},
+			check: func(t *testing.T, e *env) {
+				old := e.links()["u1"].ContactID
+				target := e.seed("Ann", "Lee-Smith", "ann.smith@x.example", true)
+				require.NoError(t, e.syncer.Resolve(e.ctx, e.org.Config, adsync.Resolution{UserID: "u1", Action: adsync.ResolveLink, ContactID: target}))
+				run := e.mustSync()
+				assert.Equal(t, 1, run.Counts.Linked)
+				assert.Equal(t, target, e.links()["u1"].ContactID, "the admin's contact wins over the existing link")
+				c := e.contact(target)
+				assert.Equal(t, "Lee", c.Values[adsync.LastName], "and is updated from the directory")
+				assert.True(t, e.contact(old).Active, "the old contact is left alone (R-DEACT-2)")
+				run = e.mustSync()
+				assert.Zero(t, run.Counts.Writes(), "R-RUN-8")
+				assert.Equal(t, 1, run.Counts.Unchanged)
+			},
+		},
+		{
+			name: "R-CONF-6 a link resolution to a contact linked to another user keeps the user's link",
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"), user("u2", "Bob", "Ray", "bob@x.example"))
+				e.mustSync()
+			},
+			check: func(t *testing.T, e *env) {
+				ls := e.links()
+				// Stored directly: Resolve itself refuses it.
+				require.NoError(t, e.hist.PutResolution(e.ctx, adsync.Resolution{OrgID: e.org.Config.ID, UserID: "u1", Action: adsync.ResolveLink, ContactID: ls["u2"].ContactID}))
+				e.src.Put(with(user("u1", "Ann", "Lee", "ann@x.example"), adsync.City, "Oslo"))
+				run := e.mustSync()
+				assert.Equal(t, ls["u1"].ContactID, e.links()["u1"].ContactID)
+				assert.Equal(t, ls["u2"].ContactID, e.links()["u2"].ContactID)
+				assert.True(t, hasWarning(run, "R-CONF-6"), "the resolution cannot be followed: said on the run")
+				assert.Equal(t, 1, run.Counts.Updated, "the user's own contact is still updated")
+			},
+		},
+		{
+			name: "R-LINK-4 a linked contact moved to another company: the link is dropped with a warning and the user matched again",
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"))
+				e.mustSync()
+				require.True(e.t, e.store.Edit(e.links()["u1"].ContactID, func(c *adsync.Contact) { c.CompanyID = otherCompany }))
+			},
+			check: func(t *testing.T, e *env) {
+				old := e.links()["u1"].ContactID
+				run := e.mustSync()
+				assert.Equal(t, 1, run.Counts.Created)
+				assert.NotEqual(t, old, e.links()["u1"].ContactID)
+				assert.True(t, hasWarning(run, "R-LINK-4"), "the admin is told why the link changed")
+				assert.Len(t, e.store.All(otherCompany), 1, "the moved contact is left alone (R-SCOPE-6)")
+			},
+		},
+		{
+			name: "R-CONF-5 a conflict keeps its first seen time across runs and gets a new last seen",
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "shared@x.example"), user("u2", "Bob", "Ray", "shared@x.example"))
+				e.mustSync()
+			},
+			check: func(t *testing.T, e *env) {
+				first := e.conflicts()
+				require.Len(t, first, 2)
+				e.mustSync()
+				second := e.conflicts()
+				require.Len(t, second, 2)
+				for i := range second {
+					assert.Equal(t, first[0].FirstSeen, second[i].FirstSeen)
+					assert.True(t, second[i].LastSeen.After(first[0].LastSeen))
+				}
+			},
+		},
 	})
 }
