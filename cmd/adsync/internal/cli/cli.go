@@ -256,7 +256,8 @@ func (c *Config) orgConfigs() []adsync.OrgConfig {
 }
 
 // resolveStore returns the history store to use: --store, $ADSYNC_STORE, the
-// file's store, or a SQLite file beside the configuration.
+// file's store, or a SQLite file beside the configuration. A bare
+// postgres:// or postgresql:// URL stands for postgres:URL.
 func (a *app) resolveStore(cfg *Config) (string, error) {
 	spec := a.storeSpec
 	if spec == "" {
@@ -271,6 +272,12 @@ func (a *app) resolveStore(cfg *Config) (string, error) {
 			dir = filepath.Dir(cfg.Path)
 		}
 		spec = "sqlite:" + filepath.Join(dir, "adsync-history.db")
+	}
+	if strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://") {
+		// A bare PostgreSQL URL, as libpq and our own messages write it:
+		// cut at the first ":" it would become "//user:pw@host…", which pgx
+		// reads as an empty key=value DSN (the local socket, as root).
+		spec = "postgres:" + spec
 	}
 	kind, rest, ok := strings.Cut(spec, ":")
 	if !ok || rest == "" || (kind != "sqlite" && kind != "postgres") {

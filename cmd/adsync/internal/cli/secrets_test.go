@@ -68,9 +68,9 @@ func TestRedactDSNForms(t *testing.T) {
 		name, spec, keep string
 	}{
 		{"URL userinfo", "pg://adsync:" + pw + "@db.example/adsync", "db.example"},
-		{"URL query password", "postgresql://adsync@db.example/adsync?password=" + pw, "db.example"},
-		{"URL query sslpassword", "postgresql://adsync@db.example/adsync?sslpassword=" + pw + "&sslmode=verify-full", "sslmode=verify-full"},
-		{"URL escaped password", "postgresql://adsync:" + pw + "%2F@db.example/adsync", "db.example"},
+		{"URL query password", "pgsql://adsync@db.example/adsync?password=" + pw, "db.example"},
+		{"URL query sslpassword", "pgsql://adsync@db.example/adsync?sslpassword=" + pw + "&sslmode=verify-full", "sslmode=verify-full"},
+		{"URL escaped password", "pgsql://adsync:" + pw + "%2F@db.example/adsync", "db.example"},
 		{"key=value", "pg:host=db.example password=" + pw, "host=db.example"},
 		{"key=value quoted with a space", "pg:host=db.example password='" + pw + " x'", "host=db.example"},
 		{"key = value with spaces", "pg:host=db.example password = " + pw, "host=db.example"},
@@ -84,6 +84,30 @@ func TestRedactDSNForms(t *testing.T) {
 			assert.Equal(t, ExitUsage, r.code, r.stderr)
 			assert.Contains(t, r.stderr, "--store")
 			assert.NotContains(t, r.stderr+r.stdout, pw)
+		})
+	}
+}
+
+// A store given as a bare PostgreSQL URL (postgres://… or postgresql://…,
+// as libpq and the error messages write it) is that URL, not "postgres:"
+// followed by "//…": the error names the host the admin gave, never a
+// default local socket, and never the password.
+func TestStoreAsPostgresURL(t *testing.T) {
+	const pw = "PG-s3cret-value"
+	w := newCLIWorld(t, 1)
+	for _, spec := range []string{
+		"postgres://adsync:" + pw + "@127.0.0.1:1/adsync?sslmode=disable&connect_timeout=2",
+		"postgres://adsync:" + pw + "@127.0.0.1:1/adsync",
+		"postgresql://adsync:" + pw + "@127.0.0.1:1/adsync?connect_timeout=2",
+	} {
+		t.Run(spec, func(t *testing.T) {
+			r := w.run(t, "sync", "--store", spec)
+			assert.Equal(t, ExitFailed, r.code, "an unreachable server is not bad input: %s", r.stderr)
+			assert.Contains(t, r.stderr, "adsync@127.0.0.1:1/adsync", "the server the admin named")
+			assert.Contains(t, r.stderr, "check the host and port")
+			assert.NotContains(t, r.stderr, "/var/run/postgresql")
+			assert.NotContains(t, r.stderr+r.stdout, pw)
+			assert.NoFileExists(t, w.store, "nothing written")
 		})
 	}
 }
