@@ -2,6 +2,7 @@ package adsync
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"time"
@@ -61,7 +62,13 @@ func (g Guard) Limit(activeLinks int) int {
 	if pct == 0 {
 		pct = DefaultGuardPercent
 	}
-	rel := int(pct * float64(activeLinks) / 100)
+	x := pct * float64(activeLinks) / 100
+	// 0.7 % of 11,000 is 77, which floating point computes as 76.99999…:
+	// a value within rounding error of a whole number is that number.
+	if r := math.Round(x); math.Abs(x-r) < 1e-9*math.Max(1, x) {
+		x = r
+	}
+	rel := int(x)
 	if rel > min {
 		return rel
 	}

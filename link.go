@@ -96,7 +96,9 @@ type ResolutionAction string
 
 // The resolution actions.
 const (
-	// ResolveLink maps the user to a given contact, overriding matching.
+	// ResolveLink maps the user to a given contact, overriding matching;
+	// a user already linked to another contact is moved to it (the old
+	// contact is left as it is).
 	ResolveLink ResolutionAction = "link"
 	// ResolveCreate creates a new contact for the user.
 	ResolveCreate ResolutionAction = "create"

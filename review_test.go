@@ -1,6 +1,7 @@
 package adsync_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -203,4 +204,54 @@ func TestReviewEdgeCases(t *testing.T) {
 			},
 		},
 	})
+}
+
+func TestSchedulerRealClock(t *testing.T) {
+	t.Run("R-RUN-1 with the system clock each organization runs again an interval after its last start, parallelism bounded", func(t *testing.T) {
+		se := newSchedEnv(t, 3, withSyncerOptions(func(o *adsync.Options) { o.Now = nil }),
+			withStore(func(m *contacts.Memory) adsync.ContactStore { return &countingStore{Memory: m} }))
+		cs := se.storeIf.(*countingStore)
+		const interval = 150 * time.Millisecond
+		sc, err := adsync.NewScheduler(se.syncer, se.orgs, &adsync.SchedulerOptions{Interval: interval, Parallelism: 2,
+			OnRun: func(r adsync.Run, _ error) { se.runs <- r }})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- sc.Run(ctx) }()
+		starts := map[string][]time.Time{}
+		for len(starts["org0"]) < 3 || len(starts["org1"]) < 3 || len(starts["org2"]) < 3 {
+			r := se.next(t)
+			require.Equal(t, adsync.StatusSucceeded, r.Status, r.Error)
+			starts[r.OrgID] = append(starts[r.OrgID], r.Started)
+		}
+		cancel()
+		require.NoError(t, <-done)
+		for org, ss := range starts {
+			for i := 1; i < len(ss); i++ {
+				assert.GreaterOrEqual(t, ss[i].Sub(ss[i-1]), interval, "%s run %d came before its due time", org, i)
+			}
+		}
+		assert.LessOrEqual(t, cs.max(), 2)
+	})
+}
+
+func TestGuardLimit(t *testing.T) {
+	cases := []struct {
+		name   string
+		g      adsync.Guard
+		active int
+		want   int
+	}{
+		{"R-DEACT-4 defaults: the minimum of 10 below 50 links", adsync.Guard{}, 30, 10},
+		{"R-DEACT-4 defaults: 20 % of 60 links", adsync.Guard{}, 60, 12},
+		{"R-DEACT-4 a fraction is cut: 20 % of 57 links", adsync.Guard{}, 57, 11},
+		{"R-DEACT-4 exact percent: 0.7 % of 11,000 links is 77", adsync.Guard{Min: 1, Percent: 0.7}, 11000, 77},
+		{"R-DEACT-4 exact percent: 1.4 % of 5,500 links is 77", adsync.Guard{Min: 1, Percent: 1.4}, 5500, 77},
+		{"R-DEACT-4 a percent that gives a fraction: 4.35 % of 100 links", adsync.Guard{Min: 1, Percent: 4.35}, 100, 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.g.Limit(tc.active))
+		})
+	}
 }
