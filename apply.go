@@ -83,12 +83,20 @@ func (s *Syncer) mergeConflicts(ctx context.Context, orgID string, p *Plan) ([]C
 	if err != nil {
 		return nil, fmt.Errorf("adsync: load the conflicts of %q: %w", orgID, err)
 	}
-	read := make(map[string]bool, len(p.Changes)+len(p.Conflicts))
+	// The users this read decided for: those with a change, a conflict or
+	// a skip, and those it delivered disabled (out of scope, R-SCOPE-8).
+	read := make(map[string]bool, len(p.Changes)+len(p.Conflicts)+len(p.Skips)+len(p.disabled))
 	for _, c := range p.Conflicts {
 		read[c.UserID] = true
 	}
 	for _, ch := range p.Changes {
 		read[ch.UserID] = true
+	}
+	for _, sk := range p.Skips {
+		read[sk.UserID] = true
+	}
+	for id := range p.disabled {
+		read[id] = true
 	}
 	cs := append([]Conflict(nil), p.Conflicts...)
 	for _, c := range old {

@@ -186,6 +186,57 @@ func TestReviewEdgeCases(t *testing.T) {
 			},
 		},
 		{
+			name: "R-CONF-5 a user an incremental read delivers disabled has its conflict cleared",
+			opts: []envOption{withConfig(incremental)},
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "shared@x.example"), user("u2", "Bob", "Ray", "shared@x.example"), user("u3", "Cy", "Oh", "cy@x.example"))
+				require.Equal(e.t, 2, e.mustSync().Counts.Conflicts)
+				require.NoError(e.t, e.src.SetEnabled("u1", false))
+			},
+			check: func(t *testing.T, e *env) {
+				run := e.mustSync()
+				require.False(t, run.FullRead)
+				for _, c := range e.conflicts() {
+					assert.NotEqual(t, "u1", c.UserID, "u1 is out of scope (R-SCOPE-8): no conflict stands for it")
+				}
+			},
+		},
+		{
+			name: "R-RUN-4 a run stopped mid-apply by a systemic failure records what it did and why it stopped",
+			opts: []envOption{withSyncerOptions(func(o *adsync.Options) { o.BatchSize = 1; o.WriteConcurrency = 1 })},
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"), user("u2", "Bob", "Ray", "bob@x.example"), user("u3", "Cy", "Oh", "cy@x.example"))
+				n := 0
+				e.store.FailWhere(func(c contacts.Call) error {
+					if c.Method == contacts.MethodCreate {
+						if n++; n == 2 {
+							return fmt.Errorf("API user locked: %w", adsync.ErrUnauthorized)
+						}
+					}
+					return nil
+				})
+			},
+			check: func(t *testing.T, e *env) {
+				run, err := e.sync()
+				require.ErrorIs(t, err, adsync.ErrUnauthorized)
+				assert.Contains(t, err.Error(), `"contoso"`, "the error names the organization")
+				assert.Contains(t, err.Error(), "Bob Ray", "and the user whose write failed")
+				assert.Equal(t, adsync.StatusFailed, run.Status)
+				assert.Equal(t, run.Error, err.Error())
+				assert.Equal(t, 3, run.Counts.Read)
+				assert.Equal(t, 1, run.Counts.Created, "only the write that was made is counted")
+				assert.Zero(t, run.Counts.FailedWrites, "a systemic failure is not a per-contact failure")
+				rec, err := e.hist.Run(e.ctx, e.org.Config.ID, run.ID)
+				require.NoError(t, err)
+				assert.Equal(t, run.Counts, rec.Counts)
+				e.store.ClearFaults()
+				run = e.mustSync()
+				assert.Equal(t, 2, run.Counts.Created)
+				assert.Len(t, e.contacts(), 3, "R-RUN-7 no duplicate")
+				assert.Len(t, e.links(), 3)
+			},
+		},
+		{
 			name: "R-CONF-5 a conflict keeps its first seen time across runs and gets a new last seen",
 			setup: func(e *env) {
 				e.src.Put(user("u1", "Ann", "Lee", "shared@x.example"), user("u2", "Bob", "Ray", "shared@x.example"))
