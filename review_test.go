@@ -306,3 +306,27 @@ func TestGuardLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestSchedulerSeesRunsItDidNotStart(t *testing.T) {
+	t.Run("R-RUN-1 a run forced outside the scheduler (another process, the CLI) moves the next due time", func(t *testing.T) {
+		se := newSchedEnv(t, 1)
+		start := se.clock.Now()
+		se.start(t, 1)
+		se.next(t)
+		se.settle(t)
+		se.clock.Advance(5 * time.Hour)
+		// Not through the scheduler: a command-line sync, say.
+		run, err := se.syncer.Sync(se.ctx, se.orgs[0], adsync.TriggerForced)
+		require.NoError(t, err)
+		require.True(t, run.Started.Equal(start.Add(5*time.Hour)))
+		se.clock.Advance(19 * time.Hour) // 24 hours after the scheduler's own run
+		se.none(t)
+		due, err := se.sc.NextDue(se.ctx, "org0")
+		require.NoError(t, err)
+		assert.True(t, due.Equal(start.Add(29*time.Hour)), "due %v", due)
+		se.clock.Advance(5 * time.Hour)
+		r := se.next(t)
+		assert.Equal(t, adsync.TriggerScheduled, r.Trigger)
+		assert.True(t, r.Started.Equal(start.Add(29*time.Hour)))
+	})
+}

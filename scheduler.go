@@ -141,12 +141,37 @@ func (sc *Scheduler) NextDue(ctx context.Context, orgID string) (time.Time, erro
 		return time.Time{}, err
 	}
 	sc.mu.Lock()
-	defer sc.mu.Unlock()
 	o := sc.orgs[orgID]
+	sc.mu.Unlock()
 	if o == nil {
 		return time.Time{}, fmt.Errorf("adsync: scheduler: organization %q: %w", orgID, ErrNotFound)
 	}
+	if err := sc.refresh(ctx, o); err != nil {
+		return time.Time{}, err
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
 	return sc.dueLocked(o, sc.clock.Now()), nil
+}
+
+// refresh reads the organization's last attempt from the history: a run
+// the scheduler did not start (a sync forced from another process, or
+// through the Syncer directly) counts too (R-RUN-1).
+func (sc *Scheduler) refresh(ctx context.Context, o *schedOrg) error {
+	id := o.org.Config.ID
+	runs, err := sc.s.opts.History.Runs(ctx, id, 1)
+	if err != nil {
+		return fmt.Errorf("adsync: scheduler: load the last run of %q: %w", id, err)
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if runs[0].Started.After(o.lastAttempt) {
+		o.lastAttempt = runs[0].Started
+	}
+	return nil
 }
 
 func (sc *Scheduler) dueLocked(o *schedOrg, now time.Time) time.Time {
@@ -183,6 +208,26 @@ func (sc *Scheduler) Force(orgID string) error {
 	return nil
 }
 
+// stillDue checks the history before a scheduled run: if a run the
+// scheduler did not start began since its last attempt (prev), the
+// organization is due an Interval after that run instead (R-RUN-1).
+func (sc *Scheduler) stillDue(ctx context.Context, o *schedOrg, prev, now time.Time) bool {
+	id := o.org.Config.ID
+	runs, err := sc.s.opts.History.Runs(ctx, id, 1)
+	if err != nil {
+		sc.log.Warn("scheduler: cannot read the last run: running on the local schedule", "org", id, "error", err)
+		return true
+	}
+	if len(runs) == 0 || !runs[0].Started.After(prev) || !now.Before(runs[0].Started.Add(sc.opts.Interval)) {
+		return true
+	}
+	sc.mu.Lock()
+	o.lastAttempt = runs[0].Started
+	sc.mu.Unlock()
+	sc.log.Info("scheduler: the organization was run elsewhere since: not due yet", "org", id, "last_start", runs[0].Started)
+	return false
+}
+
 func (sc *Scheduler) poke() {
 	select {
 	case sc.wake <- struct{}{}:
@@ -215,11 +260,20 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 				if o.forced {
 					trigger = TriggerForced
 				}
+				prev := o.lastAttempt
 				o.running, o.forced, o.lastAttempt = true, false, now
 				active++
 				wg.Add(1)
 				go func(o *schedOrg, trigger Trigger) {
 					defer wg.Done()
+					if trigger == TriggerScheduled && !sc.stillDue(ctx, o, prev, now) {
+						sc.mu.Lock()
+						o.running = false
+						active--
+						sc.mu.Unlock()
+						sc.poke()
+						return
+					}
 					run, err := sc.s.Sync(ctx, o.org, trigger)
 					if err != nil {
 						sc.log.Warn("run failed", "org", o.org.Config.ID, "error", err)
