@@ -7,6 +7,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
+	"net/http"
+	"slices"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -58,6 +60,10 @@ func parseCertificate(data []byte, password string) ([]*x509.Certificate, crypto
 	return certs, key, nil
 }
 
+// signInRetryStatuses are the statuses azcore retries by default.
+var signInRetryStatuses = []int{http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+	http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+
 // credential builds the token credential from a validated configuration.
 func (c *Config) credential(ep Endpoints) (azcore.TokenCredential, error) {
 	if c.Credential != nil {
@@ -70,6 +76,14 @@ func (c *Config) credential(ep Endpoints) (azcore.TokenCredential, error) {
 	}
 	if c.HTTPClient != nil {
 		opts.Transport = c.HTTPClient
+	}
+	// azcore's retry statuses, and transport errors except an untrusted
+	// certificate, which no retry makes trusted: the admin hears at once.
+	opts.Retry.ShouldRetry = func(resp *http.Response, err error) bool {
+		if err != nil {
+			return tlsFailure(err, err.Error()) == ""
+		}
+		return slices.Contains(signInRetryStatuses, resp.StatusCode)
 	}
 	disco := c.AuthorityHost != ""
 	if c.ClientSecret != "" {

@@ -2,9 +2,12 @@ package graph
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -85,6 +88,9 @@ func (s *Source) tokenError(err error) error {
 	var afe *azidentity.AuthenticationFailedError
 	isAFE := errors.As(err, &afe)
 	msg := safeError(err)
+	if tf := tlsFailure(err, msg); tf != "" {
+		return &Error{Op: op, Message: tf, Kind: adsync.ErrTLS, Hint: untrustedHint("the sign-in endpoint " + s.authorityHost())}
+	}
 	m := aadstsPattern.FindStringSubmatch(msg)
 	if m == nil {
 		if !isAFE || afe.RawResponse == nil {
@@ -137,6 +143,11 @@ func (s *Source) apiError(op string, err error) error {
 	var oe *odataerrors.ODataError
 	var ae *abstractions.ApiError
 	switch {
+	case tlsFailure(err, safeError(err)) != "":
+		e.Message = tlsFailure(err, safeError(err))
+		e.Kind = adsync.ErrTLS
+		e.Hint = untrustedHint("Microsoft Graph at " + hostOf(s.base))
+		return e
 	case errors.As(err, &oe):
 		e.Status = oe.GetStatusCode()
 		if me := oe.GetErrorEscaped(); me != nil {
@@ -172,6 +183,53 @@ func (s *Source) apiError(op string, err error) error {
 		e.Hint = "Microsoft Graph is not answering normally; try again later"
 	}
 	return e
+}
+
+// certFailure finds the text of a failed certificate check in an error
+// whose chain was flattened to text (MSAL's authority resolution).
+var certFailure = regexp.MustCompile(`(tls: failed to verify certificate|x509: )[^\n]*`)
+
+// tlsFailure returns the text of a failed certificate check in err (msg is
+// its text), or "".
+func tlsFailure(err error, msg string) string {
+	var cve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &cve):
+		return cve.Error()
+	case errors.As(err, &ua):
+		return ua.Error()
+	case errors.As(err, &he):
+		return he.Error()
+	case errors.As(err, &ci):
+		return ci.Error()
+	}
+	m, _, _ := strings.Cut(certFailure.FindString(msg), ". To troubleshoot") // azidentity's link, not ours to show
+	return m
+}
+
+// untrustedHint says what to do about an untrusted certificate of what.
+func untrustedHint(what string) string {
+	return "the certificate of " + what + " is not trusted: if a TLS-inspecting proxy sits in the path, add its CA to this machine's trusted roots or exempt the Microsoft endpoints from inspection; check the cloud setting"
+}
+
+// authorityHost is the host signed in to.
+func (s *Source) authorityHost() string {
+	if s.cfg.AuthorityHost != "" {
+		return hostOf(s.cfg.AuthorityHost)
+	}
+	ep, _ := s.cfg.Cloud.Endpoints()
+	return hostOf(ep.Authority)
+}
+
+// hostOf is the host[:port] of a URL, or the URL itself.
+func hostOf(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return u
 }
 
 // contextError returns the context's error when err comes from a
