@@ -127,6 +127,9 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("autotask: %s %s: %w", r.method, r.path, ctx.Err())
 			}
+			if tf := tlsFailure(err); tf != "" { // the handshake failed: nothing was sent
+				return tlsError(r.method, r.path, base, tf)
+			}
 			if !notSent(err) && !r.idempotent {
 				return &lostResponseError{err: err}
 			}
@@ -215,7 +218,7 @@ func (c *Client) admit(ctx context.Context) error {
 		t, err := c.readThreshold(ctx)
 		if err != nil {
 			c.budget.refreshFailed()
-			if errors.Is(err, adsync.ErrUnauthorized) || ctx.Err() != nil {
+			if errors.Is(err, adsync.ErrUnauthorized) || errors.Is(err, adsync.ErrTLS) || ctx.Err() != nil {
 				return err
 			}
 			c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; pacing from own count", slog.String("error", err.Error()))
@@ -352,6 +355,9 @@ func (c *Client) resolveZone(ctx context.Context) (string, error) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return "", fmt.Errorf("autotask: zone lookup: %w", ctx.Err())
+			}
+			if tf := tlsFailure(err); tf != "" {
+				return "", tlsError(http.MethodGet, "zoneInformation?user="+c.cfg.Username, c.cfg.ZoneLookupURL, tf)
 			}
 			lastErr = fail(0, []string{err.Error()}, "cannot reach the zone lookup "+c.cfg.ZoneLookupURL, adsync.ErrUnavailable)
 			continue

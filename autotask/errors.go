@@ -1,9 +1,13 @@
 package autotask
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -251,4 +255,34 @@ func badIntegrationCode(msgs []string) bool {
 
 func unexpected(msgs []string) bool {
 	return anyContains(msgs, "an unexpected error has occurred")
+}
+
+// tlsFailure returns the text of a failed certificate check in err, or "".
+func tlsFailure(err error) string {
+	var cve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &cve):
+		return cve.Error()
+	case errors.As(err, &ua):
+		return ua.Error()
+	case errors.As(err, &he):
+		return he.Error()
+	case errors.As(err, &ci):
+		return ci.Error()
+	}
+	return ""
+}
+
+// tlsError is the APIError of a failed certificate check of rawURL's host:
+// ErrTLS, never retried (no retry makes a certificate trusted).
+func tlsError(method, endpoint, rawURL, failure string) *APIError {
+	host := rawURL
+	if u, err := url.Parse(rawURL); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	return &APIError{Method: method, Endpoint: endpoint, Messages: []string{failure}, kind: adsync.ErrTLS,
+		Hint: "the certificate of " + host + " is not trusted: if a TLS-inspecting proxy sits in the path, add its CA to this machine's trusted roots or exempt *.autotask.net from inspection; check autotask.baseUrl"}
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,6 +59,40 @@ func TestThreadLimitAnyStatus(t *testing.T) {
 			}
 			wg.Wait()
 			require.NoError(t, errors.Join(errs...))
+		})
+	}
+}
+
+// An untrusted certificate (a TLS-inspecting proxy in front of Autotask)
+// is ErrTLS, systemic, named with the host and the fix, and not retried:
+// no retry makes a certificate trusted.
+func TestUntrustedCertificate(t *testing.T) {
+	var hits atomic.Int32
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(ts.Close)
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"zone discovery", func(c *Config) { c.ZoneLookupURL = ts.URL + "/atservicesrest/" }},
+		{"API call", func(c *Config) { c.BaseURL = ts.URL + "/ATServicesRest/" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{IntegrationCode: "CODE", Username: "api@example.com", Secret: "s3cr3t-value"}
+			tc.edit(&cfg)
+			c, err := New(cfg)
+			require.NoError(t, err)
+			c.backoff.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+			hits.Store(0)
+			err = c.Check(context.Background(), 174)
+			require.ErrorIs(t, err, adsync.ErrTLS)
+			assert.True(t, adsync.IsSystemic(err))
+			assert.Contains(t, err.Error(), strings.TrimPrefix(ts.URL, "https://"), "names the host")
+			assert.Contains(t, err.Error(), "certificate")
+			assert.Contains(t, err.Error(), "proxy", "says what to check")
+			assert.NotContains(t, err.Error(), "s3cr3t-value")
+			assert.Zero(t, hits.Load(), "no request got through")
+			assert.LessOrEqual(t, c.calls.Load(), int64(1), "not retried")
 		})
 	}
 }
