@@ -109,10 +109,9 @@ func (s *Syncer) mergeConflicts(ctx context.Context, orgID string, p *Plan) ([]C
 
 // result is the outcome of one write.
 type result struct {
-	ch   *Change
-	id   int64 // created contact id
-	err  error
-	warn *Warning
+	ch  *Change
+	id  int64 // created contact id, also when a later step failed
+	err error
 }
 
 func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch []Change, run *Run, log *slog.Logger) error {
@@ -169,8 +168,11 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 	for i := range results {
 		r := &results[i]
 		ch := r.ch
-		if r.warn != nil {
-			run.Warnings = append(run.Warnings, *r.warn)
+		if r.err != nil && r.id != 0 {
+			// Created, but its billing product failed: the contact
+			// counts, and its journal entry stays for the next run to
+			// reconcile and assign the product again (R-FIELD-7, R-RUN-6).
+			run.Counts.Created++
 		}
 		if r.err != nil {
 			if IsSystemic(r.err) {
@@ -185,7 +187,7 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 			run.Counts.FailedWrites++
 			run.Failures = append(run.Failures, WriteFailure{UserID: ch.UserID, ContactID: ch.ContactID, Kind: ch.Kind, Error: r.err.Error()})
 			log.Warn("write failed", "error", r.err)
-			if ch.Kind == ChangeCreate && errors.Is(r.err, ErrValidation) {
+			if ch.Kind == ChangeCreate && r.id == 0 && errors.Is(r.err, ErrValidation) {
 				drop = append(drop, ch.UserID) // refused: nothing was created
 			}
 			continue
@@ -252,10 +254,10 @@ func (s *Syncer) write(ctx context.Context, cfg *OrgConfig, p *Plan, ch *Change)
 		if p.billing != 0 {
 			if b, ok := s.opts.Store.(BillingProductAssigner); ok {
 				if err := b.AssignBillingProduct(ctx, id, p.billing); err != nil {
-					// The contact exists and is linked; the product is
-					// a warning, not a failed write.
-					r.warn = &Warning{UserID: ch.UserID, Rule: "R-FIELD-7",
-						Message: fmt.Sprintf("billing product %d not assigned to new contact %d: %v", p.billing, id, err)}
+					// The contact exists: the next run reconciles it
+					// and assigns the product again.
+					r.err = wrap(fmt.Errorf("contact %d was created, but assigning billing product %d failed (the next run tries again): %w",
+						id, p.billing, err))
 				}
 			}
 		}

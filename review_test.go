@@ -237,6 +237,34 @@ func TestReviewEdgeCases(t *testing.T) {
 			},
 		},
 		{
+			name: "R-FIELD-7 a billing product that could not be assigned to a new contact is assigned by the next run",
+			opts: []envOption{withConfig(func(c *adsync.OrgConfig) { c.BillingProductID = 77 })},
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"))
+				e.store.FailWhere(func(c contacts.Call) error {
+					if c.Method == contacts.MethodAssignBillingProduct {
+						return fmt.Errorf("product 77 is inactive: %w", adsync.ErrValidation)
+					}
+					return nil
+				})
+			},
+			check: func(t *testing.T, e *env) {
+				run := e.mustSync()
+				assert.Equal(t, 1, run.Counts.Created, "the contact was created")
+				assert.Equal(t, 1, run.Counts.FailedWrites, "R-RUN-6 the failed assignment is recorded")
+				require.Len(t, run.Failures, 1)
+				assert.Contains(t, run.Failures[0].Error, "billing product 77")
+				e.store.ClearFaults()
+				run = e.mustSync()
+				assert.Zero(t, run.Counts.Created, "no second contact")
+				require.Len(t, e.contacts(), 1)
+				id := e.contacts()[0].ID
+				assert.Equal(t, []int64{77}, e.store.BillingProducts(id), "assigned by the next run")
+				assert.Equal(t, id, e.links()["u1"].ContactID)
+				assert.False(t, e.links()["u1"].Pending)
+			},
+		},
+		{
 			name: "R-CONF-5 a conflict keeps its first seen time across runs and gets a new last seen",
 			setup: func(e *env) {
 				e.src.Put(user("u1", "Ann", "Lee", "shared@x.example"), user("u2", "Bob", "Ray", "shared@x.example"))
