@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"embed"
 	"encoding/binary"
 	"errors"
@@ -192,11 +194,26 @@ func connectError(where, password string, err error) error {
 			kind, hint = adsync.ErrInvalidConfig, "check the role's privileges on the database"
 		}
 	}
+	switch {
+	case untrustedCertificate(err):
+		kind, hint = adsync.ErrTLS, "the server's certificate is not trusted: give the CA that signed it with sslrootcert=FILE in the DSN, and with sslmode=verify-full check that the DSN's host is a name on the certificate"
+	case strings.Contains(err.Error(), "server refused TLS connection"):
+		kind, hint = adsync.ErrTLS, "the server does not offer TLS but the DSN's sslmode requires it: enable ssl on the server, or lower sslmode (prefer; disable only on a trusted network)"
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		kind, hint = adsync.ErrUnavailable, "the server did not answer in time"
 	}
 	return &openError{kind: kind,
 		msg: fmt.Sprintf("history/postgres: cannot use %s: %s: %s", where, oneLine(redact(err.Error(), password)), hint)}
+}
+
+// untrustedCertificate reports a failed check of the server's certificate.
+func untrustedCertificate(err error) bool {
+	var cve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
 }
 
 // oneLine joins the lines of a multi-line driver error (one per address
