@@ -358,3 +358,24 @@ func TestSchedulerSeesRunsItDidNotStart(t *testing.T) {
 		assert.True(t, r.Started.Equal(start.Add(29*time.Hour)))
 	})
 }
+
+func TestSchedulerOptionsNameTheBadField(t *testing.T) {
+	cases := []struct {
+		name  string
+		opts  adsync.SchedulerOptions
+		field string
+	}{
+		{"R-RUN-1 a negative interval", adsync.SchedulerOptions{Interval: -time.Hour}, "SchedulerOptions.Interval"},
+		{"a negative parallelism", adsync.SchedulerOptions{Parallelism: -1}, "SchedulerOptions.Parallelism"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			se := newSchedEnv(t, 1)
+			_, err := adsync.NewScheduler(se.syncer, se.orgs, &tc.opts)
+			require.ErrorIs(t, err, adsync.ErrInvalidConfig)
+			var ce *adsync.ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tc.field, ce.Field)
+		})
+	}
+}

@@ -81,8 +81,11 @@ func NewScheduler(s *Syncer, orgs []Org, opts *SchedulerOptions) (*Scheduler, er
 	if opts != nil {
 		o = *opts
 	}
-	if o.Interval < 0 || o.Parallelism < 0 {
-		return nil, &ConfigError{Field: "SchedulerOptions", Problem: "Interval and Parallelism must not be negative"}
+	if o.Interval < 0 {
+		return nil, &ConfigError{Field: "SchedulerOptions.Interval", Problem: fmt.Sprintf("must be positive (0 for the default %s), got %s", DefaultInterval, o.Interval)}
+	}
+	if o.Parallelism < 0 {
+		return nil, &ConfigError{Field: "SchedulerOptions.Parallelism", Problem: fmt.Sprintf("must be positive (0 for the default %d), got %d", DefaultParallelism, o.Parallelism)}
 	}
 	if o.Interval == 0 {
 		o.Interval = DefaultInterval
