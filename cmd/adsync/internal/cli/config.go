@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -425,6 +426,9 @@ func (l *loader) fromConfigError(prefix string, err error, rename map[string]str
 	return l.bad(prefix+field, "%s", ce.Problem)
 }
 
+// envName is what an environment variable's name may be, portably.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 // secret resolves a secret given as an environment variable's name or a
 // file's path, refusing one written inline.
 func (l *loader) secret(path, name, inline, env, file string, required bool) (string, error) {
@@ -434,6 +438,10 @@ func (l *loader) secret(path, name, inline, env, file string, required bool) (st
 	switch {
 	case env != "" && file != "":
 		return "", l.bad(join(path, name+"Env"), "give %sEnv or %sFile, not both", name, name)
+	case env != "" && !envName.MatchString(env):
+		// Not a variable name: most likely the secret itself, pasted here.
+		// Never repeat it.
+		return "", l.bad(join(path, name+"Env"), "must be the name of an environment variable (letters, digits and _, e.g. ADSYNC_%s), not the secret itself: remove the value from this file, and if it was a real secret, consider it exposed and renew it", strings.ToUpper(name))
 	case env != "":
 		v := l.getenv(env)
 		if v == "" {

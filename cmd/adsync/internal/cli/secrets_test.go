@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -108,6 +109,27 @@ func TestStoreAsPostgresURL(t *testing.T) {
 			assert.NotContains(t, r.stderr, "/var/run/postgresql")
 			assert.NotContains(t, r.stderr+r.stdout, pw)
 			assert.NoFileExists(t, w.store, "nothing written")
+		})
+	}
+}
+
+// A secret pasted where the name of its environment variable goes
+// (secretEnv: the-secret-itself) is refused without repeating it: the
+// message goes to logs and terminals.
+func TestSecretValueInEnvSetting(t *testing.T) {
+	const pasted = "Zq8~x.Yy7-pAsTeD$ecret"
+	for _, tc := range []struct{ name, config, field string }{
+		{"autotask secretEnv", strings.Replace(validLDAP, "secretEnv: AT_SECRET", `secretEnv: "`+pasted+`"`, 1), "autotask.secretEnv"},
+		{"ldap passwordEnv", strings.Replace(validLDAP, "passwordFile: ldap-password", `passwordEnv: "`+pasted+`"`, 1), "orgs[0].ldap.passwordEnv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, tc.config, "http://127.0.0.1:1")
+			r := invocation{env: map[string]string{"AT_SECRET": "at-secret"}}.run(t, "check", "--config", path)
+			assert.Equal(t, ExitUsage, r.code, r.stderr)
+			assert.Contains(t, r.stderr, tc.field)
+			assert.Contains(t, r.stderr, "name of an environment variable")
+			assert.NotContains(t, r.stderr+r.stdout, pasted)
+			assert.NotContains(t, r.stderr, "~x.Yy7", "not even a part")
 		})
 	}
 }
