@@ -168,6 +168,12 @@ func (s *crashScenario) change() {
 	for i := range 4 {
 		e.src.Put(user(fmt.Sprintf("v%02d", i), fmt.Sprint("New", i), fmt.Sprint("Hire", i), fmt.Sprintf("v%02d@x.example", i)))
 	}
+	// Someone deletes u20's contact: the link is dropped and a contact
+	// created again (R-LINK-4).
+	require.True(e.t, e.store.Delete(e.links()["u20"].ContactID))
+	// An admin moves u21 to another contact (R-CONF-6).
+	target := e.seed("Chosen", "Contact", "chosen@x.example", false)
+	require.NoError(e.t, e.syncer.Resolve(e.ctx, e.org.Config, adsync.Resolution{UserID: "u21", Action: adsync.ResolveLink, ContactID: target}))
 }
 
 // syncWith runs once as a process that dies after its n-th write (0:
@@ -221,8 +227,11 @@ func (s *crashScenario) final(t *testing.T) ([]string, map[string]string) {
 	}
 	for em, n := range emails {
 		want := 1
-		if em == "dup@x.example" {
+		switch em {
+		case "dup@x.example":
 			want = 3 // two seeded, one created by resolution
+		case "u21@x.example":
+			want = 2 // the contact u21 was moved to, and its old one, left as it is
 		}
 		assert.Equal(t, want, n, "no duplicate contact for %s", em)
 	}
