@@ -265,6 +265,47 @@ func TestReviewEdgeCases(t *testing.T) {
 			},
 		},
 		{
+			name: "R-RUN-6 a systemic failure stops the writes not yet started; those made are counted and linked",
+			opts: []envOption{withSyncerOptions(func(o *adsync.Options) { o.WriteConcurrency = 3 })},
+			setup: func(e *env) {
+				for i := range 40 {
+					e.src.Put(user(fmt.Sprintf("u%02d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)))
+				}
+				e.mustSync()
+				for i := range 40 {
+					e.src.Put(with(user(fmt.Sprintf("u%02d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)), adsync.City, "Oslo"))
+				}
+				n := 0
+				e.store.FailWhere(func(c contacts.Call) error {
+					if c.Method == contacts.MethodUpdate {
+						if n++; n == 5 {
+							return fmt.Errorf("token revoked: %w", adsync.ErrUnauthorized)
+						}
+					}
+					return nil
+				})
+			},
+			check: func(t *testing.T, e *env) {
+				before := e.store.Counts().Updates
+				run, err := e.sync()
+				require.ErrorIs(t, err, adsync.ErrUnauthorized)
+				assert.NotErrorIs(t, err, context.Canceled, "the cause, not the cancellations it caused")
+				assert.Equal(t, adsync.StatusFailed, run.Status)
+				made := int(e.store.Counts().Updates - before)
+				assert.Less(t, made, 40, "the writes not yet started are not sent")
+				oslo := 0
+				for _, c := range e.contacts() {
+					if c.Values[adsync.City] == "Oslo" {
+						oslo++
+					}
+				}
+				assert.Equal(t, oslo, run.Counts.Updated, "every update made is counted, no other")
+				e.store.ClearFaults()
+				run = e.mustSync()
+				assert.Equal(t, 40-oslo, run.Counts.Updated, "the next run writes the rest")
+			},
+		},
+		{
 			name: "R-CONF-5 a conflict keeps its first seen time across runs and gets a new last seen",
 			setup: func(e *env) {
 				e.src.Put(user("u1", "Ann", "Lee", "shared@x.example"), user("u2", "Bob", "Ray", "shared@x.example"))
