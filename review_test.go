@@ -306,6 +306,23 @@ func TestReviewEdgeCases(t *testing.T) {
 			},
 		},
 		{
+			name: "an invalid configuration is refused with the organization and the field named",
+			opts: []envOption{withConfig(func(c *adsync.OrgConfig) { c.Guard.Percent = 120 })},
+			check: func(t *testing.T, e *env) {
+				for _, f := range []func() error{
+					func() error { _, err := e.sync(); return err },
+					func() error { _, err := e.syncer.Plan(e.ctx, e.org); return err },
+				} {
+					err := f()
+					require.ErrorIs(t, err, adsync.ErrInvalidConfig)
+					var ce *adsync.ConfigError
+					require.ErrorAs(t, err, &ce)
+					assert.Equal(t, "guard.percent", ce.Field)
+					assert.Contains(t, err.Error(), `organization "contoso"`)
+				}
+			},
+		},
+		{
 			name: "R-CONF-5 a conflict keeps its first seen time across runs and gets a new last seen",
 			setup: func(e *env) {
 				e.src.Put(user("u1", "Ann", "Lee", "shared@x.example"), user("u2", "Bob", "Ray", "shared@x.example"))

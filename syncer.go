@@ -220,7 +220,8 @@ type approval struct {
 
 func validateOrg(org Org) error {
 	if err := org.Config.Validate(); err != nil {
-		return err
+		// Which organization: a service runs many.
+		return fmt.Errorf("adsync: organization %q: %w", org.Config.ID, err)
 	}
 	if org.Source == nil {
 		return &ConfigError{Field: "source", Problem: "organization " + org.Config.ID + " has no directory source"}
