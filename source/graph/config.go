@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -147,11 +148,11 @@ func (c *Config) Validate() error {
 		case c.TenantID == "":
 			return bad("tenantId", "is required: the Directory (tenant) ID from the app registration's Overview page")
 		case !guidPattern.MatchString(c.TenantID) && !domainPattern.MatchString(c.TenantID):
-			return bad("tenantId", "%q is neither a tenant id (a GUID) nor a domain name", c.TenantID)
+			return bad("tenantId", "%s is neither a tenant id (a GUID) nor a domain name", idForMessage(c.TenantID))
 		case c.ClientID == "":
 			return bad("clientId", "is required: the Application (client) ID from the app registration's Overview page")
 		case !guidPattern.MatchString(c.ClientID):
-			return bad("clientId", "%q is not an application (client) id: expected a GUID like 00000000-0000-0000-0000-000000000000", c.ClientID)
+			return bad("clientId", "%s is not an application (client) id: expected a GUID like 00000000-0000-0000-0000-000000000000", idForMessage(c.ClientID))
 		case c.ClientSecret == "" && len(c.Certificate) == 0:
 			return bad("clientSecret", "is required (or a certificate): create one under the app registration's Certificates & secrets")
 		case c.ClientSecret != "" && len(c.Certificate) > 0:
@@ -223,6 +224,19 @@ func sortedFields(m map[adsync.Field]string) []adsync.Field {
 	}
 	sort.Slice(fs, func(i, j int) bool { return fs[i] < fs[j] })
 	return fs
+}
+
+// idChars are the characters of GUIDs and domain names.
+var idChars = regexp.MustCompile(`^[0-9A-Za-z{}.-]*$`)
+
+// idForMessage quotes a bad id for a message, unless it holds characters no
+// id has: then it may be the client secret, pasted into the wrong field
+// (they sit side by side on the portal), and it is not repeated.
+func idForMessage(v string) string {
+	if idChars.MatchString(v) {
+		return strconv.Quote(v)
+	}
+	return "the value (not shown: it has characters no id has; if it is the client secret, move it to clientSecret)"
 }
 
 func redacted(s string) string {
