@@ -175,3 +175,37 @@ func TestLogging(t *testing.T) {
 	assert.NotContains(t, logs.String(), "the-right-secret")
 	assert.NotContains(t, logs.String(), "a-wrong-secret")
 }
+
+// A client secret pasted into clientId or tenantId (the fields sit next to
+// each other on the portal) is refused without being repeated: the message
+// goes to logs. A mistyped id is still shown, to be spotted.
+func TestSecretPastedIntoIDField(t *testing.T) {
+	const pasted = "Qx58Q~aBcDeFgHiJkLmNoPqRsTuVwXyZ.0123456"
+	for _, tc := range []struct {
+		name, field string
+		edit        func(*graph.Config, string)
+		typo        string
+	}{
+		{"clientId", "clientId", func(c *graph.Config, v string) { c.ClientID = v }, "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4"},
+		{"tenantId", "tenantId", func(c *graph.Config, v string) { c.TenantID = v }, "contoso.onmicrosoft"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := graph.Config{TenantID: tenant, ClientID: client, ClientSecret: secret, GroupID: gid}
+			tc.edit(&c, pasted)
+			err := c.Validate()
+			var ce *adsync.ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tc.field, ce.Field)
+			assert.NotContains(t, err.Error(), pasted)
+			assert.NotContains(t, err.Error(), "aBcDeFgHiJ", "not even a part")
+			assert.Contains(t, err.Error(), "secret", "says why it is not shown")
+
+			c = graph.Config{TenantID: tenant, ClientID: client, ClientSecret: secret, GroupID: gid}
+			tc.edit(&c, tc.typo)
+			if err := c.Validate(); tc.field == "clientId" {
+				require.ErrorAs(t, err, &ce)
+				assert.Contains(t, err.Error(), tc.typo, "a mistyped id is shown")
+			}
+		})
+	}
+}
