@@ -55,6 +55,29 @@ func TestReviewEdgeCases(t *testing.T) {
 			},
 		},
 		{
+			name: "R-RUN-7 a plan made while a run was going on is refused once that run has finished",
+			opts: []envOption{withStore(func(m *contacts.Memory) adsync.ContactStore { return &blockingStore{Memory: m} })},
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"))
+			},
+			check: func(t *testing.T, e *env) {
+				bs := e.storeIf.(*blockingStore)
+				bs.block()
+				done := make(chan error, 1)
+				go func() { _, err := e.syncer.Sync(e.ctx, e.org, adsync.TriggerForced); done <- err }()
+				bs.waitBlocked() // the run has started and read nothing yet
+				bs.blocked.Store(false)
+				p, err := e.syncer.Plan(e.ctx, e.org)
+				require.NoError(t, err)
+				require.Equal(t, 1, p.Counts.Created)
+				bs.release()
+				require.NoError(t, <-done)
+				_, err = e.syncer.Apply(e.ctx, e.org, p)
+				require.ErrorIs(t, err, adsync.ErrStalePlan)
+				assert.Len(t, e.contacts(), 1, "no duplicate contact")
+			},
+		},
+		{
 			name: "R-DEACT-4 approving a run held on an incremental read applies its deactivations",
 			opts: []envOption{withConfig(incremental)},
 			setup: func(e *env) {
