@@ -157,6 +157,11 @@ func (c *Client) do(ctx context.Context, r *request) error {
 					continue
 				}
 			}
+			if status == http.StatusServiceUnavailable && !r.idempotent {
+				// A gateway may answer 503 after the server committed the
+				// write: the caller checks before sending it again (§5.4).
+				return &lostResponseError{err: apiErr}
+			}
 			if !c.retryable(r, status, apiErr) {
 				return apiErr
 			}
@@ -175,8 +180,9 @@ func (c *Client) do(ctx context.Context, r *request) error {
 }
 
 // retryable: 429 and thread-limit rejections always (Autotask refused the
-// call before doing anything); 503 always; 502, 504 and "unexpected error"
-// 500s only for idempotent calls. Validation errors and other 500s never (§5.4).
+// call before doing anything); 503 for idempotent calls here, for creates
+// after a check by the caller; 502, 504 and "unexpected error" 500s only
+// for idempotent calls. Validation errors and other 500s never (§5.4).
 func (c *Client) retryable(r *request, status int, e *APIError) bool {
 	switch {
 	case errors.Is(e, adsync.ErrRateLimited):

@@ -311,6 +311,9 @@ func (c *Client) Create(ctx context.Context, nc adsync.NewContact) (int64, error
 		case sent >= 3:
 			return 0, wrap(fmt.Errorf("the response was lost %d times and the contact was not created: %w", sent, adsync.ErrUnavailable))
 		}
+		if err := c.backoff.Pause(ctx, c.backoff.Wait(sent, 0)); err != nil {
+			return 0, wrap(fmt.Errorf("waiting to send the create again: %w", err))
+		}
 	}
 }
 
