@@ -282,3 +282,53 @@ func TestDuplicateUsersAreIgnored(t *testing.T) {
 	assert.True(t, hasWarning(run, "R-LINK-1"))
 	assert.Len(t, e.contacts(), 2)
 }
+
+// barrierStore makes n runs meet in Check, so that they overlap.
+type barrierStore struct {
+	*contacts.Memory
+	arrived chan struct{}
+	n       int
+}
+
+func (b *barrierStore) Check(ctx context.Context, id int64) error {
+	b.arrived <- struct{}{}
+	for len(b.arrived) < b.n {
+		time.Sleep(time.Millisecond)
+	}
+	return b.Memory.Check(ctx, id)
+}
+
+func TestAPICallsOfOverlappingRuns(t *testing.T) {
+	orgUsers := func(src *sourcetest.Memory, n int) {
+		for i := range n {
+			src.Put(user(fmt.Sprintf("u%04d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)))
+		}
+	}
+	// One run alone: the reference count.
+	solo := newEnv(t)
+	orgUsers(solo.src, 600)
+	want := solo.mustSync().APICalls
+	require.Positive(t, want)
+
+	// Two organizations of the same shape at once, on one store.
+	e := newEnv(t, withStore(func(m *contacts.Memory) adsync.ContactStore {
+		return &barrierStore{Memory: m, arrived: make(chan struct{}, 2), n: 2}
+	}))
+	orgUsers(e.src, 600)
+	other := sourcetest.NewMemory(nil)
+	orgUsers(other, 600)
+	orgB := adsync.Org{Source: other, Config: adsync.OrgConfig{ID: "fabrikam", CompanyID: otherCompany, Enabled: true}}
+	runs := make([]adsync.Run, 2)
+	var wg sync.WaitGroup
+	for i, org := range []adsync.Org{e.org, orgB} {
+		wg.Go(func() {
+			var err error
+			runs[i], err = e.syncer.Sync(e.ctx, org, adsync.TriggerScheduled)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, want, runs[0].APICalls, "R-RUN-4 a run counts its own API calls, not the other run's")
+	assert.Equal(t, want, runs[1].APICalls)
+	assert.Equal(t, e.store.APICalls(), runs[0].APICalls+runs[1].APICalls)
+}

@@ -304,6 +304,7 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	log := s.log.With("org", cfg.ID, "run", run.ID)
 	log.Info("run started", "trigger", trigger)
 	calls0 := s.apiCalls()
+	ctx, calls := withCallCounter(ctx)
 
 	runErr := func() error {
 		if p == nil {
@@ -333,7 +334,10 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 		}
 	}
 	run.Failures = capList(run.Failures)
-	run.APICalls = s.apiCalls() - calls0
+	run.APICalls = calls.Load()
+	if run.APICalls == 0 { // a store that does not call CountAPICall
+		run.APICalls = s.apiCalls() - calls0
+	}
 	run.Ended = s.now()
 	switch {
 	case runErr != nil && ctx.Err() != nil && errors.Is(runErr, context.Cause(ctx)):

@@ -278,6 +278,7 @@ func (c *Client) send(ctx context.Context, base string, r *request, payload []by
 		req.Header.Set("Content-Type", "application/json")
 	}
 	c.calls.Add(1)
+	adsync.CountAPICall(ctx)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return 0, nil, nil, err
@@ -357,6 +358,7 @@ func (c *Client) resolveZone(ctx context.Context) (string, error) {
 		}
 		req.Header.Set("Accept", "application/json")
 		c.calls.Add(1)
+		adsync.CountAPICall(ctx)
 		resp, err := c.hc.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -17,6 +17,7 @@ func (m *Memory) GetContact(ctx context.Context, id int64) (adsync.Contact, erro
 		return adsync.Contact{}, fmt.Errorf("contacts: GetContact %d: %w", id, err)
 	}
 	c, ok := m.Contact(id)
+	adsync.CountAPICall(ctx)
 	m.mu.Lock()
 	m.counts.Calls++
 	m.counts.Other++

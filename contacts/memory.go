@@ -493,6 +493,7 @@ func (m *Memory) call(ctx context.Context, c *Call, apply func() (bool, error)) 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("contacts: %s: %w", c.Method, err)
 	}
+	adsync.CountAPICall(ctx)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	f := m.begin(c)
