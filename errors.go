@@ -78,6 +78,7 @@ type ConfigError struct {
 	Problem string
 }
 
+// Error says which setting is wrong and why.
 func (e *ConfigError) Error() string {
 	return "invalid configuration: " + e.Field + ": " + e.Problem
 }
@@ -92,6 +93,7 @@ type CapError struct {
 	Limit int
 }
 
+// Error names the count, the limit and the fix.
 func (e *CapError) Error() string {
 	return fmt.Sprintf("organization %q: the directory returned more than %d users (at least %d); raise maxUsers or narrow the scope",
 		e.OrgID, e.Limit, e.Count)
@@ -110,6 +112,7 @@ type ContactError struct {
 	Err       error
 }
 
+// Error names the write, the contact and the user.
 func (e *ContactError) Error() string {
 	s := string(e.Op) + " contact"
 	if e.ContactID != 0 {
@@ -122,4 +125,5 @@ func (e *ContactError) Error() string {
 	return s + " for user " + who + ": " + e.Err.Error()
 }
 
+// Unwrap returns the store's error.
 func (e *ContactError) Unwrap() error { return e.Err }

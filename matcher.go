@@ -37,6 +37,7 @@ const (
 	ActionConflict
 )
 
+// String returns the action's name, e.g. "link-reactivate".
 func (a Action) String() string {
 	switch a {
 	case ActionCreate:

@@ -111,6 +111,7 @@ type Warning struct {
 	Message string `json:"message"`
 }
 
+// String formats the warning as "rule: message (user id)".
 func (w Warning) String() string {
 	s := w.Rule + ": " + w.Message
 	if w.UserID != "" {
