@@ -14,7 +14,8 @@
 # (set here under CI), where they fail instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin"
+export PATH="$PATH:/usr/local/go/bin"
+export PATH="$PATH:$(go env GOPATH)/bin" # where go install puts staticcheck
 if [ -n "${CI:-}" ]; then export ADSYNC_REQUIRE_SERVICES=1; fi
 
 exit_cmds=()
