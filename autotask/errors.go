@@ -1,10 +1,7 @@
 package autotask
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -259,21 +256,8 @@ func unexpected(msgs []string) bool {
 
 // tlsFailure returns the text of a failed certificate check in err, or "".
 func tlsFailure(err error) string {
-	var cve *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ci x509.CertificateInvalidError
-	switch {
-	case errors.As(err, &cve):
-		return cve.Error()
-	case errors.As(err, &ua):
-		return ua.Error()
-	case errors.As(err, &he):
-		return he.Error()
-	case errors.As(err, &ci):
-		return ci.Error()
-	}
-	return ""
+	_, text, _ := adsync.CertificateFailure(err)
+	return text
 }
 
 // tlsError is the APIError of a failed certificate check of rawURL's host:

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"embed"
 	"encoding/binary"
 	"errors"
@@ -209,11 +207,8 @@ func connectError(where, password string, err error) error {
 
 // untrustedCertificate reports a failed check of the server's certificate.
 func untrustedCertificate(err error) bool {
-	var cve *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ci x509.CertificateInvalidError
-	return errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
+	_, _, ok := adsync.CertificateFailure(err)
+	return ok
 }
 
 // oneLine joins the lines of a multi-line driver error (one per address

@@ -2,8 +2,6 @@ package graph
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -192,19 +190,8 @@ var certFailure = regexp.MustCompile(`(tls: failed to verify certificate|x509: )
 // tlsFailure returns the text of a failed certificate check in err (msg is
 // its text), or "".
 func tlsFailure(err error, msg string) string {
-	var cve *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ci x509.CertificateInvalidError
-	switch {
-	case errors.As(err, &cve):
-		return cve.Error()
-	case errors.As(err, &ua):
-		return ua.Error()
-	case errors.As(err, &he):
-		return he.Error()
-	case errors.As(err, &ci):
-		return ci.Error()
+	if _, text, ok := adsync.CertificateFailure(err); ok {
+		return text
 	}
 	m, _, _ := strings.Cut(certFailure.FindString(msg), ". To troubleshoot") // azidentity's link, not ours to show
 	return m
