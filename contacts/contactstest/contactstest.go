@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/internal/conform"
 )
 
 // Harness gives the suite a store and the companies to use.
@@ -118,22 +119,20 @@ func newSuite(t *testing.T, h Harness) *suite {
 // broken reports a broken rule: what went wrong, then the contract.
 func (s *suite) broken(rule, format string, args ...any) {
 	s.t.Helper()
-	s.t.Errorf("%s\n\tcontract: %s", fmt.Sprintf(format, args...), rule)
+	conform.Broken(s.t, rule, format, args...)
 }
 
 // fatal is broken, and stops the subtest.
 func (s *suite) fatal(rule, format string, args ...any) {
 	s.t.Helper()
-	s.t.Fatalf("%s\n\tcontract: %s", fmt.Sprintf(format, args...), rule)
+	conform.Fatal(s.t, rule, format, args...)
 }
 
 // must stops the subtest on an error of the harness or of a call the
 // subtest depends on.
 func (s *suite) must(err error, what string) {
 	s.t.Helper()
-	if err != nil {
-		s.t.Fatalf("%s: %v", what, err)
-	}
+	conform.Must(s.t, err, what)
 }
 
 func (s *suite) newCompany() int64 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/internal/conform"
 )
 
 // Harness controls a directory and the source that reads it.
@@ -107,20 +108,18 @@ func (s *suite) sub(t *testing.T) *suite { c := *s; c.t = t; return &c }
 // broken reports a broken rule: what went wrong, then the contract.
 func (s *suite) broken(rule, format string, args ...any) {
 	s.t.Helper()
-	s.t.Errorf("%s\n\tcontract: %s", fmt.Sprintf(format, args...), rule)
+	conform.Broken(s.t, rule, format, args...)
 }
 
 // fatal is broken, and stops the subtest.
 func (s *suite) fatal(rule, format string, args ...any) {
 	s.t.Helper()
-	s.t.Fatalf("%s\n\tcontract: %s", fmt.Sprintf(format, args...), rule)
+	conform.Fatal(s.t, rule, format, args...)
 }
 
 func (s *suite) must(err error, what string) {
 	s.t.Helper()
-	if err != nil {
-		s.t.Fatalf("%s: %v", what, err)
-	}
+	conform.Must(s.t, err, what)
 }
 
 var (
