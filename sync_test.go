@@ -792,10 +792,12 @@ func TestRunRules(t *testing.T) {
 				done := make(chan error, 1)
 				go func() { _, err := e.syncer.Sync(e.ctx, e.org, adsync.TriggerScheduled); done <- err }()
 				bs.waitBlocked()
+				assert.True(t, e.syncer.Running("contoso"))
 				_, err := e.syncer.Sync(e.ctx, e.org, adsync.TriggerForced)
 				assert.ErrorIs(t, err, adsync.ErrRunInProgress)
 				bs.release()
 				require.NoError(t, <-done)
+				assert.False(t, e.syncer.Running("contoso"))
 			},
 		},
 		{
