@@ -24,20 +24,30 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, log *slo
 	}
 	if len(p.confirmLinks) > 0 {
 		// A crash may have come between the create and the billing
-		// product: assign it again (assignments are idempotent).
+		// product: assign it again (assignments are idempotent). One that
+		// fails is a failed write, as in applyBatch: its create stays
+		// journaled, and the next run reconciles it and tries again.
+		confirmed := p.confirmLinks
 		if b, ok := s.opts.Store.(BillingProductAssigner); ok && p.billing != 0 {
+			confirmed = nil
 			for _, l := range p.confirmLinks {
 				if err := b.AssignBillingProduct(ctx, l.ContactID, p.billing); err != nil {
+					err = fmt.Errorf("adsync: assign billing product %d to reconciled contact %d of user %s (the next run tries again): %w",
+						p.billing, l.ContactID, l.UserID, err)
 					if IsSystemic(err) {
-						return fmt.Errorf("adsync: assign billing product %d to contact %d: %w", p.billing, l.ContactID, err)
+						return err
 					}
-					run.Warnings = append(run.Warnings, Warning{UserID: l.UserID, Rule: "R-FIELD-7",
-						Message: fmt.Sprintf("billing product %d not assigned to new contact %d: %v", p.billing, l.ContactID, err)})
+					run.Counts.FailedWrites++
+					run.Failures = append(run.Failures, WriteFailure{UserID: l.UserID, ContactID: l.ContactID, Kind: ChangeCreate, Error: err.Error()})
+					continue
 				}
+				confirmed = append(confirmed, l)
 			}
 		}
-		if err := h.PutLinks(ctx, cfg.ID, p.confirmLinks); err != nil {
-			return fmt.Errorf("adsync: save reconciled links of %q: %w", cfg.ID, err)
+		if len(confirmed) > 0 {
+			if err := h.PutLinks(ctx, cfg.ID, confirmed); err != nil {
+				return fmt.Errorf("adsync: save reconciled links of %q: %w", cfg.ID, err)
+			}
 		}
 	}
 

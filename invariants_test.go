@@ -332,3 +332,32 @@ func TestAPICallsOfOverlappingRuns(t *testing.T) {
 	assert.Equal(t, want, runs[1].APICalls)
 	assert.Equal(t, e.store.APICalls(), runs[0].APICalls+runs[1].APICalls)
 }
+
+func TestReconciledCreateRetriesItsBillingProduct(t *testing.T) {
+	e := newEnv(t, withConfig(func(c *adsync.OrgConfig) { c.BillingProductID = 42 }))
+	e.src.Put(user("u1", "Ann", "Lee", "a@x.example"))
+	e.store.LoseWhere(func(c contacts.Call) bool { return c.Method == contacts.MethodCreate })
+	_, err := e.sync()
+	require.ErrorIs(t, err, adsync.ErrUnavailable, "the create's response is lost: the run stops")
+	require.True(t, e.links()["u1"].Pending)
+	id := e.contacts()[0].ID
+	assert.Empty(t, e.store.BillingProducts(id), "the crash came before the billing product")
+
+	e.store.ClearFaults()
+	e.store.FailWhere(func(c contacts.Call) error {
+		if c.Method == contacts.MethodAssignBillingProduct {
+			return fmt.Errorf("product inactive: %w", adsync.ErrValidation)
+		}
+		return nil
+	})
+	run := e.mustSync()
+	assert.Equal(t, 1, run.Counts.FailedWrites, "R-FIELD-7 a failed assignment of a reconciled create is a failed write")
+	assert.True(t, e.links()["u1"].Pending, "R-RUN-6 it stays journaled, to be tried again")
+
+	e.store.ClearFaults()
+	run = e.mustSync()
+	assert.Zero(t, run.Counts.FailedWrites)
+	assert.Equal(t, []int64{42}, e.store.BillingProducts(id), "R-FIELD-7 assigned by the next run")
+	assert.False(t, e.links()["u1"].Pending)
+	assert.Len(t, e.contacts(), 1, "R-RUN-7 never created twice")
+}
