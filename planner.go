@@ -60,6 +60,10 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 	if err != nil {
 		return p, fmt.Errorf("adsync: load the links of %q: %w", cfg.ID, err)
 	}
+	resolutions, err := h.Resolutions(ctx, cfg.ID)
+	if err != nil {
+		return p, fmt.Errorf("adsync: load the resolutions of %q: %w", cfg.ID, err)
+	}
 	// The two reads are independent and each waits on a server: they run
 	// at once, and the first failure cancels the other.
 	var users []*User
@@ -69,7 +73,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if users, dirErr = s.readDirectory(rctx, org, p, appr != nil); dirErr != nil {
+		if users, dirErr = s.readDirectory(rctx, org, p, appr != nil, resolutions); dirErr != nil {
 			cancel()
 		}
 	}()
@@ -89,11 +93,6 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 	if err != nil {
 		return p, fmt.Errorf("adsync: load the conflicts of %q: %w", cfg.ID, err)
 	}
-	resolutions, err := h.Resolutions(ctx, cfg.ID)
-	if err != nil {
-		return p, fmt.Errorf("adsync: load the resolutions of %q: %w", cfg.ID, err)
-	}
-
 	params := FieldParams{Selected: p.selected}
 	if p.selected.Has(CountryID) {
 		if cl, ok := s.opts.Store.(CountryLister); ok {
@@ -124,9 +123,9 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 // applies the organization's scope rules (R-SCOPE-7, R-SCOPE-8, R-MATCH-8).
 // An approval reads in full: the held users need not be in an incremental
 // read's changes any more (R-DEACT-4).
-func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan, full bool) ([]*User, error) {
+func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan, full bool, res []Resolution) ([]*User, error) {
 	cfg := &org.Config
-	full, cursor, err := s.readMode(ctx, org, full)
+	full, cursor, err := s.readMode(ctx, org, full, res)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +198,7 @@ func readError(cfg *OrgConfig, err error) error {
 // asked, without the capability, without a cursor, when the last full read
 // is older than FullReadEvery, or when an admin resolved a user since it
 // (R-CONF-6: an incremental read need not deliver that user).
-func (s *Syncer) readMode(ctx context.Context, org Org, force bool) (full bool, cursor string, err error) {
+func (s *Syncer) readMode(ctx context.Context, org Org, force bool, res []Resolution) (full bool, cursor string, err error) {
 	cfg := &org.Config
 	if _, ok := org.Source.(IncrementalSource); !ok || cfg.FullReadEvery <= 0 || force {
 		return true, "", nil
@@ -224,10 +223,6 @@ func (s *Syncer) readMode(ctx context.Context, org Org, force bool) (full bool, 
 	}
 	if lastFull == nil || cursor == "" {
 		return true, cursor, nil
-	}
-	res, err := s.opts.History.Resolutions(ctx, cfg.ID)
-	if err != nil {
-		return false, "", fmt.Errorf("adsync: load the resolutions of %q: %w", cfg.ID, err)
 	}
 	for _, r := range res {
 		if !r.CreatedAt.Before(lastFull.Started) {
