@@ -59,6 +59,19 @@ var (
 	// ErrRefused: an admin operation was refused; the wrapping error says
 	// why (R-CONF-6).
 	ErrRefused = errors.New("refused")
+	// ErrOutcomeUnknown: a write was sent but whether it took effect is not
+	// known (its answer was lost or cut short, it timed out, or a create was
+	// answered without an id) and a look-up could not settle it. A store
+	// returns it rather than send the write again (R-RUN-7); the Syncer
+	// keeps a create's journal entry so that a later run finds the contact
+	// if it was made, and never re-sends that create in the same run. Not
+	// systemic by itself.
+	ErrOutcomeUnknown = errors.New("outcome of the write is unknown")
+	// ErrLockLost: the organization's lock can no longer be shown to be
+	// held (its connection broke, its lease ran out). The run stops writing
+	// at once: another process may hold the organization now (R-RUN-5).
+	// Systemic.
+	ErrLockLost = errors.New("organization lock lost")
 )
 
 // IsSystemic reports whether err should stop a whole run rather than fail a
@@ -67,7 +80,7 @@ var (
 func IsSystemic(err error) bool {
 	return errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrRateLimited) ||
 		errors.Is(err, ErrBudgetExhausted) || errors.Is(err, ErrUnavailable) ||
-		errors.Is(err, ErrTLS) ||
+		errors.Is(err, ErrTLS) || errors.Is(err, ErrLockLost) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
