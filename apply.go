@@ -14,9 +14,12 @@ import (
 // are journaled (a pending link) before they are sent (R-RUN-7). A write
 // that fails for one contact is recorded on the run and the run goes on
 // (R-RUN-6); a systemic failure stops it.
-func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, log *slog.Logger) error {
+func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgLock, log *slog.Logger) error {
 	cfg := &org.Config
 	h := s.opts.History
+	if err := lk.held(ctx); err != nil {
+		return err
+	}
 	if len(p.dropLinks) > 0 {
 		if err := h.DeleteLinks(ctx, cfg.ID, p.dropLinks); err != nil {
 			return fmt.Errorf("adsync: drop stale links of %q: %w", cfg.ID, err)
@@ -57,6 +60,11 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, log *slo
 	for start := 0; start < total && stop == nil; start += s.opts.BatchSize {
 		if err := ctx.Err(); err != nil {
 			stop = err
+			break
+		}
+		// Another process may have the organization once the lock is
+		// lost: not one more write (R-RUN-5).
+		if stop = lk.held(ctx); stop != nil {
 			break
 		}
 		batch := p.Changes[start:min(start+s.opts.BatchSize, total)]

@@ -20,7 +20,8 @@
 //     APICounter).
 //   - Matcher decides for users without a link: Autotask's rules are in
 //     package matcher; MatcherFunc adapts a function.
-//   - HistoryStore keeps runs, links, conflicts and resolutions (optional:
+//   - HistoryStore keeps runs, links, conflicts and resolutions, and holds
+//     the per-organization lock (RunStore, LinkStore, ConflictStore,
 //     Locker): in memory (package history), SQLite (history/sqlite) or
 //     PostgreSQL (history/postgres).
 //

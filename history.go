@@ -8,17 +8,36 @@ import (
 // KeepRuns is how many runs the history keeps per organization (R-RUN-3).
 const KeepRuns = 10
 
-// HistoryStore persists what the sync must remember between runs: runs,
-// links, conflicts and resolutions.
+// HistoryStore persists what the sync must remember between runs. It is
+// one value composed of named parts, the way hashicorp/raft composes its
+// stores, so that an implementer sees the pieces: runs (RunStore), links
+// and the create journal (LinkStore), conflicts and resolutions
+// (ConflictStore), and the per-organization lock (Locker).
 //
-// Implementations: history.NewMemory (tests), history/sqlite (the embedded
-// default) and history/postgres (several replicas). history/historytest is
-// the conformance suite every implementation must pass.
+// Implementations: history.NewMemory (tests, one process), history/sqlite
+// (the embedded default) and history/postgres (several replicas).
+// history/historytest is the conformance suite every implementation must
+// pass; it checks what these comments promise and nothing more.
 //
 // Every method must be safe for concurrent use, and each call must be atomic:
 // it takes effect whole or not at all. Records are returned as copies; the
-// caller may keep and modify them.
+// caller may keep and modify them. Times are returned in UTC. Text is valid
+// UTF-8 without NUL bytes (the Syncer cleans what the directory returns), and
+// is stored and returned byte for byte. A method called with a cancelled
+// context returns an error wrapping ctx.Err() and changes nothing.
+//
+// The lock is part of the contract, not a capability found by type
+// assertion: a store wrapped in another type must forward it, or the
+// wrapper does not compile as a HistoryStore.
 type HistoryStore interface {
+	RunStore
+	LinkStore
+	ConflictStore
+	Locker
+}
+
+// RunStore keeps the runs of each organization: the newest KeepRuns.
+type RunStore interface {
 	// StartRun records a new run (r.Status is StatusRunning) and returns it
 	// with its ID set. IDs grow with each call within a store.
 	StartRun(ctx context.Context, r Run) (Run, error)
@@ -32,11 +51,15 @@ type HistoryStore interface {
 	// Run returns one run; ErrNotFound if it is not kept.
 	Run(ctx context.Context, orgID string, id int64) (Run, error)
 	// InterruptRuns marks every run still StatusRunning, of every
-	// organization, as StatusInterrupted with Ended set to now, and returns
-	// how many it marked (R-RUN-7). A process calls it at start, before it
-	// runs anything.
+	// organization whose lock no live process holds, as StatusInterrupted
+	// with Ended set to now, and returns how many it marked (R-RUN-7). A
+	// process calls it at start, before it runs anything.
 	InterruptRuns(ctx context.Context, now time.Time) (int, error)
+}
 
+// LinkStore keeps the links between directory users and contacts, and the
+// create journal (links with Pending set, R-RUN-7).
+type LinkStore interface {
 	// Links returns the organization's links, pending ones included, in no
 	// particular order.
 	Links(ctx context.Context, orgID string) ([]Link, error)
@@ -46,7 +69,11 @@ type HistoryStore interface {
 	// DeleteLinks removes the links of the given users; missing ones are
 	// ignored.
 	DeleteLinks(ctx context.Context, orgID string, userIDs []string) error
+}
 
+// ConflictStore keeps the open conflicts of each organization and the
+// admins' resolutions (R-CONF-5, R-CONF-6).
+type ConflictStore interface {
 	// Conflicts returns the organization's open conflicts.
 	Conflicts(ctx context.Context, orgID string) ([]Conflict, error)
 	// ReplaceConflicts makes cs the organization's open conflicts: those not
@@ -63,14 +90,26 @@ type HistoryStore interface {
 	DeleteResolution(ctx context.Context, orgID, userID string) error
 }
 
-// Locker is an optional capability of a HistoryStore: a per-organization
-// lock that holds across processes sharing the store, so that several
-// replicas never run one organization at once (R-RUN-5). Without it the
-// Syncer locks within its own process only.
+// Locker is the per-organization lock of a HistoryStore: one run per
+// organization at a time (R-RUN-5). A store shared by several processes
+// must hold it across them; a store that only one process can open (such
+// as history.Memory) may hold it within that process and say so.
 type Locker interface {
 	// TryLock takes the organization's lock without waiting. It returns an
-	// error wrapping ErrRunInProgress if another holder has it. The returned
-	// unlock releases it; a lock whose holder died must be released by the
-	// store (a lease expiry or a session-bound lock).
-	TryLock(ctx context.Context, orgID string) (unlock func(), err error)
+	// error wrapping ErrRunInProgress if another holder has it. A lock
+	// whose holder died must be released by the store (a lease expiry or a
+	// session-bound lock).
+	TryLock(ctx context.Context, orgID string) (Lock, error)
+}
+
+// Lock is a held organization lock.
+type Lock interface {
+	// Held returns nil when the store can show that the lock is still
+	// held, and an error wrapping ErrLockLost when it cannot (its
+	// connection broke, its lease ran out): another process may hold the
+	// organization now. The Syncer calls it before each batch of writes and
+	// stops the run on an error.
+	Held(ctx context.Context) error
+	// Unlock releases the lock. It may be called more than once.
+	Unlock()
 }

@@ -229,9 +229,9 @@ func validateOrg(org Org) error {
 	return nil
 }
 
-// lock takes the organization's lock in this process and, when the history
-// store is a Locker, across processes (R-RUN-5).
-func (s *Syncer) lock(ctx context.Context, orgID string) (func(), error) {
+// lock takes the organization's lock in this process and in the history
+// store, which holds it across the processes sharing it (R-RUN-5).
+func (s *Syncer) lock(ctx context.Context, orgID string) (*orgLock, error) {
 	s.mu.Lock()
 	if s.running[orgID] {
 		s.mu.Unlock()
@@ -244,15 +244,36 @@ func (s *Syncer) lock(ctx context.Context, orgID string) (func(), error) {
 		delete(s.running, orgID)
 		s.mu.Unlock()
 	}
-	if l, ok := s.opts.History.(Locker); ok {
-		unlock, err := l.TryLock(ctx, orgID)
-		if err != nil {
-			release()
-			return nil, fmt.Errorf("adsync: lock organization %q: %w", orgID, err)
-		}
-		return func() { unlock(); release() }, nil
+	l, err := s.opts.History.TryLock(ctx, orgID)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("adsync: lock organization %q: %w", orgID, err)
 	}
-	return release, nil
+	return &orgLock{orgID: orgID, lock: l, release: release}, nil
+}
+
+// orgLock is an organization's lock held by a run.
+type orgLock struct {
+	orgID   string
+	lock    Lock
+	release func()
+}
+
+// held returns an error wrapping ErrLockLost unless the store shows the
+// lock is still held: a run stops writing as soon as it cannot (R-RUN-5).
+func (l *orgLock) held(ctx context.Context) error {
+	if err := l.lock.Held(ctx); err != nil {
+		if !errors.Is(err, ErrLockLost) {
+			err = fmt.Errorf("%w: %w", ErrLockLost, err)
+		}
+		return fmt.Errorf("adsync: organization %q: stopped writing: %w", l.orgID, err)
+	}
+	return nil
+}
+
+func (l *orgLock) unlock() {
+	l.lock.Unlock()
+	l.release()
 }
 
 // Running reports whether a run of the organization is going on in this
@@ -271,11 +292,11 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	if !cfg.Enabled {
 		return Run{}, fmt.Errorf("adsync: organization %q: %w", cfg.ID, ErrOrgDisabled)
 	}
-	unlock, err := s.lock(ctx, cfg.ID)
+	lk, err := s.lock(ctx, cfg.ID)
 	if err != nil {
 		return Run{}, err
 	}
-	defer unlock()
+	defer lk.unlock()
 	if err := s.interruptStale(ctx, cfg.ID); err != nil {
 		return Run{}, err
 	}
@@ -317,7 +338,7 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 			}
 		}
 		run.TLS = p.TLS
-		return s.apply(ctx, org, p, &run, log)
+		return s.apply(ctx, org, p, &run, lk, log)
 	}()
 
 	if p != nil {

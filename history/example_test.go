@@ -32,10 +32,10 @@ func ExampleMemory_TryLock() {
 	ctx := context.Background()
 	store := history.NewMemory()
 
-	unlock, _ := store.TryLock(ctx, "contoso")
+	lock, _ := store.TryLock(ctx, "contoso")
 	_, err := store.TryLock(ctx, "contoso")
 	fmt.Println(errors.Is(err, adsync.ErrRunInProgress))
-	unlock()
+	lock.Unlock()
 	_, err = store.TryLock(ctx, "contoso")
 	fmt.Println(err)
 	// Output:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/psasync/adsync"
@@ -12,8 +13,8 @@ import (
 )
 
 // Memory is a HistoryStore that keeps everything in memory, for tests and
-// one-off runs: its history is lost when the process ends. Its Locker is
-// in-process only. The zero value is not usable; call NewMemory.
+// one-off runs: its history is lost when the process ends. Its lock holds
+// within the process only. The zero value is not usable; call NewMemory.
 type Memory struct {
 	mu          sync.Mutex
 	lastID      int64
@@ -26,7 +27,6 @@ type Memory struct {
 
 var (
 	_ adsync.HistoryStore = (*Memory)(nil)
-	_ adsync.Locker       = (*Memory)(nil)
 )
 
 // NewMemory returns an empty in-memory store.
@@ -287,9 +287,9 @@ func (m *Memory) DeleteResolution(ctx context.Context, orgID, userID string) err
 	return nil
 }
 
-// TryLock takes the organization's lock within this process. The returned
-// unlock may be called more than once.
-func (m *Memory) TryLock(ctx context.Context, orgID string) (func(), error) {
+// TryLock takes the organization's lock within this process: a Memory is
+// never shared with another process, so that is all R-RUN-5 asks of it.
+func (m *Memory) TryLock(ctx context.Context, orgID string) (adsync.Lock, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -299,12 +299,31 @@ func (m *Memory) TryLock(ctx context.Context, orgID string) (func(), error) {
 		return nil, fmt.Errorf("history: lock organization %q: %w", orgID, adsync.ErrRunInProgress)
 	}
 	m.locks[orgID] = true
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			m.mu.Lock()
-			delete(m.locks, orgID)
-			m.mu.Unlock()
-		})
-	}, nil
+	return &memLock{m: m, orgID: orgID}, nil
+}
+
+// memLock is a lock of a Memory store.
+type memLock struct {
+	m     *Memory
+	orgID string
+	once  sync.Once
+	done  atomic.Bool
+}
+
+// Held reports ErrLockLost once the lock was released.
+func (l *memLock) Held(ctx context.Context) error {
+	if l.done.Load() {
+		return fmt.Errorf("history: organization %q: %w: it was unlocked", l.orgID, adsync.ErrLockLost)
+	}
+	return nil
+}
+
+// Unlock releases the lock; later calls do nothing.
+func (l *memLock) Unlock() {
+	l.once.Do(func() {
+		l.done.Store(true)
+		l.m.mu.Lock()
+		delete(l.m.locks, l.orgID)
+		l.m.mu.Unlock()
+	})
 }

@@ -20,9 +20,10 @@ import (
 // suite history/historytest, which is how a store proves it keeps the
 // contract the Syncer relies on.
 type FileStore struct {
-	mu   sync.Mutex
-	path string
-	d    fileData
+	mu    sync.Mutex
+	path  string
+	d     fileData
+	locks map[string]*fileLock
 }
 
 // fileData is what the file holds.
@@ -308,4 +309,50 @@ func (s *FileStore) DeleteResolution(ctx context.Context, orgID, userID string) 
 		delete(s.d.Resolutions[orgID], userID)
 		return nil
 	})
+}
+
+// TryLock takes the organization's lock within this process. A FileStore is
+// used by one process at a time (the file is rewritten whole), so that is
+// the whole of R-RUN-5 for it; a store shared by several processes must
+// lock across them (see history/sqlite and history/postgres).
+func (s *FileStore) TryLock(ctx context.Context, orgID string) (adsync.Lock, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.locks[orgID] != nil {
+		return nil, fmt.Errorf("history file: lock organization %q: %w", orgID, adsync.ErrRunInProgress)
+	}
+	if s.locks == nil {
+		s.locks = map[string]*fileLock{}
+	}
+	l := &fileLock{s: s, orgID: orgID}
+	s.locks[orgID] = l
+	return l, nil
+}
+
+// fileLock is an organization lock of a FileStore.
+type fileLock struct {
+	s     *FileStore
+	orgID string
+}
+
+// Held reports adsync.ErrLockLost once the lock was released.
+func (l *fileLock) Held(ctx context.Context) error {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if l.s.locks[l.orgID] != l {
+		return fmt.Errorf("history file: organization %q: %w", l.orgID, adsync.ErrLockLost)
+	}
+	return nil
+}
+
+// Unlock releases the lock; later calls do nothing.
+func (l *fileLock) Unlock() {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if l.s.locks[l.orgID] == l {
+		delete(l.s.locks, l.orgID)
+	}
 }

@@ -54,13 +54,13 @@ func TestDeadHolder(t *testing.T, l adsync.Locker, arg string, open func(arg str
 	require.NoError(t, cmd.Process.Kill())
 	_ = cmd.Wait()
 	// A server may learn of the closed connection a moment later.
-	var unlock func()
+	var lk adsync.Lock
 	for range 50 {
-		if unlock, err = l.TryLock(t.Context(), org); err == nil {
+		if lk, err = l.TryLock(t.Context(), org); err == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	require.NoError(t, err, "the lock of the dead process must be freed")
-	unlock()
+	lk.Unlock()
 }

@@ -10,10 +10,9 @@
 //		})
 //	}
 //
-// Capability tests (adsync.Locker) run when the store implements the
-// capability and are skipped otherwise. A Locker that holds across
-// processes needs its own test with two instances on one backend; the
-// suite sees one instance only.
+// The lock (adsync.Locker) is tested within one instance. A store whose
+// lock holds across processes needs its own test with two instances on one
+// backend (see TestDeadHolder); the suite sees one instance only.
 //
 // RunBenchmarks measures loading and saving an organization of 400,000
 // links.

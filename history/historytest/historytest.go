@@ -26,8 +26,7 @@ type test struct {
 
 // Run runs the conformance tests on stores made by newStore, one fresh,
 // empty store per subtest. newStore may register its own cleanup (closing
-// the store, dropping a schema) with t.Cleanup. Tests of optional
-// capabilities (adsync.Locker) are skipped when the store lacks them.
+// the store, dropping a schema) with t.Cleanup.
 //
 // Stores must keep times to at least the millisecond and return them in
 // UTC; the tests use millisecond times and compare with time.Time.Equal.
@@ -42,11 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) adsync.HistoryStore) {
 	}
 	for _, tc := range lockerTests {
 		runCase(t, tc, func(t *testing.T) adsync.HistoryStore {
-			s := newStore(t)
-			if _, ok := s.(adsync.Locker); !ok {
-				t.Skipf("%T does not implement adsync.Locker", s)
-			}
-			return s
+			return newStore(t)
 		})
 	}
 }
@@ -110,7 +105,7 @@ var tests = []test{
 
 var lockerTests = []test{
 	{"R-RUN-5 TryLock excludes a second holder until unlock",
-		"adsync.Locker: TryLock of a held organization fails at once with an error wrapping adsync.ErrRunInProgress; another organization can be locked meanwhile; after unlock the lock can be taken again",
+		"adsync.Locker: TryLock of a held organization fails at once with an error wrapping adsync.ErrRunInProgress; another organization can be locked meanwhile; Held is nil while held and wraps adsync.ErrLockLost after Unlock; Unlock may be called twice; after unlock the lock can be taken again",
 		testLocker},
 }
 
@@ -662,19 +657,23 @@ func testManyLinks(t *testing.T, s adsync.HistoryStore) {
 }
 
 func testLocker(t *testing.T, s adsync.HistoryStore) {
-	l := s.(adsync.Locker)
 	ctx := t.Context()
-	unlockA, err := l.TryLock(ctx, "org-a")
+	lockA, err := s.TryLock(ctx, "org-a")
 	require.NoError(t, err, "TryLock(org-a) of a free lock")
-	_, err = l.TryLock(ctx, "org-a")
+	require.NoError(t, lockA.Held(ctx), "Held of a lock just taken")
+	_, err = s.TryLock(ctx, "org-a")
 	require.ErrorIs(t, err, adsync.ErrRunInProgress, "second TryLock(org-a) while held")
-	unlockB, err := l.TryLock(ctx, "org-b")
+	lockB, err := s.TryLock(ctx, "org-b")
 	require.NoError(t, err, "TryLock(org-b) while org-a is held")
-	unlockA()
-	unlockA2, err := l.TryLock(ctx, "org-a")
+	lockA.Unlock()
+	require.ErrorIs(t, lockA.Held(ctx), adsync.ErrLockLost, "Held after Unlock")
+	lockA.Unlock() // a second Unlock does nothing
+	lockA2, err := s.TryLock(ctx, "org-a")
 	require.NoError(t, err, "TryLock(org-a) after unlock")
-	_, err = l.TryLock(ctx, "org-b")
+	require.NoError(t, lockA2.Held(ctx), "Held of the new lock after the old one's second Unlock")
+	_, err = s.TryLock(ctx, "org-b")
 	require.ErrorIs(t, err, adsync.ErrRunInProgress, "TryLock(org-b) still held")
-	unlockA2()
-	unlockB()
+	require.NoError(t, lockB.Held(ctx), "Held of org-b's lock")
+	lockA2.Unlock()
+	lockB.Unlock()
 }

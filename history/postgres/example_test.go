@@ -24,12 +24,12 @@ func ExampleOpen() {
 		log.Fatal(err)
 	}
 
-	unlock, err := store.TryLock(ctx, "contoso")
+	lock, err := store.TryLock(ctx, "contoso")
 	if errors.Is(err, adsync.ErrRunInProgress) {
 		return // another replica is on it
 	} else if err != nil {
 		log.Fatal(err)
 	}
-	defer unlock()
+	defer lock.Unlock()
 	// ... sync "contoso" with this store as the Syncer's History ...
 }

@@ -81,7 +81,6 @@ type Store struct {
 
 var (
 	_ adsync.HistoryStore = (*Store)(nil)
-	_ adsync.Locker       = (*Store)(nil)
 )
 
 // openError is an error of Open whose text is redacted: it never holds
@@ -327,12 +326,12 @@ func unavailable(err error) bool {
 
 // TryLock takes the organization's lock, which holds across every process
 // using the same database and schema: a session-level advisory lock
-// (pg_try_advisory_lock) on a connection of its own, held until unlock. If
+// (pg_try_advisory_lock) on a connection of its own, held until Unlock. If
 // the holder dies, its session ends and PostgreSQL releases the lock (for
 // a vanished machine, within about a minute: TCP keepalives). If the lock
-// connection breaks, the lock is lost; the run it guards goes on
-// unprotected. The returned unlock may be called more than once.
-func (s *Store) TryLock(ctx context.Context, orgID string) (func(), error) {
+// connection breaks, the lock is gone with its session: Held then returns
+// ErrLockLost, and the Syncer stops writing before its next batch.
+func (s *Store) TryLock(ctx context.Context, orgID string) (adsync.Lock, error) {
 	conn, err := pgx.ConnectConfig(ctx, s.lockCC)
 	if err != nil {
 		return nil, fmt.Errorf("history/postgres: lock organization %q: %w", orgID, connectError(s.where, s.lockCC.Password, err))
@@ -349,8 +348,52 @@ func (s *Store) TryLock(ctx context.Context, orgID string) (func(), error) {
 	s.mu.Lock()
 	s.locks[conn] = key
 	s.mu.Unlock()
-	var once sync.Once
-	return func() { once.Do(func() { s.release(conn) }) }, nil
+	return &pgLock{s: s, conn: conn, key: key, orgID: orgID}, nil
+}
+
+// pgLock is an organization lock of a Store: an advisory lock of the
+// session of conn.
+type pgLock struct {
+	s     *Store
+	conn  *pgx.Conn
+	key   int64
+	orgID string
+	mu    sync.Mutex // a pgx.Conn serves one query at a time
+	once  sync.Once
+	done  bool
+}
+
+// Held asks the lock's own session whether it still holds the advisory
+// lock: an answer proves the session, and so the lock, is alive; a broken
+// connection, or a session that lost it, is ErrLockLost.
+func (l *pgLock) Held(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return fmt.Errorf("history/postgres: organization %q: %w: it was unlocked", l.orgID, adsync.ErrLockLost)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var held bool
+	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+		AND granted AND ((classid::bigint << 32) | objid::bigint) = $1)`, l.key).Scan(&held)
+	switch {
+	case err != nil:
+		return fmt.Errorf("history/postgres: organization %q: %w: its lock connection failed: %w", l.orgID, adsync.ErrLockLost, err)
+	case !held:
+		return fmt.Errorf("history/postgres: organization %q: %w: the session no longer holds it", l.orgID, adsync.ErrLockLost)
+	}
+	return nil
+}
+
+// Unlock releases the lock; later calls do nothing.
+func (l *pgLock) Unlock() {
+	l.once.Do(func() {
+		l.mu.Lock()
+		l.done = true
+		l.mu.Unlock()
+		l.s.release(l.conn)
+	})
 }
 
 // release unlocks and ends a lock connection. The explicit unlock matters:

@@ -172,7 +172,7 @@ func TestMigrateConcurrently(t *testing.T) {
 }
 
 // Two stores on one database stand for two replicas (R-RUN-5): a lock one
-// holds blocks the other for that organization only, until unlock or
+// holds blocks the other for that organization only, until Unlock or
 // Close; and the other's InterruptRuns leaves the live run alone (R-RUN-7).
 func TestReplicasShareTheLock(t *testing.T) {
 	ctx := t.Context()
@@ -184,13 +184,13 @@ func TestReplicasShareTheLock(t *testing.T) {
 		require.Contains(t, text, "postgres history")
 	}
 
-	unlockA, err := a.TryLock(ctx, "org-1")
+	lockA, err := a.TryLock(ctx, "org-1")
 	require.NoError(t, err)
 	_, err = b.TryLock(ctx, "org-1")
 	require.ErrorIs(t, err, adsync.ErrRunInProgress, "replica b while a holds org-1")
 	_, err = a.TryLock(ctx, "org-1")
 	require.ErrorIs(t, err, adsync.ErrRunInProgress, "replica a itself, a second time")
-	unlockB2, err := b.TryLock(ctx, "org-2")
+	lockB2, err := b.TryLock(ctx, "org-2")
 	require.NoError(t, err, "another organization is free")
 
 	live, err := a.StartRun(ctx, adsync.Run{OrgID: "org-1", Status: adsync.StatusRunning})
@@ -199,7 +199,7 @@ func TestReplicasShareTheLock(t *testing.T) {
 	require.NoError(t, err)
 	n, err := b.InterruptRuns(ctx, time.Now())
 	require.NoError(t, err)
-	require.Equal(t, 1, n, "only the run of the unlocked organization is interrupted")
+	require.Equal(t, 1, n, "only the run of the locked organization is interrupted")
 	got, err := b.Run(ctx, "org-1", live.ID)
 	require.NoError(t, err)
 	require.Equal(t, adsync.StatusRunning, got.Status, "the run replica a holds the lock for is alive")
@@ -207,29 +207,29 @@ func TestReplicasShareTheLock(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, adsync.StatusInterrupted, got.Status)
 
-	unlockA()
-	unlockA() // a second call is harmless
-	unlockB1, err := b.TryLock(ctx, "org-1")
-	require.NoError(t, err, "after a's unlock, b gets org-1")
+	lockA.Unlock()
+	lockA.Unlock() // a second call is harmless
+	lockB1, err := b.TryLock(ctx, "org-1")
+	require.NoError(t, err, "after a's lock, b gets org-1")
 	_, err = a.TryLock(ctx, "org-1")
 	require.ErrorIs(t, err, adsync.ErrRunInProgress)
-	_ = unlockB1
-	_ = unlockB2
+	_ = lockB1
+	_ = lockB2
 	b.Close()
-	unlock, err := a.TryLock(ctx, "org-1")
+	lock, err := a.TryLock(ctx, "org-1")
 	require.NoError(t, err, "after b closed, its locks are free")
-	unlock()
+	lock.Unlock()
 }
 
 // Two installations in two schemas of one database do not share locks.
 func TestLocksPerSchema(t *testing.T) {
 	a, b := open(t, freshSchema(t)), open(t, freshSchema(t))
-	unlockA, err := a.TryLock(t.Context(), "org-1")
+	lockA, err := a.TryLock(t.Context(), "org-1")
 	require.NoError(t, err)
-	defer unlockA()
-	unlockB, err := b.TryLock(t.Context(), "org-1")
+	defer lockA.Unlock()
+	lockB, err := b.TryLock(t.Context(), "org-1")
 	require.NoError(t, err, "the same organization in another schema")
-	unlockB()
+	lockB.Unlock()
 }
 
 // A replica that dies holding a lock does not leave the organization

@@ -28,11 +28,11 @@ func ExampleOpen() {
 		log.Fatal(err)
 	}
 
-	unlock, err := store.TryLock(ctx, "contoso") // one run per organization
+	lock, err := store.TryLock(ctx, "contoso") // one run per organization
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer unlock()
+	defer lock.Unlock()
 	run, _ := store.StartRun(ctx, adsync.Run{OrgID: "contoso", Trigger: adsync.TriggerScheduled,
 		Status: adsync.StatusRunning, Started: time.Now()})
 	run.Status, run.Ended = adsync.StatusSucceeded, time.Now()

@@ -3,6 +3,6 @@
 package sqlite
 
 // lockFile: without flock the lock holds within the process only.
-func lockFile(name, orgID string) (release func(), ok bool, err error) {
-	return func() {}, true, nil
+func lockFile(name, orgID string) (release func(), check func() error, ok bool, err error) {
+	return func() {}, func() error { return nil }, true, nil
 }

@@ -76,7 +76,6 @@ type Store struct {
 
 var (
 	_ adsync.HistoryStore = (*Store)(nil)
-	_ adsync.Locker       = (*Store)(nil)
 )
 
 // sqliteMagic starts every SQLite 3 database file.

@@ -218,13 +218,13 @@ func TestLockAcrossStores(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
 	a, b := open(t, path), open(t, path)
 
-	unlock, err := a.TryLock(ctx, "org-1")
+	lock, err := a.TryLock(ctx, "org-1")
 	require.NoError(t, err)
 	_, err = b.TryLock(ctx, "org-1")
 	require.ErrorIs(t, err, adsync.ErrRunInProgress, "R-RUN-5 the other process holds org-1")
-	unlock2, err := b.TryLock(ctx, "org-2")
+	lock2, err := b.TryLock(ctx, "org-2")
 	require.NoError(t, err, "R-RUN-5 another organization is free")
-	unlock2()
+	lock2.Unlock()
 
 	live, err := a.StartRun(ctx, adsync.Run{OrgID: "org-1", Status: adsync.StatusRunning})
 	require.NoError(t, err)
@@ -232,7 +232,7 @@ func TestLockAcrossStores(t *testing.T) {
 	require.NoError(t, err)
 	n, err := b.InterruptRuns(ctx, time.Now())
 	require.NoError(t, err)
-	require.Equal(t, 1, n, "R-RUN-7 only the run of the unlocked organization is interrupted")
+	require.Equal(t, 1, n, "R-RUN-7 only the run of the locked organization is interrupted")
 	got, err := b.Run(ctx, "org-1", live.ID)
 	require.NoError(t, err)
 	require.Equal(t, adsync.StatusRunning, got.Status, "the run of the locked organization is alive")
@@ -241,10 +241,10 @@ func TestLockAcrossStores(t *testing.T) {
 	require.Equal(t, adsync.StatusInterrupted, got.Status)
 
 	require.NoError(t, a.Close(), "closing releases a's locks")
-	unlock3, err := b.TryLock(ctx, "org-1")
+	lock3, err := b.TryLock(ctx, "org-1")
 	require.NoError(t, err, "after the holder closed, the lock is free")
-	unlock3()
-	unlock() // after Close: harmless
+	lock3.Unlock()
+	lock.Unlock() // after Close: harmless
 }
 
 // A process that dies holding a lock does not leave the organization

@@ -180,7 +180,7 @@ func (s *Store) InterruptRuns(ctx context.Context, now time.Time) (int, error) {
 		for _, org := range orgs {
 			// Holding the lock while marking keeps a run from starting
 			// in between and being marked at birth.
-			unlock, err := s.TryLock(ctx, org)
+			lk, err := s.TryLock(ctx, org)
 			if err != nil {
 				s.log.Info("run left running: its organization is locked by a live process", "org", org)
 				continue
@@ -191,7 +191,7 @@ func (s *Store) InterruptRuns(ctx context.Context, now time.Time) (int, error) {
 				m, err = res.RowsAffected()
 				n += int(m)
 			}
-			defer unlock()
+			defer lk.Unlock()
 			if err != nil {
 				return s.wrap(what, err)
 			}
