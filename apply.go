@@ -30,9 +30,17 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 		// product: assign it again (assignments are idempotent). One that
 		// fails is a failed write, as in applyBatch: its create stays
 		// journaled, and the next run reconciles it and tries again.
+		// A create no run counted (its answer was lost, or its run was
+		// stopped) is counted by the run that finds it.
+		for _, isNew := range p.confirmNew {
+			if isNew {
+				run.Counts.Created++
+			}
+		}
 		confirmed := p.confirmLinks
 		if b, ok := s.opts.Store.(BillingProductAssigner); ok && p.billing != 0 {
 			confirmed = nil
+			var failed []Link
 			for _, l := range p.confirmLinks {
 				if err := b.AssignBillingProduct(ctx, l.ContactID, p.billing); err != nil {
 					err = fmt.Errorf("adsync: assign billing product %d to reconciled contact %d of user %s (the next run tries again): %w",
@@ -42,9 +50,16 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 					}
 					run.Counts.FailedWrites++
 					run.Failures = append(run.Failures, WriteFailure{UserID: l.UserID, ContactID: l.ContactID, Kind: ChangeCreate, Error: err.Error()})
+					l.Pending = true // journaled with its id: counted once
+					failed = append(failed, l)
 					continue
 				}
 				confirmed = append(confirmed, l)
+			}
+			if len(failed) > 0 {
+				if err := h.PutLinks(ctx, cfg.ID, failed); err != nil {
+					return fmt.Errorf("adsync: save reconciled links of %q: %w", cfg.ID, err)
+				}
 			}
 		}
 		if len(confirmed) > 0 {
@@ -127,9 +142,17 @@ func (s *Syncer) mergeConflicts(ctx context.Context, orgID string, p *Plan) ([]C
 
 // result is the outcome of one write.
 type result struct {
-	ch  *Change
-	id  int64 // created contact id, also when a later step failed
-	err error
+	ch      *Change
+	id      int64 // created contact id, also when a later step failed
+	err     error
+	notSent bool // never started: a systemic failure came first
+}
+
+// maybeCreated reports whether a create that failed with err may all the
+// same have made the contact (ContactStore.Create): its journal entry must
+// stay for a later run to find the contact (R-RUN-7).
+func maybeCreated(err error) bool {
+	return errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch []Change, run *Run, log *slog.Logger) error {
@@ -164,7 +187,7 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 		case <-wctx.Done():
 		}
 		if wctx.Err() != nil {
-			results[i] = result{ch: &batch[i], err: context.Cause(wctx)}
+			results[i] = result{ch: &batch[i], err: context.Cause(wctx), notSent: true}
 			continue
 		}
 		wg.Add(1)
@@ -188,26 +211,31 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 		ch := r.ch
 		if r.err != nil && r.id != 0 {
 			// Created, but its billing product failed: the contact
-			// counts, and its journal entry stays for the next run to
-			// reconcile and assign the product again (R-FIELD-7, R-RUN-6).
+			// counts, and its journal entry stays, now with the contact's
+			// id, for the next run to reconcile and assign the product
+			// again (R-FIELD-7, R-RUN-6) without counting it twice.
 			run.Counts.Created++
+			put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: r.id, Pending: true, Created: true, Active: true,
+				After: p.maxContactID, Written: written(ch), LinkedAt: now})
 		}
 		if r.err != nil {
+			if ch.Kind == ChangeCreate && r.id == 0 && (r.notSent || !maybeCreated(r.err)) {
+				// Certainly not created: the journal entry goes, and the
+				// next run plans the user afresh. One that may have been
+				// created stays journaled, never sent again by this run
+				// (R-RUN-7).
+				drop = append(drop, ch.UserID)
+			}
 			if IsSystemic(r.err) {
 				// The first cause, not the cancellations it caused.
 				if stop == nil || (errors.Is(stop, context.Canceled) && !errors.Is(r.err, context.Canceled)) {
 					stop = r.err
 				}
-				// A create that may or may not have happened stays
-				// journaled for the next run to reconcile.
 				continue
 			}
 			run.Counts.FailedWrites++
 			run.Failures = append(run.Failures, WriteFailure{UserID: ch.UserID, ContactID: ch.ContactID, Kind: ch.Kind, Error: r.err.Error()})
-			log.Warn("write failed", "error", r.err)
-			if ch.Kind == ChangeCreate && r.id == 0 && errors.Is(r.err, ErrValidation) {
-				drop = append(drop, ch.UserID) // refused: nothing was created
-			}
+			log.Warn("write failed", "err", r.err)
 			continue
 		}
 		switch ch.Kind {
@@ -264,6 +292,11 @@ func (s *Syncer) write(ctx context.Context, cfg *OrgConfig, p *Plan, ch *Change)
 	if ch.Kind == ChangeCreate {
 		nc := NewContact{CompanyID: cfg.CompanyID, Values: ch.values}
 		id, err := s.opts.Store.Create(ctx, nc)
+		if err == nil && id <= 0 {
+			// A store that cannot say which contact it made: as if the
+			// answer was lost (R-RUN-7), never a link to contact 0.
+			err = fmt.Errorf("the contact store answered the create without a contact id: %w", ErrOutcomeUnknown)
+		}
 		if err != nil {
 			r.err = wrap(err)
 			return r

@@ -47,6 +47,11 @@ var (
 	// ErrIncompleteRead: the directory read did not complete, so nothing is
 	// deactivated and the run fails (R-DEACT-3).
 	ErrIncompleteRead = errors.New("directory read incomplete")
+	// ErrIncompleteContacts: the contacts read of a company left out
+	// contacts that exist (a restricted API security level can do this
+	// without an error), so the run fails before writing anything
+	// (R-DEACT-5).
+	ErrIncompleteContacts = errors.New("contacts read incomplete")
 	// ErrNothingHeld: an approval named a run that has no held deactivations.
 	ErrNothingHeld = errors.New("run has no held deactivations")
 	// ErrCursorExpired: an incremental read's cursor is no longer valid; the

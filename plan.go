@@ -86,8 +86,17 @@ type Plan struct {
 	Cursor string
 
 	// Applying state, not for callers.
-	dropLinks    []string        // links to drop: contact gone (R-LINK-4), create never made (R-RUN-7)
-	confirmLinks []Link          // pending creates reconciled with a contact (R-RUN-7)
+	dropLinks    []string // links to drop: contact gone (R-LINK-4), create never made (R-RUN-7)
+	confirmLinks []Link   // pending creates reconciled with a contact (R-RUN-7)
+	// confirmNew marks, by confirmLinks, the creates no run counted yet:
+	// the run that reconciles them counts them.
+	confirmNew []bool
+	// readAt is when the contacts read started: a journaled create not
+	// found by a read that started JournalGrace after it was never made.
+	readAt time.Time
+	// gone are the linked contacts missing from the read that the store
+	// confirmed deleted or moved (R-DEACT-5, R-LINK-4).
+	gone         map[int64]bool
 	disabled     map[string]bool // users read but disabled (R-SCOPE-8)
 	unlisted     map[string]int  // warnings past maxPlanWarnings, by rule
 	maxContactID int64

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // chunk is the number of records allocated at once while reading: reads
@@ -66,6 +67,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 	}
 	// The two reads are independent and each waits on a server: they run
 	// at once, and the first failure cancels the other.
+	p.readAt = s.now()
 	var users []*User
 	var contacts []*Contact
 	rctx, cancel := context.WithCancel(ctx)
@@ -89,6 +91,9 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 	if err != nil {
 		return p, err
 	}
+	if p.gone, err = s.missingContacts(ctx, cfg, links, contacts); err != nil {
+		return p, err
+	}
 	prevConflicts, err := h.Conflicts(ctx, cfg.ID)
 	if err != nil {
 		return p, fmt.Errorf("adsync: load the conflicts of %q: %w", cfg.ID, err)
@@ -110,7 +115,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 	}
 
 	s.progress(cfg.ID, PhasePlan, 0, len(users))
-	pl := planner{s: s, cfg: cfg, p: p, rules: rules, appr: appr, users: users, contacts: contacts}
+	pl := planner{s: s, cfg: cfg, p: p, rules: rules, appr: appr, users: users, contacts: contacts, grace: s.opts.JournalGrace}
 	if err := pl.run(ctx, links, prevConflicts, resolutions); err != nil {
 		return p, err
 	}
@@ -135,6 +140,13 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan, full bool,
 	page := func(us []User) error {
 		for i := range us {
 			u := &us[i]
+			// Every store gets the same valid text, and the contact written
+			// equals the directory's value on the next run (R-FIELD-8).
+			if changed := cleanUser(u); len(changed) > 0 {
+				p.warn(Warning{Rule: "R-FIELD-8", UserID: u.ID, Message: fmt.Sprintf(
+					"%s: %s held bytes that are not valid UTF-8 (read as Latin-1) or NUL bytes (removed)",
+					u.Label(), strings.Join(changed, ", "))})
+			}
 			if u.ID == "" {
 				p.warn(Warning{Rule: "R-LINK-1", Message: "the directory returned a user without an id (" + u.Label() + "): ignored"})
 				continue
@@ -261,6 +273,65 @@ func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldS
 	return cs.ptrs, nil
 }
 
+// maxMissingChecks bounds the linked contacts missing from a read that one
+// run checks one by one (R-DEACT-5); the others wait for the next run.
+const maxMissingChecks = 500
+
+// missingContacts settles the linked contacts that the contacts read did
+// not return (R-DEACT-5): a read can come back short or empty without an
+// error (an API user whose security level hides contacts), so a missing
+// contact is never taken as deleted on the read's word. Each is checked
+// with the store (ContactGetter): one deleted or moved to another company
+// is gone (its link is dropped, R-LINK-4); one still in the company proves
+// the read incomplete, and the run fails before writing anything. Without
+// ContactGetter, missing contacts stay unknown (their users wait), and a
+// read missing more than a tenth of the links fails the run.
+func (s *Syncer) missingContacts(ctx context.Context, cfg *OrgConfig, links []Link, contacts []*Contact) (map[int64]bool, error) {
+	var missing []int64
+	linked := 0
+	for i := range links {
+		l := &links[i]
+		if l.Pending || l.ContactID == 0 {
+			continue
+		}
+		linked++
+		if _, ok := slices.BinarySearchFunc(contacts, l.ContactID, func(c *Contact, id int64) int { return cmp.Compare(c.ID, id) }); !ok {
+			missing = append(missing, l.ContactID)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	suspect := func(why string) error {
+		return fmt.Errorf("adsync: read the contacts of company %d for %q: %w: %d of the %d linked contacts are missing from a read of %d contacts, and %s; "+
+			"nothing was written (R-DEACT-5). Check that the API user's security level can see every contact of the company",
+			cfg.CompanyID, cfg.ID, ErrIncompleteContacts, len(missing), linked, len(contacts), why)
+	}
+	g, ok := s.opts.Store.(ContactGetter)
+	if !ok {
+		if len(missing) > max(10, linked/10) {
+			return nil, suspect("the contact store cannot check them one by one")
+		}
+		return nil, nil
+	}
+	slices.Sort(missing)
+	gone := make(map[int64]bool, min(len(missing), maxMissingChecks))
+	for _, id := range missing[:min(len(missing), maxMissingChecks)] {
+		c, err := g.GetContact(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			gone[id] = true
+		case err != nil:
+			return nil, fmt.Errorf("adsync: check linked contact %d of %q, missing from the contacts read: %w", id, cfg.ID, err)
+		case c.CompanyID != cfg.CompanyID:
+			gone[id] = true // moved to another company
+		default:
+			return nil, suspect(fmt.Sprintf("contact %d is in the company all the same", id))
+		}
+	}
+	return gone, nil
+}
+
 // planner computes one plan. It does no I/O.
 type planner struct {
 	s        *Syncer
@@ -268,6 +339,7 @@ type planner struct {
 	p        *Plan
 	rules    FieldRules
 	appr     *approval
+	grace    time.Duration // Options.JournalGrace
 	users    []*User
 	contacts []*Contact // ascending ids
 	ids      []int64    // the contacts' ids, for cache-friendly search
@@ -288,6 +360,12 @@ const (
 	linkSeen                      // its user was read in scope
 	linkGone                      // dropped (R-LINK-4, R-RUN-7)
 )
+
+// unknownContact says why a linked user is skipped whose contact the read
+// did not return and the store could not yet show gone (R-DEACT-5).
+func unknownContact(id int64) string {
+	return fmt.Sprintf("linked contact %d was not in the contacts read and could not be checked yet: the user waits for the next run (it is never created again for that)", id)
+}
 
 // dropLink forgets link i for the rest of the plan and drops it on apply.
 func (pl *planner) dropLink(i int) {
@@ -424,9 +502,21 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 			p.Skips = append(p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6", Reason: "ignored by an admin's resolution"})
 			continue
 		}
+		if i := userLink[k]; i >= 0 && pl.linkState[i]&(linkGone|linkPending) == linkPending {
+			// A create whose outcome is not known yet: never sent again
+			// (R-RUN-7).
+			p.Skips = append(p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-RUN-7", Reason: fmt.Sprintf(
+				"a contact create journaled at %s has no known outcome yet (its answer was lost): the user waits until a read shows the contact, or shows it was never made",
+				pl.links[i].LinkedAt.UTC().Format(time.RFC3339))})
+			continue
+		}
 		if i := userLink[k]; i >= 0 && pl.linkState[i]&(linkGone|linkPending) == 0 {
 			pl.linkState[i] |= linkSeen
 			l := &pl.links[i]
+			if pl.linkContact[i] < 0 && !p.gone[l.ContactID] {
+				p.Skips = append(p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-DEACT-5", Reason: unknownContact(l.ContactID)})
+				continue
+			}
 			if pl.linkContact[i] < 0 {
 				// The linked contact is gone: drop the link and match again
 				// (R-LINK-4).
@@ -476,9 +566,21 @@ func (pl *planner) reconcile(pending []int) {
 		l := &pl.links[i]
 		want := l.Written
 		found := -1
+		if l.ContactID != 0 {
+			// Created, and counted, by a run whose next step failed (a
+			// billing product): the id is known.
+			found = int(pl.contactIndex(l.ContactID))
+			if found >= 0 && pl.linkedUser[found] != "" {
+				found = -1
+			}
+			if found < 0 {
+				pl.dropLink(i) // gone since: the user is planned afresh
+				continue
+			}
+		}
 		// Only contacts above the journal's mark: ascending ids.
 		from, _ := slices.BinarySearch(pl.ids, l.After+1)
-		for ci := from; ci < len(pl.contacts); ci++ {
+		for ci := from; found < 0 && ci < len(pl.contacts); ci++ {
 			c := pl.contacts[ci]
 			if pl.linkedUser[ci] != "" {
 				continue
@@ -492,10 +594,16 @@ func (pl *planner) reconcile(pending []int) {
 			break
 		}
 		if found < 0 {
-			pl.dropLink(i)
+			// Not found by a read that started well after the create's
+			// deadline: it never happened. A read sooner proves nothing:
+			// the create may still be committed, and the user waits.
+			if !pl.p.readAt.Before(l.LinkedAt.Add(pl.grace)) {
+				pl.dropLink(i)
+			}
 			continue
 		}
 		c := pl.contacts[found]
+		pl.p.confirmNew = append(pl.p.confirmNew, l.ContactID == 0)
 		l.Pending, l.ContactID, l.After, l.Created, l.Active = false, c.ID, 0, true, true
 		pl.linkState[i] &^= linkPending
 		l.SyncedAt = pl.p.Planned
@@ -686,7 +794,7 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 		}
 		in := st&linkSeen != 0
 		if pl.linkContact[i] < 0 {
-			if !in {
+			if !in && p.gone[l.ContactID] {
 				pl.dropGone(i) // R-LINK-4
 			}
 			continue

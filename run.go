@@ -179,6 +179,29 @@ type Run struct {
 	ApprovedRun int64
 }
 
+// boundTexts cuts each text of the record to maxRecordText bytes, so that
+// huge directory values (a 1 MB display name) cannot bloat the history
+// (R-RUN-4); the lists are bounded by MaxRunDetails.
+func (r *Run) boundTexts() {
+	r.Error = cutText(r.Error, 4*maxRecordText)
+	for i := range r.Warnings {
+		w := &r.Warnings[i]
+		w.Message = cutText(w.Message, maxRecordText)
+	}
+	for i := range r.Skips {
+		s := &r.Skips[i]
+		s.User, s.Reason = cutText(s.User, maxRecordText), cutText(s.Reason, maxRecordText)
+	}
+	for i := range r.Failures {
+		f := &r.Failures[i]
+		f.Error = cutText(f.Error, maxRecordText)
+	}
+	for i := range r.Held {
+		h := &r.Held[i]
+		h.Contact = cutText(h.Contact, maxRecordText)
+	}
+}
+
 // Duration is the run's wall time, or 0 while running.
 func (r *Run) Duration() time.Duration {
 	if r.Ended.IsZero() {

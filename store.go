@@ -24,10 +24,15 @@ type ContactStore interface {
 	Contacts(ctx context.Context, companyID int64, fields FieldSet, page func([]Contact) error) error
 
 	// Create creates a contact under c.CompanyID, active, with the non-blank
-	// values of c.Values, and returns its id. A store must not create the
-	// contact twice for one call, even when it retries internally (a create
-	// whose response was lost is checked for before it is re-sent). It
-	// returns an error wrapping ErrValidation when the values are refused.
+	// values of c.Values, and returns its id (> 0). A store must not create
+	// the contact twice for one call: a create whose answer was lost, cut
+	// short or timed out is looked up, never re-sent blindly; when the
+	// look-up cannot show it, Create returns an error wrapping
+	// ErrOutcomeUnknown (R-RUN-7). Any other error means the contact was
+	// not created: ErrValidation when the values are refused, or a systemic
+	// error (ErrUnauthorized, ErrRateLimited, ...) for a request the server
+	// did not act on. An error wrapping ctx.Err() after the request was
+	// sent counts as unknown too.
 	Create(ctx context.Context, c NewContact) (id int64, err error)
 
 	// Update applies u: only the fields in u.Fields and isActive when

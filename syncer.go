@@ -33,6 +33,7 @@ type Progress struct {
 const (
 	DefaultWriteConcurrency = 3
 	DefaultBatchSize        = MaxPageSize
+	DefaultJournalGrace     = 15 * time.Minute
 )
 
 // Options configure a Syncer.
@@ -59,6 +60,13 @@ type Options struct {
 	// BatchSize is the number of changes applied per batch, links saved
 	// after each (default and maximum 500).
 	BatchSize int
+	// JournalGrace is how long after a create was journaled a contacts
+	// read that does not show the contact proves that the create never
+	// happened (R-RUN-7): Autotask may commit a create whose answer was
+	// lost some time later. Until then its user waits (skipped, never
+	// created again). Default 15 minutes, well past the Autotask client's
+	// longest create with its retries.
+	JournalGrace time.Duration
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
 }
@@ -99,6 +107,8 @@ func NewSyncer(o Options) (*Syncer, error) {
 		return nil, &ConfigError{Field: "Options.Fields", Problem: "is required (merge.New gives Autotask's rules)"}
 	case o.WriteConcurrency < 0:
 		return nil, &ConfigError{Field: "Options.WriteConcurrency", Problem: fmt.Sprintf("must be positive (0 for the default %d), got %d", DefaultWriteConcurrency, o.WriteConcurrency)}
+	case o.JournalGrace < 0:
+		return nil, &ConfigError{Field: "Options.JournalGrace", Problem: fmt.Sprintf("must not be negative (0 for the default %s), got %s", DefaultJournalGrace, o.JournalGrace)}
 	case o.BatchSize < 0 || o.BatchSize > MaxPageSize:
 		return nil, &ConfigError{Field: "Options.BatchSize", Problem: fmt.Sprintf("must be between 1 and %d (0 for the default), got %d", MaxPageSize, o.BatchSize)}
 	}
@@ -107,6 +117,9 @@ func NewSyncer(o Options) (*Syncer, error) {
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = DefaultBatchSize
+	}
+	if o.JournalGrace == 0 {
+		o.JournalGrace = DefaultJournalGrace
 	}
 	s := &Syncer{opts: o, log: o.Logger, now: o.Now, running: map[string]bool{}}
 	if s.log == nil {
@@ -355,6 +368,7 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 		}
 	}
 	run.Failures = capList(run.Failures)
+	run.boundTexts()
 	run.APICalls = calls.Load()
 	if run.APICalls == 0 { // a store that does not call CountAPICall
 		run.APICalls = s.apiCalls() - calls0

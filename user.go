@@ -28,8 +28,12 @@ type User struct {
 }
 
 // Label returns a short human description of the user for messages:
-// "Name <email> (id)".
+// "Name <email> (id)", at most 512 bytes whatever the directory holds.
 func (u *User) Label() string {
+	return cutText(u.label(), 2*maxLabel)
+}
+
+func (u *User) label() string {
 	name := u.Name
 	if name == "" {
 		name = joinNonBlank(u.Values[FirstName], u.Values[LastName])
@@ -70,8 +74,13 @@ type Contact struct {
 	LastModified time.Time
 }
 
-// Label returns a short human description of the contact for messages.
+// Label returns a short human description of the contact for messages, at
+// most 512 bytes.
 func (c *Contact) Label() string {
+	return cutText(c.label(), 2*maxLabel)
+}
+
+func (c *Contact) label() string {
 	s := joinNonBlank(c.Values[FirstName], c.Values[LastName])
 	if e := c.Values[Email]; e != "" {
 		s = joinNonBlank(s, "<"+e+">")

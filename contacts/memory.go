@@ -364,7 +364,7 @@ func (m *Memory) FailCall(n int64, err error) {
 }
 
 // LoseResponse makes call number n take effect and then return an error
-// wrapping adsync.ErrUnavailable, as when the response to a write that the
+// wrapping adsync.ErrUnavailable and adsync.ErrOutcomeUnknown, as when the response to a write that the
 // server committed never reaches the client: the contact IS created or
 // updated, but the caller cannot know. A Create whose response is lost
 // returns id 0. The fault fires once.
@@ -387,8 +387,8 @@ func (m *Memory) FailWhere(rule func(Call) error) {
 }
 
 // LoseWhere adds a fault rule: each call for which rule returns true takes
-// effect and then returns an error wrapping adsync.ErrUnavailable, as
-// LoseResponse. Same conditions as FailWhere.
+// effect and then returns an error wrapping adsync.ErrUnavailable and
+// adsync.ErrOutcomeUnknown, as LoseResponse. Same conditions as FailWhere.
 func (m *Memory) LoseWhere(rule func(Call) bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -476,8 +476,8 @@ func (m *Memory) begin(c *Call) fault {
 // the caller sees: err, or the lost response's error.
 func (m *Memory) end(c *Call, f fault, applied bool, err error) error {
 	if err == nil && f.lose {
-		err = fmt.Errorf("contacts: %s (call %d): response lost after the server applied it: %w",
-			c.Method, c.N, adsync.ErrUnavailable)
+		err = fmt.Errorf("contacts: %s (call %d): response lost after the server applied it: %w: %w",
+			c.Method, c.N, adsync.ErrUnavailable, adsync.ErrOutcomeUnknown)
 	}
 	c.Applied = applied
 	c.Err = err
