@@ -29,3 +29,9 @@ func TestRun(t *testing.T) {
 		"run 2: succeeded: read 4, created 0, linked 0, updated 0, reactivated 0, deactivated 0, held 0, unchanged 2, conflicts 2, skipped 0, failed writes 0\n"+
 		file+" holds 2 runs, 2 links, 2 open conflicts\n", out.String())
 }
+
+func TestHostileText(t *testing.T) {
+	s, err := OpenFileStore(filepath.Join(t.TempDir(), "history.json"))
+	require.NoError(t, err)
+	historytest.TestHostileText(t, s)
+}

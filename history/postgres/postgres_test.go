@@ -244,3 +244,7 @@ func TestLockOfDeadReplica(t *testing.T) {
 		return postgres.Open(context.Background(), dsn, nil)
 	})
 }
+
+func TestHostileText(t *testing.T) {
+	historytest.TestHostileText(t, open(t, freshSchema(t)))
+}

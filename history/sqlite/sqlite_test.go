@@ -281,3 +281,7 @@ func TestBusyIsUnavailable(t *testing.T) {
 	require.ErrorIs(t, err, adsync.ErrUnavailable)
 	require.Contains(t, err.Error(), path)
 }
+
+func TestHostileText(t *testing.T) {
+	historytest.TestHostileText(t, open(t, filepath.Join(t.TempDir(), "h.db")))
+}
