@@ -1,345 +1,60 @@
 package adsync
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// chunk is the number of records allocated at once while reading: reads
-// append into fixed chunks rather than one growing slice, so that 400,000
-// users are never copied to grow a slice, and pointers to them stay valid.
-const chunk = 4096
-
-// chunked appends records into fixed-size chunks and hands out stable
-// pointers.
-type chunked[T any] struct {
-	cur  []T
-	ptrs []*T
+// planParams are what planning takes besides the reading.
+type planParams struct {
+	matcher Matcher
+	appr    *approval
+	grace   time.Duration // Options.JournalGrace
+	now     time.Time     // the plan's time
+	log     *slog.Logger
 }
 
-func (c *chunked[T]) add(v T) *T {
-	if len(c.cur) == cap(c.cur) {
-		c.cur = make([]T, 0, chunk)
-	}
-	c.cur = append(c.cur, v)
-	p := &c.cur[len(c.cur)-1]
-	c.ptrs = append(c.ptrs, p)
-	return p
-}
-
-// matchFields are read from Autotask whatever the selection: matching needs
-// them (R-MATCH-1..7).
-var matchFields = NewFieldSet(FirstName, LastName, MiddleInitial, Email)
-
-// plan reads and plans; see Syncer.Plan. It writes nothing. On an error
-// after the check, the partial plan carries the TLS status.
-func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, error) {
-	cfg := &org.Config
-	p := &Plan{OrgID: cfg.ID, CompanyID: cfg.CompanyID, Planned: s.now(), TLS: TLSUnknown,
-		selected: cfg.Selected(), billing: cfg.BillingProductID}
-	h := s.opts.History
-
-	// Check: both ends reachable and authenticated before reading anything.
-	st, err := org.Source.Check(ctx)
-	if st.TLS != "" {
-		p.TLS = st.TLS
-	}
-	if err != nil {
-		return p, fmt.Errorf("adsync: check the directory of %q: %w", cfg.ID, err)
-	}
-	if err := s.opts.Store.Check(ctx, cfg.CompanyID); err != nil {
-		return p, fmt.Errorf("adsync: check Autotask company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
-	}
-
-	links, err := h.Links(ctx, cfg.ID)
-	if err != nil {
-		return p, fmt.Errorf("adsync: load the links of %q: %w", cfg.ID, err)
-	}
-	resolutions, err := h.Resolutions(ctx, cfg.ID)
-	if err != nil {
-		return p, fmt.Errorf("adsync: load the resolutions of %q: %w", cfg.ID, err)
-	}
-	// The two reads are independent and each waits on a server: they run
-	// at once, and the first failure cancels the other.
-	p.readAt = s.now()
-	var users []*User
-	var contacts []*Contact
-	rctx, cancel := context.WithCancel(ctx)
-	var dirErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if users, dirErr = s.readDirectory(rctx, org, p, appr != nil, resolutions); dirErr != nil {
-			cancel()
+// planFrom computes the plan of one run from what the run read (DESIGN "One
+// run", step 6). It is a pure function of its inputs but for the matcher,
+// which is given ctx: no I/O, no Syncer.
+func planFrom(ctx context.Context, cfg *OrgConfig, r *reading, pp planParams) (*Plan, error) {
+	p := &Plan{OrgID: cfg.ID, CompanyID: cfg.CompanyID, Planned: pp.now, TLS: r.tls,
+		FullRead: r.full, Cursor: r.cursor, selected: cfg.Selected(), billing: cfg.BillingProductID,
+		disabled: r.disabled, maxContactID: r.maxContactID, readAt: r.readAt, gone: r.gone}
+	p.Counts.Read = len(r.users)
+	p.warn(r.dirWarns...)
+	for rule, n := range r.dirUnlisted {
+		if p.unlisted == nil {
+			p.unlisted = map[string]int{}
 		}
-	}()
-	contacts, err = s.readContacts(rctx, cfg, p.selected|matchFields, p)
-	if err != nil {
-		cancel()
+		p.unlisted[rule] += n
 	}
-	<-done
-	cancel()
-	if dirErr != nil && (err == nil || !errors.Is(dirErr, context.Canceled)) {
-		return p, dirErr // the directory's own failure, not the cancellation it got
-	}
-	if err != nil {
-		return p, err
-	}
-	if p.gone, err = s.missingContacts(ctx, cfg, links, contacts); err != nil {
-		return p, err
-	}
-	prevConflicts, err := h.Conflicts(ctx, cfg.ID)
-	if err != nil {
-		return p, fmt.Errorf("adsync: load the conflicts of %q: %w", cfg.ID, err)
-	}
-	params := FieldParams{Selected: p.selected}
-	if p.selected.Has(CountryID) {
-		if cl, ok := s.opts.Store.(CountryLister); ok {
-			if params.Countries, err = cl.Countries(ctx); err != nil {
-				return p, fmt.Errorf("adsync: load Autotask's country list: %w", err)
-			}
-		} else {
-			p.warn(Warning{Rule: "R-FIELD-6", Field: CountryID.String(),
-				Message: "the contact store has no country list: countryID is not written"})
-		}
-	}
-	rules, err := s.opts.Fields(params)
-	if err != nil {
-		return p, fmt.Errorf("adsync: field rules for %q: %w", cfg.ID, err)
-	}
-
-	s.progress(cfg.ID, PhasePlan, 0, len(users))
-	pl := planner{s: s, cfg: cfg, p: p, rules: rules, appr: appr, users: users, contacts: contacts, grace: s.opts.JournalGrace}
-	if err := pl.run(ctx, links, prevConflicts, resolutions); err != nil {
+	p.warn(r.warnings...)
+	pl := planner{cfg: cfg, p: p, rules: r.rules, appr: pp.appr, users: r.users, contacts: r.contacts, grace: pp.grace,
+		matcher: pp.matcher, canBill: r.canBill, log: pp.log}
+	// links are changed as they are planned: the reading stays as read.
+	if err := pl.run(ctx, slices.Clone(r.links), r.conflicts, r.resolutions); err != nil {
 		return p, err
 	}
 	p.finishWarnings()
-	s.progress(cfg.ID, PhasePlan, len(users), len(users))
 	return p, nil
-}
-
-// readDirectory reads the in-scope users, in full or incrementally, and
-// applies the organization's scope rules (R-SCOPE-7, R-SCOPE-8, R-MATCH-8).
-// An approval reads in full: the held users need not be in an incremental
-// read's changes any more (R-DEACT-4).
-func (s *Syncer) readDirectory(ctx context.Context, org Org, p *Plan, full bool, res []Resolution) ([]*User, error) {
-	cfg := &org.Config
-	full, cursor, err := s.readMode(ctx, org, full, res)
-	if err != nil {
-		return nil, err
-	}
-	limit := cfg.UserCap()
-	var users chunked[User]
-	p.disabled = map[string]bool{}
-	page := func(us []User) error {
-		for i := range us {
-			u := &us[i]
-			// Every store gets the same valid text, and the contact written
-			// equals the directory's value on the next run (R-FIELD-8).
-			if changed := cleanUser(u); len(changed) > 0 {
-				p.warn(Warning{Rule: "R-FIELD-8", UserID: u.ID, Message: fmt.Sprintf(
-					"%s: %s held bytes that are not valid UTF-8 (read as Latin-1) or NUL bytes (removed)",
-					u.Label(), strings.Join(changed, ", "))})
-			}
-			if u.ID == "" {
-				p.warn(Warning{Rule: "R-LINK-1", Message: "the directory returned a user without an id (" + u.Label() + "): ignored"})
-				continue
-			}
-			if !u.Enabled && !cfg.IncludeDisabled {
-				p.disabled[u.ID] = true // out of scope (R-SCOPE-8)
-				continue
-			}
-			if len(users.ptrs) >= limit {
-				return &CapError{OrgID: cfg.ID, Count: len(users.ptrs) + 1, Limit: limit}
-			}
-			nu := users.add(*u)
-			if cfg.EmailFromUPN && strings.TrimSpace(nu.Values[Email]) == "" {
-				nu.Values[Email] = strings.TrimSpace(nu.UPN)
-			}
-		}
-		s.progress(cfg.ID, PhaseReadDirectory, len(users.ptrs), 0)
-		return nil
-	}
-	s.progress(cfg.ID, PhaseReadDirectory, 0, 0)
-	inc, _ := org.Source.(IncrementalSource)
-	switch {
-	case inc != nil && !full:
-		next, err := inc.UsersSince(ctx, cursor, page)
-		if errors.Is(err, ErrCursorExpired) {
-			s.log.Info("incremental cursor expired: reading in full", "org", cfg.ID)
-			users, p.disabled = chunked[User]{}, map[string]bool{}
-			full = true
-			next, err = inc.UsersSince(ctx, "", page)
-		}
-		p.Cursor = next
-		if err != nil {
-			return nil, readError(cfg, err)
-		}
-	case inc != nil:
-		next, err := inc.UsersSince(ctx, "", page)
-		if err != nil {
-			return nil, readError(cfg, err)
-		}
-		p.Cursor = next
-	default:
-		if err := org.Source.Users(ctx, page); err != nil {
-			return nil, readError(cfg, err)
-		}
-	}
-	p.FullRead = full
-	p.Counts.Read = len(users.ptrs)
-	return users.ptrs, nil
-}
-
-func readError(cfg *OrgConfig, err error) error {
-	var ce *CapError
-	if errors.As(err, &ce) {
-		return err
-	}
-	// A read cut short never deactivates anything (R-DEACT-3).
-	return fmt.Errorf("adsync: read the directory of %q: %w: %w", cfg.ID, ErrIncompleteRead, err)
-}
-
-// readMode decides between a full and an incremental read: full when
-// asked, without the capability, without a cursor, when the last full read
-// is older than FullReadEvery, or when an admin resolved a user since it
-// (R-CONF-6: an incremental read need not deliver that user).
-func (s *Syncer) readMode(ctx context.Context, org Org, force bool, res []Resolution) (full bool, cursor string, err error) {
-	cfg := &org.Config
-	if _, ok := org.Source.(IncrementalSource); !ok || cfg.FullReadEvery <= 0 || force {
-		return true, "", nil
-	}
-	runs, err := s.opts.History.Runs(ctx, cfg.ID, 0)
-	if err != nil {
-		return false, "", fmt.Errorf("adsync: load the runs of %q: %w", cfg.ID, err)
-	}
-	every := cfg.FullReadEvery
-	var lastFull *Run
-	for i, r := range runs { // newest first
-		if r.Status != StatusSucceeded && r.Status != StatusHeld {
-			continue
-		}
-		if cursor == "" {
-			cursor = r.Cursor
-		}
-		if r.FullRead && s.now().Sub(r.Started) < every {
-			lastFull = &runs[i]
-			break
-		}
-	}
-	if lastFull == nil || cursor == "" {
-		return true, cursor, nil
-	}
-	for _, r := range res {
-		if !r.CreatedAt.Before(lastFull.Started) {
-			return true, cursor, nil
-		}
-	}
-	return false, cursor, nil
-}
-
-func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldSet, p *Plan) ([]*Contact, error) {
-	var cs chunked[Contact]
-	s.progress(cfg.ID, PhaseReadContacts, 0, 0)
-	sorted := true
-	err := s.opts.Store.Contacts(ctx, cfg.CompanyID, fields, func(page []Contact) error {
-		for i := range page {
-			if page[i].ID <= p.maxContactID {
-				sorted = false
-			} else {
-				p.maxContactID = page[i].ID
-			}
-			cs.add(page[i])
-		}
-		s.progress(cfg.ID, PhaseReadContacts, len(cs.ptrs), 0)
-		return nil
-	})
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("adsync: organization %q: Autotask company %d does not exist (check companyId): %w", cfg.ID, cfg.CompanyID, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("adsync: read the contacts of company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
-	}
-	if !sorted { // the contract says ascending ids; lookups need them
-		slices.SortFunc(cs.ptrs, func(a, b *Contact) int { return cmp.Compare(a.ID, b.ID) })
-		p.maxContactID = cs.ptrs[len(cs.ptrs)-1].ID
-	}
-	return cs.ptrs, nil
-}
-
-// maxMissingChecks bounds the linked contacts missing from a read that one
-// run checks one by one (R-DEACT-5); the others wait for the next run.
-const maxMissingChecks = 500
-
-// missingContacts settles the linked contacts that the contacts read did
-// not return (R-DEACT-5): a read can come back short or empty without an
-// error (an API user whose security level hides contacts), so a missing
-// contact is never taken as deleted on the read's word. Each is checked
-// with the store (ContactGetter): one deleted or moved to another company
-// is gone (its link is dropped, R-LINK-4); one still in the company proves
-// the read incomplete, and the run fails before writing anything. Without
-// ContactGetter, missing contacts stay unknown (their users wait), and a
-// read missing more than a tenth of the links fails the run.
-func (s *Syncer) missingContacts(ctx context.Context, cfg *OrgConfig, links []Link, contacts []*Contact) (map[int64]bool, error) {
-	var missing []int64
-	linked := 0
-	for i := range links {
-		l := &links[i]
-		if l.Pending || l.ContactID == 0 {
-			continue
-		}
-		linked++
-		if _, ok := slices.BinarySearchFunc(contacts, l.ContactID, func(c *Contact, id int64) int { return cmp.Compare(c.ID, id) }); !ok {
-			missing = append(missing, l.ContactID)
-		}
-	}
-	if len(missing) == 0 {
-		return nil, nil
-	}
-	suspect := func(why string) error {
-		return fmt.Errorf("adsync: read the contacts of company %d for %q: %w: %d of the %d linked contacts are missing from a read of %d contacts, and %s; "+
-			"nothing was written (R-DEACT-5). Check that the API user's security level can see every contact of the company",
-			cfg.CompanyID, cfg.ID, ErrIncompleteContacts, len(missing), linked, len(contacts), why)
-	}
-	g, ok := s.opts.Store.(ContactGetter)
-	if !ok {
-		if len(missing) > max(10, linked/10) {
-			return nil, suspect("the contact store cannot check them one by one")
-		}
-		return nil, nil
-	}
-	slices.Sort(missing)
-	gone := make(map[int64]bool, min(len(missing), maxMissingChecks))
-	for _, id := range missing[:min(len(missing), maxMissingChecks)] {
-		c, err := g.GetContact(ctx, id)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			gone[id] = true
-		case err != nil:
-			return nil, fmt.Errorf("adsync: check linked contact %d of %q, missing from the contacts read: %w", id, cfg.ID, err)
-		case c.CompanyID != cfg.CompanyID:
-			gone[id] = true // moved to another company
-		default:
-			return nil, suspect(fmt.Sprintf("contact %d is in the company all the same", id))
-		}
-	}
-	return gone, nil
 }
 
 // planner computes one plan. It does no I/O.
 type planner struct {
-	s        *Syncer
 	cfg      *OrgConfig
 	p        *Plan
 	rules    FieldRules
 	appr     *approval
 	grace    time.Duration // Options.JournalGrace
+	matcher  Matcher
+	canBill  bool
+	log      *slog.Logger
 	users    []*User
 	contacts []*Contact // ascending ids
 	ids      []int64    // the contacts' ids, for cache-friendly search
@@ -550,7 +265,7 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 	p.Counts.Conflicts = len(p.Conflicts)
 	p.Counts.Skipped = len(p.Skips)
 	if cfg.BillingProductID != 0 && p.Counts.Created > 0 {
-		if _, ok := pl.s.opts.Store.(BillingProductAssigner); !ok {
+		if !pl.canBill {
 			p.warn(Warning{Rule: "R-FIELD-7", Message: "the contact store cannot assign billing products: new contacts get none"})
 		}
 	}
@@ -610,7 +325,7 @@ func (pl *planner) reconcile(pending []int) {
 		pl.linkContact[i] = int32(found)
 		pl.linkedUser[found] = l.UserID
 		pl.p.confirmLinks = append(pl.p.confirmLinks, *l)
-		pl.s.log.Info("create journal reconciled", "org", pl.cfg.ID, "user", l.UserID, "contact", c.ID)
+		pl.log.Info("create journal reconciled", "org", pl.cfg.ID, "user", l.UserID, "contact", c.ID)
 	}
 }
 
@@ -710,7 +425,7 @@ func (pl *planner) match(ctx context.Context, unlinked, linked []*User) error {
 	}
 	in := MatchInput{Users: unlinked, Linked: linked, Contacts: pl.contacts, EmailFromUPN: pl.cfg.EmailFromUPN,
 		LinkedTo: pl.linkedTo}
-	decisions, err := pl.s.opts.Matcher.Match(ctx, in)
+	decisions, err := pl.matcher.Match(ctx, in)
 	if err != nil {
 		return fmt.Errorf("adsync: match the users of %q: %w", pl.cfg.ID, err)
 	}
