@@ -220,3 +220,44 @@ func TestNoMachinePaths(t *testing.T) {
 		t.Errorf("machine paths in committed files (file: line: path):%s", where(found))
 	}
 }
+
+// TestCitedSectionsExist: a citation of a section of a docs file ("docs/…md
+// §5.4", "docs/…md §A1", "docs/…md B7") names a section that file has: a
+// heading ("### 5.4 …", "### A1. …", "## 5. …") or a numbered key point
+// ("**§0.2**").
+func TestCitedSectionsExist(t *testing.T) {
+	files := repoFiles(t)
+	heading := regexp.MustCompile(`(?m)^#{2,4} ([A-D]?[0-9]+(?:\.[0-9]+)?|[A-D])\.? `)
+	keyPoint := regexp.MustCompile(`\*\*§([0-9]+\.[0-9]+)\*\*`)
+	sections := map[string]map[string]bool{}
+	for _, f := range files {
+		if !strings.HasPrefix(f.path, "docs/") || !strings.HasSuffix(f.path, ".md") {
+			continue
+		}
+		s := map[string]bool{}
+		for _, m := range heading.FindAllStringSubmatch(f.text, -1) {
+			s[m[1]] = true
+		}
+		for _, m := range keyPoint.FindAllStringSubmatch(f.text, -1) {
+			s[m[1]] = true
+		}
+		sections[f.path] = s
+	}
+	require.NotEmpty(t, sections["docs/autotask-api.md"]["5.4"], "the section parser finds the docs' sections")
+
+	citation := regexp.MustCompile(`\b(docs/[a-z-]+\.md),? §?([A-D][0-9]*|[0-9]+(?:\.[0-9]+)?)\b`)
+	wrong := map[string][]string{}
+	for _, f := range files {
+		if rulesSelfFiles[f.path] || !(strings.HasSuffix(f.path, ".go") || strings.HasSuffix(f.path, ".md") || strings.HasSuffix(f.path, ".sh")) {
+			continue
+		}
+		for _, m := range citation.FindAllStringSubmatch(f.text, -1) {
+			if s, ok := sections[m[1]]; ok && !s[m[2]] && !slices.Contains(wrong[f.path], m[0]) {
+				wrong[f.path] = append(wrong[f.path], m[0])
+			}
+		}
+	}
+	if len(wrong) > 0 {
+		t.Errorf("citations of sections the docs file does not have (file: citations):%s", where(wrong))
+	}
+}
