@@ -34,7 +34,7 @@ const (
 type FieldSpec struct {
 	Field Field `json:"field"`
 	// Source overrides the default attribute or property of the field map
-	// (sync-rules.md §5), e.g. "middleName" for MiddleInitial, or a Graph
+	// (docs/rules.md §5), e.g. "middleName" for MiddleInitial, or a Graph
 	// directory extension "extension_<appid>_costCenter". Empty: the
 	// default. Sources apply overrides; the Syncer only validates them.
 	Source string `json:"source,omitempty"`

@@ -49,5 +49,5 @@
 // the start of its last attempt, with forced runs and graceful stops.
 //
 // The rule ids cited in the documentation (R-MATCH-1, R-DEACT-4, …) are
-// those of the project's sync rules, spec/sync-rules.md.
+// those of the project's sync rules, docs/rules.md.
 package adsync

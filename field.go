@@ -14,7 +14,7 @@ import (
 // cost several times the memory.
 type Field uint8
 
-// The contact fields of the default field map (sync-rules.md §5).
+// The contact fields of the default field map (docs/rules.md §5).
 const (
 	FirstName      Field = iota // firstName, required by Autotask (R-FIELD-5)
 	LastName                    // lastName, required by Autotask (R-FIELD-5)

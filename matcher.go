@@ -67,7 +67,7 @@ type Decision struct {
 }
 
 // Matcher decides, for users without a link, whether to link them to an
-// existing contact, create a contact, or report a conflict (sync-rules.md §3
+// existing contact, create a contact, or report a conflict (docs/rules.md §3
 // and §4). The default, Autotask's own rules, is matcher.New; MatcherFunc
 // adapts a function.
 //
@@ -89,7 +89,7 @@ func (f MatcherFunc) Match(ctx context.Context, in MatchInput) ([]Decision, erro
 }
 
 // FieldRules turn directory values into contact writes for one run
-// (sync-rules.md §5). They are pure.
+// (docs/rules.md §5). They are pure.
 type FieldRules interface {
 	// Update returns the partial update that brings contact c in line with
 	// user u: only selected fields, only non-blank directory values

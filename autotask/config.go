@@ -15,7 +15,7 @@ import (
 // Defaults of Config.
 const (
 	// DefaultZoneLookupURL is the well-known root zoneInformation is called
-	// on, without credentials (autotask-rest.md §1.2).
+	// on, without credentials (docs/autotask-api.md §1.2).
 	DefaultZoneLookupURL = "https://webservices.autotask.net/atservicesrest/"
 	// DefaultMaxInFlight is Autotask's thread limit per endpoint for
 	// integrations created after 2023.1 (§5.2).

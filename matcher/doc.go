@@ -1,5 +1,5 @@
 // Package matcher is adsync's default Matcher: Autotask's AD Sync matching
-// rules (sync-rules.md §3 and §4) for directory users that have no link yet.
+// rules (docs/rules.md §3 and §4) for directory users that have no link yet.
 //
 // For each user, in this order, the first step that decides wins:
 //

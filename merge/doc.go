@@ -1,4 +1,4 @@
-// Package merge holds adsync's default field rules (sync-rules.md §5): how
+// Package merge holds adsync's default field rules (docs/rules.md §5): how
 // a directory user's values become a new contact or a partial update of its
 // linked contact.
 //

@@ -2,7 +2,7 @@
 // API for tests: the project's, its users' and the demo's.
 //
 // It follows the documented wire format and quirks of
-// /work/shared/spec/autotask-rest.md (section numbers in comments refer to
+// docs/autotask-api.md (section numbers in comments refer to
 // it): zone discovery, the three authentication headers, the Contacts read
 // routes and the Companies/{id}/Contacts write routes (no writes on
 // /Contacts), the whole query grammar with IncludeFields, MaxRecords and

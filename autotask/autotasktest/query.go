@@ -10,7 +10,7 @@ import (
 )
 
 // maxRecordsMessage is the production message for MaxRecords out of range
-// (autotask-rest.md §3.4).
+// (docs/autotask-api.md §3.4).
 const maxRecordsMessage = "maxCountOfRecordsToReturn must be between 1 and 500"
 
 // queryModel is a parsed QueryModel (§3.2): keys are case-insensitive.

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The tests pin the quirks of /work/shared/spec/autotask-rest.md; each
+// The tests pin the quirks of docs/autotask-api.md; each
 // cites its section.
 
 type emu struct {

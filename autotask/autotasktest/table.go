@@ -9,7 +9,7 @@ import (
 )
 
 // fieldMeta is one entry of an entity's field metadata, as served by
-// entityInformation/fields (autotask-rest.md §2.6).
+// entityInformation/fields (docs/autotask-api.md §2.6).
 type fieldMeta struct {
 	Name       string
 	DataType   string // string, integer, long, boolean, datetime
@@ -35,7 +35,7 @@ func (f *fieldMeta) wire() map[string]any {
 	}
 }
 
-// contactFields follows the Contacts field table of autotask-rest.md §2.2.
+// contactFields follows the Contacts field table of docs/autotask-api.md §2.2.
 var contactFields = []fieldMeta{
 	{Name: "id", DataType: "long", ReadOnly: true},
 	{Name: "companyID", DataType: "integer", Required: true, RefEntity: "Company", CreateOnly: true},

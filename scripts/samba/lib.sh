@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers to run a throwaway Samba AD domain controller on 127.0.0.1 for the
-# source/ldap tests (spec/directory.md §C1). Sourced by
+# source/ldap tests (docs/directories.md §C1). Sourced by
 # scripts/services/samba.sh and scripts/samba/run.sh; needs bash and root.
 #
 #   samba_dc_start DIR   provision a DC into DIR (a fresh directory) and start
@@ -9,7 +9,7 @@
 #   samba_dc_stop DIR    stop it and remove DIR
 #   samba_dc_seed N      add N users (and groups) with LDIF over LDAPS
 #
-# Pitfalls handled here (spec/directory.md §C1):
+# Pitfalls handled here (docs/directories.md §C1):
 # - the admin password must satisfy Samba's complexity rules;
 # - provisioning derives names from the host name, so --host-name is fixed;
 # - only one DC can listen on 127.0.0.1:389/636: a busy port is an error that

@@ -19,7 +19,7 @@ import (
 )
 
 // Cloud is a Microsoft cloud: each has its own sign-in authority, Graph
-// root and token scope (directory.md §A9). The app registration must be
+// root and token scope (docs/directories.md §A9). The app registration must be
 // made in that cloud's own portal.
 type Cloud string
 
@@ -98,7 +98,7 @@ type Config struct {
 	// blank (R-MATCH-8). Off by default.
 	EmailFromUPN bool `json:"emailFromUpn,omitempty"`
 	// Properties overrides the Graph property a field is read from
-	// (sync-rules.md §5), e.g. {adsync.Title: "department"} or a directory
+	// (docs/rules.md §5), e.g. {adsync.Title: "department"} or a directory
 	// extension "extension_<appid>_costCenter". A collection property gives
 	// its first value. Fields not listed use the default map.
 	Properties map[adsync.Field]string `json:"properties,omitempty"`

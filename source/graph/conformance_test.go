@@ -26,7 +26,7 @@ func (h *harness) Source(context.Context) (adsync.DirectorySource, error) {
 }
 
 // Fields are those with a Graph property in the default map: Graph has no
-// middle initial and no alternate phone (sync-rules.md §5).
+// middle initial and no alternate phone (docs/rules.md §5).
 func (h *harness) Fields() adsync.FieldSet {
 	return adsync.AllFieldSet &^ adsync.NewFieldSet(adsync.MiddleInitial, adsync.AlternatePhone)
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/psasync/adsync"
 )
 
-// UsersSince is the incremental read (directory.md §A4). With cursor "" it
+// UsersSince is the incremental read (docs/directories.md §A4). With cursor "" it
 // is a full read of the group's members (as Users) and returns a cursor:
 // the users/delta link taken just before the read, so that no change made
 // during it is lost. With a cursor it reads users/delta from there and
@@ -98,7 +98,7 @@ func (s *Source) UsersSince(ctx context.Context, cursor string, page func([]adsy
 func (s *Source) latestDeltaLink(ctx context.Context) (string, error) {
 	const op = "starting users/delta"
 	q := url.Values{"$select": {strings.Join(s.m.sel, ",")}, "$deltatoken": {"latest"}}
-	// Builders made from a raw URL ignore QueryParameters (directory.md §A8).
+	// Builders made from a raw URL ignore QueryParameters (docs/directories.md §A8).
 	resp, err := users.NewDeltaRequestBuilder(s.base+"/users/delta()?"+q.Encode(), s.adapter).GetAsDeltaGetResponse(ctx, nil)
 	if err != nil {
 		return "", s.apiError(op, err)

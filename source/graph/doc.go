@@ -4,7 +4,7 @@
 // adsync.IncrementalSource.
 //
 // This is the only package of the module that compiles the Graph SDK. A
-// cold build of it takes minutes and several GB of memory (directory.md
+// cold build of it takes minutes and several GB of memory (docs/directories.md
 // §A10); it imports the SDK's groups, users and models packages only, not
 // its root package, which halves that.
 //
@@ -15,7 +15,7 @@
 // $top=999, follows @odata.nextLink with the SDK's page iterator, and hands
 // the users over in pages of at most adsync.MaxPageSize: a group of n
 // members costs ⌈n/999⌉ Graph calls. Properties map onto contact fields as
-// in sync-rules.md §5 (businessPhones[0] is the phone, streetAddress's
+// in docs/rules.md §5 (businessPhones[0] is the phone, streetAddress's
 // lines are the two address lines, usageLocation, else country, is the
 // country), with per-field overrides in Config.Properties.
 //

@@ -18,14 +18,14 @@ import (
 )
 
 // Permissions are the application permissions the source needs, with admin
-// consent (directory.md §A7): GroupMember.Read.All to list the group's
+// consent (docs/directories.md §A7): GroupMember.Read.All to list the group's
 // members, User.Read.All to see their properties.
 const Permissions = "GroupMember.Read.All and User.Read.All"
 
 // Error is a failed Graph or sign-in call. It wraps one of the adsync
 // sentinels (Kind), so errors.Is(err, adsync.ErrUnauthorized) and the like
 // hold, and says what to fix. It never carries the SDK's error values,
-// whose Error method can panic (directory.md §A6).
+// whose Error method can panic (docs/directories.md §A6).
 type Error struct {
 	// Op is what failed, e.g. "reading the members of group <id>".
 	Op string

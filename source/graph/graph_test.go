@@ -138,7 +138,7 @@ func TestMembership(t *testing.T) {
 }
 
 // A tenant that answers the user cast only as an advanced query
-// (directory.md §A1): the source asks again with ConsistencyLevel: eventual
+// (docs/directories.md §A1): the source asks again with ConsistencyLevel: eventual
 // and $count=true, and keeps the header on every later page.
 func TestAdvancedQueryFallback(t *testing.T) {
 	for _, direct := range []bool{false, true} {
@@ -196,7 +196,7 @@ func TestMapping(t *testing.T) {
 		enabled   bool
 		absent    bool
 	}{
-		{name: "default field map (sync-rules §5)", want: want, enabled: true},
+		{name: "default field map (docs/rules.md §5)", want: want, enabled: true},
 		{name: "R-FIELD-6 country name when usageLocation is blank", user: func(u *graphtest.User) { u.UsageLocation = "" },
 			want: with(want, map[adsync.Field]string{adsync.CountryID: "United Kingdom"}), enabled: true},
 		{name: "R-MATCH-8 no UPN fallback by default", user: func(u *graphtest.User) { u.Mail = "" },

@@ -10,7 +10,7 @@ import (
 )
 
 // defaultProperties is the Graph side of the default field map
-// (sync-rules.md §5). Fields without a Graph property (middleInitial,
+// (docs/rules.md §5). Fields without a Graph property (middleInitial,
 // alternatePhone) are absent. AddressLine2 is the second line of
 // streetAddress and CountryID is usageLocation, else country; both are
 // handled in toUser.
@@ -73,7 +73,7 @@ func newMapping(overrides map[adsync.Field]string) *mapping {
 }
 
 // toUser maps a Graph user onto an adsync.User. Every getter may return nil
-// (directory.md §A2); nil is a blank value. A nil accountEnabled counts as
+// (docs/directories.md §A2); nil is a blank value. A nil accountEnabled counts as
 // enabled: Graph always returns it when selected, so nil means the property
 // could not be read, and treating that as "disabled" would deactivate
 // contacts over a permission problem.
@@ -200,7 +200,7 @@ func property(g models.Userable, name string) string {
 }
 
 // additional reads a property the SDK has no getter for. The JSON parser
-// stores leaves as pointers (directory.md §A4).
+// stores leaves as pointers (docs/directories.md §A4).
 func additional(data map[string]any, name string) string {
 	var raw any
 	found := false

@@ -25,7 +25,7 @@ import (
 	"github.com/psasync/adsync"
 )
 
-// pageSize is the $top of member reads: Graph's maximum (directory.md §A1),
+// pageSize is the $top of member reads: Graph's maximum (docs/directories.md §A1),
 // so a group of n members takes ⌈n/999⌉ calls.
 const pageSize = 999
 
@@ -152,7 +152,7 @@ func (s *Source) membersOp() string {
 
 // firstMembersPage fetches the first page of the group's user members.
 // Some tenants answer the OData cast with 400 Request_UnsupportedQuery
-// unless it is an advanced query (directory.md §A1): then it asks again
+// unless it is an advanced query (docs/directories.md §A1): then it asks again
 // with ConsistencyLevel: eventual and $count=true, and returns the headers
 // that later pages must carry too.
 func (s *Source) firstMembersPage(ctx context.Context, sel []string, top int32) (models.UserCollectionResponseable, *abstractions.RequestHeaders, error) {
@@ -342,7 +342,7 @@ func (s *Source) walk(ctx context.Context, first any, headers *abstractions.Requ
 	return deltaLink, nil
 }
 
-// limitedInfoError is the permission trap of directory.md §A1: members came
+// limitedInfoError is the permission trap of docs/directories.md §A1: members came
 // back with only their id, because the app may read memberships but not
 // users.
 func (s *Source) limitedInfoError(op string) error {

@@ -37,7 +37,7 @@ func TestCloudWiring(t *testing.T) {
 	assert.Equal(t, "api://custom/.default", s.scope)
 }
 
-// Every getter may return nil (directory.md §A2): nothing panics, nil is
+// Every getter may return nil (docs/directories.md §A2): nothing panics, nil is
 // blank, and a nil accountEnabled counts as enabled.
 func TestNilSafeMapping(t *testing.T) {
 	m := newMapping(map[adsync.Field]string{adsync.Title: "extension_x_title", adsync.Fax: "otherMails"})

@@ -132,7 +132,7 @@ type Config struct {
 	// adsync.MaxPageSize whatever this is.
 	PageSize int `json:"pageSize,omitempty"`
 	// Attributes overrides the LDAP attribute a field is read from (the
-	// default map is sync-rules.md §5; see DefaultAttributes), for example
+	// default map is docs/rules.md §5; see DefaultAttributes), for example
 	// {MiddleInitial: "middleName"}. adsync.OrgConfig.SourceOverrides gives
 	// it from an organization's configuration.
 	Attributes map[adsync.Field]string `json:"attributes,omitempty"`
@@ -146,7 +146,7 @@ type Config struct {
 }
 
 // DefaultAttributes returns the default LDAP attribute of each field
-// (sync-rules.md §5). AddressLine and AddressLine2 are the first and the
+// (docs/rules.md §5). AddressLine and AddressLine2 are the first and the
 // following lines of streetAddress.
 func DefaultAttributes() map[adsync.Field]string {
 	return map[adsync.Field]string{
@@ -505,7 +505,7 @@ func loadCA(s string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// Filter pieces (spec/directory.md B5).
+// Filter pieces (docs/directories.md B5).
 const (
 	filterUsers       = "(objectCategory=person)(objectClass=user)"
 	filterEnabledOnly = "(!(userAccountControl:1.2.840.113556.1.4.803:=2))"

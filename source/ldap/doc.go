@@ -20,7 +20,7 @@
 // adsync.MaxPageSize users, so memory does not grow with the directory.
 // The user id is objectGUID in its canonical Microsoft string form
 // (R-LINK-1); values are mapped onto Autotask's contact fields with the
-// default map of sync-rules.md §5, which Config.Attributes can override.
+// default map of docs/rules.md §5, which Config.Attributes can override.
 //
 // Source also implements adsync.IncrementalSource with uSNChanged: the
 // cursor records the domain controller's host name, its invocationId and

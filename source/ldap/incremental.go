@@ -15,7 +15,7 @@ import (
 const cursorPrefix = "ldap-usn1"
 
 // cursor is an incremental read's position: uSNChanged is per DC and not
-// replicated (spec/directory.md B7), so it is only meaningful on the DC,
+// replicated (docs/directories.md B7), so it is only meaningful on the DC,
 // and the DC database (invocationId), that issued it, for the same scope.
 type cursor struct {
 	host         string
@@ -97,7 +97,7 @@ func (s *Source) UsersSince(ctx context.Context, cur string, page func([]adsync.
 		}
 		// Disabled accounts are read too, delivered with Enabled=false: a
 		// user disabled since the cursor is a change the caller must see
-		// (spec/directory.md B5), not a user who silently vanished.
+		// (docs/directories.md B5), not a user who silently vanished.
 		filter = "(&" + s.k.changed + "(uSNChanged>=" + strconv.FormatInt(prev.usn+1, 10) + "))"
 	}
 	if err := s.k.read(ctx, sess, filter, page); err != nil {

@@ -31,7 +31,7 @@ func readSince(t *testing.T, src *adldap.Source, cursor string) ([]string, strin
 	return got, next, err
 }
 
-// uSNChanged reads (spec/directory.md B7): exactly the users changed since
+// uSNChanged reads (docs/directories.md B7): exactly the users changed since
 // the last read, and cursors that cannot be used are refused.
 func TestUsersSince(t *testing.T) {
 	d := connectDC(t)

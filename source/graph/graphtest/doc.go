@@ -3,7 +3,7 @@
 // users') and the demo. It imports only the standard library, so a program
 // can use it without compiling the Graph SDK.
 //
-// What it serves (directory.md §A, §C4):
+// What it serves (docs/directories.md §A, §C4):
 //
 //   - GET /v1.0/groups/{id} with $select;
 //   - GET /v1.0/groups/{id}/members and /transitiveMembers, plain (every
@@ -23,7 +23,7 @@
 // Faults can be injected: 429 or 503 with Retry-After, 403, 404, or any status,
 // for a number of requests or for good; and application permissions can be
 // withheld to reproduce the "limited information" trap, where group members
-// come back with only their id (directory.md §A1).
+// come back with only their id (docs/directories.md §A1).
 //
 // Every request must carry a bearer token; any non-empty token is accepted
 // unless RequireToken sets one. Servers listen on 127.0.0.1 only.

@@ -118,7 +118,7 @@ func (u *User) project(sel []string, typed bool) map[string]any {
 }
 
 // limited is what Graph returns for a member the app may not read
-// (directory.md §A1): the id and the type, nothing else.
+// (docs/directories.md §A1): the id and the type, nothing else.
 func (u *User) limited() map[string]any {
 	return map[string]any{"@odata.type": "#microsoft.graph.user", "id": u.ID}
 }

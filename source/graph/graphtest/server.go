@@ -13,7 +13,7 @@ import (
 	"sync"
 )
 
-// Application permissions the emulator knows (directory.md §A7).
+// Application permissions the emulator knows (docs/directories.md §A7).
 const (
 	PermGroupMemberReadAll = "GroupMember.Read.All"
 	PermUserReadAll        = "User.Read.All"
@@ -144,7 +144,7 @@ func (s *Server) GraphURL() string { return s.URL + "/v1.0" }
 // been granted (by default GroupMember.Read.All and User.Read.All). Without
 // a group permission, group reads answer 403; without a user permission,
 // users/delta answers 403 and group members come back with only their id
-// and type (directory.md §A1).
+// and type (docs/directories.md §A1).
 func (s *Server) SetPermissions(perms ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -174,7 +174,7 @@ func (s *Server) SetDeltaPageSize(n int) {
 }
 
 // SetDeltaReplays makes users/delta report a user once for each change in
-// the round instead of once, as Graph may ("replays", directory.md §A4):
+// the round instead of once, as Graph may ("replays", docs/directories.md §A4):
 // clients must cope with a user repeated in one round.
 func (s *Server) SetDeltaReplays(on bool) {
 	s.mu.Lock()
@@ -185,7 +185,7 @@ func (s *Server) SetDeltaReplays(on bool) {
 // RequireAdvancedQueryForCast makes the user casts of members and
 // transitiveMembers answer 400 Request_UnsupportedQuery unless the request
 // is an advanced query (header ConsistencyLevel: eventual and $count=true),
-// as older Graph documentation said they need (directory.md §A1).
+// as older Graph documentation said they need (docs/directories.md §A1).
 func (s *Server) RequireAdvancedQueryForCast(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -207,7 +207,7 @@ type Fault struct {
 	// values for the status.
 	Code, Message string
 	// OmitMessage leaves "message" out of the error body, which makes the
-	// Graph SDK's ODataError.Error panic (directory.md §A6).
+	// Graph SDK's ODataError.Error panic (docs/directories.md §A6).
 	OmitMessage bool
 	// Times is how many requests the fault answers; 0 means until
 	// ClearFaults.
@@ -381,7 +381,7 @@ func (s *Server) has(perms ...string) bool {
 }
 
 // writeError writes a Graph error body. It always includes "message" unless
-// omit is set, because the SDK panics without one (directory.md §A6).
+// omit is set, because the SDK panics without one (docs/directories.md §A6).
 func writeError(w http.ResponseWriter, status int, code, msg string, omit bool) {
 	e := map[string]any{"code": code, "innerError": map[string]any{"request-id": newID(), "client-request-id": newID()}}
 	if !omit {

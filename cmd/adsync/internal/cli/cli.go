@@ -47,6 +47,7 @@ Usage:
   adsync [flags] conflicts unresolve --org ID --user UID
   adsync [flags] status [--json]        the admin table: one row per organization
   adsync [flags] serve                  run every organization every 24 hours until stopped
+  adsync rules [ID]                     what a rule id (R-MATCH-1 …) in an output means
 
 Flags (before or after the command):
   --config FILE      configuration file (default adsync.yaml, or $ADSYNC_CONFIG)
@@ -119,6 +120,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	cmds := map[string]command{
 		"demo": a.demo, "check": a.check, "plan": a.plan, "sync": a.sync, "approve": a.approve,
 		"history": a.history, "conflicts": a.conflicts, "status": a.status, "serve": a.serve,
+		"rules": a.rules,
 	}
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(a.stdout, usage)
