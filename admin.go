@@ -9,32 +9,32 @@ import (
 
 // OrgStatus is one row of the admin table (R-STATUS-1).
 type OrgStatus struct {
-	OrgID     string
-	Name      string
-	CompanyID int64
-	Enabled   bool
-	Directory DirectoryType
+	OrgID     string        `json:"orgId"`
+	Name      string        `json:"name,omitempty"`
+	CompanyID int64         `json:"companyId"`
+	Enabled   bool          `json:"enabled"`
+	Directory DirectoryType `json:"directory"`
 	// ActiveLinkedUsers counts links whose contact the sync keeps active.
-	ActiveLinkedUsers int
+	ActiveLinkedUsers int `json:"activeLinkedUsers"`
 	// OpenConflicts counts the conflicts of the last run (R-CONF-5).
-	OpenConflicts int
+	OpenConflicts int `json:"openConflicts"`
 	// TLS is the directory's TLS status as last seen (R-STATUS-2):
 	// not-applicable for Azure, unknown before the first connection.
-	TLS              TLSStatus
-	LastAttempt      time.Time // zero: never
-	BillingProductID int64
+	TLS              TLSStatus `json:"tls"`
+	LastAttempt      time.Time `json:"lastAttempt,omitzero"` // zero: never
+	BillingProductID int64     `json:"billingProductId,omitempty"`
 	// Runs are the last attempts, newest first (at most KeepRuns).
-	Runs []RunOutcome
+	Runs []RunOutcome `json:"runs"`
 }
 
 // RunOutcome is the short form of a run for the status table.
 type RunOutcome struct {
-	ID      int64
-	Trigger Trigger
-	Started time.Time
-	Status  RunStatus
-	Error   string
-	Counts  Counts
+	ID      int64     `json:"id"`
+	Trigger Trigger   `json:"trigger"`
+	Started time.Time `json:"started"`
+	Status  RunStatus `json:"status"`
+	Error   string    `json:"error,omitempty"`
+	Counts  Counts    `json:"counts"`
 }
 
 // Status returns the admin table of R-STATUS-1 for the organizations, in

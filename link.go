@@ -11,28 +11,28 @@ import "time"
 // returned an id. A pending link found by a later run is reconciled against
 // the contacts Autotask has, never blindly created again.
 type Link struct {
-	OrgID     string
-	UserID    string
-	ContactID int64 // 0 while Pending
+	OrgID     string `json:"orgId"`
+	UserID    string `json:"userId"`
+	ContactID int64  `json:"contactId,omitempty"` // 0 while Pending
 	// Created is true when this sync created the contact (R-FIELD-7).
-	Created bool
+	Created bool `json:"created"`
 	// Pending marks a create that was journaled but not confirmed.
-	Pending bool
+	Pending bool `json:"pending,omitempty"`
 	// Active is false once the sync deactivated the contact because the
 	// user left scope (R-DEACT-1), true otherwise. It counts the active
 	// linked users of an organization's status (R-STATUS-1).
-	Active bool
+	Active bool `json:"active"`
 	// After is, for a pending create, the highest contact id the run had
 	// seen in the company before the create: the created contact's id is
 	// greater.
-	After int64
+	After int64 `json:"after,omitempty"`
 	// Written holds the values of the fields the sync last wrote to the
 	// contact (for a pending create: the values it is about to send).
-	Written map[Field]string
+	Written map[Field]string `json:"written,omitempty"`
 	// LinkedAt is when the link was made; SyncedAt when the sync last wrote
 	// to or confirmed the contact.
-	LinkedAt time.Time
-	SyncedAt time.Time
+	LinkedAt time.Time `json:"linkedAt,omitzero"`
+	SyncedAt time.Time `json:"syncedAt,omitzero"`
 }
 
 // ConflictKind says why matching could not decide for a user (R-CONF-1..4).
@@ -76,19 +76,19 @@ func (k ConflictKind) Valid() bool { return k.Rule() != "" }
 // that user while it stands (R-CONF-*). Conflicts are recomputed by every
 // run; one that no longer applies clears itself (R-CONF-5).
 type Conflict struct {
-	OrgID  string
-	UserID string
+	OrgID  string `json:"orgId"`
+	UserID string `json:"userId"`
 	// User is a display label of the user ("Name <email>").
-	User string
-	Kind ConflictKind
+	User string       `json:"user"`
+	Kind ConflictKind `json:"kind"`
 	// OtherUsers are the other users' ids (R-CONF-1, R-CONF-2, R-CONF-4).
-	OtherUsers []string
+	OtherUsers []string `json:"otherUsers,omitempty"`
 	// Candidates are the candidate contacts' ids (R-CONF-3, R-CONF-4).
-	Candidates []int64
+	Candidates []int64 `json:"candidates,omitempty"`
 	// Detail explains the conflict for an admin.
-	Detail    string
-	FirstSeen time.Time
-	LastSeen  time.Time
+	Detail    string    `json:"detail,omitempty"`
+	FirstSeen time.Time `json:"firstSeen,omitzero"`
+	LastSeen  time.Time `json:"lastSeen,omitzero"`
 }
 
 // ResolutionAction is what an admin decided for a conflicting user (R-CONF-6).
@@ -114,12 +114,12 @@ func (a ResolutionAction) Valid() bool {
 // Resolution is an admin's decision for one user, persisted and honoured by
 // later runs (R-CONF-6).
 type Resolution struct {
-	OrgID  string
-	UserID string
-	Action ResolutionAction
+	OrgID  string           `json:"orgId"`
+	UserID string           `json:"userId"`
+	Action ResolutionAction `json:"action"`
 	// ContactID is the contact to link to, for ResolveLink.
-	ContactID int64
+	ContactID int64 `json:"contactId,omitempty"`
 	// By names who resolved it, free text.
-	By        string
-	CreatedAt time.Time
+	By        string    `json:"by,omitempty"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
 }

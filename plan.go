@@ -64,26 +64,26 @@ type Change struct {
 // (Syncer.Plan). It lists every change with its before and after values and
 // the rule that produced it. Apply it with Syncer.Apply.
 type Plan struct {
-	OrgID     string
-	CompanyID int64
+	OrgID     string `json:"orgId"`
+	CompanyID int64  `json:"companyId"`
 	// Planned is when the plan was computed.
-	Planned time.Time
+	Planned time.Time `json:"planned"`
 	// FullRead: the directory was read in full, so deactivations are
 	// possible (R-DEACT-3).
-	FullRead bool
-	Changes  []Change
+	FullRead bool     `json:"fullRead"`
+	Changes  []Change `json:"changes"`
 	// Held are the deactivations the guard held (R-DEACT-4).
-	Held      []Change
-	Conflicts []Conflict
-	Skips     []Skip
-	Warnings  []Warning
+	Held      []Change   `json:"held,omitempty"`
+	Conflicts []Conflict `json:"conflicts,omitempty"`
+	Skips     []Skip     `json:"skips,omitempty"`
+	Warnings  []Warning  `json:"warnings,omitempty"`
 	// Counts are what applying the plan would count, write failures aside.
-	Counts Counts
+	Counts Counts `json:"counts"`
 	// TLS is the directory connection status seen while planning.
-	TLS TLSStatus
+	TLS TLSStatus `json:"tls"`
 	// Cursor is the incremental-read cursor to keep after the plan is
 	// applied.
-	Cursor string
+	Cursor string `json:"cursor,omitempty"`
 
 	// Applying state, not for callers.
 	dropLinks    []string // links to drop: contact gone (R-LINK-4), create never made (R-RUN-7)

@@ -69,11 +69,11 @@ func TLSStatusOf(notAfter, now time.Time) TLSStatus {
 // ConnStatus is what a Check of a source or store found.
 type ConnStatus struct {
 	// TLS is the certificate status (R-STATUS-2).
-	TLS TLSStatus
+	TLS TLSStatus `json:"tls"`
 	// CertExpiry is the server certificate's NotAfter, zero if unknown.
-	CertExpiry time.Time
+	CertExpiry time.Time `json:"certExpiry,omitzero"`
 	// Detail is a short human description, e.g. the server and bind name.
-	Detail string
+	Detail string `json:"detail,omitempty"`
 }
 
 // Counts are the numbers a run records (R-RUN-4).
@@ -152,31 +152,31 @@ const MaxRunDetails = 1000
 type Run struct {
 	// ID is assigned by the HistoryStore when the run is started; ids grow
 	// with time within a store.
-	ID      int64
-	OrgID   string
-	Trigger Trigger
-	Started time.Time
-	Ended   time.Time // zero while running
-	Status  RunStatus
+	ID      int64     `json:"id"`
+	OrgID   string    `json:"orgId"`
+	Trigger Trigger   `json:"trigger"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"` // zero while running
+	Status  RunStatus `json:"status"`
 	// Error is the reason a run failed, safe to show (no secrets).
-	Error    string
-	Counts   Counts
-	Warnings []Warning
-	Skips    []Skip
-	Failures []WriteFailure
+	Error    string         `json:"error,omitempty"`
+	Counts   Counts         `json:"counts"`
+	Warnings []Warning      `json:"warnings,omitempty"`
+	Skips    []Skip         `json:"skips,omitempty"`
+	Failures []WriteFailure `json:"failures,omitempty"`
 	// Held lists the held deactivations of a held run (R-DEACT-4).
-	Held []HeldDeactivation
+	Held []HeldDeactivation `json:"held,omitempty"`
 	// APICalls is the number of Autotask API calls the run made, when the
 	// store counts them (APICounter).
-	APICalls int64
+	APICalls int64 `json:"apiCalls"`
 	// TLS is the directory connection status seen by the run (R-STATUS-2).
-	TLS TLSStatus
+	TLS TLSStatus `json:"tls,omitempty"`
 	// FullRead is true when the directory was read in full (not
 	// incrementally); Cursor is the incremental-read cursor after the run.
-	FullRead bool
-	Cursor   string
+	FullRead bool   `json:"fullRead"`
+	Cursor   string `json:"cursor,omitempty"`
 	// ApprovedRun is, for an approval run, the id of the held run it approved.
-	ApprovedRun int64
+	ApprovedRun int64 `json:"approvedRun,omitempty"`
 }
 
 // boundTexts cuts each text of the record to maxRecordText bytes, so that
