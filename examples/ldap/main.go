@@ -38,7 +38,7 @@ type settings struct {
 
 func main() {
 	s := settings{
-		LDAP: ldap.Config{Password: ldap.Secret(os.Getenv("LDAP_PASSWORD"))},
+		LDAP: ldap.Config{Password: adsync.NewSecret(os.Getenv("LDAP_PASSWORD"))},
 		Autotask: autotask.Config{Username: os.Getenv("AUTOTASK_USERNAME"), IntegrationCode: os.Getenv("AUTOTASK_INTEGRATION_CODE"),
 			Secret: os.Getenv("AUTOTASK_SECRET")},
 	}

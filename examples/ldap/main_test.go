@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
 	"github.com/psasync/adsync/autotask/autotasktest"
 	"github.com/psasync/adsync/source/ldap"
@@ -33,7 +34,7 @@ func TestRun(t *testing.T) {
 	defer at.Close()
 	cr := at.Credentials()
 	s := settings{
-		LDAP: ldap.Config{URL: url, BindName: os.Getenv("ADSYNC_LDAP_BIND_DN"), Password: ldap.Secret(os.Getenv("ADSYNC_LDAP_PASSWORD")),
+		LDAP: ldap.Config{URL: url, BindName: os.Getenv("ADSYNC_LDAP_BIND_DN"), Password: adsync.NewSecret(os.Getenv("ADSYNC_LDAP_PASSWORD")),
 			TLS: ldap.TLSConfig{CA: os.Getenv("ADSYNC_LDAP_CA"), Verify: ldap.VerifyChainOnly}, BaseDN: ou},
 		Autotask:  autotask.Config{Username: cr.Username, IntegrationCode: cr.IntegrationCode, Secret: cr.Secret, ZoneLookupURL: at.ZoneLookupURL()},
 		CompanyID: at.AddCompany("Corp"), DB: filepath.Join(t.TempDir(), "history.db"),

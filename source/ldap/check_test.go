@@ -155,7 +155,7 @@ func TestCheckBind(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := d.env.config(d.env.BaseDN)
-			cfg.BindName, cfg.Password = tc.bind, adldap.Secret(tc.password)
+			cfg.BindName, cfg.Password = tc.bind, adsync.NewSecret(tc.password)
 			_, err := newSource(t, cfg).Check(context.Background())
 			if tc.errHas == "" {
 				require.NoError(t, err)

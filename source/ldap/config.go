@@ -50,25 +50,7 @@ const (
 	VerifyInsecure VerifyMode = "insecure"
 )
 
-// Secret is a string that never shows in logs, errors or the %v of a
-// configuration: its String, GoString, LogValue and MarshalText say
-// "[redacted]". Use string(s) to read it.
-type Secret string
-
 const redacted = "[redacted]"
-
-// String returns "[redacted]".
-func (Secret) String() string { return redacted }
-
-// GoString returns "[redacted]".
-func (Secret) GoString() string { return redacted }
-
-// LogValue returns "[redacted]".
-func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// MarshalText returns "[redacted]", so a configuration written back out
-// never holds the password.
-func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // TLSConfig configures certificate verification.
 type TLSConfig struct {
@@ -101,7 +83,7 @@ type Config struct {
 	// (svc-sync@corp.example) or DOMAIN\user. Required.
 	BindName string `json:"bindName"`
 	// Password is the bind password. Required. Redacted everywhere.
-	Password Secret `json:"password"`
+	Password adsync.Secret `json:"password,omitzero"`
 	// TLS configures certificate verification.
 	TLS TLSConfig `json:"tls,omitzero"`
 	// DialTimeout bounds connecting and the TLS handshake; 0 means
@@ -323,7 +305,7 @@ func (c *Config) compile() (*compiled, error) {
 	if strings.TrimSpace(c.BindName) == "" {
 		return nil, bad("bindName", "required: a DN, a UPN (user@domain) or DOMAIN\\user")
 	}
-	if c.Password == "" {
+	if c.Password.IsZero() {
 		// go-ldap would make an unauthenticated bind, which AD accepts and
 		// which then reads nothing: refuse it here.
 		return nil, bad("password", "required (an empty password makes an anonymous bind)")

@@ -29,7 +29,7 @@ Wf86aX6PepsntZv2GYlA5UpabfT2EZICICpJ5h/iI+i341gBmLiAFQOyTDT+/wQc
 
 func validConfig() adldap.Config {
 	return adldap.Config{
-		URL: "ldaps://dc1.corp.example", BindName: "svc-sync@corp.example", Password: "s3cret-Pa55",
+		URL: "ldaps://dc1.corp.example", BindName: "svc-sync@corp.example", Password: adsync.NewSecret("s3cret-Pa55"),
 		BaseDN: "DC=corp,DC=example",
 	}
 }
@@ -51,7 +51,7 @@ func TestValidate(t *testing.T) {
 		{"URL with a path", func(c *adldap.Config) { c.URL = "ldaps://dc1/DC=corp" }, "url"},
 		{"bad port", func(c *adldap.Config) { c.URL = "ldaps://dc1:70000" }, "url"},
 		{"no bind name", func(c *adldap.Config) { c.BindName = " " }, "bindName"},
-		{"no password (anonymous bind)", func(c *adldap.Config) { c.Password = "" }, "password"},
+		{"no password (anonymous bind)", func(c *adldap.Config) { c.Password = adsync.Secret{} }, "password"},
 		{"no base DN", func(c *adldap.Config) { c.BaseDN = "" }, "baseDN"},
 		{"malformed base DN", func(c *adldap.Config) { c.BaseDN = "corp.example" }, "baseDN"},
 		{"malformed group DN", func(c *adldap.Config) { c.GroupDN = "CN=Sales,DC" }, "groupDN"},
@@ -137,7 +137,7 @@ func TestPasswordRedacted(t *testing.T) {
 		fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprint(cfg.Password),
 		fmt.Sprintf("%#v", cfg.Password), fmt.Sprintf("%v", &cfg), fmt.Sprintf("%+v", src), logged.String(), string(js),
 	} {
-		assert.NotContains(t, s, string(cfg.Password))
+		assert.NotContains(t, s, cfg.Password.Reveal())
 	}
 	assert.Contains(t, fmt.Sprintf("%v", cfg), "svc-sync@corp.example", "the rest of the configuration shows")
 }

@@ -316,7 +316,7 @@ func BindProblem(msg string) string {
 }
 
 func (s *session) bind(ctx context.Context, c *Config) error {
-	err := s.conn.bind(c.BindName, string(c.Password))
+	err := s.conn.bind(c.BindName, c.Password.Reveal())
 	if err == nil {
 		return nil
 	}

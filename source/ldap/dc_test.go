@@ -17,6 +17,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/psasync/adsync"
 	adldap "github.com/psasync/adsync/source/ldap"
 )
 
@@ -52,7 +53,7 @@ func needDC(tb testing.TB) dcEnv {
 // chain-only mode (its certificate has no subjectAltName), scoped to base.
 func (e dcEnv) config(base string) adldap.Config {
 	return adldap.Config{
-		URL: e.URL, BindName: e.BindDN, Password: adldap.Secret(e.Password),
+		URL: e.URL, BindName: e.BindDN, Password: adsync.NewSecret(e.Password),
 		TLS:    adldap.TLSConfig{CA: e.CA, Verify: adldap.VerifyChainOnly},
 		BaseDN: base,
 	}

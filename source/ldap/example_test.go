@@ -19,7 +19,7 @@ func Example() {
 	src, err := adldap.New(adldap.Config{
 		URL:      "ldaps://dc1.corp.example",
 		BindName: "svc-adsync@corp.example",
-		Password: adldap.Secret(os.Getenv("ADSYNC_LDAP_PASSWORD")),
+		Password: adsync.NewSecret(os.Getenv("ADSYNC_LDAP_PASSWORD")),
 		TLS:      adldap.TLSConfig{CA: "/etc/adsync/corp-ca.pem", Verify: adldap.VerifyChainOnly},
 		BaseDN:   "DC=corp,DC=example",
 		GroupDN:  "CN=PSA Contacts,OU=Groups,DC=corp,DC=example",
@@ -49,7 +49,7 @@ func Example() {
 // used (another DC answered, the DC was restored), read in full.
 func ExampleSource_UsersSince() {
 	src, err := adldap.New(adldap.Config{
-		URL: "ldaps://dc1.corp.example", BindName: `CORP\svc-adsync`, Password: "…",
+		URL: "ldaps://dc1.corp.example", BindName: `CORP\svc-adsync`, Password: adsync.NewSecret(os.Getenv("LDAP_PASSWORD")),
 		TLS: adldap.TLSConfig{CA: "/etc/adsync/corp-ca.pem"}, BaseDN: "OU=Staff,DC=corp,DC=example",
 	})
 	if err != nil {
@@ -72,7 +72,7 @@ func ExampleSource_UsersSince() {
 // field.
 func ExampleConfig_Validate() {
 	cfg := adldap.Config{
-		URL: "ldaps://dc1.corp.example", BindName: "svc-adsync@corp.example", Password: "…",
+		URL: "ldaps://dc1.corp.example", BindName: "svc-adsync@corp.example", Password: adsync.NewSecret("…"),
 		BaseDN: "DC=corp,DC=example", Filter: "(&(department=Sales)",
 	}
 	fmt.Println(cfg.Validate())
@@ -91,7 +91,7 @@ func ExampleConfig_fromOrgConfig() {
 		Fields: []adsync.FieldSpec{{Field: adsync.MiddleInitial, Source: "middleName"}},
 	}
 	cfg := adldap.Config{
-		URL: "ldaps://dc1.corp.example", BindName: "svc-adsync@corp.example", Password: "…",
+		URL: "ldaps://dc1.corp.example", BindName: "svc-adsync@corp.example", Password: adsync.NewSecret("…"),
 		BaseDN: "DC=corp,DC=example", Attributes: org.SourceOverrides(),
 		EmailFromUPN: org.EmailFromUPN, IncludeDisabled: org.IncludeDisabled,
 	}

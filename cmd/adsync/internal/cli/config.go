@@ -572,7 +572,7 @@ func (l *loader) ldap(p string, y *ldapYAML, oc *adsync.OrgConfig) (*ldap.Config
 	if ca != "" && !strings.Contains(ca, "-----BEGIN") {
 		ca = l.rel(ca)
 	}
-	c := &ldap.Config{URL: y.URL, StartTLS: y.StartTLS, BindName: y.BindName, Password: ldap.Secret(pw),
+	c := &ldap.Config{URL: y.URL, StartTLS: y.StartTLS, BindName: y.BindName, Password: adsync.NewSecret(pw),
 		TLS:         ldap.TLSConfig{CA: ca, ServerName: y.TLS.ServerName, Verify: ldap.VerifyMode(y.TLS.Verify)},
 		DialTimeout: y.DialTimeout, Timeout: y.Timeout, BaseDN: y.BaseDN, GroupDN: y.GroupDN,
 		DirectMembersOnly: y.DirectMembersOnly, OUs: y.OUs, Filter: y.Filter, PageSize: y.PageSize,

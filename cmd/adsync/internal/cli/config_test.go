@@ -67,7 +67,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, adsync.Guard{Min: 5, Percent: 10}, o.Config.Guard)
 	assert.Equal(t, adsync.NewFieldSet(adsync.FirstName, adsync.LastName, adsync.Email, adsync.Title, adsync.Phone, adsync.MiddleInitial), o.Config.Selected(), "R-FIELD-2")
 	require.NotNil(t, o.LDAP)
-	assert.Equal(t, "s3cret-ldap", string(o.LDAP.Password), "secret file read, newline trimmed")
+	assert.Equal(t, "s3cret-ldap", o.LDAP.Password.Reveal(), "secret file read, newline trimmed")
 	assert.Equal(t, "middleName", o.LDAP.Attributes[adsync.MiddleInitial])
 	assert.Equal(t, filepath.Join(filepath.Dir(path), "ca.pem"), o.LDAP.TLS.CA, "relative to the configuration file")
 }

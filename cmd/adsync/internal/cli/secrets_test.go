@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
 	"github.com/psasync/adsync/source/graph"
 	"github.com/psasync/adsync/source/ldap"
@@ -36,7 +37,7 @@ func TestConfigSecretsRedacted(t *testing.T) {
 			cfg := Config{Path: "/etc/adsync.yaml", Store: store,
 				Autotask: autotask.Config{Username: "api-user@example.com", IntegrationCode: "CODE", Secret: atSecret},
 				Orgs: []OrgSpec{
-					{Index: 0, LDAP: &ldap.Config{URL: "ldaps://dc1.example", BindName: "svc@example", Password: ldapPW}},
+					{Index: 0, LDAP: &ldap.Config{URL: "ldaps://dc1.example", BindName: "svc@example", Password: adsync.NewSecret(ldapPW)}},
 					{Index: 1, Azure: &graph.Config{TenantID: "contoso.example", ClientSecret: azSecret, CertificatePassword: certPW}},
 				}}
 			var text, js bytes.Buffer
