@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -134,8 +135,16 @@ func (s *Source) httpClient() *http.Client {
 }
 
 // String describes the source without secrets.
-func (s *Source) String() string {
+func (s Source) String() string {
 	return "graph source for group " + s.cfg.GroupID + " at " + s.base
+}
+
+// Format prints String for every verb, %#v included: the Source holds the
+// client secret or certificate key (in its Config and its credential),
+// which fmt would otherwise print field by field (issue #10 point 12).
+// Value receivers, so that a copied Source redacts too.
+func (s Source) Format(f fmt.State, verb rune) {
+	_, _ = io.WriteString(f, s.String())
 }
 
 func (s *Source) groupsBuilder() *groups.GroupsRequestBuilder {
