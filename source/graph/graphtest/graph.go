@@ -135,6 +135,26 @@ func (s *Server) members(g *object, transitive bool) []string {
 	return out
 }
 
+// listing returns the ids of a group's members (users only, if set), each
+// once, in a stable order. It is computed once per state of the tenant, so
+// that paging through it is linear. Callers hold mu.
+func (s *Server) listing(g *object, transitive, usersOnly bool) []string {
+	s.fresh()
+	key := listKey{g.id, transitive, usersOnly}
+	if ids, ok := s.lists[key]; ok {
+		return ids
+	}
+	s.listBuilds++
+	ids := []string{}
+	for _, m := range s.members(g, transitive) {
+		if _, isUser := s.users[m]; isUser || !usersOnly {
+			ids = append(ids, m)
+		}
+	}
+	s.lists[key] = ids
+	return ids
+}
+
 func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, q url.Values, id string, transitive bool, cast string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -179,12 +199,7 @@ func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, q url.Valu
 	}
 	sel := selectList(q)
 	readUsers := s.has(PermUserReadAll, PermDirectoryReadAll)
-	var ids []string
-	for _, m := range s.members(g, transitive) {
-		if _, isUser := s.users[m]; isUser || !usersOnly {
-			ids = append(ids, m)
-		}
-	}
+	ids := s.listing(g, transitive, usersOnly)
 	value := []map[string]any{}
 	end := min(skip+top, len(ids))
 	for _, m := range ids[min(skip, len(ids)):end] {
@@ -303,18 +318,17 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, q url.Values
 // one of the model's, or an extension property some user carries. Callers
 // hold mu.
 func (s *Server) badSelect(w http.ResponseWriter, q url.Values) bool {
-	known := (&User{}).properties()
-	for _, name := range selectList(q) {
-		if _, ok := lookupFold(known, name); ok {
-			continue
-		}
-		found := false
+	s.fresh()
+	if s.extraNames == nil {
+		s.extraNames = map[string]bool{}
 		for _, r := range s.users {
-			if _, found = lookupFold(r.u.Extra, name); found {
-				break
+			for k := range r.u.Extra {
+				s.extraNames[strings.ToLower(k)] = true
 			}
 		}
-		if !found {
+	}
+	for _, name := range selectList(q) {
+		if !knownProperties[strings.ToLower(name)] && !s.extraNames[strings.ToLower(name)] {
 			badRequest(w, "Could not find a property named '%s' on type 'microsoft.graph.user'.", name)
 			return true
 		}
@@ -327,32 +341,42 @@ func (s *Server) badSelect(w http.ResponseWriter, q url.Values) bool {
 // change-log window (since, upto], once each at their last change unless
 // replays are on. The window is fixed by the tokens, so paging is stable
 // while users change. Callers hold mu.
+// The listing is computed once per state of the tenant and window, so that
+// paging through it is linear.
 func (s *Server) deltaItems(since, upto int64) []string {
+	s.fresh()
 	if since < 0 {
-		recs := make([]*userRec, 0, len(s.users))
-		for _, r := range s.users {
-			recs = append(recs, r)
+		if s.initial == nil {
+			recs := make([]*userRec, 0, len(s.users))
+			for _, r := range s.users {
+				recs = append(recs, r)
+			}
+			sort.Slice(recs, func(i, j int) bool { return recs[i].seq < recs[j].seq })
+			s.initial = make([]string, len(recs))
+			for i, r := range recs {
+				s.initial[i] = r.u.ID
+			}
 		}
-		sort.Slice(recs, func(i, j int) bool { return recs[i].seq < recs[j].seq })
-		ids := make([]string, len(recs))
-		for i, r := range recs {
-			ids[i] = r.u.ID
-		}
-		return ids
+		return s.initial
+	}
+	if w := s.window; w.ids != nil && w.since == since && w.upto == upto && w.replays == s.replays {
+		return w.ids
 	}
 	window := s.changes[since:upto]
+	ids := []string{}
 	if s.replays {
-		return append([]string(nil), window...)
-	}
-	last := map[string]int{}
-	for i, id := range window {
-		last[id] = i
-	}
-	var ids []string
-	for i, id := range window {
-		if last[id] == i {
-			ids = append(ids, id)
+		ids = append(ids, window...)
+	} else {
+		last := map[string]int{}
+		for i, id := range window {
+			last[id] = i
+		}
+		for i, id := range window {
+			if last[id] == i {
+				ids = append(ids, id)
+			}
 		}
 	}
+	s.window = deltaWindow{since: since, upto: upto, replays: s.replays, ids: ids}
 	return ids
 }

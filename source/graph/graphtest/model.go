@@ -90,6 +90,16 @@ func (u *User) properties() map[string]any {
 	return p
 }
 
+// knownProperties are the lower-case names of the properties every user
+// has.
+var knownProperties = func() map[string]bool {
+	m := map[string]bool{}
+	for k := range (&User{}).properties() {
+		m[strings.ToLower(k)] = true
+	}
+	return m
+}()
+
 // defaultUserProperties are those Graph returns without $select.
 var defaultUserProperties = []string{
 	"businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
@@ -142,7 +152,8 @@ type object struct {
 	id          string
 	odataType   string // "#microsoft.graph.group", ...
 	displayName string
-	members     []string // groups only: member ids in insertion order
+	members     []string            // groups only: member ids in insertion order
+	memberSet   map[string]struct{} // groups only: the same ids, to add each once in constant time
 }
 
 func (o *object) json() map[string]any {

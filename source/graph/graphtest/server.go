@@ -54,6 +54,32 @@ type Server struct {
 	faults    []*Fault
 	requests  []Request
 	apps      map[string]map[string]*app // tenant → client id → app
+
+	// Listings are computed once per state of the tenant, not per page,
+	// so that reading a group of n members costs O(n) (issue #14). version
+	// counts the changes to users, objects and memberships; the caches
+	// below hold for cacheVersion only.
+	version      uint64
+	cacheVersion uint64
+	lists        map[listKey][]string // member ids of a listing
+	extraNames   map[string]bool      // lower-case extension property names of all users; nil = not computed
+	initial      []string             // user ids by creation order (the initial delta round); nil = not computed
+	window       deltaWindow          // the last delta window listed
+	listBuilds   int                  // member listings computed, for tests
+}
+
+// listKey names a member listing: a group, direct or transitive, every
+// member or users only.
+type listKey struct {
+	group                 string
+	transitive, usersOnly bool
+}
+
+// deltaWindow is the listing of the changes (since, upto] of a delta round.
+type deltaWindow struct {
+	since, upto int64
+	replays     bool
+	ids         []string // nil = none cached
 }
 
 type userRec struct {
@@ -258,6 +284,21 @@ func (s *Server) ResetRequests() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = nil
+}
+
+// changed records a change of users, objects or memberships. Callers hold
+// mu.
+func (s *Server) changed() { s.version++ }
+
+// fresh drops the cached listings when the tenant changed since they were
+// computed. Callers hold mu.
+func (s *Server) fresh() {
+	if s.cacheVersion == s.version && s.lists != nil {
+		return
+	}
+	s.cacheVersion = s.version
+	s.lists = map[listKey][]string{}
+	s.extraNames, s.initial, s.window = nil, nil, deltaWindow{}
 }
 
 // newID returns a random GUID-shaped object id.
