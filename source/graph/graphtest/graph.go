@@ -110,7 +110,9 @@ func (s *Server) serveUser(w http.ResponseWriter, q url.Values, id string) {
 	if s.badSelect(w, q) {
 		return
 	}
-	writeJSON(w, http.StatusOK, rec.u.project(selectList(q), false))
+	w.Header().Set("Content-Type", jsonContentType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(rec.u.appendJSON(nil, resolveSelect(selectList(q)), false))
 }
 
 // members returns the ids of a group's direct or transitive members, in a
@@ -200,33 +202,36 @@ func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, q url.Valu
 	sel := selectList(q)
 	readUsers := s.has(PermUserReadAll, PermDirectoryReadAll)
 	ids := s.listing(g, transitive, usersOnly)
-	value := []map[string]any{}
 	end := min(skip+top, len(ids))
-	for _, m := range ids[min(skip, len(ids)):end] {
-		rec, isUser := s.users[m]
-		switch {
-		case !isUser:
-			value = append(value, s.objects[m].json())
-		case !readUsers:
-			value = append(value, rec.u.limited())
-		default:
-			value = append(value, rec.u.project(sel, true))
-		}
-	}
-	resp := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#directoryObjects", "value": value}
+	count := -1
 	if q.Get("$count") == "true" {
-		resp["@odata.count"] = len(ids)
+		count = len(ids)
 	}
+	next := ""
 	if end < len(ids) {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = vs
 		}
-		next.Set("$top", strconv.Itoa(top))
-		next.Set("$skiptoken", "m"+strconv.Itoa(end))
-		resp["@odata.nextLink"] = baseURL(r) + r.URL.Path + "?" + next.Encode()
+		v.Set("$top", strconv.Itoa(top))
+		v.Set("$skiptoken", "m"+strconv.Itoa(end))
+		next = baseURL(r) + r.URL.Path + "?" + v.Encode()
 	}
-	writeJSON(w, http.StatusOK, resp)
+	page := ids[min(skip, len(ids)):end]
+	c := newCollection(baseURL(r)+"/v1.0/$metadata#directoryObjects", count, next, "", 512*len(page))
+	rs := resolveSelect(sel)
+	for _, m := range page {
+		rec, isUser := s.users[m]
+		switch b := c.next(); {
+		case !isUser:
+			c.b = s.objects[m].appendJSON(b)
+		case !readUsers:
+			c.b = rec.u.appendLimited(b)
+		default:
+			c.b = rec.u.appendJSON(b, rs, true)
+		}
+	}
+	c.write(w)
 }
 
 // A delta token is "<epoch>.<version>"; a skip token is
@@ -296,22 +301,28 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, q url.Values
 		return
 	}
 	ids := s.deltaItems(since, upto)
-	value := []map[string]any{}
 	end := min(offset+s.deltaPage, len(ids))
-	for _, id := range ids[min(offset, len(ids)):end] {
+	next, delta := "", ""
+	if end < len(ids) {
+		next = link("$skiptoken", fmt.Sprintf("%d.%d.%d.%d", s.epoch, since, upto, end))
+	} else {
+		delta = link("$deltatoken", fmt.Sprintf("%d.%d", s.epoch, upto))
+	}
+	page := ids[min(offset, len(ids)):end]
+	c := newCollection(baseURL(r)+"/v1.0/$metadata#users", -1, next, delta, 512*len(page))
+	rs := resolveSelect(sel)
+	for _, id := range page {
 		if rec, ok := s.users[id]; ok {
-			value = append(value, rec.u.project(sel, false))
+			c.b = rec.u.appendJSON(c.next(), rs, false)
 		} else if reason, ok := s.removed[id]; ok {
-			value = append(value, map[string]any{"id": id, "@removed": map[string]any{"reason": reason}})
+			b := append(c.next(), `{"id":`...)
+			b = appendString(b, id)
+			b = append(b, `,"@removed":{"reason":`...)
+			b = appendString(b, reason)
+			c.b = append(b, "}}"...)
 		}
 	}
-	resp := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#users", "value": value}
-	if end < len(ids) {
-		resp["@odata.nextLink"] = link("$skiptoken", fmt.Sprintf("%d.%d.%d.%d", s.epoch, since, upto, end))
-	} else {
-		resp["@odata.deltaLink"] = link("$deltatoken", fmt.Sprintf("%d.%d", s.epoch, upto))
-	}
-	writeJSON(w, http.StatusOK, resp)
+	c.write(w)
 }
 
 // badSelect answers 400 when $select names a property users do not have:
@@ -328,7 +339,7 @@ func (s *Server) badSelect(w http.ResponseWriter, q url.Values) bool {
 		}
 	}
 	for _, name := range selectList(q) {
-		if !knownProperties[strings.ToLower(name)] && !s.extraNames[strings.ToLower(name)] {
+		if knownProperties[strings.ToLower(name)] == nil && !s.extraNames[strings.ToLower(name)] {
 			badRequest(w, "Could not find a property named '%s' on type 'microsoft.graph.user'.", name)
 			return true
 		}

@@ -431,8 +431,11 @@ func writeError(w http.ResponseWriter, status int, code, msg string, omit bool) 
 	writeJSON(w, status, map[string]any{"error": e})
 }
 
+// jsonContentType is the Content-Type of Graph's JSON answers.
+const jsonContentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+	w.Header().Set("Content-Type", jsonContentType)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
