@@ -199,7 +199,7 @@ func TestLogging(t *testing.T) {
 	srv.AddMembers(gid, srv.PutUser(graphtest.User{UserPrincipalName: "a@contoso.example", DisplayName: "A"}))
 	var logs bytes.Buffer
 	cfg := graph.Config{TenantID: tenant, ClientID: client, ClientSecret: "the-right-secret", GroupID: gid,
-		BaseURL: srv.GraphURL(), AuthorityHost: srv.URL + "/", HTTPClient: srv.Client(),
+		BaseURL: srv.GraphURL(), AuthorityHost: srv.URL() + "/", HTTPClient: srv.Client(),
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	src, err := graph.New(cfg)
 	require.NoError(t, err)

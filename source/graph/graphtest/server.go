@@ -25,15 +25,12 @@ const (
 // SetDeltaPageSize says otherwise (Graph chooses the size itself).
 const DefaultDeltaPageSize = 200
 
-// Server is the emulator: an http.Handler with an in-memory tenant. Create
-// it with NewServer or NewTLSServer (listening on 127.0.0.1), or with New
-// to mount it yourself. Its methods are safe for concurrent use.
+// Server is the emulator: an in-memory tenant served over HTTP on
+// 127.0.0.1. Create it with NewServer or NewTLSServer and Close it when
+// done. Its surface is the one autotasktest's Server has too, after
+// net/http/httptest: URL, Client, InjectFault, ClearFaults, Requests. Its
+// methods are safe for concurrent use.
 type Server struct {
-	// URL is the server's root, e.g. "http://127.0.0.1:41234" (empty for
-	// New until you set it). The Graph API is under URL+"/v1.0"; see
-	// GraphURL.
-	URL string
-
 	hs *httptest.Server
 
 	mu        sync.Mutex
@@ -101,10 +98,8 @@ type Request struct {
 	Status   int
 }
 
-// New returns an emulator that is not listening: mount it as an
-// http.Handler and set URL to where it is reachable (the absolute nextLink
-// and deltaLink URLs are built from the request's Host).
-func New() *Server {
+// newTenant returns the emulator's state, not yet listening.
+func newTenant() *Server {
 	return &Server{
 		users:     map[string]*userRec{},
 		objects:   map[string]*object{},
@@ -127,15 +122,14 @@ func NewServer() *Server { return start(false) }
 func NewTLSServer() *Server { return start(true) }
 
 func start(tls bool) *Server {
-	s := New()
-	s.hs = httptest.NewUnstartedServer(s)
+	s := newTenant()
+	s.hs = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.hs.Listener = loopback()
 	if tls {
 		s.hs.StartTLS()
 	} else {
 		s.hs.Start()
 	}
-	s.URL = s.hs.URL
 	return s
 }
 
@@ -147,24 +141,19 @@ func loopback() net.Listener {
 	return l
 }
 
-// Close shuts a started server down.
-func (s *Server) Close() {
-	if s.hs != nil {
-		s.hs.Close()
-	}
-}
+// Close shuts the server down.
+func (s *Server) Close() { s.hs.Close() }
+
+// URL is the server's root, e.g. "http://127.0.0.1:41234": the token
+// endpoint's authority. The Graph API is under GraphURL.
+func (s *Server) URL() string { return s.hs.URL }
+
+// GraphURL is the Graph API root, URL()+"/v1.0".
+func (s *Server) GraphURL() string { return s.hs.URL + "/v1.0" }
 
 // Client returns an *http.Client for the server: for a TLS server it trusts
 // the server's certificate.
-func (s *Server) Client() *http.Client {
-	if s.hs != nil {
-		return s.hs.Client()
-	}
-	return http.DefaultClient
-}
-
-// GraphURL is the Graph API root, URL+"/v1.0".
-func (s *Server) GraphURL() string { return s.URL + "/v1.0" }
+func (s *Server) Client() *http.Client { return s.hs.Client() }
 
 // SetPermissions replaces the application permissions the calling app has
 // been granted (by default GroupMember.Read.All and User.Read.All). Without
@@ -235,8 +224,9 @@ type Fault struct {
 	// OmitMessage leaves "message" out of the error body, which makes the
 	// Graph SDK's ODataError.Error panic (directory.md §A6).
 	OmitMessage bool
-	// Times is how many requests the fault answers; 0 means until
-	// ClearFaults.
+	// Times: the fault applies to the next Times matching requests; 0 =
+	// every one, until ClearFaults. (autotasktest's Fault.Times means the
+	// same.)
 	Times int
 }
 
@@ -320,8 +310,8 @@ func (w *statusRecorder) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// ServeHTTP serves the Graph and token endpoints.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serveHTTP serves the Graph and token endpoints.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		s.mu.Lock()
