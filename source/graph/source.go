@@ -176,7 +176,7 @@ func (s *Source) firstMembersRequest(ctx context.Context, sel []string, top int3
 func linkRequest(link string, h *abstractions.RequestHeaders) (*abstractions.RequestInformation, error) {
 	u, err := url.Parse(link)
 	if err != nil {
-		return nil, fmt.Errorf("Graph returned a link that is not a URL: %w", err)
+		return nil, fmt.Errorf("a link Graph returned is not a URL: %w", err)
 	}
 	ri := abstractions.NewRequestInformation()
 	ri.Method = abstractions.GET
