@@ -132,6 +132,46 @@ func TestSecretsRedacted(t *testing.T) {
 	assert.Contains(t, string(js), gid)
 }
 
+// TestSourceSecretsRedacted formats a Source every way fmt and slog can
+// (issue #10 point 12): the wrapper holds the configuration and the
+// credential built from it, and neither may leak through %#v.
+func TestSourceSecretsRedacted(t *testing.T) {
+	pemData := selfSignedPEM(t, false)
+	keyPart := pemData[len(pemData)-120 : len(pemData)-80] // inside the private key's base64
+	for _, tt := range []struct {
+		name string
+		cfg  func(*graph.Config)
+	}{
+		{"client secret", func(*graph.Config) {}},
+		{"certificate", func(c *graph.Config) { c.ClientSecret, c.Certificate = "", pemData }},
+		{"PKCS#12 certificate", func(c *graph.Config) {
+			c.ClientSecret, c.Certificate, c.CertificatePassword = "", pkcs12(t, pemData, "pkcs12-password", false), "pkcs12-password"
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.cfg(&c)
+			src, err := graph.New(c)
+			require.NoError(t, err)
+			var logs bytes.Buffer
+			slog.New(slog.NewTextHandler(&logs, nil)).Info("source", "src", src)
+			for _, s := range []string{fmt.Sprint(src), fmt.Sprintf("%v", src), fmt.Sprintf("%+v", src), fmt.Sprintf("%#v", src),
+				fmt.Sprintf("%s", src), fmt.Sprintf("%v", *src), fmt.Sprintf("%+v", *src), fmt.Sprintf("%#v", *src),
+				fmt.Sprintf("%d", src), fmt.Sprintf("%#v", []*graph.Source{src}), fmt.Sprintf("%+v", []graph.Source{*src}),
+				logs.String()} {
+				assert.NotContains(t, s, secret)
+				assert.NotContains(t, s, "pkcs12-password")
+				assert.NotContains(t, s, "PRIVATE KEY")
+				assert.NotContains(t, s, string(keyPart))
+				assert.NotContains(t, s, fmt.Sprint(keyPart))
+				assert.NotContains(t, s, fmt.Sprintf("%#v", keyPart)[len("[]byte{"):60])
+				assert.Contains(t, s, "graph", "the rest stays readable")
+			}
+			assert.Contains(t, fmt.Sprintf("%#v", src), gid)
+		})
+	}
+}
+
 func TestCloudEndpoints(t *testing.T) {
 	for c, root := range map[graph.Cloud]string{
 		"":                  "https://graph.microsoft.com/v1.0",
@@ -159,7 +199,7 @@ func TestLogging(t *testing.T) {
 	srv.AddMembers(gid, srv.PutUser(graphtest.User{UserPrincipalName: "a@contoso.example", DisplayName: "A"}))
 	var logs bytes.Buffer
 	cfg := graph.Config{TenantID: tenant, ClientID: client, ClientSecret: "the-right-secret", GroupID: gid,
-		BaseURL: srv.GraphURL(), AuthorityHost: srv.URL + "/", HTTPClient: srv.Client(),
+		BaseURL: srv.GraphURL(), AuthorityHost: srv.URL() + "/", HTTPClient: srv.Client(),
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	src, err := graph.New(cfg)
 	require.NoError(t, err)

@@ -61,7 +61,7 @@ func TestSignIn(t *testing.T) {
 			srv.RequireToken("only-issued-tokens-work")
 			src, err := graph.New(graph.Config{
 				TenantID: tt.tenant, ClientID: tt.client, ClientSecret: tt.secret, GroupID: gid,
-				BaseURL: srv.GraphURL(), AuthorityHost: srv.URL + "/", HTTPClient: srv.Client(),
+				BaseURL: srv.GraphURL(), AuthorityHost: srv.URL() + "/", HTTPClient: srv.Client(),
 			})
 			require.NoError(t, err)
 
@@ -73,7 +73,7 @@ func TestSignIn(t *testing.T) {
 				require.NoError(t, readErr)
 				assert.Len(t, got, 1)
 				require.NotEmpty(t, srv.TokenScopes())
-				assert.Contains(t, strings.Fields(srv.TokenScopes()[0]), srv.URL+"/.default", "the scope of the Graph host")
+				assert.Contains(t, strings.Fields(srv.TokenScopes()[0]), srv.URL()+"/.default", "the scope of the Graph host")
 				return
 			}
 			for _, err := range []error{checkErr, readErr} {
@@ -156,7 +156,7 @@ func TestSignInWithCertificate(t *testing.T) {
 			srv.AddMembers(gid, srv.PutUser(graphtest.User{UserPrincipalName: "a@contoso.example", DisplayName: "A"}))
 			srv.RequireToken("only-issued-tokens-work")
 			cfg := graph.Config{TenantID: tenant, ClientID: client, Certificate: data, CertificatePassword: password,
-				GroupID: gid, BaseURL: srv.GraphURL(), AuthorityHost: srv.URL + "/", HTTPClient: srv.Client()}
+				GroupID: gid, BaseURL: srv.GraphURL(), AuthorityHost: srv.URL() + "/", HTTPClient: srv.Client()}
 			src, err := graph.New(cfg)
 			if tt.badInput {
 				var ce *adsync.ConfigError

@@ -2,12 +2,10 @@ package graph
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
 	"net/url"
 	"strings"
 
-	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/psasync/adsync"
@@ -46,7 +44,11 @@ func (s *Source) UsersSince(ctx context.Context, cursor string, page func([]adsy
 		return "", err
 	}
 	const op = "reading users/delta"
-	resp, err := users.NewDeltaRequestBuilder(cursor, s.adapter).GetAsDeltaGetResponse(ctx, nil)
+	ri, err := linkRequest(cursor, nil)
+	if err != nil {
+		return "", &Error{Op: op, Kind: adsync.ErrCursorExpired, Message: err.Error(), Hint: "a full read is needed"}
+	}
+	body, err := s.getBody(ctx, ri)
 	if err != nil {
 		return "", s.apiError(op, err)
 	}
@@ -56,7 +58,7 @@ func (s *Source) UsersSince(ctx context.Context, cursor string, page func([]adsy
 	// most the group's size.
 	var order []string
 	latest := map[string]*adsync.User{}
-	next, err := s.walk(ctx, resp, nil, users.CreateDeltaGetResponseFromDiscriminatorValue, op,
+	next, err := s.walk(ctx, body, nil, op,
 		func(u adsync.User, removed bool) error {
 			if !members[u.ID] {
 				return nil
@@ -125,31 +127,37 @@ func (s *Source) ownDeltaLink(cursor string) bool {
 // memberIDs reads the ids of the group's user members ($select=id).
 func (s *Source) memberIDs(ctx context.Context) (map[string]bool, error) {
 	op := s.membersOp()
-	resp, headers, err := s.firstMembersPage(ctx, []string{"id"}, pageSize)
+	body, headers, err := s.firstMembersPage(ctx, []string{"id"}, pageSize)
 	if err != nil {
 		return nil, s.apiError(op, err)
 	}
-	it, err := msgraphcore.NewPageIterator[models.Userable](resp, s.adapter, models.CreateUserCollectionResponseFromDiscriminatorValue)
-	if err != nil {
-		return nil, fmt.Errorf("graph: %s: %w", op, err)
-	}
-	if headers != nil {
-		it.SetHeaders(headers)
+	var page struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+		NextLink string `json:"@odata.nextLink"`
 	}
 	ids := map[string]bool{}
-	err = it.Iterate(ctx, func(u models.Userable) bool {
-		if u != nil {
-			if id := deref(u.GetId()); id != "" {
-				ids[id] = true
+	for {
+		clear(page.Value[:cap(page.Value)]) // a null entry must not keep an id of the page before
+		page.Value, page.NextLink = page.Value[:0], ""
+		if err := json.Unmarshal(body, &page); err != nil {
+			return nil, &Error{Op: op, Kind: adsync.ErrUnavailable, Message: "Graph answered a page that is not a user collection: " + err.Error()}
+		}
+		for _, u := range page.Value {
+			if u.ID != "" {
+				ids[u.ID] = true
 			}
 		}
-		return true
-	})
-	if err != nil {
-		return nil, s.apiError(op, err)
+		if page.NextLink == "" {
+			return ids, nil
+		}
+		ri, err := linkRequest(page.NextLink, headers)
+		if err != nil {
+			return nil, &Error{Op: op, Kind: adsync.ErrUnavailable, Message: err.Error()}
+		}
+		if body, err = s.getBody(ctx, ri); err != nil {
+			return nil, s.apiError(op, err)
+		}
 	}
-	if next := it.GetOdataNextLink(); next != nil && *next != "" {
-		return nil, fmt.Errorf("graph: %s: the page iterator stopped before the last page: %w", op, adsync.ErrIncompleteRead)
-	}
-	return ids, nil
 }

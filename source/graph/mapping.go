@@ -1,10 +1,9 @@
 package graph
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
 	"github.com/psasync/adsync"
 )
@@ -30,13 +29,16 @@ var defaultProperties = map[adsync.Field]string{
 	adsync.RoomNumber:  "officeLocation",
 }
 
-// mapping is a resolved field map: the property of each field and the
-// $select list that fetches them.
+// mapping is a resolved field map: the property of each field, how to read
+// it from a decoded user, and the $select list that fetches them.
 type mapping struct {
-	props  [adsync.NumFields]string // "" = no property
-	line2  bool                     // AddressLine2 is line 2 of props[AddressLine]
-	countr bool                     // CountryID falls back to country
-	sel    []string
+	props   [adsync.NumFields]string // "" = no property
+	get     [adsync.NumFields]getter // nil = no property
+	country getter
+	line2   bool // AddressLine2 is line 2 of props[AddressLine]
+	countr  bool // CountryID falls back to country
+	extras  bool // some property is not one wireUser holds
+	sel     []string
 }
 
 func newMapping(overrides map[adsync.Field]string) *mapping {
@@ -53,6 +55,13 @@ func newMapping(overrides map[adsync.Field]string) *mapping {
 			m.countr = false
 		}
 	}
+	for f, p := range m.props {
+		if p != "" {
+			g, known := getterFor(p)
+			m.get[f], m.extras = g, m.extras || !known
+		}
+	}
+	m.country, _ = getterFor("country")
 	seen := map[string]bool{}
 	add := func(p string) {
 		if p != "" && !seen[strings.ToLower(p)] {
@@ -72,34 +81,30 @@ func newMapping(overrides map[adsync.Field]string) *mapping {
 	return m
 }
 
-// toUser maps a Graph user onto an adsync.User. Every getter may return nil
-// (docs/directories.md §A2); nil is a blank value. A nil accountEnabled counts as
-// enabled: Graph always returns it when selected, so nil means the property
-// could not be read, and treating that as "disabled" would deactivate
-// contacts over a permission problem.
-func (m *mapping) toUser(g models.Userable, emailFromUPN bool) (adsync.User, bool) {
-	if u, ok := g.(*models.User); g == nil || (ok && u == nil) {
+// toUser maps a decoded Graph user onto an adsync.User; ok is false for an
+// entry without an id (a JSON null in the page). An absent or null
+// property is a blank value (docs/directories.md §A2). A null accountEnabled
+// counts as enabled: Graph always returns it when selected, so null means
+// the property could not be read, and treating that as "disabled" would
+// deactivate contacts over a permission problem.
+func (m *mapping) toUser(g *wireUser, emailFromUPN bool) (u adsync.User, ok bool) {
+	if g.ID == "" {
 		return adsync.User{}, false
 	}
-	id := deref(g.GetId())
-	if id == "" {
-		return adsync.User{}, false
+	u = adsync.User{
+		ID:      g.ID,
+		UPN:     strings.TrimSpace(g.UserPrincipalName),
+		Name:    strings.TrimSpace(g.DisplayName),
+		Enabled: g.AccountEnabled == nil || *g.AccountEnabled,
 	}
-	u := adsync.User{
-		ID:      id,
-		UPN:     strings.TrimSpace(deref(g.GetUserPrincipalName())),
-		Name:    strings.TrimSpace(deref(g.GetDisplayName())),
-		Enabled: true,
-	}
-	if e := g.GetAccountEnabled(); e != nil {
-		u.Enabled = *e
-	}
-	for f := adsync.Field(0); f < adsync.NumFields; f++ {
-		if p := m.props[f]; p != "" {
-			u.Values[f] = property(g, p)
+	for f, get := range m.get {
+		if get != nil {
+			u.Values[f] = strings.TrimSpace(get(g))
 		}
 	}
-	if street := u.Values[adsync.AddressLine]; street != "" {
+	// A single line is already trimmed and has no second line: only a
+	// multi-line street address is split.
+	if street := u.Values[adsync.AddressLine]; strings.ContainsAny(street, "\r\n") {
 		lines := splitLines(street)
 		u.Values[adsync.AddressLine] = lines[0]
 		if m.line2 {
@@ -107,7 +112,7 @@ func (m *mapping) toUser(g models.Userable, emailFromUPN bool) (adsync.User, boo
 		}
 	}
 	if u.Values[adsync.CountryID] == "" && m.countr {
-		u.Values[adsync.CountryID] = property(g, "country")
+		u.Values[adsync.CountryID] = strings.TrimSpace(m.country(g))
 	}
 	if c := u.Values[adsync.CountryID]; len(c) == 2 {
 		u.Values[adsync.CountryID] = strings.ToUpper(c) // usageLocation is an ISO 3166 alpha-2 code
@@ -133,74 +138,8 @@ func splitLines(s string) []string {
 	return out
 }
 
-// property reads a user property by its Graph name: the typed getter when
-// the SDK has one, else the additional data (directory extensions). A
-// collection gives its first non-blank value. The result is trimmed.
-func property(g models.Userable, name string) string {
-	var v string
-	switch strings.ToLower(name) {
-	case "id":
-		v = deref(g.GetId())
-	case "givenname":
-		v = deref(g.GetGivenName())
-	case "surname":
-		v = deref(g.GetSurname())
-	case "displayname":
-		v = deref(g.GetDisplayName())
-	case "mail":
-		v = deref(g.GetMail())
-	case "userprincipalname":
-		v = deref(g.GetUserPrincipalName())
-	case "othermails":
-		v = first(g.GetOtherMails())
-	case "proxyaddresses":
-		v = primarySMTP(g.GetProxyAddresses())
-	case "jobtitle":
-		v = deref(g.GetJobTitle())
-	case "businessphones":
-		v = first(g.GetBusinessPhones())
-	case "mobilephone":
-		v = deref(g.GetMobilePhone())
-	case "faxnumber":
-		v = deref(g.GetFaxNumber())
-	case "streetaddress":
-		v = deref(g.GetStreetAddress())
-	case "city":
-		v = deref(g.GetCity())
-	case "state":
-		v = deref(g.GetState())
-	case "postalcode":
-		v = deref(g.GetPostalCode())
-	case "country":
-		v = deref(g.GetCountry())
-	case "usagelocation":
-		v = deref(g.GetUsageLocation())
-	case "officelocation":
-		v = deref(g.GetOfficeLocation())
-	case "companyname":
-		v = deref(g.GetCompanyName())
-	case "department":
-		v = deref(g.GetDepartment())
-	case "employeeid":
-		v = deref(g.GetEmployeeId())
-	case "employeetype":
-		v = deref(g.GetEmployeeType())
-	case "mailnickname":
-		v = deref(g.GetMailNickname())
-	case "preferredlanguage":
-		v = deref(g.GetPreferredLanguage())
-	case "onpremisesimmutableid":
-		v = deref(g.GetOnPremisesImmutableId())
-	case "onpremisessamaccountname":
-		v = deref(g.GetOnPremisesSamAccountName())
-	default:
-		v = additional(g.GetAdditionalData(), name)
-	}
-	return strings.TrimSpace(v)
-}
-
-// additional reads a property the SDK has no getter for. The JSON parser
-// stores leaves as pointers (docs/directories.md §A4).
+// additional reads a property wireUser does not hold (a directory
+// extension) from the user's other properties, ignoring case as Graph does.
 func additional(data map[string]any, name string) string {
 	var raw any
 	found := false
@@ -222,8 +161,8 @@ func scalar(v any) string {
 		return ""
 	case string:
 		return x
-	case *string:
-		return deref(x)
+	case json.Number:
+		return string(x)
 	case []any:
 		for _, e := range x {
 			if s := strings.TrimSpace(scalar(e)); s != "" {
@@ -231,14 +170,6 @@ func scalar(v any) string {
 			}
 		}
 		return ""
-	case *bool:
-		return ptr(x)
-	case *float64:
-		return ptr(x)
-	case *int64:
-		return ptr(x)
-	case *int32:
-		return ptr(x)
 	}
 	return fmt.Sprint(v)
 }
@@ -265,11 +196,4 @@ func primarySMTP(l []string) string {
 		}
 	}
 	return fallback
-}
-
-func ptr[T any](p *T) string {
-	if p == nil {
-		return ""
-	}
-	return fmt.Sprint(*p)
 }

@@ -2,8 +2,10 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -19,7 +21,6 @@ import (
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
 	"github.com/psasync/adsync"
@@ -28,15 +29,6 @@ import (
 // pageSize is the $top of member reads: Graph's maximum (docs/directories.md §A1),
 // so a group of n members takes ⌈n/999⌉ calls.
 const pageSize = 999
-
-func init() {
-	// Pages after the first are fetched by the SDK's page iterator, which
-	// maps error bodies only through this registry. Without it a 403 on
-	// page 2 would lose its Graph error code. Registering twice fails
-	// harmlessly.
-	_ = msgraphcore.RegisterError(msgraphcore.PageIteratorErrorRegistryKey,
-		abstractions.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
-}
 
 // Source reads the members of one Entra ID group through Microsoft Graph.
 // It implements adsync.DirectorySource and adsync.IncrementalSource. Its
@@ -134,8 +126,16 @@ func (s *Source) httpClient() *http.Client {
 }
 
 // String describes the source without secrets.
-func (s *Source) String() string {
+func (s Source) String() string {
 	return "graph source for group " + s.cfg.GroupID + " at " + s.base
+}
+
+// Format prints String for every verb, %#v included: the Source holds the
+// client secret or certificate key (in its Config and its credential),
+// which fmt would otherwise print field by field (issue #10 point 12).
+// Value receivers, so that a copied Source redacts too.
+func (s Source) Format(f fmt.State, verb rune) {
+	_, _ = io.WriteString(f, s.String())
 }
 
 func (s *Source) groupsBuilder() *groups.GroupsRequestBuilder {
@@ -150,24 +150,13 @@ func (s *Source) membersOp() string {
 	return "reading the " + kind + " of group " + s.cfg.GroupID
 }
 
-// firstMembersPage fetches the first page of the group's user members.
-// Some tenants answer the OData cast with 400 Request_UnsupportedQuery
-// unless it is an advanced query (docs/directories.md §A1): then it asks again
-// with ConsistencyLevel: eventual and $count=true, and returns the headers
-// that later pages must carry too.
-func (s *Source) firstMembersPage(ctx context.Context, sel []string, top int32) (models.UserCollectionResponseable, *abstractions.RequestHeaders, error) {
-	resp, err := s.membersPage(ctx, sel, top, nil)
-	if err == nil || !unsupportedQuery(err) {
-		return resp, nil, err
-	}
-	s.log.DebugContext(ctx, "graph: the user cast needs an advanced query; retrying with ConsistencyLevel: eventual", "group", s.cfg.GroupID)
-	h := abstractions.NewRequestHeaders()
-	h.Add("ConsistencyLevel", "eventual")
-	resp, err = s.membersPage(ctx, sel, top, h)
-	return resp, h, err
-}
+// odataErrors maps every error status to the SDK's ODataError, as its
+// generated request builders do.
+var odataErrors = abstractions.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
 
-func (s *Source) membersPage(ctx context.Context, sel []string, top int32, h *abstractions.RequestHeaders) (models.UserCollectionResponseable, error) {
+// firstMembersRequest builds the request of the first page of the group's
+// user members.
+func (s *Source) firstMembersRequest(ctx context.Context, sel []string, top int32, h *abstractions.RequestHeaders) (*abstractions.RequestInformation, error) {
 	var count *bool
 	if h != nil {
 		t := true
@@ -175,11 +164,64 @@ func (s *Source) membersPage(ctx context.Context, sel []string, top int32, h *ab
 	}
 	g := s.groupsBuilder().ByGroupId(s.cfg.GroupID)
 	if s.cfg.DirectMembersOnly {
-		return g.Members().GraphUser().Get(ctx, &groups.ItemMembersGraphUserRequestBuilderGetRequestConfiguration{Headers: h,
+		return g.Members().GraphUser().ToGetRequestInformation(ctx, &groups.ItemMembersGraphUserRequestBuilderGetRequestConfiguration{Headers: h,
 			QueryParameters: &groups.ItemMembersGraphUserRequestBuilderGetQueryParameters{Select: sel, Top: &top, Count: count}})
 	}
-	return g.TransitiveMembers().GraphUser().Get(ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{Headers: h,
+	return g.TransitiveMembers().GraphUser().ToGetRequestInformation(ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{Headers: h,
 		QueryParameters: &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: sel, Top: &top, Count: count}})
+}
+
+// linkRequest builds a GET of an absolute @odata.nextLink or deltaLink,
+// with the headers every page of the read carries.
+func linkRequest(link string, h *abstractions.RequestHeaders) (*abstractions.RequestInformation, error) {
+	u, err := url.Parse(link)
+	if err != nil {
+		return nil, fmt.Errorf("a link Graph returned is not a URL: %w", err)
+	}
+	ri := abstractions.NewRequestInformation()
+	ri.Method = abstractions.GET
+	ri.SetUri(*u)
+	ri.Headers.TryAdd("Accept", "application/json")
+	if h != nil {
+		ri.Headers.AddAll(h)
+	}
+	return ri, nil
+}
+
+// getBody sends a request through the SDK (authentication, retries,
+// error mapping) and returns the body of its successful answer.
+func (s *Source) getBody(ctx context.Context, ri *abstractions.RequestInformation) ([]byte, error) {
+	res, err := s.adapter.SendPrimitive(ctx, ri, "[]byte", odataErrors)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := res.([]byte) // nil for an empty body
+	return body, nil
+}
+
+// firstMembersPage fetches the first page of the group's user members.
+// Some tenants answer the OData cast with 400 Request_UnsupportedQuery
+// unless it is an advanced query (docs/directories.md §A1): then it asks again
+// with ConsistencyLevel: eventual and $count=true, and returns the headers
+// that later pages must carry too.
+func (s *Source) firstMembersPage(ctx context.Context, sel []string, top int32) ([]byte, *abstractions.RequestHeaders, error) {
+	body, err := s.membersPage(ctx, sel, top, nil)
+	if err == nil || !unsupportedQuery(err) {
+		return body, nil, err
+	}
+	s.log.DebugContext(ctx, "graph: the user cast needs an advanced query; retrying with ConsistencyLevel: eventual", "group", s.cfg.GroupID)
+	h := abstractions.NewRequestHeaders()
+	h.Add("ConsistencyLevel", "eventual")
+	body, err = s.membersPage(ctx, sel, top, h)
+	return body, h, err
+}
+
+func (s *Source) membersPage(ctx context.Context, sel []string, top int32, h *abstractions.RequestHeaders) ([]byte, error) {
+	ri, err := s.firstMembersRequest(ctx, sel, top, h)
+	if err != nil {
+		return nil, err
+	}
+	return s.getBody(ctx, ri)
 }
 
 // unsupportedQuery reports a 400 Request_UnsupportedQuery.
@@ -205,7 +247,7 @@ func (s *Source) Users(ctx context.Context, page func([]adsync.User) error) erro
 		s.log.WarnContext(ctx, "graph: member read failed", "group", s.cfg.GroupID, "delivered", 0, "err", err)
 		return err
 	}
-	_, err = s.walk(ctx, first, headers, models.CreateUserCollectionResponseFromDiscriminatorValue, s.membersOp(),
+	_, err = s.walk(ctx, first, headers, s.membersOp(),
 		func(u adsync.User, removed bool) error {
 			if removed {
 				return nil
@@ -260,73 +302,72 @@ func (p *pager) flush() error {
 	return err
 }
 
-// walk goes through a collection with the SDK's page iterator and calls
-// visit with each user, converted; removed is set for a users/delta
-// "@removed" entry, whose user has only its ID. It stops at visit's first
-// error and returns it. It detects the permission trap (members with only
-// their id) before anything is visited past the first few users, and
-// returns the deltaLink of the last page, if any. headers are sent again
-// with every page after the first.
-func (s *Source) walk(ctx context.Context, first any, headers *abstractions.RequestHeaders, factory absser.ParsableFactory, op string,
+// walk goes through a collection page by page, from the body of its first
+// page, following @odata.nextLink, and calls visit with each user,
+// converted; removed is set for a users/delta "@removed" entry, whose user
+// has only its ID. It stops at visit's first error and returns it. It
+// detects the permission trap (members with only their id) before anything
+// is visited past the first few users, and returns the deltaLink of the
+// last page, if any. headers are sent again with every page after the
+// first.
+func (s *Source) walk(ctx context.Context, body []byte, headers *abstractions.RequestHeaders, op string,
 	visit func(u adsync.User, removed bool) error) (deltaLink string, err error) {
-	it, err := msgraphcore.NewPageIterator[models.Userable](first, s.adapter, factory)
-	if err != nil {
-		return "", fmt.Errorf("graph: %s: %w", op, err)
-	}
-	if headers != nil {
-		it.SetHeaders(headers)
-	}
-	var visitErr error
+	dec := pageDecoder{extras: s.m.extras}
 	seen, limited := 0, 0
 	var held []adsync.User // users visited only once the trap is ruled out
 	const trapSample = 10
-	err = it.Iterate(ctx, func(g models.Userable) bool {
-		if u, ok := g.(*models.User); g == nil || (ok && u == nil) { // a JSON null in "value"
-			return true
+	for {
+		page, err := dec.decode(body)
+		if err != nil {
+			return "", &Error{Op: op, Kind: adsync.ErrUnavailable, Message: "Graph answered a page that is not a user collection: " + err.Error()}
 		}
-		id := deref(g.GetId())
-		if id == "" {
-			return true
-		}
-		if removedReason(g) != "" {
-			visitErr = visit(adsync.User{ID: id}, true)
-			return visitErr == nil
-		}
-		u, _ := s.m.toUser(g, s.cfg.EmailFromUPN)
-		seen++
-		if u.UPN == "" && u.Name == "" {
-			limited++
-		}
-		if seen <= trapSample {
+		for i := range page.Value {
+			g := &page.Value[i]
+			if g.ID == "" { // a JSON null in "value"
+				continue
+			}
+			if g.Removed != nil {
+				if err := visit(adsync.User{ID: g.ID}, true); err != nil {
+					return "", err
+				}
+				continue
+			}
+			u, _ := s.m.toUser(g, s.cfg.EmailFromUPN)
+			seen++
+			if u.UPN == "" && u.Name == "" {
+				limited++
+			}
+			if seen > trapSample {
+				if err := visit(u, false); err != nil {
+					return "", err
+				}
+				continue
+			}
 			held = append(held, u)
 			if seen < trapSample {
-				return true
+				continue
 			}
 			if limited == seen {
-				visitErr = s.limitedInfoError(op)
-				return false
+				return "", s.limitedInfoError(op)
 			}
 			for _, h := range held {
-				if visitErr = visit(h, false); visitErr != nil {
-					return false
+				if err := visit(h, false); err != nil {
+					return "", err
 				}
 			}
 			held = nil
-			return true
 		}
-		visitErr = visit(u, false)
-		return visitErr == nil
-	})
-	if err != nil {
-		return "", s.apiError(op, err)
-	}
-	if visitErr != nil {
-		return "", visitErr
-	}
-	if next := it.GetOdataNextLink(); next != nil && *next != "" {
-		// Iterate returned without reaching the end: never report a
-		// truncated read as complete (R-DEACT-3).
-		return "", fmt.Errorf("graph: %s: the page iterator stopped before the last page: %w", op, adsync.ErrIncompleteRead)
+		if page.NextLink == "" {
+			deltaLink = page.DeltaLink
+			break
+		}
+		ri, err := linkRequest(page.NextLink, headers)
+		if err != nil {
+			return "", &Error{Op: op, Kind: adsync.ErrUnavailable, Message: err.Error()}
+		}
+		if body, err = s.getBody(ctx, ri); err != nil {
+			return "", s.apiError(op, err)
+		}
 	}
 	if seen > 0 && limited == seen {
 		return "", s.limitedInfoError(op)
@@ -335,9 +376,6 @@ func (s *Source) walk(ctx context.Context, first any, headers *abstractions.Requ
 		if err := visit(h, false); err != nil {
 			return "", err
 		}
-	}
-	if dl := it.GetOdataDeltaLink(); dl != nil {
-		deltaLink = *dl
 	}
 	return deltaLink, nil
 }
@@ -349,21 +387,6 @@ func (s *Source) limitedInfoError(op string) error {
 	return &Error{Op: op, Code: "LimitedInformation", Kind: adsync.ErrUnauthorized,
 		Message: "group members came back with only their id and no properties",
 		Hint:    "the app can read the group's membership but not users: grant the application permission User.Read.All (with GroupMember.Read.All) and an administrator's consent"}
-}
-
-// removedReason returns the @removed reason of a delta entry, "" for a
-// present user.
-func removedReason(g models.Userable) string {
-	r, ok := g.GetAdditionalData()["@removed"]
-	if !ok {
-		return ""
-	}
-	if m, ok := r.(map[string]any); ok {
-		if s := scalar(m["reason"]); s != "" {
-			return s
-		}
-	}
-	return "removed"
 }
 
 // Check gets a token, then reads the group and its first member, so that a
@@ -384,15 +407,17 @@ func (s *Source) Check(ctx context.Context) (adsync.ConnStatus, error) {
 			st.Detail += ", group " + name
 		}
 	}
-	resp, _, err := s.firstMembersPage(ctx, []string{"id", "userPrincipalName", "displayName"}, 1)
+	body, _, err := s.firstMembersPage(ctx, []string{"id", "userPrincipalName", "displayName"}, 1)
 	if err != nil {
 		return st, s.apiError(s.membersOp(), err)
 	}
-	if resp != nil {
-		for _, u := range resp.GetValue() {
-			if u != nil && deref(u.GetUserPrincipalName()) == "" && deref(u.GetDisplayName()) == "" {
-				return st, s.limitedInfoError(s.membersOp())
-			}
+	var page wirePage
+	if err := json.Unmarshal(body, &page); err != nil {
+		return st, &Error{Op: s.membersOp(), Kind: adsync.ErrUnavailable, Message: "Graph answered a page that is not a user collection: " + err.Error()}
+	}
+	for _, u := range page.Value {
+		if u.ID != "" && u.UserPrincipalName == "" && u.DisplayName == "" {
+			return st, s.limitedInfoError(s.membersOp())
 		}
 	}
 	return st, nil

@@ -3,7 +3,6 @@ package graph
 import (
 	"testing"
 
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -37,24 +36,54 @@ func TestCloudWiring(t *testing.T) {
 	assert.Equal(t, "api://custom/.default", s.scope)
 }
 
-// Every getter may return nil (docs/directories.md §A2): nothing panics, nil is
-// blank, and a nil accountEnabled counts as enabled.
+// Any property may be absent or null (docs/directories.md §A2): nothing fails,
+// null is blank, a null accountEnabled counts as enabled, and an entry
+// without an id is not a user. An extension's number keeps its text.
 func TestNilSafeMapping(t *testing.T) {
-	m := newMapping(map[adsync.Field]string{adsync.Title: "extension_x_title", adsync.Fax: "otherMails"})
-	var typedNil *models.User
-	for _, g := range []models.Userable{nil, typedNil, models.NewUser()} {
-		_, ok := m.toUser(g, true)
-		assert.False(t, ok, "no id: not a user")
-	}
-	g := models.NewUser()
+	m := newMapping(map[adsync.Field]string{adsync.Title: "extension_x_title", adsync.Fax: "otherMails", adsync.City: "extension_x_floor"})
+	require.True(t, m.extras)
 	id := "5b0c5bfe-0000-4000-8000-000000000001"
-	g.SetId(&id)
-	g.SetBusinessPhones(nil)
-	g.SetAdditionalData(map[string]any{"extension_x_title": (*string)(nil), "@removed": nil})
-	u, ok := m.toUser(g, true)
-	require.True(t, ok)
-	assert.Equal(t, id, u.ID)
+	body := `{"value":[null,{},{"id":null},
+		{"id":"` + id + `","accountEnabled":null,"businessPhones":null,"otherMails":[null,""],"extension_x_title":null,
+		 "givenName":null,"streetAddress":null,"@removed":null},
+		{"id":"` + id + `","EXTENSION_X_FLOOR":12345678901234567890,"accountEnabled":false}]}`
+	for _, extras := range []bool{true, false} {
+		d := pageDecoder{extras: extras}
+		p, err := d.decode([]byte(body))
+		require.NoError(t, err)
+		require.Len(t, p.Value, 5)
+		for _, g := range p.Value[:3] {
+			_, ok := m.toUser(&g, true)
+			assert.False(t, ok, "no id: not a user")
+		}
+		u, ok := m.toUser(&p.Value[3], true)
+		require.True(t, ok)
+		assert.Equal(t, id, u.ID)
+		assert.True(t, u.Enabled)
+		assert.Equal(t, adsync.Values{}, u.Values)
+		assert.NotNil(t, p.Value[3].Removed, "an @removed without a reason still counts as removed")
+		u, _ = m.toUser(&p.Value[4], false)
+		assert.False(t, u.Enabled)
+		if extras {
+			assert.Equal(t, "12345678901234567890", u.Values[adsync.City], "extension names ignore case; numbers keep their digits")
+		}
+	}
+}
+
+// A decoder reused across pages starts each user blank: a property the
+// next page leaves out is not the previous page's value.
+func TestPageDecoderReuse(t *testing.T) {
+	m := newMapping(nil)
+	d := pageDecoder{}
+	_, err := d.decode([]byte(`{"value":[{"id":"a","city":"Oslo","accountEnabled":false}],"@odata.nextLink":"https://x/next"}`))
+	require.NoError(t, err)
+	p, err := d.decode([]byte(`{"value":[{"id":"b"},null],"@odata.deltaLink":"https://x/delta"}`))
+	require.NoError(t, err)
+	require.Len(t, p.Value, 2)
+	u, _ := m.toUser(&p.Value[0], false)
+	assert.Equal(t, "", u.Values[adsync.City])
 	assert.True(t, u.Enabled)
-	assert.Equal(t, adsync.Values{}, u.Values)
-	assert.Equal(t, "removed", removedReason(g), "an @removed without a reason still counts as removed")
+	assert.Equal(t, "", p.Value[1].ID)
+	assert.Equal(t, "", p.NextLink)
+	assert.Equal(t, "https://x/delta", p.DeltaLink)
 }

@@ -27,4 +27,13 @@
 //
 // Every request must carry a bearer token; any non-empty token is accepted
 // unless RequireToken sets one. Servers listen on 127.0.0.1 only.
+//
+// The Server's surface is shared with autotasktest, after net/http/httptest:
+// NewServer, NewTLSServer, URL, Client, Close, InjectFault and ClearFaults
+// (a Fault's Times is the number of next matching requests it answers, 0
+// for every one), and Requests.
+//
+// Listings are linear in the tenant's size: a member listing or delta round
+// is computed once per state of the tenant, not once per page, so that a
+// group of 100,000 members or more reads as fast per member as a small one.
 package graphtest

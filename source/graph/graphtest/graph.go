@@ -110,7 +110,9 @@ func (s *Server) serveUser(w http.ResponseWriter, q url.Values, id string) {
 	if s.badSelect(w, q) {
 		return
 	}
-	writeJSON(w, http.StatusOK, rec.u.project(selectList(q), false))
+	w.Header().Set("Content-Type", jsonContentType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(rec.u.appendJSON(nil, resolveSelect(selectList(q)), false))
 }
 
 // members returns the ids of a group's direct or transitive members, in a
@@ -133,6 +135,26 @@ func (s *Server) members(g *object, transitive bool) []string {
 	}
 	walk(g)
 	return out
+}
+
+// listing returns the ids of a group's members (users only, if set), each
+// once, in a stable order. It is computed once per state of the tenant, so
+// that paging through it is linear. Callers hold mu.
+func (s *Server) listing(g *object, transitive, usersOnly bool) []string {
+	s.fresh()
+	key := listKey{g.id, transitive, usersOnly}
+	if ids, ok := s.lists[key]; ok {
+		return ids
+	}
+	s.listBuilds++
+	ids := []string{}
+	for _, m := range s.members(g, transitive) {
+		if _, isUser := s.users[m]; isUser || !usersOnly {
+			ids = append(ids, m)
+		}
+	}
+	s.lists[key] = ids
+	return ids
 }
 
 func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, q url.Values, id string, transitive bool, cast string) {
@@ -179,39 +201,37 @@ func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, q url.Valu
 	}
 	sel := selectList(q)
 	readUsers := s.has(PermUserReadAll, PermDirectoryReadAll)
-	var ids []string
-	for _, m := range s.members(g, transitive) {
-		if _, isUser := s.users[m]; isUser || !usersOnly {
-			ids = append(ids, m)
-		}
-	}
-	value := []map[string]any{}
+	ids := s.listing(g, transitive, usersOnly)
 	end := min(skip+top, len(ids))
-	for _, m := range ids[min(skip, len(ids)):end] {
-		rec, isUser := s.users[m]
-		switch {
-		case !isUser:
-			value = append(value, s.objects[m].json())
-		case !readUsers:
-			value = append(value, rec.u.limited())
-		default:
-			value = append(value, rec.u.project(sel, true))
-		}
-	}
-	resp := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#directoryObjects", "value": value}
+	count := -1
 	if q.Get("$count") == "true" {
-		resp["@odata.count"] = len(ids)
+		count = len(ids)
 	}
+	next := ""
 	if end < len(ids) {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = vs
 		}
-		next.Set("$top", strconv.Itoa(top))
-		next.Set("$skiptoken", "m"+strconv.Itoa(end))
-		resp["@odata.nextLink"] = baseURL(r) + r.URL.Path + "?" + next.Encode()
+		v.Set("$top", strconv.Itoa(top))
+		v.Set("$skiptoken", "m"+strconv.Itoa(end))
+		next = baseURL(r) + r.URL.Path + "?" + v.Encode()
 	}
-	writeJSON(w, http.StatusOK, resp)
+	page := ids[min(skip, len(ids)):end]
+	c := newCollection(baseURL(r)+"/v1.0/$metadata#directoryObjects", count, next, "", 512*len(page))
+	rs := resolveSelect(sel)
+	for _, m := range page {
+		rec, isUser := s.users[m]
+		switch b := c.next(); {
+		case !isUser:
+			c.b = s.objects[m].appendJSON(b)
+		case !readUsers:
+			c.b = rec.u.appendLimited(b)
+		default:
+			c.b = rec.u.appendJSON(b, rs, true)
+		}
+	}
+	c.write(w)
 }
 
 // A delta token is "<epoch>.<version>"; a skip token is
@@ -281,40 +301,45 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, q url.Values
 		return
 	}
 	ids := s.deltaItems(since, upto)
-	value := []map[string]any{}
 	end := min(offset+s.deltaPage, len(ids))
-	for _, id := range ids[min(offset, len(ids)):end] {
+	next, delta := "", ""
+	if end < len(ids) {
+		next = link("$skiptoken", fmt.Sprintf("%d.%d.%d.%d", s.epoch, since, upto, end))
+	} else {
+		delta = link("$deltatoken", fmt.Sprintf("%d.%d", s.epoch, upto))
+	}
+	page := ids[min(offset, len(ids)):end]
+	c := newCollection(baseURL(r)+"/v1.0/$metadata#users", -1, next, delta, 512*len(page))
+	rs := resolveSelect(sel)
+	for _, id := range page {
 		if rec, ok := s.users[id]; ok {
-			value = append(value, rec.u.project(sel, false))
+			c.b = rec.u.appendJSON(c.next(), rs, false)
 		} else if reason, ok := s.removed[id]; ok {
-			value = append(value, map[string]any{"id": id, "@removed": map[string]any{"reason": reason}})
+			b := append(c.next(), `{"id":`...)
+			b = appendString(b, id)
+			b = append(b, `,"@removed":{"reason":`...)
+			b = appendString(b, reason)
+			c.b = append(b, "}}"...)
 		}
 	}
-	resp := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#users", "value": value}
-	if end < len(ids) {
-		resp["@odata.nextLink"] = link("$skiptoken", fmt.Sprintf("%d.%d.%d.%d", s.epoch, since, upto, end))
-	} else {
-		resp["@odata.deltaLink"] = link("$deltatoken", fmt.Sprintf("%d.%d", s.epoch, upto))
-	}
-	writeJSON(w, http.StatusOK, resp)
+	c.write(w)
 }
 
 // badSelect answers 400 when $select names a property users do not have:
 // one of the model's, or an extension property some user carries. Callers
 // hold mu.
 func (s *Server) badSelect(w http.ResponseWriter, q url.Values) bool {
-	known := (&User{}).properties()
-	for _, name := range selectList(q) {
-		if _, ok := lookupFold(known, name); ok {
-			continue
-		}
-		found := false
+	s.fresh()
+	if s.extraNames == nil {
+		s.extraNames = map[string]bool{}
 		for _, r := range s.users {
-			if _, found = lookupFold(r.u.Extra, name); found {
-				break
+			for k := range r.u.Extra {
+				s.extraNames[strings.ToLower(k)] = true
 			}
 		}
-		if !found {
+	}
+	for _, name := range selectList(q) {
+		if knownProperties[strings.ToLower(name)] == nil && !s.extraNames[strings.ToLower(name)] {
 			badRequest(w, "Could not find a property named '%s' on type 'microsoft.graph.user'.", name)
 			return true
 		}
@@ -327,32 +352,42 @@ func (s *Server) badSelect(w http.ResponseWriter, q url.Values) bool {
 // change-log window (since, upto], once each at their last change unless
 // replays are on. The window is fixed by the tokens, so paging is stable
 // while users change. Callers hold mu.
+// The listing is computed once per state of the tenant and window, so that
+// paging through it is linear.
 func (s *Server) deltaItems(since, upto int64) []string {
+	s.fresh()
 	if since < 0 {
-		recs := make([]*userRec, 0, len(s.users))
-		for _, r := range s.users {
-			recs = append(recs, r)
+		if s.initial == nil {
+			recs := make([]*userRec, 0, len(s.users))
+			for _, r := range s.users {
+				recs = append(recs, r)
+			}
+			sort.Slice(recs, func(i, j int) bool { return recs[i].seq < recs[j].seq })
+			s.initial = make([]string, len(recs))
+			for i, r := range recs {
+				s.initial[i] = r.u.ID
+			}
 		}
-		sort.Slice(recs, func(i, j int) bool { return recs[i].seq < recs[j].seq })
-		ids := make([]string, len(recs))
-		for i, r := range recs {
-			ids[i] = r.u.ID
-		}
-		return ids
+		return s.initial
+	}
+	if w := s.window; w.ids != nil && w.since == since && w.upto == upto && w.replays == s.replays {
+		return w.ids
 	}
 	window := s.changes[since:upto]
+	ids := []string{}
 	if s.replays {
-		return append([]string(nil), window...)
-	}
-	last := map[string]int{}
-	for i, id := range window {
-		last[id] = i
-	}
-	var ids []string
-	for i, id := range window {
-		if last[id] == i {
-			ids = append(ids, id)
+		ids = append(ids, window...)
+	} else {
+		last := map[string]int{}
+		for i, id := range window {
+			last[id] = i
+		}
+		for i, id := range window {
+			if last[id] == i {
+				ids = append(ids, id)
+			}
 		}
 	}
+	s.window = deltaWindow{since: since, upto: upto, replays: s.replays, ids: ids}
 	return ids
 }

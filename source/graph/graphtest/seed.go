@@ -30,6 +30,7 @@ func (s *Server) addObject(id, odataType, displayName string) string {
 		return id
 	}
 	s.objects[id] = &object{id: id, odataType: odataType, displayName: displayName}
+	s.changed()
 	return id
 }
 
@@ -45,10 +46,15 @@ func (s *Server) AddMembers(groupID string, memberIDs ...string) {
 		if !isUser && !isObj {
 			panic("graphtest: AddMembers: no user or object with id " + m)
 		}
-		if !slices.Contains(g.members, m) {
+		if _, ok := g.memberSet[m]; !ok {
+			if g.memberSet == nil {
+				g.memberSet = map[string]struct{}{}
+			}
+			g.memberSet[m] = struct{}{}
 			g.members = append(g.members, m)
 		}
 	}
+	s.changed()
 }
 
 // RemoveMember removes a direct member from a group.
@@ -56,7 +62,11 @@ func (s *Server) RemoveMember(groupID, memberID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.group(groupID)
-	g.members = slices.DeleteFunc(g.members, func(m string) bool { return m == memberID })
+	if _, ok := g.memberSet[memberID]; ok {
+		delete(g.memberSet, memberID)
+		g.members = slices.DeleteFunc(g.members, func(m string) bool { return m == memberID })
+	}
+	s.changed()
 }
 
 // group returns the group with the id; callers hold mu.
@@ -80,6 +90,7 @@ func (s *Server) PutUser(u User) string {
 	defer s.mu.Unlock()
 	s.changes = append(s.changes, u.ID)
 	delete(s.removed, u.ID)
+	s.changed()
 	if r, ok := s.users[u.ID]; ok {
 		r.u = u
 		return u.ID
@@ -112,6 +123,7 @@ func (s *Server) UpdateUser(id string, change func(*User)) bool {
 	change(&r.u)
 	r.u.ID = id
 	s.changes = append(s.changes, id)
+	s.changed()
 	return true
 }
 
@@ -126,8 +138,12 @@ func (s *Server) DeleteUser(id string) bool {
 	}
 	delete(s.users, id)
 	for _, o := range s.objects {
-		o.members = slices.DeleteFunc(o.members, func(m string) bool { return m == id })
+		if _, ok := o.memberSet[id]; ok {
+			delete(o.memberSet, id)
+			o.members = slices.DeleteFunc(o.members, func(m string) bool { return m == id })
+		}
 	}
+	s.changed()
 	s.changes = append(s.changes, id)
 	s.removed[id] = "deleted"
 	return true

@@ -25,15 +25,12 @@ const (
 // SetDeltaPageSize says otherwise (Graph chooses the size itself).
 const DefaultDeltaPageSize = 200
 
-// Server is the emulator: an http.Handler with an in-memory tenant. Create
-// it with NewServer or NewTLSServer (listening on 127.0.0.1), or with New
-// to mount it yourself. Its methods are safe for concurrent use.
+// Server is the emulator: an in-memory tenant served over HTTP on
+// 127.0.0.1. Create it with NewServer or NewTLSServer and Close it when
+// done. Its surface is the one autotasktest's Server has too, after
+// net/http/httptest: URL, Client, InjectFault, ClearFaults, Requests. Its
+// methods are safe for concurrent use.
 type Server struct {
-	// URL is the server's root, e.g. "http://127.0.0.1:41234" (empty for
-	// New until you set it). The Graph API is under URL+"/v1.0"; see
-	// GraphURL.
-	URL string
-
 	hs *httptest.Server
 
 	mu        sync.Mutex
@@ -54,6 +51,32 @@ type Server struct {
 	faults    []*Fault
 	requests  []Request
 	apps      map[string]map[string]*app // tenant → client id → app
+
+	// Listings are computed once per state of the tenant, not per page,
+	// so that reading a group of n members costs O(n) (issue #14). version
+	// counts the changes to users, objects and memberships; the caches
+	// below hold for cacheVersion only.
+	version      uint64
+	cacheVersion uint64
+	lists        map[listKey][]string // member ids of a listing
+	extraNames   map[string]bool      // lower-case extension property names of all users; nil = not computed
+	initial      []string             // user ids by creation order (the initial delta round); nil = not computed
+	window       deltaWindow          // the last delta window listed
+	listBuilds   int                  // member listings computed, for tests
+}
+
+// listKey names a member listing: a group, direct or transitive, every
+// member or users only.
+type listKey struct {
+	group                 string
+	transitive, usersOnly bool
+}
+
+// deltaWindow is the listing of the changes (since, upto] of a delta round.
+type deltaWindow struct {
+	since, upto int64
+	replays     bool
+	ids         []string // nil = none cached
 }
 
 type userRec struct {
@@ -75,10 +98,8 @@ type Request struct {
 	Status   int
 }
 
-// New returns an emulator that is not listening: mount it as an
-// http.Handler and set URL to where it is reachable (the absolute nextLink
-// and deltaLink URLs are built from the request's Host).
-func New() *Server {
+// newTenant returns the emulator's state, not yet listening.
+func newTenant() *Server {
 	return &Server{
 		users:     map[string]*userRec{},
 		objects:   map[string]*object{},
@@ -101,15 +122,14 @@ func NewServer() *Server { return start(false) }
 func NewTLSServer() *Server { return start(true) }
 
 func start(tls bool) *Server {
-	s := New()
-	s.hs = httptest.NewUnstartedServer(s)
+	s := newTenant()
+	s.hs = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.hs.Listener = loopback()
 	if tls {
 		s.hs.StartTLS()
 	} else {
 		s.hs.Start()
 	}
-	s.URL = s.hs.URL
 	return s
 }
 
@@ -121,24 +141,19 @@ func loopback() net.Listener {
 	return l
 }
 
-// Close shuts a started server down.
-func (s *Server) Close() {
-	if s.hs != nil {
-		s.hs.Close()
-	}
-}
+// Close shuts the server down.
+func (s *Server) Close() { s.hs.Close() }
+
+// URL is the server's root, e.g. "http://127.0.0.1:41234": the token
+// endpoint's authority. The Graph API is under GraphURL.
+func (s *Server) URL() string { return s.hs.URL }
+
+// GraphURL is the Graph API root, URL()+"/v1.0".
+func (s *Server) GraphURL() string { return s.hs.URL + "/v1.0" }
 
 // Client returns an *http.Client for the server: for a TLS server it trusts
 // the server's certificate.
-func (s *Server) Client() *http.Client {
-	if s.hs != nil {
-		return s.hs.Client()
-	}
-	return http.DefaultClient
-}
-
-// GraphURL is the Graph API root, URL+"/v1.0".
-func (s *Server) GraphURL() string { return s.URL + "/v1.0" }
+func (s *Server) Client() *http.Client { return s.hs.Client() }
 
 // SetPermissions replaces the application permissions the calling app has
 // been granted (by default GroupMember.Read.All and User.Read.All). Without
@@ -209,8 +224,9 @@ type Fault struct {
 	// OmitMessage leaves "message" out of the error body, which makes the
 	// Graph SDK's ODataError.Error panic (docs/directories.md §A6).
 	OmitMessage bool
-	// Times is how many requests the fault answers; 0 means until
-	// ClearFaults.
+	// Times: the fault applies to the next Times matching requests; 0 =
+	// every one, until ClearFaults. (autotasktest's Fault.Times means the
+	// same.)
 	Times int
 }
 
@@ -260,6 +276,21 @@ func (s *Server) ResetRequests() {
 	s.requests = nil
 }
 
+// changed records a change of users, objects or memberships. Callers hold
+// mu.
+func (s *Server) changed() { s.version++ }
+
+// fresh drops the cached listings when the tenant changed since they were
+// computed. Callers hold mu.
+func (s *Server) fresh() {
+	if s.cacheVersion == s.version && s.lists != nil {
+		return
+	}
+	s.cacheVersion = s.version
+	s.lists = map[listKey][]string{}
+	s.extraNames, s.initial, s.window = nil, nil, deltaWindow{}
+}
+
 // newID returns a random GUID-shaped object id.
 func newID() string {
 	var b [16]byte
@@ -279,8 +310,8 @@ func (w *statusRecorder) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// ServeHTTP serves the Graph and token endpoints.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serveHTTP serves the Graph and token endpoints.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		s.mu.Lock()
@@ -390,8 +421,11 @@ func writeError(w http.ResponseWriter, status int, code, msg string, omit bool) 
 	writeJSON(w, status, map[string]any{"error": e})
 }
 
+// jsonContentType is the Content-Type of Graph's JSON answers.
+const jsonContentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+	w.Header().Set("Content-Type", jsonContentType)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }

@@ -188,14 +188,18 @@ func TestFaults(t *testing.T) {
 	resp, _ := get(t, members, "tok")
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the fault ran out")
 
-	srv.InjectFault(graphtest.Fault{Status: 403, OmitMessage: true})
-	resp, p := get(t, members, "tok")
-	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
-	assert.Nil(t, p.Error.Message, "a body without message, to test the SDK pitfall")
+	srv.InjectFault(graphtest.Fault{Path: "/users/delta", Status: 503, Times: 1}) // matches none of the requests below
+	srv.InjectFault(graphtest.Fault{Status: 403, OmitMessage: true})              // Times 0: every one
+	for range 3 {
+		resp, p := get(t, members, "tok")
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+		assert.Nil(t, p.Error.Message, "a body without message, to test the SDK pitfall")
+	}
 	srv.ClearFaults()
 	resp, _ = get(t, members, "tok")
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, 5, srv.CountRequests("/members"))
+	assert.Equal(t, 7, srv.CountRequests("/members"))
+	assert.Len(t, srv.Requests(), 7)
 }
 
 func TestDelta(t *testing.T) {

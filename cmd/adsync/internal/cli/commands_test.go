@@ -84,7 +84,7 @@ orgs:
       groupId: %s
       baseUrl: %s
       authorityHost: %s/
-`, at.Credentials().Username, at.Credentials().IntegrationCode, at.ZoneLookupURL(), company, product, cliTenant, cliClient, cliGroup, g.GraphURL(), g.URL)
+`, at.Credentials().Username, at.Credentials().IntegrationCode, at.ZoneLookupURL(), company, product, cliTenant, cliClient, cliGroup, g.GraphURL(), g.URL())
 	require.NoError(t, os.WriteFile(w.config, []byte(cfg), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "autotask-secret"), []byte(at.Credentials().Secret+"\n"), 0o600))
 	w.inv = invocation{env: map[string]string{"CONTOSO_GRAPH_SECRET": "graph-secret", "ADSYNC_CONFIG": w.config}, httpClient: g.Client()}
