@@ -73,5 +73,12 @@ func (s Secret) Format(f fmt.State, verb rune) {
 // never carries the secret.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.shown()), nil }
 
+// UnmarshalText sets the secret from text, so a configuration decoded from
+// JSON or YAML fills it. Marshalling gives "[redacted]", not the text.
+func (s *Secret) UnmarshalText(b []byte) error {
+	*s = NewSecret(string(b))
+	return nil
+}
+
 // LogValue returns the redacted form for log/slog.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.shown()) }

@@ -33,4 +33,7 @@ func TestSecretNeverShows(t *testing.T) {
 	}{})
 	require.NoError(t, err)
 	assert.Equal(t, `{}`, string(b), "omitzero leaves an empty secret out")
+	var in struct{ S adsync.Secret }
+	require.NoError(t, json.Unmarshal([]byte(`{"S":"from-json"}`), &in))
+	assert.Equal(t, "from-json", in.S.Reveal(), "a decoded configuration fills the secret")
 }
