@@ -163,7 +163,7 @@ func (h *heapPeak) done() float64 {
 }
 
 // BenchmarkPlan plans an organization of 10k, 100k and 400k users against
-// as many contacts (DESIGN.md target for 400k: ≤ 1 s, ≤ 600 MB peak heap).
+// as many contacts (docs/design.md target for 400k: ≤ 1 s, ≤ 600 MB peak heap).
 // peak-heap-MB is the live heap above what the in-memory directory, store
 // and history hold before the plan starts.
 func BenchmarkPlan(b *testing.B) {

@@ -113,7 +113,7 @@ func TestAPICallsPerRun(t *testing.T) {
 	run := e.mustSync()
 	after := e.store.Counts()
 	// ⌈contacts/500⌉ reads + one call per changed contact + a constant
-	// (check, countries): DESIGN.md "Performance targets".
+	// (check, countries): docs/design.md "Performance targets".
 	assert.Equal(t, int64(2), after.Reads-before.Reads)
 	assert.Equal(t, int64(10), after.Writes()-before.Writes())
 	assert.Equal(t, int64(2+10+2), run.APICalls)

@@ -19,7 +19,7 @@ type planParams struct {
 	log     *slog.Logger
 }
 
-// planFrom computes the plan of one run from what the run read (DESIGN "One
+// planFrom computes the plan of one run from what the run read (docs/design.md "One
 // run", step 6). It is a pure function of its inputs but for the matcher,
 // which is given ctx: no I/O, no Syncer.
 func planFrom(ctx context.Context, cfg *OrgConfig, r *reading, pp planParams) (*Plan, error) {

@@ -95,7 +95,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 	return p, nil
 }
 
-// read checks both ends and reads everything a plan needs (DESIGN "One
+// read checks both ends and reads everything a plan needs (docs/design.md "One
 // run", steps 2 to 5). It always returns a reading, for its TLS status.
 func (s *Syncer) read(ctx context.Context, org Org, full bool) (*reading, error) {
 	cfg := &org.Config

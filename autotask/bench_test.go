@@ -86,7 +86,7 @@ func (e *syncEnv) sync(tb testing.TB) adsync.Run {
 // lowerBound is ⌈contacts/500⌉ reads plus one write per change.
 func lowerBound(contacts, changes int) int { return (contacts+499)/500 + changes }
 
-// TestSyncCallCount checks the DESIGN target: a run costs the reads of
+// TestSyncCallCount checks the target of docs/design.md: a run costs the reads of
 // the contacts, one call per changed contact and a constant; a second run
 // without change reads only.
 func TestSyncCallCount(t *testing.T) {

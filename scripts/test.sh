@@ -43,7 +43,7 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit
 go vet ./...
 command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 staticcheck ./...
-# The root package must stay standard-library only (DESIGN.md).
+# The root package must stay standard-library only (docs/design.md).
 nonstd=$(go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' . | grep -v "^$(go list -m)\$" || true)
 if [ -n "$nonstd" ]; then echo "the root package imports non-standard packages: $nonstd" >&2; exit 1; fi
 # Only source/graph (and what imports it on purpose: the CLI, the Graph

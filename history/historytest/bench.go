@@ -9,7 +9,7 @@ import (
 )
 
 // BenchLinks is the size of the organization the benchmarks load and save:
-// the largest the sync is designed for (DESIGN.md, performance targets).
+// the largest the sync is designed for (docs/design.md, "Performance targets").
 const BenchLinks = 400_000
 
 // RunBenchmarks measures the link operations of stores made by newStore,

@@ -53,7 +53,7 @@ func BenchmarkStore(b *testing.B) {
 const secret = "s3cr3t-Pa55w0rd"
 
 // Bad DSNs get a clear error at Open, classified with errors.Is, that
-// names the server and never the password (DESIGN.md invariants).
+// names the server and never the password (docs/design.md, "Invariants").
 func TestOpenErrorsRedactPassword(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

@@ -104,7 +104,7 @@ func newerSchema(t *testing.T) string {
 }
 
 // Bad input gets a clear error at Open that names the file and what to do,
-// and the file is left exactly as it was (DESIGN.md invariants).
+// and the file is left exactly as it was (docs/design.md, "Invariants").
 func TestOpenRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

@@ -32,7 +32,7 @@ func (g *gatedStore) Check(ctx context.Context, companyID int64) error {
 	return g.Client.Check(ctx, companyID)
 }
 
-// TestReplicasOnPostgreSQL is the end to end of DESIGN.md with a shared
+// TestReplicasOnPostgreSQL is the end to end of docs/design.md with a shared
 // history: Graph emulator → graph.Source → Syncer → Autotask emulator →
 // PostgreSQL, with two replicas (two stores, two Syncers) on one database.
 // They never run the organization at once (R-RUN-5), and what one wrote
