@@ -67,7 +67,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.store.AddCompany(otherCompany, "Fabrikam")
 	e.storeIf = e.store
 	e.org = adsync.Org{Config: adsync.OrgConfig{ID: "contoso", CompanyID: company, Enabled: true, Directory: adsync.DirectoryLDAP}}
-	e.opts = adsync.Options{History: e.hist, Matcher: matcher.New(nil), Fields: merge.New, Now: clk.Now}
+	e.opts = adsync.Options{History: e.hist, Matcher: matcher.New(nil), Fields: merge.New, Clock: clk}
 	for _, o := range opts {
 		o(e)
 	}

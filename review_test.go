@@ -368,7 +368,7 @@ func TestReviewEdgeCases(t *testing.T) {
 
 func TestSchedulerRealClock(t *testing.T) {
 	t.Run("R-RUN-1 with the system clock each organization runs again an interval after its last start, parallelism bounded", func(t *testing.T) {
-		se := newSchedEnv(t, 3, withSyncerOptions(func(o *adsync.Options) { o.Now = nil }),
+		se := newSchedEnv(t, 3, withSyncerOptions(func(o *adsync.Options) { o.Clock = nil }),
 			withStore(func(m *contacts.Memory) adsync.ContactStore { return &countingStore{Memory: m} }))
 		cs := se.storeIf.(*countingStore)
 		const interval = 150 * time.Millisecond

@@ -15,7 +15,8 @@ const DefaultInterval = 24 * time.Hour
 // DefaultParallelism is how many organizations a Scheduler runs at once.
 const DefaultParallelism = 2
 
-// Clock is the time source of a Scheduler, injectable for tests.
+// Clock is the time source of a Syncer and its Schedulers (Options.Clock),
+// injectable for tests.
 type Clock interface {
 	Now() time.Time
 	// NewTimer returns a channel that receives once d has passed, and a
@@ -37,9 +38,6 @@ type SchedulerOptions struct {
 	Interval time.Duration
 	// Parallelism bounds the organizations run at once (default 2).
 	Parallelism int
-	// Clock is the time source (default the system clock). The Syncer's
-	// Options.Now should use the same clock.
-	Clock Clock
 	// Logger receives the scheduler's log; nil discards it.
 	Logger *slog.Logger
 	// OnRun, when set, is called after each run with its record and error.
@@ -103,10 +101,8 @@ func NewScheduler(s *Syncer, orgs []Org, opts *SchedulerOptions) (*Scheduler, er
 	if err := ValidateOrgs(cfgs); err != nil {
 		return nil, err
 	}
-	sc := &Scheduler{s: s, opts: o, clock: o.Clock, log: o.Logger, orgs: map[string]*schedOrg{}, wake: make(chan struct{}, 1)}
-	if sc.clock == nil {
-		sc.clock = realClock{}
-	}
+	// One clock for the runs and their schedule: the Syncer's.
+	sc := &Scheduler{s: s, opts: o, clock: s.opts.Clock, log: o.Logger, orgs: map[string]*schedOrg{}, wake: make(chan struct{}, 1)}
 	if sc.log == nil {
 		sc.log = slog.New(slog.DiscardHandler)
 	}

@@ -42,7 +42,7 @@ func newSchedEnv(t *testing.T, n int, opts ...envOption) *schedEnv {
 func (se *schedEnv) start(t *testing.T, parallelism int) {
 	t.Helper()
 	sc, err := adsync.NewScheduler(se.syncer, se.orgs, &adsync.SchedulerOptions{
-		Clock: se.clock, Parallelism: parallelism,
+		Parallelism: parallelism,
 		OnRun: func(r adsync.Run, _ error) { se.runs <- r },
 	})
 	require.NoError(t, err)
@@ -130,7 +130,7 @@ func TestSchedulerRules(t *testing.T) {
 		se.shutdown(t)
 		se.clock.Advance(3 * time.Hour)
 		// A new process on the same history.
-		sc, err := adsync.NewScheduler(se.syncer, se.orgs, &adsync.SchedulerOptions{Clock: se.clock})
+		sc, err := adsync.NewScheduler(se.syncer, se.orgs, nil)
 		require.NoError(t, err)
 		due, err := sc.NextDue(se.ctx, "org0")
 		require.NoError(t, err)

@@ -67,8 +67,9 @@ type Options struct {
 	// created again). Default 15 minutes, well past the Autotask client's
 	// longest create with its retries.
 	JournalGrace time.Duration
-	// Now returns the current time; nil means time.Now. For tests.
-	Now func() time.Time
+	// Clock is the time source of the Syncer and of every Scheduler built
+	// on it; nil means the system clock. For tests.
+	Clock Clock
 }
 
 // Org is one organization to sync: its configuration and its directory.
@@ -121,12 +122,12 @@ func NewSyncer(o Options) (*Syncer, error) {
 	if o.JournalGrace == 0 {
 		o.JournalGrace = DefaultJournalGrace
 	}
-	s := &Syncer{opts: o, log: o.Logger, now: o.Now, running: map[string]bool{}}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	s := &Syncer{opts: o, log: o.Logger, now: o.Clock.Now, running: map[string]bool{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	return s, nil
 }

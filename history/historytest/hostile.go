@@ -44,7 +44,7 @@ func TestHostileText(t *testing.T, h adsync.HistoryStore) {
 		// Two users with one email: a conflict whose labels are hostile.
 		mk("u4", "D\xfcp", "One", "dup@x.example"), mk("u5", "D\x00up", "Two", "dup@x.example"),
 	)
-	s, err := adsync.NewSyncer(adsync.Options{Store: store, History: h, Matcher: matcher.New(nil), Fields: merge.New, Now: now})
+	s, err := adsync.NewSyncer(adsync.Options{Store: store, History: h, Matcher: matcher.New(nil), Fields: merge.New, Clock: fixedClock{&clock}})
 	require.NoError(t, err)
 	org := adsync.Org{Config: adsync.OrgConfig{ID: "hostile", CompanyID: company, Enabled: true, Directory: adsync.DirectoryLDAP}, Source: src}
 
@@ -69,4 +69,14 @@ func TestHostileText(t *testing.T, h adsync.HistoryStore) {
 	cs, err := h.Conflicts(ctx, "hostile")
 	require.NoError(t, err)
 	assert.Len(t, cs, 2)
+}
+
+// fixedClock reads the time from a variable the test moves.
+type fixedClock struct{ t *time.Time }
+
+func (c fixedClock) Now() time.Time { return *c.t }
+
+// NewTimer never fires: no Scheduler runs on this clock.
+func (c fixedClock) NewTimer(time.Duration) (<-chan time.Time, func() bool) {
+	return make(chan time.Time), func() bool { return true }
 }

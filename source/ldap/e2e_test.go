@@ -49,11 +49,9 @@ func TestEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { hist.Close() })
 
-	var mu sync.Mutex
-	now := time.Now()
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	syncer, err := adsync.NewSyncer(adsync.Options{Store: store, History: hist, Matcher: matcher.New(nil), Fields: merge.New, Now: clock})
+	clock := &stepClock{now: time.Now()}
+	advance := clock.advance
+	syncer, err := adsync.NewSyncer(adsync.Options{Store: store, History: hist, Matcher: matcher.New(nil), Fields: merge.New, Clock: clock})
 	require.NoError(t, err)
 
 	cfg := d.env.config(root)
@@ -151,4 +149,19 @@ func TestEndToEnd(t *testing.T) {
 	assert.Equal(t, aliceContact, contactOf(aliceID))
 	assert.EqualValues(t, 1, contact(aliceContact)["isActive"])
 	assert.Len(t, srv.Contacts(company), 3, "no contact is ever created twice or deleted")
+}
+
+// stepClock is a clock the test moves by hand.
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *stepClock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// NewTimer never fires: no Scheduler runs on this clock.
+func (c *stepClock) NewTimer(time.Duration) (<-chan time.Time, func() bool) {
+	return make(chan time.Time), func() bool { return true }
 }
