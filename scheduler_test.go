@@ -43,7 +43,7 @@ func (se *schedEnv) start(t *testing.T, parallelism int) {
 	t.Helper()
 	sc, err := adsync.NewScheduler(se.syncer, se.orgs, &adsync.SchedulerOptions{
 		Parallelism: parallelism,
-		OnRun: func(r adsync.Run, _ error) { se.runs <- r },
+		OnRun:       func(r adsync.Run, _ error) { se.runs <- r },
 	})
 	require.NoError(t, err)
 	se.sc = sc
