@@ -80,9 +80,9 @@ func (d *dirRead) warn(w Warning) {
 
 // plan reads and plans; see Syncer.Plan. It writes nothing. On an error
 // after the check, the partial plan carries the TLS status.
-func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, error) {
+func (s *Syncer) plan(ctx context.Context, org Org, appr *approval, runs []Run) (*Plan, error) {
 	cfg := &org.Config
-	r, err := s.read(ctx, org, appr != nil)
+	r, err := s.read(ctx, org, appr != nil, runs)
 	if err != nil {
 		return &Plan{OrgID: cfg.ID, CompanyID: cfg.CompanyID, Planned: s.now(), TLS: r.tls}, err
 	}
@@ -96,8 +96,9 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 }
 
 // read checks both ends and reads everything a plan needs (docs/design.md "One
-// run", steps 2 to 5). It always returns a reading, for its TLS status.
-func (s *Syncer) read(ctx context.Context, org Org, full bool) (*reading, error) {
+// run", steps 2 to 5), given the organization's kept runs. It always
+// returns a reading, for its TLS status.
+func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*reading, error) {
 	cfg := &org.Config
 	r := &reading{tls: TLSUnknown}
 	h := s.opts.History
@@ -129,7 +130,7 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool) (*reading, error)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if dirErr = s.readDirectory(rctx, org, &r.dirRead, full, r.resolutions); dirErr != nil {
+		if dirErr = s.readDirectory(rctx, org, &r.dirRead, full, r.resolutions, runs); dirErr != nil {
 			cancel()
 		}
 	}()
@@ -169,12 +170,9 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool) (*reading, error)
 	return r, nil
 }
 
-func (s *Syncer) readDirectory(ctx context.Context, org Org, d *dirRead, full bool, res []Resolution) error {
+func (s *Syncer) readDirectory(ctx context.Context, org Org, d *dirRead, full bool, res []Resolution, runs []Run) error {
 	cfg := &org.Config
-	full, cursor, err := s.readMode(ctx, org, full, res)
-	if err != nil {
-		return err
-	}
+	full, cursor := s.readMode(org, full, res, runs)
 	limit := cfg.UserCap()
 	var users chunked[User]
 	d.disabled = map[string]bool{}
@@ -251,14 +249,10 @@ func readError(cfg *OrgConfig, err error) error {
 // asked, without the capability, without a cursor, when the last full read
 // is older than FullReadEvery, or when an admin resolved a user since it
 // (R-CONF-6: an incremental read need not deliver that user).
-func (s *Syncer) readMode(ctx context.Context, org Org, force bool, res []Resolution) (full bool, cursor string, err error) {
+func (s *Syncer) readMode(org Org, force bool, res []Resolution, runs []Run) (full bool, cursor string) {
 	cfg := &org.Config
 	if _, ok := org.Source.(IncrementalSource); !ok || cfg.FullReadEvery <= 0 || force {
-		return true, "", nil
-	}
-	runs, err := s.opts.History.Runs(ctx, cfg.ID, 0)
-	if err != nil {
-		return false, "", fmt.Errorf("adsync: load the runs of %q: %w", cfg.ID, err)
+		return true, ""
 	}
 	every := cfg.FullReadEvery
 	var lastFull *Run
@@ -275,14 +269,14 @@ func (s *Syncer) readMode(ctx context.Context, org Org, force bool, res []Resolu
 		}
 	}
 	if lastFull == nil || cursor == "" {
-		return true, cursor, nil
+		return true, cursor
 	}
 	for _, r := range res {
 		if !r.CreatedAt.Before(lastFull.Started) {
-			return true, cursor, nil
+			return true, cursor
 		}
 	}
-	return false, cursor, nil
+	return false, cursor
 }
 
 func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldSet, r *reading) ([]*Contact, error) {

@@ -155,13 +155,13 @@ func (s *Syncer) Plan(ctx context.Context, org Org) (*Plan, error) {
 	// The newest run, read before the links: Apply refuses the plan if
 	// another run came (or finished) since, since the plan's creates may
 	// have been made by it (R-RUN-7).
-	basis, err := s.newestRun(ctx, org.Config.ID)
+	runs, err := s.loadRuns(ctx, org.Config.ID)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.plan(ctx, org, nil)
+	p, err := s.plan(ctx, org, nil, runs)
 	if p != nil {
-		p.basis = basis
+		p.basis = newestOf(runs)
 	}
 	return p, err
 }
@@ -172,15 +172,22 @@ type runMark struct {
 	status RunStatus
 }
 
-func (s *Syncer) newestRun(ctx context.Context, orgID string) (runMark, error) {
-	runs, err := s.opts.History.Runs(ctx, orgID, 1)
+// loadRuns loads the organization's kept runs, newest first: once per run
+// or plan, for the stale-plan check, the interrupted runs and the read
+// mode.
+func (s *Syncer) loadRuns(ctx context.Context, orgID string) ([]Run, error) {
+	runs, err := s.opts.History.Runs(ctx, orgID, 0)
 	if err != nil {
-		return runMark{}, fmt.Errorf("adsync: load the runs of %q: %w", orgID, err)
+		return nil, fmt.Errorf("adsync: load the runs of %q: %w", orgID, err)
 	}
+	return runs, nil
+}
+
+func newestOf(runs []Run) runMark {
 	if len(runs) == 0 {
-		return runMark{}, nil
+		return runMark{}
 	}
-	return runMark{runs[0].ID, runs[0].Status}, nil
+	return runMark{runs[0].ID, runs[0].Status}
 }
 
 // Apply applies a plan made by Plan for the same organization, records the
@@ -311,17 +318,19 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 		return Run{}, err
 	}
 	defer lk.unlock()
-	if err := s.interruptStale(ctx, cfg.ID); err != nil {
+	runs, err := s.loadRuns(ctx, cfg.ID)
+	if err != nil {
+		return Run{}, err
+	}
+	if err := s.interruptStale(ctx, cfg.ID, runs); err != nil {
 		return Run{}, err
 	}
 	if p != nil {
 		// Under the lock: no run can start between this check and the
-		// writes.
-		newest, err := s.newestRun(ctx, cfg.ID)
-		if err != nil {
-			return Run{}, err
-		}
-		if newest != p.basis {
+		// writes. After marking interrupted runs: a run that was going on
+		// when the plan was made, and died since, may have made the
+		// plan's creates.
+		if newest := newestOf(runs); newest != p.basis {
 			return Run{}, fmt.Errorf("adsync: apply the plan of %q made at %s: %w: run %d (%s) was recorded since, and may have made its changes; plan again",
 				cfg.ID, p.Planned.Format(time.RFC3339), ErrStalePlan, newest.id, newest.status)
 		}
@@ -344,7 +353,7 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	runErr := func() error {
 		if p == nil {
 			var err error
-			if p, err = s.plan(ctx, org, appr); err != nil {
+			if p, err = s.plan(ctx, org, appr, runs); err != nil {
 				if p != nil {
 					run.TLS = p.TLS
 				}
@@ -406,12 +415,9 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 // sharing a store whatever the store does; HistoryStore.InterruptRuns at
 // start is right with them only if the store skips organizations whose
 // lock a live process holds (history/sqlite and history/postgres do).
-func (s *Syncer) interruptStale(ctx context.Context, orgID string) error {
-	runs, err := s.opts.History.Runs(ctx, orgID, KeepRuns)
-	if err != nil {
-		return fmt.Errorf("adsync: load the runs of %q: %w", orgID, err)
-	}
-	for _, r := range runs {
+func (s *Syncer) interruptStale(ctx context.Context, orgID string, runs []Run) error {
+	for i := range runs {
+		r := &runs[i]
 		if r.Status != StatusRunning {
 			continue
 		}
@@ -419,7 +425,7 @@ func (s *Syncer) interruptStale(ctx context.Context, orgID string) error {
 		if r.Error == "" {
 			r.Error = "the process running it stopped before it finished"
 		}
-		if err := s.opts.History.FinishRun(ctx, r); err != nil {
+		if err := s.opts.History.FinishRun(ctx, *r); err != nil {
 			return fmt.Errorf("adsync: mark run %d of %q interrupted: %w", r.ID, orgID, err)
 		}
 		s.log.Warn("run found interrupted", "org", orgID, "run", r.ID, "started", r.Started)
