@@ -277,6 +277,8 @@ func TestOrganizationsPage(t *testing.T) {
 	}
 	_, body := c.get("/")
 	assert.Equal(t, []string{"northwind", "contoso", "fabrikam", "tailspin"}, rows(body))
+	assert.Regexp(t, `<a class="run s-held" href="/org/contoso/run/\d+" title="Run \d+ \(scheduled\) [^"]*: held\. read 25,`, body,
+		"the last runs as icons with their summary on hover")
 	_, body = c.get("/?attention=1")
 	assert.Equal(t, []string{"northwind", "contoso", "tailspin"}, rows(body), "conflicts, held, failed")
 	assert.Contains(t, text(body), "conflicts")

@@ -60,6 +60,7 @@ func (c *Console) orgsPage(w http.ResponseWriter, r *http.Request, s *session) {
 				row.NextDue, row.HasNext = t, true
 			}
 		}
+		row.RunStrip = runStrip(c.opts.Prefix, row.OrgID, row.Runs)
 		b.Rows = append(b.Rows, row)
 	}
 	c.render(w, r, s, http.StatusOK, "orgs", "Organizations", b)

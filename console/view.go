@@ -79,12 +79,39 @@ func runTitle(r adsync.RunOutcome) string {
 	return s
 }
 
+// runStrip renders the icons of an organization's last runs, each linking
+// to the run with its summary on hover. It is built here rather than in the
+// template, escaping each value itself: with 500 organizations of 10 runs
+// each, the template's per-value escapers were most of the page's cost.
+func runStrip(prefix, orgID string, runs []adsync.RunOutcome) template.HTML {
+	var b strings.Builder
+	for i := range runs {
+		r := &runs[i]
+		id := strconv.FormatInt(r.ID, 10)
+		b.WriteString(`<a class="run s-`)
+		b.WriteString(template.HTMLEscapeString(string(r.Status)))
+		b.WriteString(`" href="`)
+		b.WriteString(template.HTMLEscapeString(prefix + "/org/" + url.PathEscape(orgID) + "/run/" + id))
+		b.WriteString(`" title="`)
+		b.WriteString(template.HTMLEscapeString(runTitle(*r)))
+		b.WriteString(`"><span aria-hidden="true">`)
+		b.WriteString(statusMark(r.Status))
+		b.WriteString(`</span><span class="visually-hidden">run `)
+		b.WriteString(id)
+		b.WriteString(" ")
+		b.WriteString(template.HTMLEscapeString(string(r.Status)))
+		b.WriteString(`</span></a>`)
+	}
+	return template.HTML(b.String()) // every value above is escaped
+}
+
 // orgRow is one row of the organizations page.
 type orgRow struct {
 	adsync.OrgStatus
 	NextDue   time.Time
 	HasNext   bool
 	Running   bool
+	RunStrip  template.HTML
 	Attention []string // why the organization needs attention; empty if it does not
 }
 
