@@ -133,10 +133,15 @@ func (c *Console) orgPage(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	c.mu.Lock()
 	actors := c.actors[o.Config.ID]
+	j := c.jobs[o.Config.ID]
 	for _, run := range runs {
-		b.Runs = append(b.Runs, runView{Run: run, By: actors[run.ID]})
+		by := actors[run.ID]
+		if run.Status == adsync.StatusRunning && j != nil && !isDone(j) {
+			by = j.actor // the run this console started, not finished yet
+		}
+		b.Runs = append(b.Runs, runView{Run: run, By: by})
 	}
-	if j := c.jobs[o.Config.ID]; j != nil {
+	if j != nil {
 		jv := &jobView{Kind: j.kind, Actor: j.actor, Started: j.started}
 		select {
 		case <-j.done:
@@ -157,6 +162,15 @@ func (c *Console) orgPage(w http.ResponseWriter, r *http.Request, s *session) {
 		b.Held = &b.Runs[0]
 	}
 	c.render(w, r, s, http.StatusOK, "org", o.Config.Name+" ("+o.Config.ID+")", b)
+}
+
+func isDone(j *job) bool {
+	select {
+	case <-j.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // orgState answers whether a run of the organization is going on, for the

@@ -13,7 +13,7 @@ import (
 
 var funcs = template.FuncMap{
 	"when":     when,
-	"dur":      func(d time.Duration) string { return d.Round(time.Second).String() },
+	"dur":      took,
 	"mark":     statusMark,
 	"tlsClass": tlsClass,
 	"kindMark": func(k adsync.ChangeKind) string { return kindMarks[k] },
@@ -32,6 +32,18 @@ func when(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
+// took formats a run's duration: to the second, or to the tenth of one
+// when shorter; "—" while it runs.
+func took(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "—"
+	case d < time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
 // statusMark is the icon of a run status; the status is also given as text
 // for screen readers and in the title.
 func statusMark(s adsync.RunStatus) string {
@@ -41,7 +53,7 @@ func statusMark(s adsync.RunStatus) string {
 	case adsync.StatusFailed:
 		return "✗"
 	case adsync.StatusHeld:
-		return "⏸"
+		return "‖"
 	case adsync.StatusInterrupted:
 		return "!"
 	case adsync.StatusRunning:
