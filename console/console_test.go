@@ -1,7 +1,11 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"crypto/tls"
 	"net/http"
 	"net/url"
@@ -69,8 +73,14 @@ func TestOptionsValidate(t *testing.T) {
 		o.Auth.OIDC = oidc()
 		_, err := console.New(o)
 		require.NoError(t, err)
-		assert.NotContains(t, o.Auth.String(), "s3cr3t-value")
-		assert.NotContains(t, o.Auth.String(), adminPassword)
+		js, err := json.Marshal(struct{ Auth console.Auth }{o.Auth})
+		require.NoError(t, err)
+		var logged bytes.Buffer
+		slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", "auth", o.Auth)
+		for _, shown := range []string{o.Auth.String(), fmt.Sprintf("%v %+v %#v", o.Auth, o.Auth, o.Auth), string(js), logged.String()} {
+			assert.NotContains(t, shown, "s3cr3t-value")
+			assert.NotContains(t, shown, adminPassword)
+		}
 	})
 }
 

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -134,6 +135,70 @@ func (a Auth) Configured() bool {
 	return a.PasswordHash != "" || a.Password != "" || a.OIDC != nil
 }
 
+// Validate checks the authentication settings and returns a
+// *adsync.ConfigError naming the first bad one ("Auth.PasswordHash"), or
+// nil. It never repeats a secret. Options.Validate calls it.
+func (a Auth) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &ConfigError{Field: field, Problem: fmt.Sprintf(format, args...)}
+	}
+	if !a.Configured() && !a.NoAuth {
+		return bad("Auth", "configure a password (Auth.PasswordHash or Auth.Password), OIDC sign-in (Auth.OIDC), or turn authentication off with Auth.NoAuth (loopback only)")
+	}
+	if a.NoAuth && a.Configured() {
+		return bad("Auth.NoAuth", "is set together with a password or OIDC: choose one")
+	}
+	if a.PasswordHash != "" && a.Password != "" {
+		return bad("Auth.Password", "is set together with Auth.PasswordHash: choose one")
+	}
+	if a.PasswordHash != "" {
+		// The message does not repeat the value: a password pasted
+		// where its hash goes would be printed otherwise.
+		if _, err := bcrypt.Cost([]byte(a.PasswordHash)); err != nil {
+			return bad("Auth.PasswordHash", "is not a bcrypt hash (it starts with $2a$, $2b$ or $2y$); was the password itself given?")
+		}
+	}
+	if a.Password != "" && len(a.Password) < 12 {
+		return bad("Auth.Password", "is too short: use at least 12 characters")
+	}
+	if strings.ContainsAny(a.Username, " \t\r\n") {
+		return bad("Auth.Username", "%q must not contain spaces", a.Username)
+	}
+	if a.SessionTTL < 0 {
+		return bad("Auth.SessionTTL", "must be positive (0 for the default %s), got %s", DefaultSessionTTL, a.SessionTTL)
+	}
+	if a.LoginAttempts < 0 {
+		return bad("Auth.LoginAttempts", "must be positive (0 for the default %d), got %d", DefaultLoginAttempts, a.LoginAttempts)
+	}
+	if a.LoginWindow < 0 {
+		return bad("Auth.LoginWindow", "must be positive (0 for the default %s), got %s", DefaultLoginWindow, a.LoginWindow)
+	}
+	if c := a.OIDC; c != nil {
+		if err := checkURL(c.Issuer, "Auth.OIDC.Issuer", "https://login.microsoftonline.com/<tenant id>/v2.0"); err != nil {
+			return err
+		}
+		if c.ClientID == "" {
+			return bad("Auth.OIDC.ClientID", "is required (the application (client) id)")
+		}
+		if c.ClientSecret == "" {
+			return bad("Auth.OIDC.ClientSecret", "is required (a client secret of the application)")
+		}
+		if err := checkURL(c.RedirectURL, "Auth.OIDC.RedirectURL", "https://adsync.example.com/console/oidc/callback"); err != nil {
+			return err
+		}
+		if !strings.HasSuffix(c.RedirectURL, "/oidc/callback") {
+			return bad("Auth.OIDC.RedirectURL", "%q must end with \"/oidc/callback\", the console's callback", c.RedirectURL)
+		}
+	}
+	return nil
+}
+
+// MarshalJSON encodes the description of String, never the secrets.
+func (a Auth) MarshalJSON() ([]byte, error) { return json.Marshal(a.String()) }
+
+// LogValue logs the description of String, never the secrets.
+func (a Auth) LogValue() slog.Value { return slog.StringValue(a.String()) }
+
 // OIDCConfig configures OpenID Connect sign-in, e.g. against Entra ID:
 // register an application (web platform) whose redirect URI is RedirectURL,
 // with a client secret.
@@ -186,54 +251,11 @@ func (o *Options) Validate() error {
 	if o.Prefix != "" && (!strings.HasPrefix(o.Prefix, "/") || strings.HasSuffix(o.Prefix, "/") || strings.ContainsAny(o.Prefix, "?#\"'<> ")) {
 		return bad("Prefix", "%q must start with '/' and not end with one, e.g. \"/console\"", o.Prefix)
 	}
-	a := &o.Auth
-	if !a.Configured() && !a.NoAuth {
-		return bad("Auth", "configure a password (Auth.PasswordHash or Auth.Password), OIDC sign-in (Auth.OIDC), or turn authentication off with Auth.NoAuth (loopback only)")
+	if err := o.Auth.Validate(); err != nil {
+		return err
 	}
-	if a.NoAuth && a.Configured() {
-		return bad("Auth.NoAuth", "is set together with a password or OIDC: choose one")
-	}
-	if a.PasswordHash != "" && a.Password != "" {
-		return bad("Auth.Password", "is set together with Auth.PasswordHash: choose one")
-	}
-	if a.PasswordHash != "" {
-		// The message does not repeat the value: a password pasted
-		// where its hash goes would be printed otherwise.
-		if _, err := bcrypt.Cost([]byte(a.PasswordHash)); err != nil {
-			return bad("Auth.PasswordHash", "is not a bcrypt hash (it starts with $2a$, $2b$ or $2y$); was the password itself given?")
-		}
-	}
-	if a.Password != "" && len(a.Password) < 12 {
-		return bad("Auth.Password", "is too short: use at least 12 characters")
-	}
-	if strings.ContainsAny(a.Username, " \t\r\n") {
-		return bad("Auth.Username", "%q must not contain spaces", a.Username)
-	}
-	if a.SessionTTL < 0 {
-		return bad("Auth.SessionTTL", "must be positive (0 for the default %s), got %s", DefaultSessionTTL, a.SessionTTL)
-	}
-	if a.LoginAttempts < 0 {
-		return bad("Auth.LoginAttempts", "must be positive (0 for the default %d), got %d", DefaultLoginAttempts, a.LoginAttempts)
-	}
-	if a.LoginWindow < 0 {
-		return bad("Auth.LoginWindow", "must be positive (0 for the default %s), got %s", DefaultLoginWindow, a.LoginWindow)
-	}
-	if c := a.OIDC; c != nil {
-		if err := checkURL(c.Issuer, "Auth.OIDC.Issuer", "https://login.microsoftonline.com/<tenant id>/v2.0"); err != nil {
-			return err
-		}
-		if c.ClientID == "" {
-			return bad("Auth.OIDC.ClientID", "is required (the application (client) id)")
-		}
-		if c.ClientSecret == "" {
-			return bad("Auth.OIDC.ClientSecret", "is required (a client secret of the application)")
-		}
-		if err := checkURL(c.RedirectURL, "Auth.OIDC.RedirectURL", "https://adsync.example.com/console/oidc/callback"); err != nil {
-			return err
-		}
-		if !strings.HasSuffix(c.RedirectURL, o.Prefix+"/oidc/callback") {
-			return bad("Auth.OIDC.RedirectURL", "%q must end with %q, the console's callback", c.RedirectURL, o.Prefix+"/oidc/callback")
-		}
+	if c := o.Auth.OIDC; c != nil && !strings.HasSuffix(c.RedirectURL, o.Prefix+"/oidc/callback") {
+		return bad("Auth.OIDC.RedirectURL", "%q must end with %q, the console's callback", c.RedirectURL, o.Prefix+"/oidc/callback")
 	}
 	return nil
 }
