@@ -3,10 +3,10 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"crypto/tls"
 	"net/http"
 	"net/url"
 	"regexp"
