@@ -46,7 +46,8 @@ Usage:
   adsync [flags] conflicts resolve --org ID --user UID (--link CONTACT | --create | --ignore)
   adsync [flags] conflicts unresolve --org ID --user UID
   adsync [flags] status [--json]        the admin table: one row per organization
-  adsync [flags] serve                  run every organization every 24 hours until stopped
+  adsync [flags] serve [--http ADDR]    run every organization every 24 hours until stopped;
+                                        --http (or http.listen) also serves the admin console
 
 Flags (before or after the command):
   --config FILE      configuration file (default adsync.yaml, or $ADSYNC_CONFIG)
