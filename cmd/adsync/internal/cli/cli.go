@@ -36,7 +36,9 @@ const (
 const usage = `adsync syncs contacts one way, from Entra ID or Active Directory into Autotask PSA.
 
 Usage:
-  adsync demo [--state DIR]             run the whole job against built-in emulators (no setup)
+  adsync demo [--state DIR] [--serve [--http ADDR]]
+                                        run the whole job against built-in emulators (no setup);
+                                        --serve then leaves the admin console running on its state
   adsync [flags] check                  test the connections (Autotask, directory, TLS)
   adsync [flags] plan [--json]          dry run: what a sync would write
   adsync [flags] sync                   sync now (exit 3 when deactivations are held)

@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"io"
+	"net/http"
 	"path/filepath"
+	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,6 +37,38 @@ func TestDemo(t *testing.T) {
 		require.Equal(t, ExitOK, r2.code, r2.stderr)
 		assert.Equal(t, normalize(out, nil), normalize(r2.stdout, nil))
 	})
+}
+
+// TestDemoServe: demo --serve leaves the admin console running on the
+// demo's state until interrupted.
+func TestDemoServe(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	off := false
+	a := &app{stdout: &out, stderr: &errb, terminal: &off, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		done <- a.run(ctx, []string{"demo", "--state", t.TempDir(), "--users", "500", "--serve", "--http", "127.0.0.1:0"})
+	}()
+	url := regexp.MustCompile(`Admin console: (http://127\.0\.0\.1:\d+/)`)
+	require.Eventually(t, func() bool { return url.MatchString(out.String()) }, 2*time.Minute, 50*time.Millisecond, errb.String())
+	base := url.FindStringSubmatch(out.String())[1]
+	for path, want := range map[string]string{"": "Northwind Traders", "org/northwind/conflicts": "Open conflicts"} {
+		resp, err := http.Get(base + path)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Contains(t, string(body), want, path)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, ExitOK, code, errb.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo --serve did not stop")
+	}
 }
 
 // BenchmarkDemo measures the whole demo: seeding both emulators, five runs
