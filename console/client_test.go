@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/console"
 )
 
@@ -47,7 +48,9 @@ func (s *syncBuffer) String() string {
 func serve(t testing.TB, f *fixture, edit func(*console.Options)) *server {
 	t.Helper()
 	buf := &syncBuffer{}
-	o := console.Options{Syncer: f.syncer, Orgs: console.StaticOrgs(f.orgs), Contacts: f.store,
+	sc, err := adsync.NewScheduler(f.syncer, f.orgs, nil) // not run: for the next due times
+	require.NoError(t, err)
+	o := console.Options{Syncer: f.syncer, Orgs: console.StaticOrgs(f.orgs), Contacts: f.store, Scheduler: sc,
 		Auth:   console.Auth{Password: adminPassword},
 		Logger: slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if edit != nil {

@@ -286,12 +286,17 @@ func TestOrganizationsPage(t *testing.T) {
 		return ids
 	}
 	_, body := c.get("/")
-	assert.Equal(t, []string{"northwind", "contoso", "fabrikam", "tailspin"}, rows(body))
+	assert.Equal(t, []string{"northwind", "contoso", "fabrikam", "tailspin", "adventure"}, rows(body))
 	assert.Regexp(t, `<a class="run s-held" href="/org/contoso/run/\d+" title="Run \d+ \(scheduled\) [^"]*: held\. read 25,`, body,
 		"the last runs as icons with their summary on hover")
+	contoso, err := f.hist.Runs(context.Background(), "contoso", 1)
+	require.NoError(t, err)
+	assert.Contains(t, body, "<td>"+contoso[0].Started.Add(adsync.DefaultInterval).UTC().Format("2006-01-02 15:04")+"</td>",
+		"next due: a day after the last attempt (R-RUN-1)")
 	_, body = c.get("/?attention=1")
-	assert.Equal(t, []string{"northwind", "contoso", "tailspin"}, rows(body), "conflicts, held, failed")
-	assert.Contains(t, text(body), "conflicts")
+	assert.Equal(t, []string{"northwind", "contoso", "tailspin", "adventure"}, rows(body), "conflicts, held, failed, TLS")
+	assert.Contains(t, body, `<td class="bad">expiring</td>`)
+	assert.Contains(t, body, "<td>TLS</td>")
 	_, body = c.get("/?q=fab")
 	assert.Equal(t, []string{"fabrikam"}, rows(body))
 	_, body = c.get("/?q=" + strconv.FormatInt(f.company["contoso"], 10))

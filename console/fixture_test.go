@@ -23,14 +23,15 @@ const (
 )
 
 // fixture is an MSP on emulators: the Autotask emulator, in-memory
-// directories and history, and four organizations in the states the
-// console shows.
+// directories and history, and five organizations in the states the
+// console shows:
 //
 //   - northwind: synced, with conflicts: two users sharing a mailbox
 //     (R-CONF-1) and a user with two candidate contacts (R-CONF-3);
 //   - contoso: its last run held 15 deactivations (R-DEACT-4);
 //   - fabrikam: disabled, never run;
-//   - tailspin: its last run failed (the directory is unreachable).
+//   - tailspin: its last run failed (the directory is unreachable);
+//   - adventure: its LDAP server's certificate expires soon (R-STATUS-2).
 type fixture struct {
 	at      *autotasktest.Server
 	store   *autotask.Client
@@ -63,13 +64,18 @@ func newFixture(t testing.TB) *fixture {
 
 	add := func(id, name string, enabled bool, users int) *sourcetest.Memory {
 		dir := sourcetest.NewMemory(nil)
+		kind := adsync.DirectoryAzure
+		if id == "adventure" {
+			dir = sourcetest.NewMemory(&sourcetest.MemoryOptions{Status: adsync.ConnStatus{TLS: adsync.TLSExpiring}})
+			kind = adsync.DirectoryLDAP
+		}
 		for i := range users {
 			dir.Add(person(id, i))
 		}
 		f.company[id] = f.at.AddCompany(name)
 		f.dirs[id] = dir
 		f.orgs = append(f.orgs, adsync.Org{Source: dir, Config: adsync.OrgConfig{ID: id, Name: name, CompanyID: f.company[id],
-			Enabled: enabled, Directory: adsync.DirectoryAzure}})
+			Enabled: enabled, Directory: kind}})
 		return dir
 	}
 	nw := add("northwind", "Northwind Traders", true, 20)
@@ -90,6 +96,7 @@ func newFixture(t testing.TB) *fixture {
 	cs := add("contoso", "Contoso Ltd", true, 40)
 	add("fabrikam", "Fabrikam Inc", false, 5)
 	ts := add("tailspin", "Tailspin Toys", true, 5)
+	add("adventure", "Adventure Works", true, 3)
 
 	for _, o := range f.orgs {
 		if o.Config.Enabled {

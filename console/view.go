@@ -13,6 +13,7 @@ import (
 
 var funcs = template.FuncMap{
 	"when":     when,
+	"whenUTC":  whenUTC,
 	"dur":      took,
 	"mark":     statusMark,
 	"tlsClass": tlsClass,
@@ -42,6 +43,14 @@ func took(d time.Duration) string {
 		return d.Round(100 * time.Millisecond).String()
 	}
 	return d.Round(time.Second).String()
+}
+
+// whenUTC is when without the zone, for columns whose heading says UTC.
+func whenUTC(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
 }
 
 // statusMark is the icon of a run status; the status is also given as text
