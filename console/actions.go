@@ -135,6 +135,14 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	sp := &storedPlan{id: randomToken()[:16], orgID: o.Config.ID, plan: p, by: s.user, created: c.now()}
 	c.mu.Lock()
+	// One preview per organization: a plan of a large directory is large,
+	// and only the newest can be applied anyway (an older one is stale as
+	// soon as a run is recorded).
+	for id, q := range c.plans {
+		if q.orgID == sp.orgID {
+			delete(c.plans, id)
+		}
+	}
 	c.plans[sp.id] = sp
 	for len(c.plans) > maxPlans {
 		var oldest *storedPlan

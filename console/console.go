@@ -72,8 +72,9 @@ type storedPlan struct {
 	created time.Time
 }
 
-// maxPlans bounds the previewed plans kept in memory; the oldest go first.
-const maxPlans = 20
+// maxPlans bounds the previewed plans kept in memory, one per
+// organization at most; the oldest go first.
+const maxPlans = 10
 
 // planTTL is how long a previewed plan can be applied.
 const planTTL = time.Hour

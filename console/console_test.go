@@ -342,6 +342,16 @@ func TestPreviewAndApply(t *testing.T) {
 		assert.Equal(t, http.StatusConflict, code)
 		assert.Contains(t, text(body), "Preview again")
 	})
+	t.Run("a newer preview replaces the older", func(t *testing.T) {
+		c.get("/org/northwind")
+		_, body := c.post("/org/northwind/preview", nil)
+		older := regexp.MustCompile(`action="(/org/northwind/plan/[^"]+/apply)"`).FindStringSubmatch(body)
+		require.NotNil(t, older)
+		c.post("/org/northwind/preview", nil)
+		code, body := c.post(older[1], nil)
+		assert.Equal(t, http.StatusNotFound, code)
+		assert.Contains(t, text(body), "a newer preview of the organization replaced it")
+	})
 	t.Run("disabled organization", func(t *testing.T) {
 		c.get("/org/fabrikam")
 		code, body := c.post("/org/fabrikam/preview", nil)

@@ -346,7 +346,7 @@ func (c *Console) storedPlan(w http.ResponseWriter, r *http.Request, s *session)
 	c.mu.Unlock()
 	if sp == nil || sp.orgID != o.Config.ID || !c.now().Before(sp.created.Add(planTTL)) {
 		c.messageBack(w, r, s, http.StatusNotFound, "Plan not found",
-			"This preview is no longer kept (previews are kept for an hour, and are lost when the service restarts). Preview again.",
+			"This preview is no longer kept: a newer preview of the organization replaced it, an hour went by, or the service restarted. Preview again.",
 			c.orgURL(o.Config.ID), o.Config.Name)
 		return o, nil, false
 	}
