@@ -126,6 +126,17 @@ func (c *client) post(path string, form url.Values) (int, string) {
 	return c.read(c.hc.PostForm(c.base+path, form))
 }
 
+// signedIn is the usual start of a test: the fixture, its console with
+// the default options, and a client signed in to it.
+func signedIn(t *testing.T) (*fixture, *server, *client) {
+	t.Helper()
+	f := newFixture(t)
+	s := serve(t, f, nil)
+	c := s.client(t)
+	c.login()
+	return f, s, c
+}
+
 // login signs in with the fixture's password.
 func (c *client) login() {
 	c.t.Helper()

@@ -174,10 +174,7 @@ func TestSignInRateLimited(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
-	f := newFixture(t)
-	s := serve(t, f, nil)
-	c := s.client(t)
-	c.login()
+	f, s, c := signedIn(t)
 	runs := func() int {
 		rs, err := f.hist.Runs(context.Background(), "northwind", 0)
 		require.NoError(t, err)
@@ -225,10 +222,7 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
-	f := newFixture(t)
-	s := serve(t, f, nil)
-	c := s.client(t)
-	c.login()
+	_, s, c := signedIn(t)
 	for _, path := range []string{"/", "/login", "/org/northwind", "/org/northwind/conflicts", "/org/nope", "/static/console.css"} {
 		t.Run(path, func(t *testing.T) {
 			resp, err := c.hc.Get(s.URL + path)
@@ -274,10 +268,7 @@ func TestSessionCookie(t *testing.T) {
 }
 
 func TestOrganizationsPage(t *testing.T) {
-	f := newFixture(t)
-	s := serve(t, f, nil)
-	c := s.client(t)
-	c.login()
+	f, _, c := signedIn(t)
 	rows := func(body string) []string {
 		var ids []string
 		for _, m := range regexp.MustCompile(`<th scope="row"><a href="/org/([^"]+)">`).FindAllStringSubmatch(body, -1) {
@@ -308,10 +299,7 @@ func TestOrganizationsPage(t *testing.T) {
 }
 
 func TestPreviewAndApply(t *testing.T) {
-	f := newFixture(t)
-	s := serve(t, f, nil)
-	c := s.client(t)
-	c.login()
+	f, _, c := signedIn(t)
 	f.dirs["northwind"].Add(person("northwind", 50))
 	c.get("/org/northwind")
 	code, body := c.post("/org/northwind/preview", nil)
@@ -366,10 +354,7 @@ func TestPreviewAndApply(t *testing.T) {
 }
 
 func TestSyncNow(t *testing.T) {
-	f := newFixture(t)
-	s := serve(t, f, nil)
-	c := s.client(t)
-	c.login()
+	f, s, c := signedIn(t)
 	c.get("/org/northwind")
 	code, body := c.post("/org/northwind/sync", nil)
 	require.Equal(t, http.StatusOK, code)
@@ -416,10 +401,7 @@ func TestRunInProgressRefused(t *testing.T) {
 }
 
 func TestApproveHeld(t *testing.T) {
-	f := newFixture(t)
-	s := serve(t, f, nil)
-	c := s.client(t)
-	c.login()
+	f, _, c := signedIn(t)
 	_, body := c.get("/org/contoso")
 	held := strings.Index(body, "held 15 deactivations for approval")
 	actions := strings.Index(body, `<h2 id="act-h">Actions</h2>`)
@@ -441,10 +423,7 @@ func TestApproveHeld(t *testing.T) {
 }
 
 func TestResolveConflicts(t *testing.T) {
-	f := newFixture(t)
-	s := serve(t, f, nil)
-	c := s.client(t)
-	c.login()
+	f, _, c := signedIn(t)
 	_, body := c.get("/org/northwind/conflicts")
 	assert.Contains(t, text(body), "Open conflicts (3)")
 	assert.Contains(t, text(body), "multiple-contacts [R-CONF-3]")
@@ -551,10 +530,7 @@ func TestNoAuth(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
-	f := newFixture(t)
-	s := serve(t, f, nil)
-	c := s.client(t)
-	c.login()
+	_, _, c := signedIn(t)
 	for _, p := range []string{"/org/nope", "/org/northwind/run/999", "/org/northwind/run/x", "/org/northwind/plan/zzz", "/nowhere"} {
 		code, body := c.get(p)
 		assert.Equal(t, http.StatusNotFound, code, p)

@@ -17,14 +17,9 @@ import (
 // schedule, on loopback without sign-in when none is configured.
 func TestServeConsole(t *testing.T) {
 	w := newCLIWorld(t, 4)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
-	off := false
-	a := &app{stdout: &out, stderr: &errb, terminal: &off, httpClient: w.inv.httpClient,
-		getenv: func(k string) string { return w.inv.env[k] }}
-	done := make(chan int, 1)
-	go func() { done <- a.run(ctx, []string{"serve", "--http", "127.0.0.1:0"}) }()
+	bg := w.inv.start("serve", "--http", "127.0.0.1:0")
 	url := regexp.MustCompile(`msg="admin console" url=(http://127\.0\.0\.1:\d+/)`)
+	errb := &bg.stderr
 	require.Eventually(t, func() bool { return url.MatchString(errb.String()) }, 30*time.Second, 20*time.Millisecond, errb.String())
 	base := url.FindStringSubmatch(errb.String())[1]
 	require.Eventually(t, func() bool { return strings.Contains(errb.String(), "run finished") }, 30*time.Second, 20*time.Millisecond)
@@ -37,12 +32,39 @@ func TestServeConsole(t *testing.T) {
 	assert.Contains(t, string(body), "Next due", "the scheduler's next due time")
 	assert.NotEmpty(t, resp.Header.Get("Content-Security-Policy"))
 	assert.Contains(t, errb.String(), "no sign-in configured")
-	cancel()
+	assert.Equal(t, ExitOK, bg.stop(t), errb.String())
+}
+
+// background is an invocation running until stopped, as serve does until
+// SIGINT or SIGTERM.
+type background struct {
+	cancel context.CancelFunc
+	done   chan int
+	stdout syncBuffer
+	stderr syncBuffer
+}
+
+// start runs the command in the background.
+func (in invocation) start(args ...string) *background {
+	ctx, cancel := context.WithCancel(context.Background())
+	bg := &background{cancel: cancel, done: make(chan int, 1)}
+	off := false
+	a := &app{stdout: &bg.stdout, stderr: &bg.stderr, terminal: &off, httpClient: in.httpClient,
+		getenv: func(k string) string { return in.env[k] }}
+	go func() { bg.done <- a.run(ctx, args) }()
+	return bg
+}
+
+// stop cancels the command's context and returns its exit code.
+func (bg *background) stop(t *testing.T) int {
+	t.Helper()
+	bg.cancel()
 	select {
-	case code := <-done:
-		assert.Equal(t, ExitOK, code, errb.String())
+	case code := <-bg.done:
+		return code
 	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
+		t.Fatal("the command did not stop")
+		return -1
 	}
 }
 

@@ -42,15 +42,8 @@ func TestDemo(t *testing.T) {
 // TestDemoServe: demo --serve leaves the admin console running on the
 // demo's state until interrupted.
 func TestDemoServe(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
-	off := false
-	a := &app{stdout: &out, stderr: &errb, terminal: &off, getenv: func(string) string { return "" }}
-	done := make(chan int, 1)
-	go func() {
-		done <- a.run(ctx, []string{"demo", "--state", t.TempDir(), "--users", "500", "--serve", "--http", "127.0.0.1:0"})
-	}()
+	bg := invocation{}.start("demo", "--state", t.TempDir(), "--users", "500", "--serve", "--http", "127.0.0.1:0")
+	out, errb := &bg.stdout, &bg.stderr
 	url := regexp.MustCompile(`Admin console: (http://127\.0\.0\.1:\d+/)`)
 	require.Eventually(t, func() bool { return url.MatchString(out.String()) }, 2*time.Minute, 50*time.Millisecond, errb.String())
 	base := url.FindStringSubmatch(out.String())[1]
@@ -62,13 +55,7 @@ func TestDemoServe(t *testing.T) {
 		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
 		assert.Contains(t, string(body), want, path)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		assert.Equal(t, ExitOK, code, errb.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("demo --serve did not stop")
-	}
+	assert.Equal(t, ExitOK, bg.stop(t), errb.String())
 }
 
 // BenchmarkDemo measures the whole demo: seeding both emulators, five runs
