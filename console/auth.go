@@ -155,6 +155,8 @@ func (o *oidcClient) config(ctx context.Context) (*oidc.Provider, *oauth2.Config
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.provider == nil {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
 		p, err := oidc.NewProvider(ctx, o.cfg.Issuer)
 		if err != nil {
 			return nil, nil, fmt.Errorf("console: OIDC provider %s: %w", o.cfg.Issuer, err)

@@ -34,6 +34,8 @@ const (
 
 // Options configure a Console. Syncer and Orgs are required; Auth must
 // configure a way to sign in, or turn authentication off explicitly.
+// Options grow with the library: a field added later (an undo action, the
+// per-run change log) has a zero value that keeps the console as it is.
 type Options struct {
 	// Syncer runs the actions and reads the status. Required.
 	Syncer *adsync.Syncer
