@@ -33,14 +33,14 @@ func when(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-// took formats a run's duration: to the second, or to the tenth of one
+// took formats a run's duration: to the second, or to the millisecond
 // when shorter; "—" while it runs.
 func took(d time.Duration) string {
 	switch {
 	case d <= 0:
 		return "—"
 	case d < time.Second:
-		return d.Round(100 * time.Millisecond).String()
+		return d.Round(time.Millisecond).String()
 	}
 	return d.Round(time.Second).String()
 }
