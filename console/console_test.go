@@ -537,3 +537,20 @@ func TestNotFound(t *testing.T) {
 		assert.Contains(t, body, `role="alert"`, p)
 	}
 }
+
+func TestSessionExpires(t *testing.T) {
+	f := newFixture(t)
+	clock := &fakeClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	s := serve(t, f, func(o *console.Options) { o.Now = clock.Now; o.Auth.SessionTTL = time.Hour })
+	c := s.client(t)
+	c.login()
+	clock.Advance(50 * time.Minute)
+	_, body := c.get("/")
+	assert.Contains(t, body, "<h1>Organizations</h1>", "still signed in")
+	clock.Advance(50 * time.Minute)
+	_, body = c.get("/")
+	assert.Contains(t, body, "<h1>Organizations</h1>", "activity extends the session")
+	clock.Advance(time.Hour)
+	_, body = c.get("/")
+	assert.Contains(t, body, "<h1>Sign in</h1>", "an hour without activity ends it")
+}
