@@ -36,7 +36,9 @@ const (
 const usage = `adsync syncs contacts one way, from Entra ID or Active Directory into Autotask PSA.
 
 Usage:
-  adsync demo [--state DIR]             run the whole job against built-in emulators (no setup)
+  adsync demo [--state DIR] [--serve [--http ADDR]]
+                                        run the whole job against built-in emulators (no setup);
+                                        --serve then leaves the admin console running on its state
   adsync [flags] check                  test the connections (Autotask, directory, TLS)
   adsync [flags] plan [--json]          dry run: what a sync would write
   adsync [flags] sync                   sync now (exit 3 when deactivations are held)
@@ -46,7 +48,8 @@ Usage:
   adsync [flags] conflicts resolve --org ID --user UID (--link CONTACT | --create | --ignore)
   adsync [flags] conflicts unresolve --org ID --user UID
   adsync [flags] status [--json]        the admin table: one row per organization
-  adsync [flags] serve                  run every organization every 24 hours until stopped
+  adsync [flags] serve [--http ADDR]    run every organization every 24 hours until stopped;
+                                        --http (or http.listen) also serves the admin console
   adsync rules [ID]                     what a rule id (R-MATCH-1 …) in an output means
 
 Flags (before or after the command):

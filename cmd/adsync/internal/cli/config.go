@@ -34,6 +34,8 @@ type fileConfig struct {
 	Store    string       `yaml:"store"`
 	Schedule scheduleYAML `yaml:"schedule"`
 	Orgs     []orgYAML    `yaml:"orgs"`
+	// HTTP configures the admin console of serve (console.go).
+	HTTP httpYAML `yaml:"http"`
 }
 
 type scheduleYAML struct {
@@ -143,6 +145,7 @@ type Config struct {
 	Interval time.Duration
 	Parallel int
 	Orgs     []OrgSpec
+	HTTP     HTTPConfig
 }
 
 // printedConfig is a Config without its methods, with the store's password
@@ -492,6 +495,9 @@ func (l *loader) build(fc *fileConfig) (*Config, error) {
 		BudgetShare: a.BudgetShare, BudgetStop: a.BudgetStop, MaxInFlight: a.MaxInFlight}
 	if err := cfg.Autotask.Validate(); err != nil {
 		return nil, l.fromConfigError("autotask.", err, map[string]string{"secret": "secretEnv"})
+	}
+	if cfg.HTTP, err = l.httpConfig(&fc.HTTP); err != nil {
+		return nil, err
 	}
 	if len(fc.Orgs) == 0 {
 		return nil, l.bad("orgs", "no organization is configured: add one under orgs (id, companyId, and ldap or azure settings)")

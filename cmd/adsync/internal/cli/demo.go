@@ -17,6 +17,7 @@ import (
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
 	"github.com/psasync/adsync/autotask/autotasktest"
+	"github.com/psasync/adsync/console"
 	"github.com/psasync/adsync/history/sqlite"
 	"github.com/psasync/adsync/matcher"
 	"github.com/psasync/adsync/merge"
@@ -31,6 +32,8 @@ func (a *app) demo(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	state := fs.String("state", "", "directory of the demo's SQLite history (default: the user's cache directory/adsync)")
 	users := fs.Int("users", 2000, "number of directory users to generate (100 to 20000)")
+	serveIt := fs.Bool("serve", false, "then leave the admin console running on the demo's state until interrupted")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "the admin console's address, with --serve")
 	if !a.parse("demo", &fs, args, "error") {
 		return a.parseCode()
 	}
@@ -45,6 +48,9 @@ func (a *app) demo(ctx context.Context, args []string) int {
 		*state = filepath.Join(dir, "adsync")
 	}
 	d := &demo{app: a, w: a.stdout, stateDir: *state, users: *users}
+	if *serveIt {
+		d.serveAddr = *httpAddr
+	}
 	if err := d.run(ctx); err != nil {
 		return a.fail(err)
 	}
@@ -56,6 +62,10 @@ type demo struct {
 	w        io.Writer
 	stateDir string
 	users    int
+	// serveAddr, when set, is where the admin console is served once the
+	// story is told.
+	serveAddr string
+	store     *autotask.Client
 
 	graph   *graphtest.Server
 	at      *autotasktest.Server
@@ -181,6 +191,24 @@ func (d *demo) run(ctx context.Context) error {
 	})
 	d.printf("\nDemo done in %s. Next: write an adsync.yaml (README.md, \"Configuration\") and run adsync check.\n",
 		time.Since(start).Round(100*time.Millisecond))
+	if d.serveAddr == "" {
+		d.printf("To click through these results in the admin console: adsync demo --serve\n")
+		return nil
+	}
+	return d.serveConsole(ctx)
+}
+
+// serveConsole serves the admin console on the demo's state and emulators
+// until ctx is cancelled (Ctrl-C).
+func (d *demo) serveConsole(ctx context.Context) error {
+	_, stop, bound, err := startConsole(d.serveAddr, "", "", console.Options{Syncer: d.syncer,
+		Orgs: console.StaticOrgs([]adsync.Org{d.org}), Contacts: d.store, BaseContext: ctx, Logger: d.app.log}, d.app.log)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	d.printf("\nAdmin console: %s (on the demo's emulators; Ctrl-C stops it)\n", consoleURL(bound, false))
+	<-ctx.Done()
 	return nil
 }
 
@@ -208,7 +236,7 @@ func (d *demo) setup(ctx context.Context) error {
 	d.seed()
 
 	cr := d.at.Credentials()
-	store, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
+	d.store, err = autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
 		ZoneLookupURL: d.at.ZoneLookupURL(), HTTPClient: d.at.Client(), Logger: d.app.log,
 		// The budget is read once: with reads every 100 calls, the count
 		// of calls would depend on how the concurrent writes interleave.
@@ -222,7 +250,7 @@ func (d *demo) setup(ctx context.Context) error {
 		return err
 	}
 	d.pr = d.app.newProgress()
-	d.syncer, err = adsync.NewSyncer(adsync.Options{Store: store, History: d.hist, Matcher: matcher.New(nil),
+	d.syncer, err = adsync.NewSyncer(adsync.Options{Store: d.store, History: d.hist, Matcher: matcher.New(nil),
 		Fields: merge.New, Logger: d.app.log, Progress: d.pr.update})
 	if err != nil {
 		return err

@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"io"
+	"net/http"
 	"path/filepath"
+	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,6 +37,25 @@ func TestDemo(t *testing.T) {
 		require.Equal(t, ExitOK, r2.code, r2.stderr)
 		assert.Equal(t, normalize(out, nil), normalize(r2.stdout, nil))
 	})
+}
+
+// TestDemoServe: demo --serve leaves the admin console running on the
+// demo's state until interrupted.
+func TestDemoServe(t *testing.T) {
+	bg := invocation{}.start("demo", "--state", t.TempDir(), "--users", "500", "--serve", "--http", "127.0.0.1:0")
+	out, errb := &bg.stdout, &bg.stderr
+	url := regexp.MustCompile(`Admin console: (http://127\.0\.0\.1:\d+/)`)
+	require.Eventually(t, func() bool { return url.MatchString(out.String()) }, 2*time.Minute, 50*time.Millisecond, errb.String())
+	base := url.FindStringSubmatch(out.String())[1]
+	for path, want := range map[string]string{"": "Northwind Traders", "org/northwind/conflicts": "Open conflicts"} {
+		resp, err := http.Get(base + path)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Contains(t, string(body), want, path)
+	}
+	assert.Equal(t, ExitOK, bg.stop(t), errb.String())
 }
 
 // BenchmarkDemo measures the whole demo: seeding both emulators, five runs

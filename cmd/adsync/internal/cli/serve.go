@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/console"
 )
 
 // serve runs the scheduler for every organization until ctx is cancelled
@@ -16,7 +19,13 @@ import (
 // batch and are recorded.
 func (a *app) serve(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
-	e, code := a.open(ctx, "serve", &fs, args, "info", true, nil)
+	httpAddr := fs.String("http", "", "serve the admin console on this address, e.g. 127.0.0.1:8080 (default: http.listen of the configuration; none: no console)")
+	var con atomic.Pointer[console.Console] // the Syncer reports progress to the console once it runs
+	e, code := a.open(ctx, "serve", &fs, args, "info", true, func(p adsync.Progress) {
+		if c := con.Load(); c != nil {
+			c.Progress(p)
+		}
+	})
 	if e == nil {
 		return code
 	}
@@ -43,6 +52,17 @@ func (a *app) serve(ctx context.Context, args []string) int {
 	})
 	if err != nil {
 		return a.fail(err)
+	}
+	if addr := cmp.Or(*httpAddr, e.cfg.HTTP.Listen); addr != "" {
+		h := e.cfg.HTTP
+		c, stop, bound, err := startConsole(addr, h.TLSCert, h.TLSKey, console.Options{Syncer: e.syncer, Orgs: console.StaticOrgs(e.orgs),
+			Scheduler: sc, Contacts: e.store, Auth: h.Auth, BaseContext: ctx, Logger: a.log}, a.log)
+		if err != nil {
+			return a.fail(err)
+		}
+		defer stop()
+		con.Store(c)
+		a.log.Info("admin console", "url", consoleURL(bound, h.TLSCert != ""))
 	}
 	enabled := 0
 	for _, o := range e.orgs {
