@@ -112,6 +112,9 @@ func (s *Syncer) Resolve(ctx context.Context, org OrgConfig, r Resolution) error
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = s.now()
 	}
+	if r.By == "" {
+		r.By = Actor(ctx)
+	}
 	if err := s.opts.History.PutResolution(ctx, r); err != nil {
 		return fmt.Errorf("adsync: save the resolution for user %s of %q: %w", r.UserID, org.ID, err)
 	}

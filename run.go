@@ -177,6 +177,9 @@ type Run struct {
 	Cursor   string `json:"cursor,omitempty"`
 	// ApprovedRun is, for an approval run, the id of the held run it approved.
 	ApprovedRun int64 `json:"approvedRun,omitempty"`
+	// By names who started the run (WithActor): an admin of the console, a
+	// CLI user. Empty for the scheduler.
+	By string `json:"by,omitempty"`
 }
 
 // boundTexts cuts each text of the record to maxRecordText bytes, so that

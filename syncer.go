@@ -338,7 +338,8 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 
 	// The attempt is recorded first: the 24-hour schedule counts from it
 	// (R-RUN-1), whatever happens next.
-	run, err := s.opts.History.StartRun(ctx, Run{OrgID: cfg.ID, Trigger: trigger, Started: s.now(), Status: StatusRunning, TLS: TLSUnknown})
+	run, err := s.opts.History.StartRun(ctx, Run{OrgID: cfg.ID, Trigger: trigger, Started: s.now(), Status: StatusRunning, TLS: TLSUnknown,
+		By: Actor(ctx)})
 	if err != nil {
 		return Run{}, fmt.Errorf("adsync: record the start of a run of %q: %w", cfg.ID, err)
 	}

@@ -233,6 +233,7 @@ func fullRun(org string) adsync.Run {
 		FullRead:    true,
 		Cursor:      "delta-token/with?odd=chars&é",
 		ApprovedRun: 77,
+		By:          "jane@msp.example",
 	}
 }
 
