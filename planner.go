@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // chunk is the number of records allocated at once while reading: reads
@@ -49,6 +50,7 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 	if st.TLS != "" {
 		p.TLS = st.TLS
 	}
+	p.certExpiry = st.CertExpiry
 	if err != nil {
 		return p, fmt.Errorf("adsync: check the directory of %q: %w", cfg.ID, err)
 	}
@@ -70,19 +72,31 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval) (*Plan, erro
 	var contacts []*Contact
 	rctx, cancel := context.WithCancel(ctx)
 	var dirErr error
+	var dirTook time.Duration
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		t0 := time.Now()
 		if users, dirErr = s.readDirectory(rctx, org, p, appr != nil, resolutions); dirErr != nil {
 			cancel()
 		}
+		dirTook = time.Since(t0)
 	}()
+	t0 := time.Now()
 	contacts, err = s.readContacts(rctx, cfg, p.selected|matchFields, p)
 	if err != nil {
 		cancel()
 	}
+	contactsTook := time.Since(t0)
 	<-done
 	cancel()
+	p.reads = map[Phase]time.Duration{}
+	if dirErr == nil {
+		p.reads[PhaseReadDirectory] = dirTook
+	}
+	if err == nil {
+		p.reads[PhaseReadContacts] = contactsTook
+	}
 	if dirErr != nil && (err == nil || !errors.Is(dirErr, context.Canceled)) {
 		return p, dirErr // the directory's own failure, not the cancellation it got
 	}

@@ -61,6 +61,10 @@ type Options struct {
 	BatchSize int
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
+	// Observer, when set, receives the events of every run: start, each
+	// write, end (see Observer for the contract). Observers combines
+	// several.
+	Observer Observer
 }
 
 // Org is one organization to sync: its configuration and its directory.
@@ -324,6 +328,9 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	}
 	log := s.log.With("org", cfg.ID, "run", run.ID)
 	log.Info("run started", "trigger", trigger)
+	s.observe("RunStarted", func(o Observer) {
+		o.RunStarted(RunStart{OrgID: cfg.ID, RunID: run.ID, Trigger: trigger, Started: run.Started})
+	})
 	calls0 := s.apiCalls()
 	ctx, calls := withCallCounter(ctx)
 
@@ -376,8 +383,11 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	// finishes the batch in flight and records the run.
 	if err := s.opts.History.FinishRun(context.WithoutCancel(ctx), run); err != nil {
 		err = fmt.Errorf("adsync: record the end of run %d of %q: %w", run.ID, cfg.ID, err)
-		return run, errors.Join(runErr, err)
+		runErr = errors.Join(runErr, err)
+		s.finished(context.WithoutCancel(ctx), run, p, runErr)
+		return run, runErr
 	}
+	s.finished(context.WithoutCancel(ctx), run, p, runErr)
 	log.Info("run finished", "status", run.Status, "counts", run.Counts.String(), "api_calls", run.APICalls, "duration", run.Duration())
 	if runErr != nil {
 		log.Error("run failed", "error", runErr)
