@@ -244,3 +244,10 @@ func TestLockOfDeadReplica(t *testing.T) {
 		return postgres.Open(context.Background(), dsn, nil)
 	})
 }
+
+// Two replicas on one database claim each notice at once: one alert per
+// change of state between them.
+func TestNoticeTwoReplicas(t *testing.T) {
+	dsn := freshSchema(t)
+	historytest.NoticeRace(t, open(t, dsn), open(t, dsn))
+}
