@@ -60,7 +60,9 @@ func TestFileConfigBuild(t *testing.T) {
 		{"no kind", func(f *notify.FileConfig) { f.Channels[1].Teams = nil }, "alerts.channels[1]"},
 		{"unknown event", func(f *notify.FileConfig) { f.Channels[0].Events = []string{"fail"} }, "alerts.channels[0].events"},
 		{"unknown org event", func(f *notify.FileConfig) { f.Orgs["contoso"] = []string{"boom"} }, "alerts.orgs.contoso"},
-		{"a Slack URL written inline", func(f *notify.FileConfig) { f.Channels[2].Slack = &notify.HookFile{URL: "https://hooks.slack.com/services/T/B/X"} }, "alerts.channels[2].slack.url"},
+		{"a Slack URL written inline", func(f *notify.FileConfig) {
+			f.Channels[2].Slack = &notify.HookFile{URL: "https://hooks.slack.com/services/T/B/X"}
+		}, "alerts.channels[2].slack.url"},
 		{"a Teams URL missing", func(f *notify.FileConfig) { f.Channels[1].Teams = &notify.HookFile{URLEnv: "UNSET"} }, "alerts.channels[1].teams.urlEnv"},
 		{"a webhook URL that is not one", func(f *notify.FileConfig) { f.Channels[0].Webhook.URL = "hooks.example.com" }, "alerts.channels[0].webhook.url"},
 		{"an email password missing", func(f *notify.FileConfig) { f.Channels[3].Email.PasswordEnv = "" }, "alerts.channels[3].email.passwordEnv"},
