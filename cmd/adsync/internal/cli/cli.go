@@ -47,6 +47,7 @@ Usage:
   adsync [flags] conflicts unresolve --org ID --user UID
   adsync [flags] status [--json]        the admin table: one row per organization
   adsync [flags] serve                  run every organization every 24 hours until stopped
+  adsync [flags] alert test             send a test message to each alert channel
 
 Flags (before or after the command):
   --config FILE      configuration file (default adsync.yaml, or $ADSYNC_CONFIG)
@@ -77,6 +78,9 @@ type app struct {
 	orgs       stringList
 	log        *slog.Logger
 	helped     bool // --help was given: usage printed, exit 0
+	// observe, when set, gives the Syncer's observer once the history
+	// store is open (serve: alerts and metrics).
+	observe func(*env) (adsync.Observer, error)
 }
 
 type stringList []string
@@ -119,6 +123,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	cmds := map[string]command{
 		"demo": a.demo, "check": a.check, "plan": a.plan, "sync": a.sync, "approve": a.approve,
 		"history": a.history, "conflicts": a.conflicts, "status": a.status, "serve": a.serve,
+		"alert": a.alert,
 	}
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(a.stdout, usage)
@@ -392,8 +397,15 @@ func (a *app) setup(ctx context.Context, withStore bool, progress func(adsync.Pr
 	if e.hist, err = a.openStore(ctx, spec); err != nil {
 		return nil, err
 	}
+	var obs adsync.Observer
+	if a.observe != nil {
+		if obs, err = a.observe(e); err != nil {
+			e.close()
+			return nil, err
+		}
+	}
 	e.syncer, err = adsync.NewSyncer(adsync.Options{Store: e.store, History: e.hist, Matcher: matcher.New(nil),
-		Fields: merge.New, Logger: a.log, Progress: progress})
+		Fields: merge.New, Logger: a.log, Progress: progress, Observer: obs})
 	if err != nil {
 		e.close()
 		return nil, err

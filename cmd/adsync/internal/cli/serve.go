@@ -16,11 +16,16 @@ import (
 // batch and are recorded.
 func (a *app) serve(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
+	var obs observability
+	a.observe = a.observer(&obs)
 	e, code := a.open(ctx, "serve", &fs, args, "info", true, nil)
 	if e == nil {
+		obs.close()
 		return code
 	}
 	defer e.close()
+	defer obs.close() // first: queued alerts still need the store
+
 	if n, err := e.hist.InterruptRuns(ctx, time.Now()); err != nil {
 		return a.fail(err)
 	} else if n > 0 {
