@@ -45,7 +45,7 @@ type mailMsg struct {
 
 const smtpUser, smtpPassword = "alerts@example.com", "smtp-Pa55word"
 
-func startSMTP(t *testing.T, implicit bool) *smtpServer {
+func startSMTP(t *testing.T, implicit, plain bool) *smtpServer {
 	t.Helper()
 	cert, pool := selfSigned(t)
 	srv := &smtpServer{pool: pool}
@@ -54,6 +54,9 @@ func startSMTP(t *testing.T, implicit bool) *smtpServer {
 	}))
 	s.Domain = "127.0.0.1"
 	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	if plain {
+		s.TLSConfig, s.AllowInsecureAuth = nil, true // offers no STARTTLS
+	}
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
 	var l net.Listener
 	var err error
@@ -150,7 +153,7 @@ func TestEmail(t *testing.T) {
 		{"implicit TLS", true, notify.TLSImplicit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startSMTP(t, tc.implicit)
+			srv := startSMTP(t, tc.implicit, false)
 			host, port, err := net.SplitHostPort(srv.addr)
 			require.NoError(t, err)
 			var p int
@@ -179,7 +182,7 @@ func TestEmail(t *testing.T) {
 }
 
 func TestEmailRefusesWrongPasswordWithoutShowingIt(t *testing.T) {
-	srv := startSMTP(t, true)
+	srv := startSMTP(t, true, false)
 	host, port, _ := net.SplitHostPort(srv.addr)
 	var p int
 	p, _ = strconv.Atoi(port)
@@ -219,3 +222,17 @@ func TestEmailValidate(t *testing.T) {
 
 // unfold joins quoted-printable soft line breaks.
 func unfold(s string) string { return strings.ReplaceAll(s, "=\r\n", "") }
+
+// A server that does not offer STARTTLS gets no mail: the password and the
+// alert are never sent in clear.
+func TestEmailRefusesAServerWithoutTLS(t *testing.T) {
+	srv := startSMTP(t, false, true)
+	host, port, _ := net.SplitHostPort(srv.addr)
+	p, _ := strconv.Atoi(port)
+	ch := &notify.Email{Host: host, Port: p, Username: smtpUser, Password: smtpPassword,
+		From: "adsync@example.com", To: []string{"ops@example.com"}, RootCAs: srv.pool}
+	err := ch.Send(t.Context(), notify.Alert{Event: notify.EventTest, Title: "t", Text: "t"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "STARTTLS")
+	assert.Empty(t, srv.got())
+}
