@@ -18,7 +18,8 @@
 //	last_success_timestamp_seconds{org}          end of the last succeeded run
 //	last_run_timestamp_seconds{org}              end of the last run, any status
 //	run_in_progress{org}                         1 while a run of this process goes on
-//	tls_certificate_days_left{org}               days to the directory certificate's expiry
+//	tls_certificate_days_left{org}               days to the directory certificate's expiry, at scrape time
+//	tls_certificate_expiry_timestamp_seconds{org} the directory certificate's expiry
 //	autotask_api_calls_total{org}                Autotask API calls made by runs
 //	autotask_budget_used, autotask_budget_limit  Autotask's requests this hour and the limit
 //	read_duration_seconds{org,phase,directory}   histogram of the directory and contact reads
@@ -102,7 +103,8 @@ type Metrics struct {
 	lastSuccess  *prometheus.GaugeVec
 	lastRun      *prometheus.GaugeVec
 	inProgress   *prometheus.GaugeVec
-	tlsDays      *prometheus.GaugeVec
+	tlsDays      *prometheus.Desc
+	tlsExpiry    *prometheus.Desc
 	apiCalls     *prometheus.CounterVec
 	budgetUsed   prometheus.Gauge
 	budgetLimit  prometheus.Gauge
@@ -112,6 +114,7 @@ type Metrics struct {
 	running  map[string]time.Time // organization → start of its run in progress
 	budget   adsync.APIBudget     // the last run's reading
 	budgetOK bool
+	expiry   map[string]time.Time // organization → its certificate's expiry, as last seen
 }
 
 var _ adsync.Observer = (*Metrics)(nil)
@@ -142,7 +145,7 @@ func New(opts Options) (*Metrics, error) {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	org := []string{"org"}
-	m := &Metrics{opts: opts, reg: reg, running: map[string]time.Time{},
+	m := &Metrics{opts: opts, reg: reg, running: map[string]time.Time{}, expiry: map[string]time.Time{},
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adsync_runs_total",
 			Help: "Runs finished, by organization and status (succeeded, held, failed, interrupted)."}, []string{"org", "status"}),
 		runDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "adsync_run_duration_seconds",
@@ -160,8 +163,10 @@ func New(opts Options) (*Metrics, error) {
 			Help: "Unix time at which the organization's last run ended, whatever its status."}, org),
 		inProgress: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adsync_run_in_progress",
 			Help: "1 while a run of the organization goes on in this process."}, org),
-		tlsDays: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adsync_tls_certificate_days_left",
-			Help: "Days until the organization's directory certificate expires (negative once expired), as its last run saw it."}, org),
+		tlsDays: prometheus.NewDesc("adsync_tls_certificate_days_left",
+			"Whole days until the organization's directory certificate (as its last run saw it) expires, at scrape time; negative once expired.", org, nil),
+		tlsExpiry: prometheus.NewDesc("adsync_tls_certificate_expiry_timestamp_seconds",
+			"Unix time at which the organization's directory certificate (as its last run saw it) expires.", org, nil),
 		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adsync_autotask_api_calls_total",
 			Help: "Autotask API calls made by the organization's runs."}, org),
 		budgetUsed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "adsync_autotask_budget_used",
@@ -173,7 +178,7 @@ func New(opts Options) (*Metrics, error) {
 			Buckets: opts.ReadBuckets}, []string{"org", "phase", "directory"}),
 	}
 	cs := []prometheus.Collector{m.runs, m.runDuration, m.writes, m.conflicts, m.held, m.lastSuccess, m.lastRun,
-		m.inProgress, m.tlsDays, m.apiCalls, budgetCollector{m}, m.readDuration}
+		m.inProgress, m.apiCalls, budgetCollector{m}, certCollector{m}, m.readDuration}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
@@ -208,6 +213,9 @@ func (m *Metrics) RunFinished(e adsync.RunEnd) {
 	if e.Budget != nil {
 		m.budget, m.budgetOK = *e.Budget, true
 	}
+	if !e.CertExpiry.IsZero() {
+		m.expiry[org] = e.CertExpiry
+	}
 	m.mu.Unlock()
 	m.inProgress.WithLabelValues(org).Set(0)
 	m.runs.WithLabelValues(org, string(r.Status)).Inc()
@@ -225,9 +233,6 @@ func (m *Metrics) RunFinished(e adsync.RunEnd) {
 	}
 	if r.Status == adsync.StatusSucceeded || r.Status == adsync.StatusHeld {
 		m.held.WithLabelValues(org).Set(float64(len(r.Held)))
-	}
-	if !e.CertExpiry.IsZero() {
-		m.tlsDays.WithLabelValues(org).Set(math.Floor(e.CertExpiry.Sub(m.opts.Now()).Hours() / 24))
 	}
 	m.apiCalls.WithLabelValues(org).Add(float64(r.APICalls))
 	for ph, d := range e.Reads {
@@ -263,6 +268,26 @@ func (b budgetCollector) Collect(ch chan<- prometheus.Metric) {
 	m.budgetLimit.Set(float64(reading.Limit))
 	m.budgetUsed.Collect(ch)
 	m.budgetLimit.Collect(ch)
+}
+
+// certCollector reports the certificates' expiry, and the days left
+// computed at scrape time: the gauge counts down between runs.
+type certCollector struct{ m *Metrics }
+
+func (c certCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.m.tlsDays
+	ch <- c.m.tlsExpiry
+}
+
+func (c certCollector) Collect(ch chan<- prometheus.Metric) {
+	m := c.m
+	now := m.opts.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for org, exp := range m.expiry {
+		ch <- prometheus.MustNewConstMetric(m.tlsDays, prometheus.GaugeValue, math.Floor(exp.Sub(now).Hours()/24), org)
+		ch <- prometheus.MustNewConstMetric(m.tlsExpiry, prometheus.GaugeValue, unix(exp), org)
+	}
 }
 
 // Registry is the registry the collectors are on.

@@ -112,7 +112,8 @@ next:
 func TestMetricsAfterRuns(t *testing.T) {
 	ctx := t.Context()
 	clk := &ticker{now: t0}
-	m, err := metrics.New(metrics.Options{Now: func() time.Time { return t0 },
+	scrapeAt := t0
+	m, err := metrics.New(metrics.Options{Now: func() time.Time { return scrapeAt },
 		Directories: map[string]adsync.DirectoryType{"contoso": adsync.DirectoryLDAP}})
 	require.NoError(t, err)
 	mem := contacts.NewMemory(nil)
@@ -163,6 +164,7 @@ func TestMetricsAfterRuns(t *testing.T) {
 		{"adsync_last_run_timestamp_seconds", contoso, float64(r3.Ended.Unix())},
 		{"adsync_run_in_progress", contoso, 0},
 		{"adsync_tls_certificate_days_left", contoso, 20},
+		{"adsync_tls_certificate_expiry_timestamp_seconds", contoso, float64(t0.Add(20*24*time.Hour + time.Hour).Unix())},
 		{"adsync_autotask_api_calls_total", contoso, float64(r1.APICalls + r2.APICalls + r3.APICalls)},
 		{"adsync_autotask_budget_used", nil, 600},
 		{"adsync_autotask_budget_limit", nil, 1000},
@@ -176,6 +178,12 @@ func TestMetricsAfterRuns(t *testing.T) {
 		}
 	}
 	require.Positive(t, r1.APICalls, "the store counts its calls")
+
+	// The days left count down between runs.
+	scrapeAt = t0.Add(5 * 24 * time.Hour)
+	days, ok := value(scrape(t, m.Handler()), "adsync_tls_certificate_days_left", contoso)
+	require.True(t, ok)
+	assert.Equal(t, 15.0, days)
 
 	// Bounded cardinality: no label but the closed sets and org ids.
 	for name, f := range fams {
