@@ -1,6 +1,7 @@
 package adsync_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -235,4 +236,31 @@ func TestAPIBudgetPaced(t *testing.T) {
 	for _, tc := range tests {
 		assert.Equal(t, tc.want, tc.b.Paced(), "%+v", tc.b)
 	}
+}
+
+// R-RUN-7: a run stopped gracefully ends interrupted, after the writes of
+// the batch in flight, and the end is observed although ctx is cancelled.
+func TestObserverInterruptedRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	rec := &recorder{}
+	e := newEnv(t, withObserver(rec), withSyncerOptions(func(o *adsync.Options) {
+		o.Progress = func(p adsync.Progress) {
+			if p.Phase == adsync.PhaseApply && p.Done > 0 {
+				once.Do(cancel)
+			}
+		}
+	}))
+	for i := range 700 {
+		e.src.Put(user(fmt.Sprintf("u%04d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)))
+	}
+	run, err := e.syncer.Sync(ctx, e.org, adsync.TriggerScheduled)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Len(t, rec.ends, 1)
+	assert.Equal(t, adsync.StatusInterrupted, rec.ends[0].Run.Status)
+	assert.Equal(t, run.ID, rec.ends[0].Run.ID)
+	assert.ErrorIs(t, rec.ends[0].Err, context.Canceled)
+	assert.Len(t, rec.writes, 500, "the batch in flight, each write once")
+	assert.Zero(t, rec.ends[0].OpenConflicts, "read back although ctx is cancelled")
 }
