@@ -72,7 +72,9 @@ type Config struct {
 	// an organization not in the map gets all.
 	OrgEvents map[string][]Event
 	// RemindAfter is how often an alert is sent again while its state
-	// lasts (default 24 h); negative: never.
+	// lasts (default 24 h); negative: never. Reminders come with runs: the
+	// first run starting at least RemindAfter after the start of the run
+	// that alerted reminds.
 	RemindAfter time.Duration
 	// ConsoleURL, when set, links alerts to the console: "{org}" and
 	// "{run}" in it are replaced by the organization and run ids, e.g.
@@ -285,13 +287,21 @@ func (n *Notifier) decide(e adsync.RunEnd, now time.Time) {
 	run := &e.Run
 	org := run.OrgID
 	base := Alert{OrgID: org, RunID: run.ID, Time: now}
+	// States are claimed at the run's start: runs start a schedule
+	// interval apart, and end whenever they end, so a reminder due after
+	// 24 hours is due at the next daily run even if it ends sooner than
+	// the one that alerted.
+	at := now
+	if !run.Started.IsZero() && run.Started.Before(now) {
+		at = run.Started.UTC()
+	}
 
 	// The run's outcome: one state per organization.
 	remind := n.cfg.RemindAfter
 	if run.Status == adsync.StatusSucceeded {
 		remind = 0
 	}
-	if prev, send, ok := n.claim(org, keyRun, string(run.Status), now, remind); ok && send {
+	if prev, send, ok := n.claim(org, keyRun, string(run.Status), at, remind); ok && send {
 		a := base
 		a.Reminder = prev == string(run.Status)
 		switch run.Status {
@@ -347,7 +357,7 @@ func (n *Notifier) decide(e adsync.RunEnd, now time.Time) {
 		if run.TLS == adsync.TLSOK {
 			remind = 0
 		}
-		if prev, send, ok := n.claim(org, keyTLS, string(run.TLS), now, remind); ok && send && run.TLS != adsync.TLSOK {
+		if prev, send, ok := n.claim(org, keyTLS, string(run.TLS), at, remind); ok && send && run.TLS != adsync.TLSOK {
 			a := base
 			a.Event, a.Reminder = EventTLS, prev == string(run.TLS)
 			what := "expires soon"
@@ -379,7 +389,7 @@ func (n *Notifier) decide(e adsync.RunEnd, now time.Time) {
 		if b.Paced() {
 			state, remind = "paced", n.cfg.RemindAfter
 		}
-		if prev, send, ok := n.claim("", keyBudget, state, now, remind); ok && send && state == "paced" {
+		if prev, send, ok := n.claim("", keyBudget, state, at, remind); ok && send && state == "paced" {
 			a := Alert{Event: EventBudget, Time: now, Reminder: prev == state,
 				BudgetUsed: b.Used, BudgetLimit: b.Limit, PaceAt: b.PaceAt}
 			a.Title = fmt.Sprintf("adsync: Autotask API budget at %.0f%%, past the pacing threshold", 100*b.Share())

@@ -171,6 +171,25 @@ func TestOneAlertPerChangeOfState(t *testing.T) {
 	}
 }
 
+// R-RUN-1: daily runs start 24 hours apart and end when they end; a
+// failure lasting is reminded at the next day's run even when that run is
+// shorter than the one that alerted.
+func TestReminderAtTheNextDailyRun(t *testing.T) {
+	clk := &clock{now: t0}
+	s := &sink{name: "sink"}
+	n := newNotifier(t, notify.Config{Routes: []notify.Route{{Channel: s}}, Store: history.NewMemory(), Now: clk.Now})
+	took := []time.Duration{10 * time.Minute, time.Minute, 30 * time.Minute, time.Minute}
+	for day, d := range took {
+		e := end("a", int64(day+1), adsync.StatusFailed)
+		e.Run.Started = t0.Add(time.Duration(day) * 24 * time.Hour)
+		e.Run.Ended = e.Run.Started.Add(d)
+		clk.now = e.Run.Ended
+		n.RunFinished(e)
+	}
+	flush(t, n)
+	assert.Equal(t, []string{"a:failed", "a:failed(reminder)", "a:failed(reminder)", "a:failed(reminder)"}, s.events())
+}
+
 func TestAlertContents(t *testing.T) {
 	s := &sink{name: "sink"}
 	n := newNotifier(t, notify.Config{Routes: []notify.Route{{Channel: s}}, Store: history.NewMemory(), Now: func() time.Time { return t0 },
