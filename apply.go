@@ -201,6 +201,7 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 		}(i)
 	}
 	wg.Wait()
+	s.observeWrites(cfg.ID, run.ID, results)
 
 	// Save what was written; record what failed.
 	var put []Link

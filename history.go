@@ -12,7 +12,8 @@ const KeepRuns = 10
 // one value composed of named parts, the way hashicorp/raft composes its
 // stores, so that an implementer sees the pieces: runs (RunStore), links
 // and the create journal (LinkStore), conflicts and resolutions
-// (ConflictStore), and the per-organization lock (Locker).
+// (ConflictStore), the per-organization lock (Locker), and the state of
+// alerts (NoticeStore).
 //
 // Implementations: history.NewMemory (tests, one process), history/sqlite
 // (the embedded default) and history/postgres (several replicas).
@@ -34,6 +35,7 @@ type HistoryStore interface {
 	LinkStore
 	ConflictStore
 	Locker
+	NoticeStore
 }
 
 // RunStore keeps the runs of each organization: the newest KeepRuns.
@@ -112,4 +114,21 @@ type Lock interface {
 	Held(ctx context.Context) error
 	// Unlock releases the lock. It may be called more than once.
 	Unlock()
+}
+
+// NoticeStore keeps the state of alerts (package notify), so that an alert
+// is sent once per change of state rather than once per run, across
+// restarts and across the replicas sharing the store.
+type NoticeStore interface {
+	// ClaimNotice records that the notice key of the organization (orgID
+	// "" for a notice of no one organization, such as the API budget) is
+	// now in state, and reports the state recorded before ("" if none) and
+	// whether the caller is to send it. It is to send when the state
+	// differs from the recorded one, or when it is the same, remindAfter
+	// is positive and the last send was at least remindAfter before now;
+	// a send records now as the time of the last send. Otherwise nothing
+	// changes. Of concurrent calls that would each send, exactly one is
+	// told to: the claim is a compare-and-set. key and state must not be
+	// empty.
+	ClaimNotice(ctx context.Context, orgID, key, state string, now time.Time, remindAfter time.Duration) (prev string, send bool, err error)
 }

@@ -103,6 +103,9 @@ type Plan struct {
 	basis        runMark // the newest run when the plan was made, for Apply
 	billing      int64
 	selected     FieldSet
+	// For the observer: the certificate's expiry and the read durations.
+	certExpiry time.Time
+	reads      map[Phase]time.Duration
 }
 
 // maxPlanWarnings bounds the warnings a plan lists one by one: a directory

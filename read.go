@@ -40,7 +40,9 @@ var matchFields = NewFieldSet(FirstName, LastName, MiddleInitial, Email)
 // loaded once, under the organization's lock. Planning is a pure function
 // of it (planFrom).
 type reading struct {
-	tls TLSStatus
+	tls        TLSStatus
+	certExpiry time.Time                // the directory's certificate, for the observer
+	reads      map[Phase]time.Duration // how long each read took, for the observer
 	dirRead
 	contacts     []*Contact // ascending ids
 	maxContactID int64      // the highest contact id read
@@ -84,7 +86,8 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval, runs []Run) 
 	cfg := &org.Config
 	r, err := s.read(ctx, org, appr != nil, runs)
 	if err != nil {
-		return &Plan{OrgID: cfg.ID, CompanyID: cfg.CompanyID, Planned: s.now(), TLS: r.tls}, err
+		return &Plan{OrgID: cfg.ID, CompanyID: cfg.CompanyID, Planned: s.now(), TLS: r.tls,
+			certExpiry: r.certExpiry, reads: r.reads}, err
 	}
 	s.progress(cfg.ID, PhasePlan, 0, len(r.users))
 	p, err := planFrom(ctx, cfg, r, planParams{matcher: s.opts.Matcher, appr: appr, grace: s.opts.JournalGrace, now: s.now(), log: s.log})
@@ -108,6 +111,7 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	if st.TLS != "" {
 		r.tls = st.TLS
 	}
+	r.certExpiry = st.CertExpiry
 	if err != nil {
 		return r, fmt.Errorf("adsync: check the directory of %q: %w", cfg.ID, err)
 	}
@@ -127,19 +131,31 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	r.readAt = s.now()
 	rctx, cancel := context.WithCancel(ctx)
 	var dirErr error
+	var dirTook time.Duration
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		t0 := time.Now()
 		if dirErr = s.readDirectory(rctx, org, &r.dirRead, full, r.resolutions, runs); dirErr != nil {
 			cancel()
 		}
+		dirTook = time.Since(t0)
 	}()
+	t0 := time.Now()
 	r.contacts, err = s.readContacts(rctx, cfg, cfg.Selected()|matchFields, r)
 	if err != nil {
 		cancel()
 	}
+	contactsTook := time.Since(t0)
 	<-done
 	cancel()
+	r.reads = map[Phase]time.Duration{}
+	if dirErr == nil {
+		r.reads[PhaseReadDirectory] = dirTook
+	}
+	if err == nil {
+		r.reads[PhaseReadContacts] = contactsTook
+	}
 	if dirErr != nil && (err == nil || !errors.Is(dirErr, context.Canceled)) {
 		return r, dirErr // the directory's own failure, not the cancellation it got
 	}

@@ -70,6 +70,10 @@ type Options struct {
 	// Clock is the time source of the Syncer and of every Scheduler built
 	// on it; nil means the system clock. For tests.
 	Clock Clock
+	// Observer, when set, receives the events of every run: start, each
+	// write, end (see Observer for the contract). Observers combines
+	// several.
+	Observer Observer
 }
 
 // Org is one organization to sync: its configuration and its directory.
@@ -348,6 +352,9 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	}
 	log := s.log.With("org", cfg.ID, "run", run.ID)
 	log.Info("run started", "trigger", trigger)
+	s.observe("RunStarted", func(o Observer) {
+		o.RunStarted(RunStart{OrgID: cfg.ID, RunID: run.ID, Trigger: trigger, Started: run.Started})
+	})
 	calls0 := s.apiCalls()
 	ctx, calls := withCallCounter(ctx)
 
@@ -401,8 +408,11 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	// finishes the batch in flight and records the run.
 	if err := s.opts.History.FinishRun(context.WithoutCancel(ctx), run); err != nil {
 		err = fmt.Errorf("adsync: record the end of run %d of %q: %w", run.ID, cfg.ID, err)
-		return run, errors.Join(runErr, err)
+		runErr = errors.Join(runErr, err)
+		s.finished(context.WithoutCancel(ctx), run, p, runErr)
+		return run, runErr
 	}
+	s.finished(context.WithoutCancel(ctx), run, p, runErr)
 	log.Info("run finished", "status", run.Status, "counts", run.Counts.String(), "api_calls", run.APICalls, "duration", run.Duration())
 	if runErr != nil {
 		log.Error("run failed", "error", runErr)

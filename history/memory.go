@@ -23,6 +23,13 @@ type Memory struct {
 	conflicts   map[string][]adsync.Conflict
 	resolutions map[string]map[string]adsync.Resolution
 	locks       map[string]bool
+	notices     map[[2]string]notice // by organization and key
+}
+
+// notice is the recorded state of a notice.
+type notice struct {
+	state  string
+	sentAt time.Time
 }
 
 var (
@@ -37,6 +44,7 @@ func NewMemory() *Memory {
 		conflicts:   map[string][]adsync.Conflict{},
 		resolutions: map[string]map[string]adsync.Resolution{},
 		locks:       map[string]bool{},
+		notices:     map[[2]string]notice{},
 	}
 }
 
@@ -326,4 +334,24 @@ func (l *memLock) Unlock() {
 		delete(l.m.locks, l.orgID)
 		l.m.mu.Unlock()
 	})
+}
+
+// ClaimNotice records the notice's state and says whether to send it; the
+// store's mutex makes the claim atomic.
+func (m *Memory) ClaimNotice(ctx context.Context, orgID, key, state string, now time.Time, remindAfter time.Duration) (string, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", false, err
+	}
+	if err := record.CheckNotice(orgID, key, state); err != nil {
+		return "", false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := [2]string{orgID, key}
+	prev := m.notices[k]
+	if !record.ShouldSend(prev.state, prev.sentAt, state, now, remindAfter) {
+		return prev.state, false, nil
+	}
+	m.notices[k] = notice{state: state, sentAt: now.UTC()}
+	return prev.state, true, nil
 }

@@ -30,9 +30,16 @@ type FileStore struct {
 type fileData struct {
 	NextRunID   int64                                   `json:"nextRunId"`
 	Runs        []adsync.Run                            `json:"runs"`
-	Links       map[string]map[string]adsync.Link       `json:"links"`       // org → user → link
-	Conflicts   map[string][]adsync.Conflict            `json:"conflicts"`   // org → open conflicts
-	Resolutions map[string]map[string]adsync.Resolution `json:"resolutions"` // org → user → resolution
+	Links       map[string]map[string]adsync.Link       `json:"links"`             // org → user → link
+	Conflicts   map[string][]adsync.Conflict            `json:"conflicts"`         // org → open conflicts
+	Resolutions map[string]map[string]adsync.Resolution `json:"resolutions"`       // org → user → resolution
+	Notices     map[string]notice                       `json:"notices,omitempty"` // org + "/" + key → state
+}
+
+// notice is the recorded state of an alert.
+type notice struct {
+	State  string    `json:"state"`
+	SentAt time.Time `json:"sentAt"`
 }
 
 var _ adsync.HistoryStore = (*FileStore)(nil)
@@ -309,6 +316,38 @@ func (s *FileStore) DeleteResolution(ctx context.Context, orgID, userID string) 
 		delete(s.d.Resolutions[orgID], userID)
 		return nil
 	})
+}
+
+// ClaimNotice records an alert's state and says whether to send it: when
+// the state changed, or the same state's reminder is due. The store's mutex
+// makes the claim a compare-and-set.
+func (s *FileStore) ClaimNotice(ctx context.Context, orgID, key, state string, now time.Time, remindAfter time.Duration) (string, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", false, err
+	}
+	if key == "" || state == "" {
+		return "", false, fmt.Errorf("notice %q of %q: empty key or state", key, orgID)
+	}
+	var prev string
+	send := false
+	err := s.update(func() error {
+		k := orgID + "/" + key // organization ids never contain '/'
+		old := s.d.Notices[k]
+		prev = old.State
+		if old.State == state && (remindAfter <= 0 || now.Before(old.SentAt.Add(remindAfter))) {
+			return nil
+		}
+		if s.d.Notices == nil {
+			s.d.Notices = map[string]notice{}
+		}
+		s.d.Notices[k] = notice{State: state, SentAt: now.UTC()}
+		send = true
+		return nil
+	})
+	if err != nil {
+		return "", false, err
+	}
+	return prev, send, nil
 }
 
 // TryLock takes the organization's lock within this process. A FileStore is

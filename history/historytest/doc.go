@@ -12,7 +12,9 @@
 //
 // The lock (adsync.Locker) is tested within one instance. A store whose
 // lock holds across processes needs its own test with two instances on one
-// backend (see TestDeadHolder); the suite sees one instance only.
+// backend (see TestDeadHolder); the suite sees one instance only. The same
+// holds for the notice claim (adsync.NoticeStore): NoticeRace runs it over
+// several instances of one backend.
 //
 // RunBenchmarks measures loading and saving an organization of 400,000
 // links.

@@ -248,3 +248,10 @@ func TestLockOfDeadReplica(t *testing.T) {
 func TestHostileText(t *testing.T) {
 	historytest.TestHostileText(t, open(t, freshSchema(t)))
 }
+
+// Two replicas on one database claim each notice at once: one alert per
+// change of state between them.
+func TestNoticeTwoReplicas(t *testing.T) {
+	dsn := freshSchema(t)
+	historytest.NoticeRace(t, open(t, dsn), open(t, dsn))
+}

@@ -51,6 +51,7 @@ Usage:
   adsync [flags] serve [--http ADDR]    run every organization every 24 hours until stopped;
                                         --http (or http.listen) also serves the admin console
   adsync rules [ID]                     what a rule id (R-MATCH-1 …) in an output means
+  adsync [flags] alert test             send a test message to each alert channel
 
 Flags (before or after the command):
   --config FILE      configuration file (default adsync.yaml, or $ADSYNC_CONFIG)
@@ -81,6 +82,9 @@ type app struct {
 	orgs       stringList
 	log        *slog.Logger
 	helped     bool // --help was given: usage printed, exit 0
+	// observe, when set, gives the Syncer's observer once the history
+	// store is open (serve: alerts and metrics).
+	observe func(*env) (adsync.Observer, error)
 }
 
 type stringList []string
@@ -124,6 +128,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 		"demo": a.demo, "check": a.check, "plan": a.plan, "sync": a.sync, "approve": a.approve,
 		"history": a.history, "conflicts": a.conflicts, "status": a.status, "serve": a.serve,
 		"rules": a.rules,
+		"alert": a.alert,
 	}
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(a.stdout, usage)
@@ -397,8 +402,15 @@ func (a *app) setup(ctx context.Context, withStore bool, progress func(adsync.Pr
 	if e.hist, err = a.openStore(ctx, spec); err != nil {
 		return nil, err
 	}
+	var obs adsync.Observer
+	if a.observe != nil {
+		if obs, err = a.observe(e); err != nil {
+			e.close()
+			return nil, err
+		}
+	}
 	e.syncer, err = adsync.NewSyncer(adsync.Options{Store: e.store, History: e.hist, Matcher: matcher.New(nil),
-		Fields: merge.New, Logger: a.log, Progress: progress})
+		Fields: merge.New, Logger: a.log, Progress: progress, Observer: obs})
 	if err != nil {
 		e.close()
 		return nil, err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
+	"github.com/psasync/adsync/notify"
 	"github.com/psasync/adsync/source/graph"
 	"github.com/psasync/adsync/source/ldap"
 )
@@ -36,6 +37,14 @@ type fileConfig struct {
 	Orgs     []orgYAML    `yaml:"orgs"`
 	// HTTP configures the admin console of serve (console.go).
 	HTTP httpYAML `yaml:"http"`
+	// Alerts are the alert channels (package notify); Metrics the
+	// listener for /metrics, /healthz and /readyz. Both serve only.
+	Alerts  *notify.FileConfig `yaml:"alerts"`
+	Metrics metricsYAML        `yaml:"metrics"`
+}
+
+type metricsYAML struct {
+	Listen string `yaml:"listen"`
 }
 
 type scheduleYAML struct {
@@ -146,6 +155,12 @@ type Config struct {
 	Parallel int
 	Orgs     []OrgSpec
 	HTTP     HTTPConfig
+	// Alerts configure serve's alerts (without the store), nil for none.
+	// Never printed: its channels hold secrets.
+	Alerts *notify.Config `json:"-"`
+	// MetricsListen is the address serve answers /metrics, /healthz and
+	// /readyz on, "" for none.
+	MetricsListen string
 }
 
 // printedConfig is a Config without its methods, with the store's password
@@ -485,6 +500,9 @@ func (l *loader) build(fc *fileConfig) (*Config, error) {
 	if cfg.Parallel < 0 {
 		return nil, l.bad("schedule.parallelism", "must be positive (default %d), got %d", adsync.DefaultParallelism, cfg.Parallel)
 	}
+	if err := l.alerts(cfg, fc); err != nil {
+		return nil, err
+	}
 	a := fc.Autotask
 	secret, err := l.secret("autotask", "secret", a.Secret, a.SecretEnv, a.SecretFile, true)
 	if err != nil {
@@ -619,4 +637,22 @@ func (l *loader) azure(p string, y *azureYAML, oc *adsync.OrgConfig) (*graph.Con
 			"properties": "fields"})
 	}
 	return a, nil
+}
+
+// alerts resolves the alerts and metrics sections.
+func (l *loader) alerts(cfg *Config, fc *fileConfig) error {
+	cfg.MetricsListen = fc.Metrics.Listen
+	if fc.Alerts == nil {
+		return nil
+	}
+	ac, err := fc.Alerts.Build("alerts", l.secret)
+	var ce *adsync.ConfigError
+	if errors.As(err, &ce) {
+		return l.bad(ce.Field, "%s", ce.Problem)
+	}
+	if err != nil {
+		return err
+	}
+	cfg.Alerts = &ac
+	return nil
 }

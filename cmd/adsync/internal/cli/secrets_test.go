@@ -13,6 +13,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
+	"github.com/psasync/adsync/notify"
 	"github.com/psasync/adsync/source/graph"
 	"github.com/psasync/adsync/source/ldap"
 )
@@ -26,6 +27,10 @@ func TestConfigSecretsRedacted(t *testing.T) {
 		azSecret = "AZ-s3cret-value"
 		certPW   = "CERT-s3cret-value"
 		pgPW     = "PG-s3cret-value"
+		// The alert channels' secrets.
+		hookSecret = "HOOK-s3cret-value"
+		slackToken = "SLACK-s3cret-token"
+		smtpPW     = "SMTP-s3cret-value"
 	)
 	for _, store := range []string{
 		"postgres:postgres://adsync:" + pgPW + "@db.example:5432/adsync",
@@ -39,7 +44,12 @@ func TestConfigSecretsRedacted(t *testing.T) {
 				Orgs: []OrgSpec{
 					{Index: 0, LDAP: &ldap.Config{URL: "ldaps://dc1.example", BindName: "svc@example", Password: adsync.NewSecret(ldapPW)}},
 					{Index: 1, Azure: &graph.Config{TenantID: "contoso.example", ClientSecret: azSecret, CertificatePassword: certPW}},
-				}}
+				},
+				Alerts: &notify.Config{Routes: []notify.Route{
+					{Channel: &notify.Webhook{URL: "https://hooks.example/x", Secret: []byte(hookSecret)}},
+					{Channel: &notify.Slack{URL: "https://hooks.slack.com/services/" + slackToken}},
+					{Channel: &notify.Email{Host: "smtp.example", Username: "u", Password: smtpPW}},
+				}}}
 			var text, js bytes.Buffer
 			slog.New(slog.NewTextHandler(&text, nil)).Info("config", "cfg", cfg, "ptr", &cfg)
 			slog.New(slog.NewJSONHandler(&js, nil)).Info("config", "cfg", cfg, "ptr", &cfg)
@@ -52,7 +62,7 @@ func TestConfigSecretsRedacted(t *testing.T) {
 				"slog text": text.String(), "slog JSON": js.String(), "JSON": string(dump),
 			}
 			for how, out := range outputs {
-				for _, secret := range []string{atSecret, ldapPW, azSecret, certPW, pgPW} {
+				for _, secret := range []string{atSecret, ldapPW, azSecret, certPW, pgPW, hookSecret, slackToken, smtpPW} {
 					assert.NotContains(t, out, secret, "%s shows a secret", how)
 				}
 				assert.Contains(t, out, "db.example", "%s: the rest of the store stays readable", how)

@@ -21,15 +21,20 @@ func (a *app) serve(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	httpAddr := fs.String("http", "", "serve the admin console on this address, e.g. 127.0.0.1:8080 (default: http.listen of the configuration; none: no console)")
 	var con atomic.Pointer[console.Console] // the Syncer reports progress to the console once it runs
+	var obs observability
+	a.observe = a.observer(&obs)
 	e, code := a.open(ctx, "serve", &fs, args, "info", true, func(p adsync.Progress) {
 		if c := con.Load(); c != nil {
 			c.Progress(p)
 		}
 	})
 	if e == nil {
+		obs.close()
 		return code
 	}
 	defer e.close()
+	defer obs.close() // first: queued alerts still need the store
+
 	if n, err := e.hist.InterruptRuns(ctx, time.Now()); err != nil {
 		return a.fail(err)
 	} else if n > 0 {
