@@ -41,7 +41,7 @@ var matchFields = NewFieldSet(FirstName, LastName, MiddleInitial, Email)
 // of it (planFrom).
 type reading struct {
 	tls        TLSStatus
-	certExpiry time.Time                // the directory's certificate, for the observer
+	certExpiry time.Time               // the directory's certificate, for the observer
 	reads      map[Phase]time.Duration // how long each read took, for the observer
 	dirRead
 	contacts     []*Contact // ascending ids
