@@ -23,7 +23,6 @@ type lateStore struct {
 	noID    atomic.Bool
 	pending []adsync.NewContact
 	empty   atomic.Bool // Contacts answers with no contact at all
-	noGet   bool
 }
 
 func (s *lateStore) Create(ctx context.Context, c adsync.NewContact) (int64, error) {
