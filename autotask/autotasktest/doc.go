@@ -1,18 +1,44 @@
 // Package autotasktest is an in-process emulator of the Autotask PSA REST
 // API for tests: the project's, its users' and the demo's.
 //
-// It follows the documented wire format and quirks of
-// /work/shared/spec/autotask-rest.md (section numbers in comments refer to
-// it): zone discovery, the three authentication headers, the Contacts read
-// routes and the Companies/{id}/Contacts write routes (no writes on
-// /Contacts), the whole query grammar with IncludeFields, MaxRecords and
-// nextPageUrl paging, validation failures as HTTP 500 with an errors list,
-// entity field metadata, Companies, Countries, contact billing product
-// associations, ThresholdInformation with a rolling-hour counter and the
-// added latency tiers, and the thread limit of 3 requests in flight per
-// endpoint. Faults can be injected (scripted failures, error rates,
-// latency, a response lost after the write committed); every request is
-// logged.
+// It follows Autotask's published REST contract and its documented quirks
+// (the section numbers in comments refer to the project's notes on the
+// Autotask REST API, autotask-rest.md): zone discovery, the three
+// authentication headers, the Contacts read routes and the
+// Companies/{id}/Contacts write routes (no writes on /Contacts), the whole
+// query grammar with includeFields, maxRecords and nextPageUrl paging,
+// validation failures as HTTP 500 with an errors list, entity field
+// metadata, Companies, Countries, contact billing product associations,
+// ThresholdInformation with a rolling-hour counter and the added latency
+// tiers, and the thread limit of 3 requests in flight per endpoint. Every
+// request is logged.
+//
+// # Faults
+//
+// A Fault given to FailNext answers the next matching requests. It either
+// answers instead of serving the request, or serves it (a write commits)
+// and then spoils the answer, which is what a client cannot tell apart:
+//
+//   - Status: an error status with Autotask's errors body (429, 503, a
+//     validation or "unexpected error" 500, with Retry-After if set).
+//   - Drop: the connection closes without an answer, before the write.
+//   - AfterWrite with Status: a 5xx after the write happened.
+//   - AfterWrite with Drop (or DropResponseAfterWrite): the write commits
+//     and its answer is lost.
+//   - Truncate: the write commits and the body is cut short mid-way.
+//   - NoItemID: a create answered 200 with {} instead of {"itemId": N}.
+//   - EmptyPage: a query answered 200 with no items, as a restricted API
+//     security level can.
+//   - Delay: the answer is held (longer than the client's timeout, it is
+//     lost; an AfterWrite write still commits once the client gave up).
+//   - CommitDelay: a contact the request creates stays invisible to every
+//     read until the emulator's clock (see Advance) is CommitDelay past
+//     the create, so that a look-up right after a lost create does not
+//     find it: a create Autotask commits late.
+//
+// SetErrorRate and SetRandomFaults fail a share of requests at random; the
+// random source is seeded by Options.Seed, so the faults are reproducible.
+// SetLatency adds a fixed delay to every request.
 //
 // The package imports only the standard library.
 package autotasktest

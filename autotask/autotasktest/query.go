@@ -405,7 +405,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *table, re
 	if rest == "query/count" {
 		n := 0
 		for _, row := range s.candidates(t, q) {
-			if q.matches(t, row) {
+			if q.matches(t, row) && !s.hidden(t, row) {
 				n++
 			}
 		}
@@ -428,7 +428,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *table, re
 	items := make([]map[string]any, 0, min(pageSize, 64))
 	var nextID int64 = -1
 	for _, row := range s.candidates(t, q) {
-		if !q.matches(t, row) {
+		if !q.matches(t, row) || s.hidden(t, row) {
 			continue
 		}
 		if len(items) == pageSize {

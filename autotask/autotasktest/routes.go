@@ -6,8 +6,27 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
+
+// hidden reports whether row is a contact created under a CommitDelay
+// fault that is not visible yet. s.mu is held.
+func (s *Server) hidden(t *table, row record) bool {
+	if t != s.contacts || len(s.pending) == 0 {
+		return false
+	}
+	id, _ := row["id"].(int64)
+	at, ok := s.pending[id]
+	if !ok {
+		return false
+	}
+	if !s.now().Before(at) {
+		delete(s.pending, id)
+		return false
+	}
+	return true
+}
 
 // route serves an authenticated request; segs is the path after V1.0.
 func (s *Server) route(w http.ResponseWriter, r *http.Request, segs []string, body []byte, base string) {
@@ -93,7 +112,7 @@ func (s *Server) serveEntity(w http.ResponseWriter, r *http.Request, t *table, l
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	row, ok := t.byID[id]
-	if !ok {
+	if !ok || s.hidden(t, row) {
 		// [I] a missing record answers 200 {"item": null} (§5.3).
 		writeJSON(w, http.StatusOK, map[string]any{"item": nil})
 		return
@@ -140,7 +159,7 @@ func (s *Server) serveCompanyContacts(w http.ResponseWriter, r *http.Request, lo
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			row, ok := s.contacts.byID[id]
-			if !ok || row["companyID"] != companyID {
+			if !ok || row["companyID"] != companyID || s.hidden(s.contacts, row) {
 				writeJSON(w, http.StatusOK, map[string]any{"item": nil})
 				return
 			}
@@ -164,7 +183,8 @@ func (s *Server) serveCompanyContacts(w http.ResponseWriter, r *http.Request, lo
 		s.serveQuery(w, r2, s.contacts, "query", q, base)
 	case http.MethodPost, http.MethodPatch, http.MethodPut:
 		s.mu.Lock()
-		id, errs := s.writeContact(r.Method, companyID, body)
+		delay, _ := r.Context().Value(commitDelayKey{}).(time.Duration)
+		id, errs := s.writeContact(r.Method, companyID, body, delay)
 		drop := len(errs) == 0 && s.dropWrites > 0
 		if drop {
 			s.dropWrites--
@@ -184,8 +204,9 @@ func (s *Server) serveCompanyContacts(w http.ResponseWriter, r *http.Request, lo
 }
 
 // writeContact applies a POST, PATCH or PUT on Companies/{companyID}/Contacts.
-// It returns the id, or the errors to answer with HTTP 500. s.mu is held.
-func (s *Server) writeContact(method string, companyID int64, body []byte) (int64, []string) {
+// A created contact stays hidden from reads for commitDelay. It returns the
+// id, or the errors to answer with HTTP 500. s.mu is held.
+func (s *Server) writeContact(method string, companyID int64, body []byte, commitDelay time.Duration) (int64, []string) {
 	m, err := lowerKeys(body)
 	if err != nil {
 		return 0, []string{"The request body could not be parsed as a Contact: " + err.Error()}
@@ -205,7 +226,7 @@ func (s *Server) writeContact(method string, companyID int64, body []byte) (int6
 			return 0, []string{"An id is required to update a Contact."}
 		}
 		cur, ok := t.byID[id]
-		if !ok || cur["companyID"] != companyID {
+		if !ok || cur["companyID"] != companyID || s.hidden(t, cur) {
 			return 0, []string{fmt.Sprintf("No matching records found. Contact %d does not exist under Company %d, or the resource lacks permission.", id, companyID)}
 		}
 		row = make(record, len(cur))
@@ -258,6 +279,9 @@ func (s *Server) writeContact(method string, companyID int64, body []byte) (int6
 		row["createDate"] = now
 		id = t.insert(row)
 		s.byCompany[companyID] = append(s.byCompany[companyID], row)
+		if commitDelay > 0 {
+			s.pending[id] = now.Add(commitDelay)
+		}
 	} else {
 		id = row["id"].(int64)
 		s.replaceContact(row)
@@ -363,7 +387,7 @@ func (s *Server) serveBillingChild(w http.ResponseWriter, r *http.Request, conta
 			}
 			row[f.Name] = v
 		}
-		if _, ok := s.contacts.byID[contactID]; !ok {
+		if c, ok := s.contacts.byID[contactID]; !ok || s.hidden(s.contacts, c) {
 			errs = append(errs, "Value does not reference an existing entity for contactID.")
 		}
 		if p, ok := row["billingProductID"].(int64); !ok {

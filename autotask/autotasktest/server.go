@@ -1,6 +1,8 @@
 package autotasktest
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -94,7 +96,11 @@ type Request struct {
 	Time     time.Time
 }
 
-// Fault is a scripted failure of the next matching requests.
+// Fault is a scripted failure of the next matching requests. A fault
+// either answers instead of serving the request (Status, Drop, EmptyPage),
+// or, with AfterWrite, Truncate or NoItemID, serves it first (a write
+// commits) and then spoils the answer: the outcomes a client cannot see.
+// Delay and CommitDelay combine with any of them.
 type Fault struct {
 	// Method and Path select requests: Method exactly (empty: any), Path a
 	// case-insensitive substring of the path after V1.0 (empty: any).
@@ -108,9 +114,38 @@ type Fault struct {
 	RetryAfter string
 	// Times is how many matching requests fail; 0 means 1.
 	Times int
-	// Drop closes the connection without a response (before any write).
+	// Drop closes the connection without a response (before any write,
+	// unless AfterWrite is set).
 	Drop bool
+	// AfterWrite serves the request first, so that a write commits, and
+	// then answers with Status (a 5xx after the write happened) or, with
+	// Drop, closes the connection without an answer (a lost answer).
+	AfterWrite bool
+	// Truncate serves the request and sends its status, its headers (with
+	// the full Content-Length) and only the first half of its body, then
+	// closes the connection: a body cut short.
+	Truncate bool
+	// NoItemID serves a write and answers 200 with {} instead of
+	// {"itemId": N}: a create answered without an id.
+	NoItemID bool
+	// EmptyPage answers a query 200 with no items and no next page, as a
+	// restricted API security level can (R-DEACT-5), without serving it.
+	EmptyPage bool
+	// Delay holds the answer this long first (or until the client gives
+	// up): with a client timeout shorter than Delay, the answer is lost.
+	Delay time.Duration
+	// CommitDelay hides a contact the request creates from every read
+	// (queries, counts, GET by id, PATCH, billing associations) until the
+	// emulator's clock is CommitDelay past the create (Advance moves the
+	// clock): a create Autotask commits late. A look-up right after the
+	// create does not find it. Inspection (Contact, Contacts, ContactCount)
+	// sees it at once.
+	CommitDelay time.Duration
 }
+
+// spoils reports whether the fault serves the request and changes its
+// answer, rather than answering instead of it.
+func (f *Fault) spoils() bool { return f.AfterWrite || f.Truncate || f.NoItemID }
 
 // Server is an in-process emulator of the Autotask REST API.
 type Server struct {
@@ -138,6 +173,13 @@ type Server struct {
 	rng        *mrand.Rand
 	log        []*Request
 	rejected   int
+	// pending holds the contacts created under a CommitDelay fault: id →
+	// the emulator time they become visible.
+	pending map[int64]time.Time
+	// randRate and randFaults are SetRandomFaults'.
+	randRate   float64
+	randFaults []Fault
+	done       chan struct{} // closed by Close: held answers are let go
 }
 
 // NewServer starts an emulator on 127.0.0.1. Close it when done.
@@ -183,6 +225,8 @@ func NewServer(opts Options) *Server {
 		inflight:  map[string]int{},
 		maxFlight: map[string]int{},
 		rng:       mrand.New(mrand.NewPCG(opts.Seed, 1)),
+		pending:   map[int64]time.Time{},
+		done:      make(chan struct{}),
 	}
 	s.SetCountries(opts.Countries)
 	// Company 0 is the tenant's own company (§2.3).
@@ -191,8 +235,17 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.hs.Close() }
+// Close shuts the server down; answers held by a Delay are let go first.
+func (s *Server) Close() {
+	s.mu.Lock()
+	select {
+	case <-s.done:
+	default:
+		close(s.done)
+	}
+	s.mu.Unlock()
+	s.hs.Close()
+}
 
 // URL is the server's root, e.g. "http://127.0.0.1:41234". A client's
 // zone-lookup root is URL()+"/atservicesrest/".
@@ -269,6 +322,19 @@ func (s *Server) SetErrorRate(rate float64, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.errRate, s.errStatus = rate, status
+}
+
+// SetRandomFaults makes a share (0–1) of authenticated requests fail with
+// one of faults, chosen at random among those whose Method and Path match
+// the request (their Times is ignored). The choice is drawn from the
+// random source seeded by Options.Seed, so a run that sends the same
+// requests in the same order meets the same faults. Rate 0 turns it off.
+// A soak test mixes lost answers, late commits, 5xx after the write,
+// truncated bodies and empty pages this way.
+func (s *Server) SetRandomFaults(rate float64, faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.randRate, s.randFaults = rate, append([]Fault(nil), faults...)
 }
 
 // SetLatency adds d to every authenticated request, while it holds its
@@ -498,29 +564,111 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.inflight[ep]--
 		s.mu.Unlock()
 	}()
+	if fault != nil {
+		delay += fault.Delay
+	}
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
 		case <-r.Context().Done():
-			return
+			if fault == nil || !fault.spoils() {
+				return
+			}
+			// A write the client gave up on still commits.
+		case <-s.done:
 		}
 	}
-	if fault != nil {
-		if fault.Drop {
-			dropConnection(rec)
-			return
-		}
-		if fault.RetryAfter != "" {
-			rec.Header().Set("Retry-After", fault.RetryAfter)
-		}
-		msgs := fault.Errors
-		if len(msgs) == 0 {
-			msgs = []string{fmt.Sprintf("emulator: injected HTTP %d", fault.Status)}
-		}
-		writeErrors(rec, fault.Status, msgs...)
+	if fault == nil {
+		s.route(rec, r, segs, body, base)
 		return
 	}
-	s.route(rec, r, segs, body, base)
+	s.serveFault(rec, r, fault, segs, body, base)
+}
+
+// serveFault answers a request with a fault.
+func (s *Server) serveFault(rec *statusRecorder, r *http.Request, fault *Fault, segs []string, body []byte, base string) {
+	if fault.CommitDelay > 0 {
+		r = r.WithContext(context.WithValue(r.Context(), commitDelayKey{}, fault.CommitDelay))
+	}
+	if !fault.spoils() {
+		switch {
+		case fault.Drop:
+			dropConnection(rec)
+		case fault.EmptyPage:
+			writeJSON(rec, http.StatusOK, map[string]any{"items": []any{}, "pageDetails": map[string]any{
+				"count": 0, "requestCount": 500, "prevPageUrl": nil, "nextPageUrl": nil}})
+		case fault.Status != 0:
+			writeFault(rec, fault)
+		default:
+			s.route(rec, r, segs, body, base) // CommitDelay or Delay alone
+		}
+		return
+	}
+	// Serve into a buffer, then spoil the answer.
+	buf := &bufferedAnswer{header: http.Header{}}
+	s.route(buf, r, segs, body, base)
+	switch {
+	case fault.Truncate:
+		for k, v := range buf.header {
+			rec.Header()[k] = v
+		}
+		rec.Header().Set("Content-Length", strconv.Itoa(buf.body.Len()))
+		rec.WriteHeader(buf.status())
+		_, _ = rec.Write(buf.body.Bytes()[:buf.body.Len()/2])
+		if f, ok := rec.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		panic(http.ErrAbortHandler) // closes the connection mid-body
+	case fault.Drop:
+		dropConnection(rec)
+	case fault.NoItemID && buf.status() == http.StatusOK:
+		writeJSON(rec, http.StatusOK, map[string]any{})
+	case fault.Status != 0:
+		writeFault(rec, fault)
+	default:
+		buf.copyTo(rec)
+	}
+}
+
+// writeFault writes a fault's status, Retry-After and errors.
+func writeFault(w http.ResponseWriter, fault *Fault) {
+	if fault.RetryAfter != "" {
+		w.Header().Set("Retry-After", fault.RetryAfter)
+	}
+	msgs := fault.Errors
+	if len(msgs) == 0 {
+		msgs = []string{fmt.Sprintf("emulator: injected HTTP %d", fault.Status)}
+	}
+	writeErrors(w, fault.Status, msgs...)
+}
+
+// commitDelayKey carries a fault's CommitDelay to the create it delays.
+type commitDelayKey struct{}
+
+// bufferedAnswer is an http.ResponseWriter that keeps the answer.
+type bufferedAnswer struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (b *bufferedAnswer) Header() http.Header         { return b.header }
+func (b *bufferedAnswer) WriteHeader(code int)        { b.code = code }
+func (b *bufferedAnswer) Write(p []byte) (int, error) { return b.body.Write(p) }
+
+func (b *bufferedAnswer) status() int {
+	if b.code == 0 {
+		return http.StatusOK
+	}
+	return b.code
+}
+
+func (b *bufferedAnswer) copyTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(b.status())
+	_, _ = w.Write(b.body.Bytes())
 }
 
 // takeFault returns the scripted or random fault for a request, if any.
@@ -538,6 +686,20 @@ func (s *Server) takeFault(method, path string) *Fault {
 	}
 	if s.errRate > 0 && s.rng.Float64() < s.errRate {
 		return &Fault{Status: s.errStatus}
+	}
+	if s.randRate > 0 && s.rng.Float64() < s.randRate {
+		var match []int
+		for i := range s.randFaults {
+			f := &s.randFaults[i]
+			if (f.Method == "" || strings.EqualFold(f.Method, method)) &&
+				strings.Contains(strings.ToLower(path), strings.ToLower(f.Path)) {
+				match = append(match, i)
+			}
+		}
+		if len(match) > 0 {
+			f := s.randFaults[match[s.rng.IntN(len(match))]]
+			return &f
+		}
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The tests pin the quirks of /work/shared/spec/autotask-rest.md; each
+// The tests pin the quirks of the notes on the Autotask REST API; each
 // cites its section.
 
 type emu struct {
@@ -548,6 +548,107 @@ func TestFaults(t *testing.T) {
 		_, err := e.srv.Client().Do(req)
 		assert.Error(t, err)
 		assert.Len(t, e.srv.Contacts(co), 1)
+	})
+	post := func(body string) (*http.Response, []byte, error) {
+		req, _ := http.NewRequest("POST", e.srv.BaseURL()+"V1.0/"+path, strings.NewReader(body))
+		cr := e.srv.Credentials()
+		req.Header.Set("ApiIntegrationCode", cr.IntegrationCode)
+		req.Header.Set("UserName", cr.Username)
+		req.Header.Set("Secret", cr.Secret)
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp, b, err
+	}
+	findByName := func(last string) int {
+		a := e.call("POST", "Contacts/query", map[string]any{"filter": []any{
+			map[string]any{"op": "eq", "field": "lastName", "value": last}}}, nil)
+		require.Equal(t, 200, a.status, a.raw)
+		return len(a.body["items"].([]any))
+	}
+	t.Run("AfterWrite with a 5xx commits the write and answers the error", func(t *testing.T) {
+		e.srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Status: 502})
+		resp, _, err := post(`{"firstName":"Five","lastName":"AfterWrite","isActive":1}`)
+		require.NoError(t, err)
+		assert.Equal(t, 502, resp.StatusCode)
+		assert.Equal(t, 1, findByName("AfterWrite"))
+	})
+	t.Run("Truncate commits the write and cuts the body short", func(t *testing.T) {
+		e.srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Truncate: true})
+		resp, _, err := post(`{"firstName":"Cut","lastName":"Truncated","isActive":1}`)
+		if err == nil {
+			t.Fatalf("the body was read whole (status %d)", resp.StatusCode)
+		}
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+		assert.Equal(t, 1, findByName("Truncated"))
+	})
+	t.Run("NoItemID commits the write and answers 200 without an id", func(t *testing.T) {
+		e.srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", NoItemID: true})
+		resp, b, err := post(`{"firstName":"No","lastName":"ItemID","isActive":1}`)
+		require.NoError(t, err)
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.JSONEq(t, `{}`, string(b))
+		assert.Equal(t, 1, findByName("ItemID"))
+	})
+	t.Run("R-DEACT-5 EmptyPage answers a query 200 with no items", func(t *testing.T) {
+		e.srv.FailNext(autotasktest.Fault{Path: "Contacts/query", EmptyPage: true})
+		assert.Equal(t, 0, findByName("ItemID"))
+		assert.Equal(t, 1, findByName("ItemID"), "only the next query")
+	})
+	t.Run("CommitDelay hides a lost create from reads until the clock passes it", func(t *testing.T) {
+		e.srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Drop: true, CommitDelay: time.Minute})
+		_, _, err := post(`{"firstName":"Late","lastName":"Commit","isActive":1}`)
+		require.Error(t, err, "the answer is lost")
+		assert.Equal(t, 0, findByName("Commit"), "a look-up right after the create does not find it")
+		var id int64
+		for _, c := range e.srv.Contacts(co) {
+			if c["lastName"] == "Commit" {
+				id = c["id"].(int64)
+			}
+		}
+		require.NotZero(t, id, "inspection sees it at once")
+		assert.Nil(t, e.call("GET", "Contacts/"+itoa(id), nil, nil).body["item"])
+		assert.Equal(t, 500, e.call("PATCH", path, map[string]any{"id": id, "title": "x"}, nil).status)
+		e.srv.Advance(time.Minute)
+		assert.Equal(t, 1, findByName("Commit"))
+		assert.NotNil(t, e.call("GET", "Contacts/"+itoa(id), nil, nil).body["item"])
+	})
+	t.Run("Delay holds the answer past a client's timeout; the write still commits", func(t *testing.T) {
+		e.srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Delay: time.Hour})
+		hc := e.srv.Client()
+		hc.Timeout = 20 * time.Millisecond
+		req, _ := http.NewRequest("POST", e.srv.BaseURL()+"V1.0/"+path, strings.NewReader(`{"firstName":"Slow","lastName":"Answer","isActive":1}`))
+		cr := e.srv.Credentials()
+		req.Header.Set("ApiIntegrationCode", cr.IntegrationCode)
+		req.Header.Set("UserName", cr.Username)
+		req.Header.Set("Secret", cr.Secret)
+		_, err := hc.Do(req)
+		require.Error(t, err)
+		require.Eventually(t, func() bool { return findByName("Answer") == 2 }, 5*time.Second, 5*time.Millisecond,
+			"committed once the client gave up (one Answer from DropResponseAfterWrite above)")
+	})
+	t.Run("SetRandomFaults is deterministic for a seed", func(t *testing.T) {
+		statuses := func() []int {
+			e := newEmu(t, autotasktest.Options{Seed: 42})
+			e.srv.SetRandomFaults(0.5, autotasktest.Fault{Status: 503}, autotasktest.Fault{Status: 502}, autotasktest.Fault{EmptyPage: true})
+			var out []int
+			for range 20 {
+				a := e.call("POST", "Countries/query", map[string]any{"filter": []any{map[string]any{"op": "gt", "field": "id", "value": 0}}}, nil)
+				n := a.status
+				if n == 200 && len(a.body["items"].([]any)) == 0 {
+					n = 0
+				}
+				out = append(out, n)
+			}
+			return out
+		}
+		first := statuses()
+		assert.Equal(t, first, statuses())
+		assert.Contains(t, first, 200)
+		assert.Contains(t, first, 503)
 	})
 	t.Run("SetErrorRate 1 fails every request", func(t *testing.T) {
 		e.srv.SetErrorRate(1, 502)
