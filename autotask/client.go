@@ -142,8 +142,13 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				return nil
 			}
 			if err := json.Unmarshal(body, r.out); err != nil {
-				return &APIError{Method: r.method, Endpoint: r.path, Status: status, kind: adsync.ErrUnavailable,
+				e := &APIError{Method: r.method, Endpoint: r.path, Status: status, kind: adsync.ErrUnavailable,
 					Hint: fmt.Sprintf("the answer is not the JSON Autotask sends (%v): check autotask.baseUrl", err)}
+				if !r.idempotent {
+					// The write was accepted; what it made is unknown.
+					return &lostResponseError{err: e}
+				}
+				return e
 			}
 			return nil
 		default:
@@ -157,9 +162,12 @@ func (c *Client) do(ctx context.Context, r *request) error {
 					continue
 				}
 			}
-			if status == http.StatusServiceUnavailable && !r.idempotent {
-				// A gateway may answer 503 after the server committed the
-				// write: the caller checks before sending it again (§5.4).
+			if !r.idempotent && status >= 500 && errors.Is(apiErr, adsync.ErrUnavailable) {
+				// A gateway may answer 502, 503 or 504, and Autotask its
+				// "unexpected error" 500, after the server committed the
+				// write: the caller looks before anything else (§5.4,
+				// R-RUN-7). Validation 500s and thread-limit rejections
+				// were not executed and are told apart above.
 				return &lostResponseError{err: apiErr}
 			}
 			if !c.retryable(r, status, apiErr) {
@@ -180,9 +188,9 @@ func (c *Client) do(ctx context.Context, r *request) error {
 }
 
 // retryable: 429 and thread-limit rejections always (Autotask refused the
-// call before doing anything); 503 for idempotent calls here, for creates
-// after a check by the caller; 502, 504 and "unexpected error" 500s only
-// for idempotent calls. Validation errors and other 500s never (§5.4).
+// call before doing anything); 502, 503, 504 and "unexpected error" 500s
+// only for idempotent calls (do hands them back to a create's caller as
+// lost). Validation errors and other 500s never (§5.4).
 func (c *Client) retryable(r *request, status int, e *APIError) bool {
 	switch {
 	case errors.Is(e, adsync.ErrRateLimited):

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -238,31 +240,96 @@ func TestLostCreate(t *testing.T) {
 		assert.Equal(t, cs[0]["id"], id)
 		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
 	})
-	t.Run("a create lost before it reached Autotask is checked for, then sent again", func(t *testing.T) {
+	t.Run("a create whose request was refused before it was sent is sent again", func(t *testing.T) {
+		// A port nobody listens on: the dial fails, nothing reached a server.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		dead := l.Addr().String()
+		require.NoError(t, l.Close())
+		c, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: "http://" + dead + "/ATServicesRest/", MaxAttempts: 2})
+		require.NoError(t, err)
+		attempts := 0
+		c.backoff.Sleep = func(ctx context.Context, d time.Duration) error { attempts++; return ctx.Err() }
+		_, err = c.Create(ctx, adsync.NewContact{CompanyID: 1, Values: ada()})
+		assert.ErrorIs(t, err, adsync.ErrUnavailable)
+		assert.NotErrorIs(t, err, adsync.ErrOutcomeUnknown, "nothing was sent: the outcome is known")
+		assert.Equal(t, 2, attempts, "the threshold read and the create, each retried once (MaxAttempts 2)")
+	})
+	// R-RUN-7: a create whose outcome is unknown is never sent again; it is
+	// looked up once and, when not found, reported as ErrOutcomeUnknown.
+	for _, tc := range []struct {
+		name  string
+		fault autotasktest.Fault
+	}{
+		{"a connection dropped after sending", autotasktest.Fault{Drop: true}},
+		{"a lost answer of a create Autotask commits late", autotasktest.Fault{AfterWrite: true, Drop: true, CommitDelay: time.Minute}},
+		{"an answer held past the client's timeout, committed late", autotasktest.Fault{AfterWrite: true, Delay: time.Hour, CommitDelay: time.Minute}},
+		{"a truncated body of a create committed late", autotasktest.Fault{Truncate: true, CommitDelay: time.Minute}},
+		{"a 503 after the write, committed late", autotasktest.Fault{AfterWrite: true, Status: 503, CommitDelay: time.Minute}},
+		{"a 502 after the write, committed late", autotasktest.Fault{AfterWrite: true, Status: 502, CommitDelay: time.Minute}},
+		{"a 504 after the write, committed late", autotasktest.Fault{AfterWrite: true, Status: 504, CommitDelay: time.Minute}},
+		{"an unexpected-error 500 after the write, committed late", autotasktest.Fault{AfterWrite: true, Status: 500, Errors: []string{autotasktest.UnexpectedErrorMessage}, CommitDelay: time.Minute}},
+		{"a 503 before the write", autotasktest.Fault{Status: 503}},
+	} {
+		t.Run("R-RUN-7 "+tc.name+": looked up, not found, ErrOutcomeUnknown, never re-sent", func(t *testing.T) {
+			srv := newEmulator(t, autotasktest.Options{})
+			co := srv.AddCompany("Acme")
+			c := newTestClient(t, srv, func(cfg *Config) {
+				hc := srv.Client()
+				hc.Timeout = 200 * time.Millisecond // the answer held by Delay outlives it
+				cfg.HTTPClient = hc
+			})
+			f := tc.fault
+			f.Method, f.Path = "POST", "/Contacts"
+			srv.FailNext(f)
+			id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
+			require.Error(t, err)
+			t.Log(err)
+			assert.Zero(t, id)
+			assert.ErrorIs(t, err, adsync.ErrOutcomeUnknown)
+			assert.NotErrorIs(t, err, adsync.ErrValidation)
+			assert.False(t, adsync.IsSystemic(err), "one contact's unknown outcome does not stop the run")
+			assert.Contains(t, err.Error(), "Ada Lovelace <ada@example.com>")
+			assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"), "sent once, never again")
+			assert.Equal(t, 1, srv.CountRequests("POST", "Contacts/query"), "one look-up")
+			assert.LessOrEqual(t, len(srv.Contacts(co)), 1, "never two contacts")
+		})
+	}
+	t.Run("R-RUN-7 a 503 after the write, visible at once: found by the look-up", func(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
 		co := srv.AddCompany("Acme")
 		c := newTestClient(t, srv, nil)
-		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Drop: true})
-		v := ada()
-		v[adsync.Email] = "" // the check must also work without an email
-		id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: v})
+		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Status: 503})
+		id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 		require.NoError(t, err)
 		cs := srv.Contacts(co)
 		require.Len(t, cs, 1)
 		assert.Equal(t, cs[0]["id"], id)
-		assert.Equal(t, 2, srv.CountRequests("POST", "Companies/"))
-		assert.Equal(t, 1, srv.CountRequests("POST", "Contacts/query"), "one check by query")
+		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
 	})
-	t.Run("an unexpected-error 500 on a create is not retried", func(t *testing.T) {
+	t.Run("a validation 500 on a create is refused, not looked up", func(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
 		co := srv.AddCompany("Acme")
 		c := newTestClient(t, srv, nil)
-		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 500, Errors: []string{autotasktest.UnexpectedErrorMessage}})
+		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 500, Errors: []string{"Some business rule."}})
 		_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
-		assert.ErrorIs(t, err, adsync.ErrUnavailable)
-		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
+		assert.ErrorIs(t, err, adsync.ErrValidation)
+		assert.NotErrorIs(t, err, adsync.ErrOutcomeUnknown)
+		assert.Equal(t, 0, srv.CountRequests("POST", "Contacts/query"))
 	})
-	t.Run("when the check fails too, the error says the contact may exist", func(t *testing.T) {
+	t.Run("R-RUN-7 a 429 on a create was not executed: it is sent again", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{})
+		co := srv.AddCompany("Acme")
+		c := newTestClient(t, srv, nil)
+		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 429})
+		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 500, Errors: []string{autotasktest.ThreadLimitMessage}})
+		id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
+		require.NoError(t, err)
+		assert.NotZero(t, id)
+		assert.Len(t, srv.Contacts(co), 1)
+		assert.Equal(t, 3, srv.CountRequests("POST", "Companies/"))
+	})
+	t.Run("R-RUN-7 when the look-up fails too, the error says the contact may exist", func(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
 		co := srv.AddCompany("Acme")
 		c := newTestClient(t, srv, func(cfg *Config) { cfg.MaxAttempts = 2 })
@@ -271,8 +338,77 @@ func TestLostCreate(t *testing.T) {
 		_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "may or may not exist")
-		assert.ErrorIs(t, err, adsync.ErrUnavailable)
+		assert.ErrorIs(t, err, adsync.ErrOutcomeUnknown)
 		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"), "never sent blindly again")
+	})
+	t.Run("R-RUN-7 issue 10 point 4: a look-up failing with a plain 500 is ErrOutcomeUnknown, not ErrValidation", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{})
+		co := srv.AddCompany("Acme")
+		c := newTestClient(t, srv, nil)
+		srv.DropResponseAfterWrite(1)
+		srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{"Some server trouble."}})
+		_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
+		require.Error(t, err)
+		t.Log(err)
+		assert.ErrorIs(t, err, adsync.ErrOutcomeUnknown)
+		assert.NotErrorIs(t, err, adsync.ErrValidation, "the contact exists: the journal entry must not be dropped as refused")
+		assert.Len(t, srv.Contacts(co), 1)
+		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
+	})
+	t.Run("R-RUN-7 issue 10 point 5: a create answered 200 without an id is looked up, never (0, nil)", func(t *testing.T) {
+		for _, tc := range []struct {
+			name  string
+			fault autotasktest.Fault
+			found bool
+		}{
+			{"no id, visible", autotasktest.Fault{NoItemID: true}, true},
+			{"no id, committed late", autotasktest.Fault{NoItemID: true, CommitDelay: time.Minute}, false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				srv := newEmulator(t, autotasktest.Options{})
+				co := srv.AddCompany("Acme")
+				c := newTestClient(t, srv, nil)
+				f := tc.fault
+				f.Method, f.Path = "POST", "/Contacts"
+				srv.FailNext(f)
+				id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
+				assert.Equal(t, 1, srv.CountRequests("POST", "Contacts/query"), "one look-up")
+				assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
+				if !tc.found {
+					assert.Zero(t, id)
+					assert.ErrorIs(t, err, adsync.ErrOutcomeUnknown)
+					return
+				}
+				require.NoError(t, err)
+				assert.Equal(t, srv.Contacts(co)[0]["id"], id)
+			})
+		}
+		for _, body := range []string{`{"itemId":0}`, `{"itemId":"x"}`, `not json`} {
+			t.Run("answer "+body, func(t *testing.T) {
+				var posts, queries atomic.Int32
+				probe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if strings.HasSuffix(r.URL.Path, "/query") {
+						queries.Add(1)
+						fmt.Fprint(w, `{"items":[],"pageDetails":{"count":0}}`)
+						return
+					}
+					if strings.HasSuffix(r.URL.Path, "ThresholdInformation") {
+						fmt.Fprint(w, `{"externalRequestThreshold":10000,"requestThresholdTimeframe":60,"currentTimeframeRequestCount":1}`)
+						return
+					}
+					posts.Add(1)
+					fmt.Fprint(w, body)
+				}))
+				defer probe.Close()
+				c, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: probe.URL + "/ATServicesRest/"})
+				require.NoError(t, err)
+				id, err := c.Create(ctx, adsync.NewContact{CompanyID: 1, Values: ada()})
+				assert.Zero(t, id)
+				assert.ErrorIs(t, err, adsync.ErrOutcomeUnknown)
+				assert.Equal(t, int32(1), posts.Load())
+				assert.Equal(t, int32(1), queries.Load())
+			})
+		}
 	})
 	t.Run("an update whose response was lost is sent again (PATCH is idempotent)", func(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})

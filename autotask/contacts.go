@@ -264,8 +264,22 @@ func wireValue(f adsync.Field, v string) (any, error) {
 	return v, nil
 }
 
-// Create creates the contact with POST Companies/{id}/Contacts (§4.1). A
-// create whose response was lost is looked for before it is sent again.
+// Create creates the contact with POST Companies/{id}/Contacts (§4.1).
+//
+// A create is sent again only when it certainly did not reach Autotask or
+// was not executed: a connection refused before anything was sent, a 429
+// or thread-limit rejection (Autotask refuses those before doing anything,
+// §5.2), or a 401 answered by a zone move. A create whose outcome is
+// unknown is never sent again (R-RUN-7): after a timeout, a connection
+// dropped after sending, a truncated body, a 502, 503, 504 or
+// "unexpected error" 500 (a gateway or the server may have committed the
+// write first), or a 200 without a usable item id, Create looks the
+// contact up once by query (company, names, email, created since shortly
+// before the create). Found, it returns its id. Not found, or when the
+// look-up fails, it returns an error wrapping adsync.ErrOutcomeUnknown
+// (never ErrValidation): Autotask may still commit the create, so the
+// caller keeps it unresolved and a later read settles it. A failed
+// look-up's error is wrapped too when it is systemic (it stops the run).
 func (c *Client) Create(ctx context.Context, nc adsync.NewContact) (int64, error) {
 	wrap := func(err error) error {
 		return fmt.Errorf("autotask: create contact %s in company %d: %w", label(&nc.Values), nc.CompanyID, err)
@@ -286,35 +300,38 @@ func (c *Client) Create(ctx context.Context, nc adsync.NewContact) (int64, error
 		}
 	}
 	started := c.now()
-	for sent := 1; ; sent++ {
-		var out struct {
-			ItemID int64 `json:"itemId"`
-		}
-		err := c.do(ctx, &request{method: http.MethodPost, path: "Companies/" + strconv.FormatInt(nc.CompanyID, 10) + "/Contacts",
-			endpoint: contactsEndpoint, body: body, out: &out})
-		var lost *lostResponseError
-		if !errors.As(err, &lost) {
-			if err != nil {
-				return 0, wrap(err)
-			}
-			return out.ItemID, nil
-		}
-		c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: response to a create lost; checking before sending again",
-			slog.Int64("company", nc.CompanyID), slog.String("contact", label(&nc.Values)), slog.String("error", lost.err.Error()))
-		id, found, cerr := c.findCreated(ctx, &nc, started)
-		switch {
-		case cerr != nil:
-			return 0, wrap(fmt.Errorf("the response was lost (%v) and looking for the contact failed, so it may or may not exist; the next run matches it by email or name rather than create it twice: %w", lost.err, cerr))
-		case found:
-			c.log.LogAttrs(ctx, slog.LevelInfo, "autotask: the lost create had succeeded", slog.Int64("contact", id))
-			return id, nil
-		case sent >= 3:
-			return 0, wrap(fmt.Errorf("the response was lost %d times and the contact was not created: %w", sent, adsync.ErrUnavailable))
-		}
-		if err := c.backoff.Pause(ctx, c.backoff.Wait(sent, 0)); err != nil {
-			return 0, wrap(fmt.Errorf("waiting to send the create again: %w", err))
-		}
+	var out struct {
+		ItemID int64 `json:"itemId"`
 	}
+	err := c.do(ctx, &request{method: http.MethodPost, path: "Companies/" + strconv.FormatInt(nc.CompanyID, 10) + "/Contacts",
+		endpoint: contactsEndpoint, body: body, out: &out})
+	var lost *lostResponseError
+	var reason error
+	switch {
+	case errors.As(err, &lost):
+		reason = fmt.Errorf("the answer was lost (%v)", lost.err)
+	case err != nil:
+		return 0, wrap(err)
+	case out.ItemID <= 0:
+		reason = fmt.Errorf("Autotask answered 200 without an item id (itemId %d)", out.ItemID)
+	default:
+		return out.ItemID, nil
+	}
+	c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: outcome of a create unknown; looking for the contact, never sending it again",
+		slog.Int64("company", nc.CompanyID), slog.String("contact", label(&nc.Values)), slog.String("reason", reason.Error()))
+	id, found, cerr := c.findCreated(ctx, &nc, started)
+	switch {
+	case cerr != nil && adsync.IsSystemic(cerr):
+		return 0, wrap(fmt.Errorf("%v and looking for the contact failed, so it may or may not exist; it is not sent again: %w: %w", reason, adsync.ErrOutcomeUnknown, cerr))
+	case cerr != nil:
+		// The look-up's own kind (a 500 read as validation) must not
+		// make the create look refused: the contact may exist.
+		return 0, wrap(fmt.Errorf("%v and looking for the contact failed (%v), so it may or may not exist; it is not sent again: %w", reason, cerr, adsync.ErrOutcomeUnknown))
+	case found:
+		c.log.LogAttrs(ctx, slog.LevelInfo, "autotask: the create had succeeded", slog.Int64("contact", id))
+		return id, nil
+	}
+	return 0, wrap(fmt.Errorf("%v and the contact is not found yet; Autotask may still commit it, so it is not sent again: %w", reason, adsync.ErrOutcomeUnknown))
 }
 
 // findCreated looks for the contact a lost create may have made: same
