@@ -63,7 +63,7 @@ func New(cfg Config) (*Client, error) {
 			Initial: 500 * time.Millisecond, Max: 30 * time.Second, Attempts: cfg.MaxAttempts,
 		},
 	}
-	c.budget = &budget{share: cfg.BudgetShare, stop: cfg.BudgetStop, every: cfg.ThresholdEvery,
+	c.budget = &budget{share: cfg.BudgetShare, stop: cfg.BudgetStop, every: cfg.ThresholdEvery, fallback: DocumentedHourlyLimit,
 		now: func() time.Time { return c.now() }, sleep: func(ctx context.Context, d time.Duration) error { return c.backoff.Pause(ctx, d) }}
 	if cfg.BaseURL != "" {
 		c.base, _ = restRoot(cfg.BaseURL) // validated above
@@ -89,6 +89,10 @@ type request struct {
 	idempotent bool
 	// noBudget skips the budget (the ThresholdInformation read itself).
 	noBudget bool
+	// check marks a read-only check: each attempt is bounded by
+	// CheckTimeout, a timeout is not retried, and at most checkAttempts
+	// are made.
+	check bool
 }
 
 // lostResponseError marks a request whose response was lost after it may
@@ -108,6 +112,10 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			return fmt.Errorf("autotask: %s %s: encode the body: %w", r.method, r.path, err)
 		}
 	}
+	maxAttempts := c.backoff.MaxAttempts()
+	if r.check {
+		maxAttempts = min(maxAttempts, checkAttempts)
+	}
 	rezoned := false
 	for attempt := 1; ; attempt++ {
 		if !r.noBudget {
@@ -119,13 +127,21 @@ func (c *Client) do(ctx context.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		status, body, hdr, err := c.send(ctx, base, r, payload)
+		sendCtx, cancel := ctx, context.CancelFunc(func() {})
+		if r.check {
+			sendCtx, cancel = context.WithTimeout(ctx, c.cfg.CheckTimeout)
+		}
+		status, body, hdr, err := c.send(sendCtx, base, r, payload)
+		cancel()
 		var retryAfter time.Duration
 		var apiErr *APIError
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
 				return fmt.Errorf("autotask: %s %s: %w", r.method, r.path, ctx.Err())
+			}
+			if r.check && (errors.Is(sendCtx.Err(), context.DeadlineExceeded) || isTimeout(err)) {
+				return c.checkTimeoutError(r.method, r.path, attempt)
 			}
 			if tf := tlsFailure(err); tf != "" { // the handshake failed: nothing was sent
 				return tlsError(r.method, r.path, base, tf)
@@ -177,7 +193,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				slog.String("path", r.path), slog.Int("status", status), slog.Int("attempt", attempt),
 				slog.String("messages", strings.Join(apiErr.Messages, "; ")))
 		}
-		if attempt >= c.backoff.MaxAttempts() {
+		if attempt >= maxAttempts {
 			apiErr.Hint = strings.TrimSpace(apiErr.Hint + fmt.Sprintf(" (gave up after %d attempts)", attempt))
 			return apiErr
 		}
@@ -216,6 +232,20 @@ func notSent(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
+// isTimeout reports a transport timeout (the HTTP client's own included).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// checkTimeoutError is the error of a read-only check that got no answer
+// within CheckTimeout: ErrUnavailable, not retried.
+func (c *Client) checkTimeoutError(method, endpoint string, attempt int) error {
+	return &APIError{Method: method, Endpoint: endpoint, kind: adsync.ErrUnavailable, noAnswer: true,
+		Messages: []string{fmt.Sprintf("no answer within %v (attempt %d, not retried)", c.cfg.CheckTimeout, attempt)},
+		Hint:     "the server accepts connections but does not answer: check autotask.baseUrl and autotask.zoneLookupUrl, or raise autotask.checkTimeout"}
+}
+
 // redactURL keeps transport errors free of query strings.
 func redactURL(s string) string {
 	if i := strings.Index(s, "?"); i >= 0 {
@@ -232,16 +262,31 @@ func (c *Client) admit(ctx context.Context) error {
 		t, err := c.readThreshold(ctx)
 		if err != nil {
 			c.budget.refreshFailed()
-			if errors.Is(err, adsync.ErrUnauthorized) || errors.Is(err, adsync.ErrTLS) || ctx.Err() != nil {
+			var ae *APIError
+			if errors.Is(err, adsync.ErrUnauthorized) || errors.Is(err, adsync.ErrTLS) || ctx.Err() != nil ||
+				errors.As(err, &ae) && ae.noAnswer { // the call itself would wait as long in vain
 				return err
 			}
-			c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; pacing from own count", slog.String("error", err.Error()))
+			used, limit, own := c.budget.state()
+			if own {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; pacing from this client's own count of calls against Autotask's documented hourly limit (other integrations' use unknown)",
+					slog.Int("ownCallsLastHour", used), slog.Int("assumedLimit", limit), slog.Int("retryAfterCalls", c.cfg.ThresholdEvery),
+					slog.String("error", err.Error()))
+			} else {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; going on from the last reading plus this client's calls since",
+					slog.Int("used", used), slog.Int("limit", limit), slog.Int("retryAfterCalls", c.cfg.ThresholdEvery),
+					slog.String("error", err.Error()))
+			}
 		} else {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "autotask: request threshold", slog.Int("used", t.Used), slog.Int("limit", t.Limit))
 		}
 	}
-	return c.budget.admit(ctx, func(used, limit int) {
-		c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: hourly request budget past its share; slowing down",
+	return c.budget.admit(ctx, func(used, limit int, own bool) {
+		msg := "autotask: hourly request budget past its share; slowing down"
+		if own {
+			msg = "autotask: this client's own count of calls is past the budget share of Autotask's documented hourly limit; slowing down"
+		}
+		c.log.LogAttrs(ctx, slog.LevelWarn, msg,
 			slog.Int("used", used), slog.Int("limit", limit), slog.Float64("share", c.cfg.BudgetShare))
 	})
 }
@@ -286,6 +331,7 @@ func (c *Client) send(ctx context.Context, base string, r *request, payload []by
 		req.Header.Set("Content-Type", "application/json")
 	}
 	c.calls.Add(1)
+	c.budget.record()
 	adsync.CountAPICall(ctx)
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -354,32 +400,28 @@ func (c *Client) resolveZone(ctx context.Context) (string, error) {
 			Status: status, Messages: msgs, Hint: hint, kind: kind}
 	}
 	var lastErr error
-	for attempt := 1; attempt <= c.backoff.MaxAttempts(); attempt++ {
+	for attempt := 1; attempt <= min(c.backoff.MaxAttempts(), checkAttempts); attempt++ {
 		if attempt > 1 {
 			if err := c.backoff.Pause(ctx, c.backoff.Wait(attempt-1, 0)); err != nil {
 				return "", fmt.Errorf("autotask: zone lookup: %w", err)
 			}
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, lookup, nil)
-		if err != nil {
-			return "", fail(0, nil, "check autotask.zoneLookupUrl: "+err.Error(), adsync.ErrInvalidConfig)
-		}
-		req.Header.Set("Accept", "application/json")
-		c.calls.Add(1)
-		adsync.CountAPICall(ctx)
-		resp, err := c.hc.Do(req)
+		actx, cancel := context.WithTimeout(ctx, c.cfg.CheckTimeout)
+		resp, body, err := c.zoneLookup(actx, lookup)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return "", fmt.Errorf("autotask: zone lookup: %w", ctx.Err())
 			}
+			if errors.Is(actx.Err(), context.DeadlineExceeded) || isTimeout(err) {
+				return "", c.checkTimeoutError(http.MethodGet, "zoneInformation?user="+c.cfg.Username, attempt)
+			}
 			if tf := tlsFailure(err); tf != "" {
 				return "", tlsError(http.MethodGet, "zoneInformation?user="+c.cfg.Username, c.cfg.ZoneLookupURL, tf)
 			}
-			lastErr = fail(0, []string{err.Error()}, "cannot reach the zone lookup "+c.cfg.ZoneLookupURL, adsync.ErrUnavailable)
+			lastErr = fail(0, []string{redactURL(err.Error())}, "cannot reach the zone lookup "+c.cfg.ZoneLookupURL, adsync.ErrUnavailable)
 			continue
 		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
 			var zi zoneInfo
 			if json.Unmarshal(body, &zi) != nil || zi.URL == "" {
@@ -408,4 +450,25 @@ func (c *Client) resolveZone(ctx context.Context) (string, error) {
 		}
 	}
 	return "", lastErr
+}
+
+// zoneLookup makes one zoneInformation request and reads the answer.
+func (c *Client) zoneLookup(ctx context.Context, lookup string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, lookup, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	c.calls.Add(1)
+	adsync.CountAPICall(ctx)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, body, nil
 }

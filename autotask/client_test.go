@@ -591,6 +591,44 @@ func TestBudget(t *testing.T) {
 	})
 }
 
+// Issue 10 point 9: without a threshold reading the client paces from its
+// own count of calls against Autotask's documented limit and stops at the
+// configured share; it tries the reading again now and then.
+func TestBudgetWithoutThreshold(t *testing.T) {
+	ctx := context.Background()
+	srv := newEmulator(t, autotasktest.Options{})
+	co := srv.AddCompany("Acme")
+	var logs bytes.Buffer
+	c := newTestClient(t, srv, func(cfg *Config) {
+		cfg.ThresholdEvery = 10
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	var sl sleeps
+	sl.install(c)
+	c.budget.fallback = 100 // stands in for the documented 10,000 an hour
+	srv.FailNext(autotasktest.Fault{Path: "ThresholdInformation", Status: 500, Errors: []string{autotasktest.UnexpectedErrorMessage}, Times: 1000})
+	var err error
+	for range 200 {
+		if _, err = c.CountContacts(ctx, co); err != nil {
+			break
+		}
+	}
+	require.Error(t, err)
+	assert.ErrorIs(t, err, adsync.ErrBudgetExhausted)
+	var be *BudgetError
+	require.ErrorAs(t, err, &be)
+	assert.True(t, be.OwnCount)
+	assert.Contains(t, err.Error(), "ThresholdInformation")
+	counts := srv.CountRequests("POST", "Contacts/query/count")
+	reads := srv.CountRequests("GET", "ThresholdInformation")
+	assert.LessOrEqual(t, counts+reads, 90, "stopped at 90 %% of the assumed limit, every call counted")
+	assert.GreaterOrEqual(t, counts+reads, 85)
+	assert.GreaterOrEqual(t, reads, 2, "the reading is tried again")
+	assert.LessOrEqual(t, reads, 2*(1+counts/10), "but not on every call (a failed reading is tried twice)")
+	assert.NotEmpty(t, sl.all(), "paced past the share")
+	assert.Contains(t, logs.String(), "own count")
+}
+
 // TestBudgetPacing drives the budget alone with a fake clock.
 func TestBudgetPacing(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -604,7 +642,7 @@ func TestBudgetPacing(t *testing.T) {
 	b.update(threshold{ExternalRequestThreshold: 3600, CurrentTimeframeRequestCount: 2000})
 	warned := 0
 	for range 3 {
-		require.NoError(t, b.admit(ctx, func(int, int) { warned++ }))
+		require.NoError(t, b.admit(ctx, func(int, int, bool) { warned++ }))
 	}
 	assert.Equal(t, []time.Duration{0, time.Second, 2 * time.Second}[1:], slept, "one call per hour/limit")
 	assert.Equal(t, 1, warned)
@@ -615,7 +653,7 @@ func TestBudgetPacing(t *testing.T) {
 }
 
 func TestBudgetRefreshFailure(t *testing.T) {
-	b := &budget{share: 0.5, stop: 0.9, every: 3}
+	b := &budget{share: 0.5, stop: 0.9, every: 3, now: time.Now}
 	require.True(t, b.needRefresh())
 	b.refreshFailed()
 	ctx := context.Background()
@@ -646,4 +684,121 @@ func TestLogsWithoutSecret(t *testing.T) {
 	require.NotEmpty(t, buf.String())
 	assert.NotContains(t, buf.String(), srv.Credentials().Secret)
 	assert.NotContains(t, buf.String(), "wrong-secret-value")
+}
+
+// silentServer accepts connections, reads each request's first line and
+// never answers. It returns its address and a function listing the
+// requests' paths so far.
+func silentServer(t *testing.T) (string, func() []string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var paths []string
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+			go func() {
+				buf := make([]byte, 4096)
+				n, _ := conn.Read(buf)
+				line, _, _ := strings.Cut(string(buf[:n]), "\r\n")
+				if f := strings.Fields(line); len(f) >= 2 {
+					mu.Lock()
+					paths = append(paths, f[1])
+					mu.Unlock()
+				}
+				<-done // never answers
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		close(done)
+		_ = l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return l.Addr().String(), func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), paths...)
+	}
+}
+
+// Issue 10 point 10: a read-only check against an endpoint that accepts
+// connections and never answers gives up after one bounded attempt per
+// call, not six.
+func TestCheckAgainstSilentEndpoint(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		cfg  func(addr string) Config
+		want []string // request paths, each once
+	}{
+		{"zone lookup", func(addr string) Config {
+			return Config{IntegrationCode: "c", Username: "u@example.com", Secret: "s", ZoneLookupURL: "http://" + addr + "/atservicesrest/"}
+		}, []string{"/atservicesrest/v1.0/zoneInformation?user=u%40example.com"}},
+		{"threshold and company", func(addr string) Config {
+			return Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: "http://" + addr + "/ATServicesRest/"}
+		}, []string{"/ATServicesRest/V1.0/ThresholdInformation"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, paths := silentServer(t)
+			cfg := tc.cfg(addr)
+			cfg.CheckTimeout = 50 * time.Millisecond
+			c, err := New(cfg)
+			require.NoError(t, err)
+			var sl sleeps
+			sl.install(c)
+			err = c.Check(ctx, 174)
+			require.Error(t, err)
+			t.Log(err)
+			assert.ErrorIs(t, err, adsync.ErrUnavailable)
+			assert.Contains(t, err.Error(), "autotask.checkTimeout")
+			assert.ElementsMatch(t, tc.want, paths(), "one attempt per call, no retry of a timeout")
+			assert.Empty(t, sl.all(), "no backoff: nothing was retried")
+		})
+	}
+	t.Run("company check", func(t *testing.T) {
+		var mu sync.Mutex
+		var paths []string
+		probe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			paths = append(paths, r.URL.Path)
+			mu.Unlock()
+			if strings.HasSuffix(r.URL.Path, "ThresholdInformation") {
+				fmt.Fprint(w, `{"externalRequestThreshold":10000,"requestThresholdTimeframe":60,"currentTimeframeRequestCount":1}`)
+				return
+			}
+			<-r.Context().Done() // never answers
+		}))
+		defer probe.Close()
+		c, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: probe.URL + "/ATServicesRest/", CheckTimeout: 50 * time.Millisecond})
+		require.NoError(t, err)
+		var sl sleeps
+		sl.install(c)
+		err = c.Check(ctx, 174)
+		assert.ErrorIs(t, err, adsync.ErrUnavailable)
+		assert.Contains(t, err.Error(), "autotask.checkTimeout")
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, []string{"/ATServicesRest/V1.0/ThresholdInformation", "/ATServicesRest/V1.0/Companies/174"}, paths)
+		assert.Empty(t, sl.all())
+	})
+	t.Run("Validate: checkTimeout", func(t *testing.T) {
+		_, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", CheckTimeout: -time.Second})
+		var ce *adsync.ConfigError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, "autotask.checkTimeout", ce.Field)
+	})
 }

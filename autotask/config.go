@@ -33,7 +33,20 @@ const (
 	DefaultThresholdEvery = 100
 	// DefaultTimeout is the timeout of the default HTTP client.
 	DefaultTimeout = 60 * time.Second
+	// DefaultCheckTimeout bounds one attempt of a read-only check (the zone
+	// lookup, ThresholdInformation, the company check): long enough for
+	// Autotask's slowest answers under load (about 1 s of added latency
+	// past 75 % of the budget, §5.1), short enough that an endpoint that
+	// never answers is reported in well under a minute.
+	DefaultCheckTimeout = 15 * time.Second
 )
+
+// checkAttempts bounds the attempts of a read-only check: one retry of a
+// transient failure, none of a timeout.
+const checkAttempts = 2
+
+// checkBudget is how many CheckTimeouts Check takes at most as a whole.
+const checkBudget = 4
 
 // Config configures a Client. IntegrationCode, Username and Secret are
 // required; everything else has a documented default.
@@ -77,6 +90,12 @@ type Config struct {
 	// ThresholdEvery is the number of calls between reads of
 	// ThresholdInformation (default 100).
 	ThresholdEvery int `json:"thresholdEvery,omitempty"`
+	// CheckTimeout bounds one attempt of a read-only check: the zone
+	// lookup, the ThresholdInformation read and the company check (default
+	// DefaultCheckTimeout, 15 s). A check that times out is not retried;
+	// one that fails otherwise is tried twice at most; Check as a whole
+	// gives up after 4 × CheckTimeout.
+	CheckTimeout time.Duration `json:"checkTimeout,omitempty"`
 }
 
 func (c Config) withDefaults() Config {
@@ -100,6 +119,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ThresholdEvery == 0 {
 		c.ThresholdEvery = DefaultThresholdEvery
+	}
+	if c.CheckTimeout == 0 {
+		c.CheckTimeout = DefaultCheckTimeout
 	}
 	return c
 }
@@ -135,6 +157,8 @@ func (c Config) Validate() error {
 		return bad("maxAttempts", "must be positive, got %d", c.MaxAttempts)
 	case c.ThresholdEvery < 0:
 		return bad("thresholdEvery", "must be positive, got %d", c.ThresholdEvery)
+	case c.CheckTimeout < 0:
+		return bad("checkTimeout", "must be a positive duration such as 15s, got %v", c.CheckTimeout)
 	}
 	if c.BaseURL != "" {
 		if _, err := restRoot(c.BaseURL); err != nil {

@@ -201,7 +201,7 @@ func (c *Client) companyExists(ctx context.Context, companyID int64) error {
 		} `json:"item"`
 	}
 	err := c.do(ctx, &request{method: http.MethodGet, path: "Companies/" + strconv.FormatInt(companyID, 10),
-		endpoint: "Companies", out: &res, idempotent: true})
+		endpoint: "Companies", out: &res, idempotent: true, check: true})
 	switch {
 	case err == nil && res.Item == nil:
 		return fmt.Errorf("company %d does not exist in Autotask (or the API user cannot see it): check the organization's companyId: %w", companyID, adsync.ErrNotFound)
@@ -212,8 +212,12 @@ func (c *Client) companyExists(ctx context.Context, companyID int64) error {
 }
 
 // Check resolves the zone, checks the credentials and reads the request
-// threshold, and checks that the company exists.
+// threshold, and checks that the company exists. Each of these calls is
+// bounded by Config.CheckTimeout per attempt and the whole Check by four
+// times that.
 func (c *Client) Check(ctx context.Context, companyID int64) error {
+	ctx, cancel := context.WithTimeout(ctx, checkBudget*c.cfg.CheckTimeout)
+	defer cancel()
 	if err := c.companyExists(ctx, companyID); err != nil {
 		return fmt.Errorf("autotask: %w", err)
 	}
@@ -551,7 +555,7 @@ func (c *Client) Threshold(ctx context.Context) (Threshold, error) {
 func (c *Client) readThreshold(ctx context.Context) (Threshold, error) {
 	var t threshold
 	if err := c.do(ctx, &request{method: http.MethodGet, path: "ThresholdInformation", endpoint: "ThresholdInformation",
-		out: &t, idempotent: true, noBudget: true}); err != nil {
+		out: &t, idempotent: true, noBudget: true, check: true}); err != nil {
 		return Threshold{}, fmt.Errorf("read the request threshold: %w", err)
 	}
 	c.budget.update(t)
