@@ -74,6 +74,14 @@ func New(cfg Config) (*Client, error) {
 // String describes the client without its secret.
 func (c *Client) String() string { return "autotask.Client{" + c.cfg.String() + "}" }
 
+// GoString is String, so that %#v does not print the fields (the secret
+// among them) by reflection.
+func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %d, %x, ...):
+// no verb reaches the fields by reflection.
+func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
+
 // APICalls is the number of HTTP requests sent to Autotask so far, zone
 // lookups and retries included (adsync.APICounter).
 func (c *Client) APICalls() int64 { return c.calls.Load() }

@@ -3,6 +3,7 @@ package autotask
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,6 +166,21 @@ func TestSecretRedacted(t *testing.T) {
 		assert.NotContains(t, s, "s3cr3t-value")
 		assert.Contains(t, s, "api@example.com")
 	}
+}
+
+// Issue 10 point 12: no way of printing a Client shows its secret.
+func TestClientPrintsWithoutSecret(t *testing.T) {
+	cfg := Config{IntegrationCode: "CODE-1234", Username: "api@example.com", Secret: "s3cr3t-value"}
+	c, err := New(cfg)
+	require.NoError(t, err)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
+		for name, v := range map[string]any{"*Client": c, "Config": cfg, "*Config": &cfg} {
+			out := fmt.Sprintf(verb, v)
+			assert.NotContains(t, out, "s3cr3t-value", "%s with %s: %s", name, verb, out)
+			assert.NotContains(t, out, hex.EncodeToString([]byte("s3cr3t-value")), "%s with %s", name, verb)
+		}
+	}
+	assert.Contains(t, fmt.Sprintf("%#v", c), "api@example.com", "still says which client it is")
 }
 
 func TestRetries(t *testing.T) {

@@ -3,9 +3,11 @@ package autotask
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -214,6 +216,18 @@ func (c Config) MarshalJSON() ([]byte, error) {
 
 // GoString is String, so that %#v redacts the secret too.
 func (c Config) GoString() string { return c.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %d, %x, ...), so
+// that no verb reaches the fields, and the secret, by reflection.
+func (c Config) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
+
+// formatRedacted writes s for any verb: quoted for %q, as is otherwise.
+func formatRedacted(f fmt.State, verb rune, s string) {
+	if verb == 'q' {
+		s = strconv.Quote(s)
+	}
+	_, _ = io.WriteString(f, s)
+}
 
 // LogValue logs the configuration without the secret.
 func (c Config) LogValue() slog.Value {
