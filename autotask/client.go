@@ -40,6 +40,12 @@ type Client struct {
 
 	countryMu sync.Mutex
 	countries []adsync.Country
+
+	// fresh holds the contacts this client created and has not assigned a
+	// billing product to: they need no check first (R-FIELD-7).
+	freshMu    sync.Mutex
+	fresh      map[int64]struct{}
+	freshOrder []int64 // oldest first, at most freshCap
 }
 
 // New validates cfg and returns a Client. It makes no call: zone discovery
@@ -54,11 +60,12 @@ func New(cfg Config) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{
-		cfg:  cfg,
-		log:  log,
-		hc:   cfg.HTTPClient,
-		now:  time.Now,
-		sems: map[string]chan struct{}{},
+		cfg:   cfg,
+		log:   log,
+		hc:    cfg.HTTPClient,
+		now:   time.Now,
+		sems:  map[string]chan struct{}{},
+		fresh: map[int64]struct{}{},
 		backoff: retry.Backoff{
 			Initial: 500 * time.Millisecond, Max: 30 * time.Second, Attempts: cfg.MaxAttempts,
 		},

@@ -192,12 +192,12 @@ func TestRetries(t *testing.T) {
 		wantCalls int
 		wantWait  time.Duration // a wait the backoff must have made; 0: any
 	}{
-		{"429 with Retry-After is retried after the wait", autotasktest.Fault{Path: "Contacts/query", Status: 429, RetryAfter: "7"}, 2, 7 * time.Second},
+		{"429 with Retry-After is retried after the wait", autotasktest.Fault{Path: "Contacts/query", Status: 429, RetryAfter: "7", Times: 1}, 2, 7 * time.Second},
 		{"503 is retried", autotasktest.Fault{Path: "Contacts/query", Status: 503, Times: 2}, 3, 0},
-		{"thread limit with status 500 is retried", autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{autotasktest.ThreadLimitMessage}}, 2, 0},
-		{"a connection dropped on a query is retried", autotasktest.Fault{Path: "Contacts/query", Drop: true}, 2, 0},
-		{"an unexpected-error 500 on a read is retried", autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{autotasktest.UnexpectedErrorMessage}}, 2, 0},
-		{"a validation 500 is not retried", autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{"Some business rule."}}, 1, 0},
+		{"thread limit with status 500 is retried", autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{autotasktest.ThreadLimitMessage}, Times: 1}, 2, 0},
+		{"a connection dropped on a query is retried", autotasktest.Fault{Path: "Contacts/query", Drop: true, Times: 1}, 2, 0},
+		{"an unexpected-error 500 on a read is retried", autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{autotasktest.UnexpectedErrorMessage}, Times: 1}, 2, 0},
+		{"a validation 500 is not retried", autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{"Some business rule."}, Times: 1}, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newEmulator(t, autotasktest.Options{})
@@ -207,7 +207,7 @@ func TestRetries(t *testing.T) {
 			c := newTestClient(t, srv, nil)
 			var sl sleeps
 			sl.install(c)
-			srv.FailNext(tc.fault)
+			srv.InjectFault(tc.fault)
 			err = c.Contacts(ctx, co, adsync.AllFieldSet, func([]adsync.Contact) error { return nil })
 			if tc.wantCalls == 1 {
 				assert.ErrorIs(t, err, adsync.ErrValidation)
@@ -224,7 +224,7 @@ func TestRetries(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
 		co := srv.AddCompany("Acme")
 		c := newTestClient(t, srv, func(cfg *Config) { cfg.MaxAttempts = 3 })
-		srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Status: 429, Times: 10})
+		srv.InjectFault(autotasktest.Fault{Path: "Contacts/query", Status: 429, Times: 10})
 		err := c.Contacts(ctx, co, 0, func([]adsync.Contact) error { return nil })
 		assert.ErrorIs(t, err, adsync.ErrRateLimited)
 		assert.True(t, adsync.IsSystemic(err))
@@ -236,7 +236,7 @@ func TestRetries(t *testing.T) {
 		c := newTestClient(t, srv, nil)
 		cctx, cancel := context.WithCancel(ctx)
 		c.backoff.Sleep = func(ctx context.Context, d time.Duration) error { cancel(); return cctx.Err() }
-		srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Status: 503, Times: 10})
+		srv.InjectFault(autotasktest.Fault{Path: "Contacts/query", Status: 503, Times: 10})
 		err := c.Contacts(cctx, co, 0, func([]adsync.Contact) error { return nil })
 		assert.ErrorIs(t, err, context.Canceled)
 	})
@@ -297,7 +297,8 @@ func TestLostCreate(t *testing.T) {
 			})
 			f := tc.fault
 			f.Method, f.Path = "POST", "/Contacts"
-			srv.FailNext(f)
+			f.Times = 1
+			srv.InjectFault(f)
 			id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 			require.Error(t, err)
 			t.Log(err)
@@ -315,7 +316,7 @@ func TestLostCreate(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
 		co := srv.AddCompany("Acme")
 		c := newTestClient(t, srv, nil)
-		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Status: 503})
+		srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Status: 503, Times: 1})
 		id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 		require.NoError(t, err)
 		cs := srv.Contacts(co)
@@ -327,7 +328,7 @@ func TestLostCreate(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
 		co := srv.AddCompany("Acme")
 		c := newTestClient(t, srv, nil)
-		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 500, Errors: []string{"Some business rule."}})
+		srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 500, Errors: []string{"Some business rule."}, Times: 1})
 		_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 		assert.ErrorIs(t, err, adsync.ErrValidation)
 		assert.NotErrorIs(t, err, adsync.ErrOutcomeUnknown)
@@ -337,8 +338,8 @@ func TestLostCreate(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
 		co := srv.AddCompany("Acme")
 		c := newTestClient(t, srv, nil)
-		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 429})
-		srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 500, Errors: []string{autotasktest.ThreadLimitMessage}})
+		srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 429, Times: 1})
+		srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 500, Errors: []string{autotasktest.ThreadLimitMessage}, Times: 1})
 		id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 		require.NoError(t, err)
 		assert.NotZero(t, id)
@@ -350,7 +351,7 @@ func TestLostCreate(t *testing.T) {
 		co := srv.AddCompany("Acme")
 		c := newTestClient(t, srv, func(cfg *Config) { cfg.MaxAttempts = 2 })
 		srv.DropResponseAfterWrite(1)
-		srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Status: 503, Times: 5})
+		srv.InjectFault(autotasktest.Fault{Path: "Contacts/query", Status: 503, Times: 5})
 		_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "may or may not exist")
@@ -362,7 +363,7 @@ func TestLostCreate(t *testing.T) {
 		co := srv.AddCompany("Acme")
 		c := newTestClient(t, srv, nil)
 		srv.DropResponseAfterWrite(1)
-		srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{"Some server trouble."}})
+		srv.InjectFault(autotasktest.Fault{Path: "Contacts/query", Status: 500, Errors: []string{"Some server trouble."}, Times: 1})
 		_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 		require.Error(t, err)
 		t.Log(err)
@@ -386,7 +387,8 @@ func TestLostCreate(t *testing.T) {
 				c := newTestClient(t, srv, nil)
 				f := tc.fault
 				f.Method, f.Path = "POST", "/Contacts"
-				srv.FailNext(f)
+				f.Times = 1
+				srv.InjectFault(f)
 				id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 				assert.Equal(t, 1, srv.CountRequests("POST", "Contacts/query"), "one look-up")
 				assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
@@ -549,6 +551,47 @@ func TestWireFormat(t *testing.T) {
 	})
 }
 
+// Issue 14: a contact this client just created has no billing product, so
+// the first assignment is not preceded by a check; any other assignment is
+// (R-FIELD-7: assigning again must not duplicate the association).
+func TestBillingWithoutCheckForOwnCreates(t *testing.T) {
+	ctx := context.Background()
+	srv := newEmulator(t, autotasktest.Options{})
+	co := srv.AddCompany("Acme")
+	p := srv.AddBillingProduct("Seat")
+	c := newTestClient(t, srv, nil)
+	checks := func() int { return srv.CountRequests("POST", "ContactBillingProductAssociations/query") }
+	id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
+	require.NoError(t, err)
+	require.NoError(t, c.AssignBillingProduct(ctx, id, p))
+	assert.Equal(t, 0, checks(), "R-FIELD-7 no check before the first assignment to a contact created here")
+	assert.Equal(t, []int64{p}, srv.BillingProducts(id))
+	require.NoError(t, c.AssignBillingProduct(ctx, id, p), "assigning again")
+	assert.Equal(t, 1, checks(), "R-FIELD-7 assigning again checks first")
+	assert.Equal(t, []int64{p}, srv.BillingProducts(id), "and does not duplicate")
+	seeded, err := srv.SeedContact(co, autotasktest.Fields{"firstName": "Old", "lastName": "Contact"})
+	require.NoError(t, err)
+	require.NoError(t, c.AssignBillingProduct(ctx, seeded, p))
+	assert.Equal(t, 2, checks(), "R-FIELD-7 a contact this client did not create is checked")
+	t.Run("the memory of fresh contacts is bounded", func(t *testing.T) {
+		c := newTestClient(t, srv, nil)
+		for i := range int64(freshCap + 10) {
+			c.markFresh(i + 1)
+		}
+		assert.Len(t, c.fresh, freshCap)
+		assert.False(t, c.takeFresh(1), "the oldest is forgotten (and will be checked)")
+		assert.True(t, c.takeFresh(freshCap+10))
+	})
+	t.Run("R-RUN-7 a lost association is looked up and never sent again", func(t *testing.T) {
+		other, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: adsync.Values{adsync.FirstName: "Lost", adsync.LastName: "Billing"}})
+		require.NoError(t, err)
+		srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/BillingProductAssociations", Status: 503, Times: 1})
+		err = c.AssignBillingProduct(ctx, other, p)
+		assert.ErrorIs(t, err, adsync.ErrOutcomeUnknown)
+		assert.Equal(t, 1, srv.CountRequests("POST", "Contacts/"+itoa(other)+"/BillingProductAssociations"))
+	})
+}
+
 func TestInFlightLimit(t *testing.T) {
 	ctx := context.Background()
 	srv := newEmulator(t, autotasktest.Options{})
@@ -622,7 +665,7 @@ func TestBudgetWithoutThreshold(t *testing.T) {
 	var sl sleeps
 	sl.install(c)
 	c.budget.fallback = 100 // stands in for the documented 10,000 an hour
-	srv.FailNext(autotasktest.Fault{Path: "ThresholdInformation", Status: 500, Errors: []string{autotasktest.UnexpectedErrorMessage}, Times: 1000})
+	srv.InjectFault(autotasktest.Fault{Path: "ThresholdInformation", Status: 500, Errors: []string{autotasktest.UnexpectedErrorMessage}, Times: 1000})
 	var err error
 	for range 200 {
 		if _, err = c.CountContacts(ctx, co); err != nil {
@@ -689,8 +732,8 @@ func TestLogsWithoutSecret(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := newTestClient(t, srv, func(cfg *Config) { cfg.Logger = logger })
-	srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Status: 503})
-	srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Drop: true})
+	srv.InjectFault(autotasktest.Fault{Path: "Contacts/query", Status: 503, Times: 1})
+	srv.InjectFault(autotasktest.Fault{Path: "Contacts/query", Drop: true, Times: 1})
 	require.NoError(t, c.Contacts(ctx, co, 0, func([]adsync.Contact) error { return nil }))
 	srv.DropResponseAfterWrite(1)
 	_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})

@@ -319,6 +319,7 @@ func (c *Client) Create(ctx context.Context, nc adsync.NewContact) (int64, error
 	case out.ItemID <= 0:
 		reason = fmt.Errorf("Autotask answered 200 without an item id (itemId %d)", out.ItemID)
 	default:
+		c.markFresh(out.ItemID)
 		return out.ItemID, nil
 	}
 	c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: outcome of a create unknown; looking for the contact, never sending it again",
@@ -466,40 +467,80 @@ func (c *Client) Countries(ctx context.Context) ([]adsync.Country, error) {
 // sync created (R-FIELD-7), effective today, with POST
 // Contacts/{id}/BillingProductAssociations. It is idempotent, as
 // adsync.BillingProductAssigner requires: a product the contact already has
-// is not associated again (one query first), so a Syncer that assigns again
-// after a crash never duplicates the association.
+// is not associated again, so a Syncer that assigns again after a crash
+// never duplicates the association.
+//
+// The check costs one query. It is skipped for the first assignment to a
+// contact this Client created itself (Create answered with its id) and
+// has not assigned a product to yet: such a contact has none. Any other
+// contact, a reconciled create from an earlier run or process included, is
+// checked first.
+//
+// Like a create, an association whose outcome is unknown (its answer lost,
+// a 5xx after the write) is looked up once and never sent again: not
+// found, the error wraps adsync.ErrOutcomeUnknown, and assigning again
+// later checks first.
 func (c *Client) AssignBillingProduct(ctx context.Context, contactID, productID int64) error {
 	wrap := func(err error) error {
 		return fmt.Errorf("autotask: assign billing product %d to contact %d: %w", productID, contactID, err)
 	}
-	if has, err := c.hasBillingProduct(ctx, contactID, productID); err != nil {
-		return wrap(err)
-	} else if has {
-		return nil
+	if !c.takeFresh(contactID) {
+		if has, err := c.hasBillingProduct(ctx, contactID, productID); err != nil {
+			return wrap(err)
+		} else if has {
+			return nil
+		}
 	}
 	today := c.now().UTC().Truncate(24 * time.Hour)
 	body := map[string]any{"contactID": contactID, "billingProductID": productID, "effectiveDate": wireTime(today)}
-	for sent := 1; ; sent++ {
-		err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/" + strconv.FormatInt(contactID, 10) + "/BillingProductAssociations",
-			endpoint: "ContactBillingProductAssociations", body: body})
-		var lost *lostResponseError
-		if !errors.As(err, &lost) {
-			if err != nil {
-				return wrap(err)
-			}
-			return nil
-		}
-		has, err := c.hasBillingProduct(ctx, contactID, productID)
+	err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/" + strconv.FormatInt(contactID, 10) + "/BillingProductAssociations",
+		endpoint: "ContactBillingProductAssociations", body: body})
+	var lost *lostResponseError
+	if !errors.As(err, &lost) {
 		if err != nil {
-			return wrap(fmt.Errorf("the response was lost (%v) and checking for the association failed: %w", lost.err, err))
+			return wrap(err)
 		}
-		if has {
-			return nil
-		}
-		if sent >= 3 {
-			return wrap(fmt.Errorf("the response was lost %d times: %w", sent, adsync.ErrUnavailable))
-		}
+		return nil
 	}
+	has, cerr := c.hasBillingProduct(ctx, contactID, productID)
+	switch {
+	case cerr != nil && adsync.IsSystemic(cerr):
+		return wrap(fmt.Errorf("the answer was lost (%v) and checking for the association failed; it is not sent again: %w: %w", lost.err, adsync.ErrOutcomeUnknown, cerr))
+	case cerr != nil:
+		return wrap(fmt.Errorf("the answer was lost (%v) and checking for the association failed (%v); it is not sent again: %w", lost.err, cerr, adsync.ErrOutcomeUnknown))
+	case has:
+		return nil
+	}
+	return wrap(fmt.Errorf("the answer was lost (%v) and the association is not found yet; it is not sent again: %w", lost.err, adsync.ErrOutcomeUnknown))
+}
+
+// freshCap bounds the contacts remembered as fresh: the Syncer assigns the
+// product right after the create, so a few thousand cover every write in
+// flight, and a long-running process without billing products does not
+// grow. A contact forgotten early is only checked first.
+const freshCap = 4096
+
+// markFresh records a contact this client created, which has no billing
+// product yet.
+func (c *Client) markFresh(id int64) {
+	c.freshMu.Lock()
+	defer c.freshMu.Unlock()
+	c.fresh[id] = struct{}{}
+	c.freshOrder = append(c.freshOrder, id)
+	if len(c.freshOrder) > freshCap {
+		delete(c.fresh, c.freshOrder[0])
+		c.freshOrder = c.freshOrder[1:]
+	}
+}
+
+// takeFresh reports whether id is a contact this client created and has
+// not assigned a product to, and forgets it: assigning again checks.
+func (c *Client) takeFresh(id int64) bool {
+	c.freshMu.Lock()
+	defer c.freshMu.Unlock()
+	_, ok := c.fresh[id]
+	delete(c.fresh, id)
+	return ok
 }
 
 // hasBillingProduct reports whether the contact has the billing product.

@@ -107,7 +107,7 @@ func TestCreateAfter503ChecksFirst(t *testing.T) {
 	co := srv.AddCompany("Acme")
 	c := newTestClient(t, srv, nil)
 	require.NoError(t, c.Check(ctx, co))
-	srv.FailNext(autotasktest.Fault{Method: http.MethodPost, Path: "/Contacts", Status: http.StatusServiceUnavailable})
+	srv.InjectFault(autotasktest.Fault{Method: http.MethodPost, Path: "/Contacts", Status: http.StatusServiceUnavailable, Times: 1})
 	queries := srv.CountRequests(http.MethodPost, "Contacts/query")
 	id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 	assert.ErrorIs(t, err, adsync.ErrOutcomeUnknown)

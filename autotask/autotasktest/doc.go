@@ -15,7 +15,8 @@
 //
 // # Faults
 //
-// A Fault given to FailNext answers the next matching requests. It either
+// A Fault given to InjectFault answers the next Fault.Times matching
+// requests (0: every one, until ClearFaults). It either
 // answers instead of serving the request, or serves it (a write commits)
 // and then spoils the answer, which is what a client cannot tell apart:
 //

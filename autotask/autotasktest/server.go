@@ -112,7 +112,8 @@ type Fault struct {
 	Errors []string
 	// RetryAfter, when set, is sent as the Retry-After header.
 	RetryAfter string
-	// Times is how many matching requests fail; 0 means 1.
+	// Times: the fault applies to the next Times matching requests; 0 =
+	// every one, until ClearFaults.
 	Times int
 	// Drop closes the connection without a response (before any write,
 	// unless AfterWrite is set).
@@ -303,14 +304,20 @@ func (s *Server) MoveZone() {
 	s.zone++
 }
 
-// FailNext scripts a failure of the next matching requests.
-func (s *Server) FailNext(f Fault) {
-	if f.Times == 0 {
-		f.Times = 1
-	}
+// InjectFault adds a fault. Faults are tried in the order added; the first
+// that matches a request answers it (see Fault.Times).
+func (s *Server) InjectFault(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every injected fault, the random ones (SetErrorRate,
+// SetRandomFaults) and the pending DropResponseAfterWrite included.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults, s.errRate, s.randRate, s.randFaults, s.dropWrites = nil, 0, 0, nil, 0
 }
 
 // SetErrorRate makes a share (0–1) of authenticated requests fail at random
@@ -677,9 +684,11 @@ func (s *Server) takeFault(method, path string) *Fault {
 	for i, f := range s.faults {
 		if (f.Method == "" || strings.EqualFold(f.Method, method)) &&
 			strings.Contains(strings.ToLower(path), strings.ToLower(f.Path)) {
-			f.Times--
-			if f.Times <= 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			if f.Times > 0 {
+				f.Times--
+				if f.Times == 0 {
+					s.faults = append(s.faults[:i], s.faults[i+1:]...)
+				}
 			}
 			return f
 		}

@@ -532,8 +532,8 @@ func TestFaults(t *testing.T) {
 	e := newEmu(t, autotasktest.Options{})
 	co := e.srv.AddCompany("Acme")
 	path := "Companies/" + itoa(co) + "/Contacts"
-	t.Run("FailNext answers the scripted status with Retry-After", func(t *testing.T) {
-		e.srv.FailNext(autotasktest.Fault{Method: "GET", Path: "threshold", Status: 503, RetryAfter: "2", Times: 2})
+	t.Run("InjectFault answers the scripted status with Retry-After", func(t *testing.T) {
+		e.srv.InjectFault(autotasktest.Fault{Method: "GET", Path: "threshold", Status: 503, RetryAfter: "2", Times: 2})
 		assert.Equal(t, 503, e.call("GET", "ThresholdInformation", nil, nil).status)
 		assert.Equal(t, 503, e.call("GET", "ThresholdInformation", nil, nil).status)
 		assert.Equal(t, 200, e.call("GET", "ThresholdInformation", nil, nil).status)
@@ -570,14 +570,14 @@ func TestFaults(t *testing.T) {
 		return len(a.body["items"].([]any))
 	}
 	t.Run("AfterWrite with a 5xx commits the write and answers the error", func(t *testing.T) {
-		e.srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Status: 502})
+		e.srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Status: 502, Times: 1})
 		resp, _, err := post(`{"firstName":"Five","lastName":"AfterWrite","isActive":1}`)
 		require.NoError(t, err)
 		assert.Equal(t, 502, resp.StatusCode)
 		assert.Equal(t, 1, findByName("AfterWrite"))
 	})
 	t.Run("Truncate commits the write and cuts the body short", func(t *testing.T) {
-		e.srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", Truncate: true})
+		e.srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", Truncate: true, Times: 1})
 		resp, _, err := post(`{"firstName":"Cut","lastName":"Truncated","isActive":1}`)
 		if err == nil {
 			t.Fatalf("the body was read whole (status %d)", resp.StatusCode)
@@ -586,7 +586,7 @@ func TestFaults(t *testing.T) {
 		assert.Equal(t, 1, findByName("Truncated"))
 	})
 	t.Run("NoItemID commits the write and answers 200 without an id", func(t *testing.T) {
-		e.srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", NoItemID: true})
+		e.srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", NoItemID: true, Times: 1})
 		resp, b, err := post(`{"firstName":"No","lastName":"ItemID","isActive":1}`)
 		require.NoError(t, err)
 		assert.Equal(t, 200, resp.StatusCode)
@@ -594,12 +594,12 @@ func TestFaults(t *testing.T) {
 		assert.Equal(t, 1, findByName("ItemID"))
 	})
 	t.Run("R-DEACT-5 EmptyPage answers a query 200 with no items", func(t *testing.T) {
-		e.srv.FailNext(autotasktest.Fault{Path: "Contacts/query", EmptyPage: true})
+		e.srv.InjectFault(autotasktest.Fault{Path: "Contacts/query", EmptyPage: true, Times: 1})
 		assert.Equal(t, 0, findByName("ItemID"))
 		assert.Equal(t, 1, findByName("ItemID"), "only the next query")
 	})
 	t.Run("CommitDelay hides a lost create from reads until the clock passes it", func(t *testing.T) {
-		e.srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Drop: true, CommitDelay: time.Minute})
+		e.srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Drop: true, CommitDelay: time.Minute, Times: 1})
 		_, _, err := post(`{"firstName":"Late","lastName":"Commit","isActive":1}`)
 		require.Error(t, err, "the answer is lost")
 		assert.Equal(t, 0, findByName("Commit"), "a look-up right after the create does not find it")
@@ -617,7 +617,7 @@ func TestFaults(t *testing.T) {
 		assert.NotNil(t, e.call("GET", "Contacts/"+itoa(id), nil, nil).body["item"])
 	})
 	t.Run("Delay holds the answer past a client's timeout; the write still commits", func(t *testing.T) {
-		e.srv.FailNext(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Delay: time.Hour})
+		e.srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Delay: time.Hour, Times: 1})
 		hc := e.srv.Client()
 		hc.Timeout = 20 * time.Millisecond
 		req, _ := http.NewRequest("POST", e.srv.BaseURL()+"V1.0/"+path, strings.NewReader(`{"firstName":"Slow","lastName":"Answer","isActive":1}`))
@@ -649,6 +649,14 @@ func TestFaults(t *testing.T) {
 		assert.Equal(t, first, statuses())
 		assert.Contains(t, first, 200)
 		assert.Contains(t, first, 503)
+	})
+	t.Run("Times 0 applies the fault to every matching request until ClearFaults", func(t *testing.T) {
+		e.srv.InjectFault(autotasktest.Fault{Method: "GET", Path: "threshold", Status: 502})
+		for range 3 {
+			assert.Equal(t, 502, e.call("GET", "ThresholdInformation", nil, nil).status)
+		}
+		e.srv.ClearFaults()
+		assert.Equal(t, 200, e.call("GET", "ThresholdInformation", nil, nil).status)
 	})
 	t.Run("SetErrorRate 1 fails every request", func(t *testing.T) {
 		e.srv.SetErrorRate(1, 502)
