@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -66,6 +67,12 @@ func TestZone(t *testing.T) {
 		srv.MoveZone()
 		require.NoError(t, c.Check(ctx, co))
 		assert.Equal(t, srv.BaseURL(), c.base)
+	})
+	t.Run("the company check is one count query, not a read of the company", func(t *testing.T) {
+		srv.ResetRequests()
+		require.NoError(t, c.Check(ctx, co))
+		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/query/count"))
+		assert.Equal(t, 0, srv.CountRequests("GET", "Companies/"))
 	})
 	t.Run("BaseURL skips zone discovery", func(t *testing.T) {
 		c2 := newTestClient(t, srv, func(cfg *Config) {
@@ -254,7 +261,7 @@ func TestLostCreate(t *testing.T) {
 		cs := srv.Contacts(co)
 		require.Len(t, cs, 1, "exactly one contact")
 		assert.Equal(t, cs[0]["id"], id)
-		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
+		assert.Equal(t, 1, srv.CountRequests("POST", "/Contacts"))
 	})
 	t.Run("a create whose request was refused before it was sent is sent again", func(t *testing.T) {
 		// A port nobody listens on: the dial fails, nothing reached a server.
@@ -307,7 +314,7 @@ func TestLostCreate(t *testing.T) {
 			assert.NotErrorIs(t, err, adsync.ErrValidation)
 			assert.False(t, adsync.IsSystemic(err), "one contact's unknown outcome does not stop the run")
 			assert.Contains(t, err.Error(), "Ada Lovelace <ada@example.com>")
-			assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"), "sent once, never again")
+			assert.Equal(t, 1, srv.CountRequests("POST", "/Contacts"), "sent once, never again")
 			assert.Equal(t, 1, srv.CountRequests("POST", "Contacts/query"), "one look-up")
 			assert.LessOrEqual(t, len(srv.Contacts(co)), 1, "never two contacts")
 		})
@@ -322,7 +329,7 @@ func TestLostCreate(t *testing.T) {
 		cs := srv.Contacts(co)
 		require.Len(t, cs, 1)
 		assert.Equal(t, cs[0]["id"], id)
-		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
+		assert.Equal(t, 1, srv.CountRequests("POST", "/Contacts"))
 	})
 	t.Run("a validation 500 on a create is refused, not looked up", func(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
@@ -344,7 +351,7 @@ func TestLostCreate(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotZero(t, id)
 		assert.Len(t, srv.Contacts(co), 1)
-		assert.Equal(t, 3, srv.CountRequests("POST", "Companies/"))
+		assert.Equal(t, 3, srv.CountRequests("POST", "/Contacts"))
 	})
 	t.Run("R-RUN-7 when the look-up fails too, the error says the contact may exist", func(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
@@ -356,7 +363,7 @@ func TestLostCreate(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "may or may not exist")
 		assert.ErrorIs(t, err, adsync.ErrOutcomeUnknown)
-		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"), "never sent blindly again")
+		assert.Equal(t, 1, srv.CountRequests("POST", "/Contacts"), "never sent blindly again")
 	})
 	t.Run("R-RUN-7 issue 10 point 4: a look-up failing with a plain 500 is ErrOutcomeUnknown, not ErrValidation", func(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
@@ -370,7 +377,7 @@ func TestLostCreate(t *testing.T) {
 		assert.ErrorIs(t, err, adsync.ErrOutcomeUnknown)
 		assert.NotErrorIs(t, err, adsync.ErrValidation, "the contact exists: the journal entry must not be dropped as refused")
 		assert.Len(t, srv.Contacts(co), 1)
-		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
+		assert.Equal(t, 1, srv.CountRequests("POST", "/Contacts"))
 	})
 	t.Run("R-RUN-7 issue 10 point 5: a create answered 200 without an id is looked up, never (0, nil)", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -391,7 +398,7 @@ func TestLostCreate(t *testing.T) {
 				srv.InjectFault(f)
 				id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 				assert.Equal(t, 1, srv.CountRequests("POST", "Contacts/query"), "one look-up")
-				assert.Equal(t, 1, srv.CountRequests("POST", "Companies/"))
+				assert.Equal(t, 1, srv.CountRequests("POST", "/Contacts"))
 				if !tc.found {
 					assert.Zero(t, id)
 					assert.ErrorIs(t, err, adsync.ErrOutcomeUnknown)
@@ -541,7 +548,7 @@ func TestWireFormat(t *testing.T) {
 			default:
 			}
 			w.WriteHeader(200)
-			fmt.Fprint(w, `{"item":{"id":1}}`)
+			fmt.Fprint(w, `{"queryCount":1}`)
 		}))
 		defer probe.Close()
 		c2, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: probe.URL + "/ATServicesRest/", ImpersonationResourceID: 29682885})
@@ -839,7 +846,8 @@ func TestCheckAgainstSilentEndpoint(t *testing.T) {
 				fmt.Fprint(w, `{"externalRequestThreshold":10000,"requestThresholdTimeframe":60,"currentTimeframeRequestCount":1}`)
 				return
 			}
-			<-r.Context().Done() // never answers
+			_, _ = io.Copy(io.Discard, r.Body) // so that the server notices the client leave
+			<-r.Context().Done()               // never answers
 		}))
 		defer probe.Close()
 		c, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: probe.URL + "/ATServicesRest/", CheckTimeout: 50 * time.Millisecond})
@@ -851,7 +859,7 @@ func TestCheckAgainstSilentEndpoint(t *testing.T) {
 		assert.Contains(t, err.Error(), "autotask.checkTimeout")
 		mu.Lock()
 		defer mu.Unlock()
-		assert.Equal(t, []string{"/ATServicesRest/V1.0/ThresholdInformation", "/ATServicesRest/V1.0/Companies/174"}, paths)
+		assert.Equal(t, []string{"/ATServicesRest/V1.0/ThresholdInformation", "/ATServicesRest/V1.0/Companies/query/count"}, paths)
 		assert.Empty(t, sl.all())
 	})
 	t.Run("Validate: checkTimeout", func(t *testing.T) {

@@ -193,20 +193,22 @@ func compareInt(a, b int64) int {
 }
 
 // companyExists returns nil, or an error wrapping ErrNotFound that names
-// the setting to fix.
+// the setting to fix. It counts the company with Companies/query/count
+// rather than read the whole company record.
 func (c *Client) companyExists(ctx context.Context, companyID int64) error {
 	var res struct {
-		Item *struct {
-			ID int64 `json:"id"`
-		} `json:"item"`
+		QueryCount *int `json:"queryCount"`
 	}
-	err := c.do(ctx, &request{method: http.MethodGet, path: "Companies/" + strconv.FormatInt(companyID, 10),
-		endpoint: "Companies", out: &res, idempotent: true, check: true})
+	q := queryBody{Filter: []filter{{Op: "eq", Field: "id", Value: companyID}}}
+	err := c.do(ctx, &request{method: http.MethodPost, path: "Companies/query/count",
+		endpoint: "Companies", body: q, out: &res, idempotent: true, check: true})
 	switch {
-	case err == nil && res.Item == nil:
-		return fmt.Errorf("company %d does not exist in Autotask (or the API user cannot see it): check the organization's companyId: %w", companyID, adsync.ErrNotFound)
 	case err != nil:
 		return fmt.Errorf("check that company %d exists: %w", companyID, err)
+	case res.QueryCount == nil:
+		return fmt.Errorf("check that company %d exists: the answer carries no queryCount: check autotask.baseUrl: %w", companyID, adsync.ErrUnavailable)
+	case *res.QueryCount == 0:
+		return fmt.Errorf("company %d does not exist in Autotask (or the API user cannot see it): check the organization's companyId: %w", companyID, adsync.ErrNotFound)
 	}
 	return nil
 }

@@ -113,6 +113,6 @@ func TestCreateAfter503ChecksFirst(t *testing.T) {
 	assert.ErrorIs(t, err, adsync.ErrOutcomeUnknown)
 	assert.Zero(t, id)
 	assert.Empty(t, srv.Contacts(co), "not sent again")
-	assert.Equal(t, 1, srv.CountRequests(http.MethodPost, "Companies/"))
+	assert.Equal(t, 1, srv.CountRequests(http.MethodPost, "/Contacts"), "one create")
 	assert.Equal(t, queries+1, srv.CountRequests(http.MethodPost, "Contacts/query"), "looked up once")
 }
