@@ -62,7 +62,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:   cfg,
 		log:   log,
-		hc:    cfg.HTTPClient,
+		hc:    keepIdle(cfg.HTTPClient, cfg.MaxInFlight*endpointBuckets),
 		now:   time.Now,
 		sems:  map[string]chan struct{}{},
 		fresh: map[int64]struct{}{},
@@ -76,6 +76,36 @@ func New(cfg Config) (*Client, error) {
 		c.base, _ = restRoot(cfg.BaseURL) // validated above
 	}
 	return c, nil
+}
+
+// endpointBuckets is the number of thread-limit buckets the client uses:
+// Contacts, ContactBillingProductAssociations, Companies, Countries and
+// ThresholdInformation (§5.2).
+const endpointBuckets = 5
+
+// keepIdle returns hc, or a copy of it whose transport keeps at least n
+// idle connections per host. Go's default of 2 is below the requests the
+// client keeps in flight, so each burst would close connections and open
+// new ones (each a TLS handshake with Autotask). The caller's client and
+// transport are left as they are. A transport that is not an
+// *http.Transport is used as given.
+func keepIdle(hc *http.Client, n int) *http.Client {
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	tr, ok := rt.(*http.Transport)
+	if !ok || tr.MaxIdleConnsPerHost >= n {
+		return hc
+	}
+	tr = tr.Clone()
+	tr.MaxIdleConnsPerHost = n
+	if tr.MaxIdleConns != 0 && tr.MaxIdleConns < n {
+		tr.MaxIdleConns = n
+	}
+	cp := *hc
+	cp.Transport = tr
+	return &cp
 }
 
 // String describes the client without its secret.

@@ -623,6 +623,41 @@ func TestInFlightLimit(t *testing.T) {
 	assert.Len(t, srv.Contacts(co), 12)
 }
 
+// Issue 14: the client keeps as many idle connections per host as it has
+// requests in flight, so that writes at the thread limit reuse them rather
+// than open (and, in production, TLS-handshake) new ones.
+func TestConnectionsReused(t *testing.T) {
+	ctx := context.Background()
+	srv := newEmulator(t, autotasktest.Options{})
+	co := srv.AddCompany("Acme")
+	p := srv.AddBillingProduct("Seat")
+	c := newTestClient(t, srv, nil)
+	require.NoError(t, c.Check(ctx, co))
+	srv.SetLatency(2 * time.Millisecond)
+	before := srv.Connections()
+	for round := range 10 {
+		var wg sync.WaitGroup
+		errs := make([]error, 6)
+		for i := range errs {
+			wg.Go(func() {
+				v := ada()
+				v[adsync.LastName] = fmt.Sprintf("Lovelace%d-%d", round, i)
+				id, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: v})
+				if err == nil {
+					err = c.AssignBillingProduct(ctx, id, p)
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		require.NoError(t, errors.Join(errs...))
+	}
+	// Two endpoints (contacts and billing associations) with 3 in flight
+	// each: at most 6 connections, opened once.
+	assert.LessOrEqual(t, srv.Connections()-before, 2*DefaultMaxInFlight, "connections opened for 120 calls")
+	assert.Zero(t, srv.Client().Transport.(*http.Transport).MaxIdleConnsPerHost, "the HTTP client given is not changed")
+}
+
 func TestBudget(t *testing.T) {
 	ctx := context.Background()
 	t.Run("§5.1 past the share the client slows down", func(t *testing.T) {

@@ -72,6 +72,12 @@ type Config struct {
 	// DefaultZoneLookupURL). Tests point it at the emulator.
 	ZoneLookupURL string `json:"zoneLookupUrl,omitempty"`
 	// HTTPClient makes the requests (default: a client with a 60 s timeout).
+	// When its transport is an *http.Transport (or nil: the default one)
+	// that keeps fewer idle connections per host than the client may have
+	// in flight (MaxInFlight for each of the 5 endpoints it uses), the
+	// client uses a copy with MaxIdleConnsPerHost raised to that, so that
+	// connections are reused rather than opened again; the value given is
+	// not changed.
 	HTTPClient *http.Client `json:"-"`
 	// Logger receives the client's log; nil discards it.
 	Logger *slog.Logger `json:"-"`

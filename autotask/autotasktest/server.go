@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -181,10 +182,19 @@ type Server struct {
 	randRate   float64
 	randFaults []Fault
 	done       chan struct{} // closed by Close: held answers are let go
+	conns      int           // connections opened
 }
 
-// NewServer starts an emulator on 127.0.0.1. Close it when done.
-func NewServer(opts Options) *Server {
+// NewServer starts an emulator over plain HTTP on 127.0.0.1. Close it when
+// done.
+func NewServer(opts Options) *Server { return start(opts, false) }
+
+// NewTLSServer starts an emulator over HTTPS on 127.0.0.1 with a
+// self-signed certificate that Client trusts, as Autotask is only reached
+// over HTTPS. Close it when done.
+func NewTLSServer(opts Options) *Server { return start(opts, true) }
+
+func start(opts Options, tls bool) *Server {
 	if opts.IntegrationCode == "" {
 		opts.IntegrationCode = DefaultIntegrationCode
 	}
@@ -232,8 +242,29 @@ func NewServer(opts Options) *Server {
 	s.SetCountries(opts.Countries)
 	// Company 0 is the tenant's own company (§2.3).
 	s.AddCompany("Root Company")
-	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.hs = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.hs.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
+		}
+	}
+	if tls {
+		s.hs.StartTLS()
+	} else {
+		s.hs.Start()
+	}
 	return s
+}
+
+// Connections is the number of connections clients opened so far. Each is
+// a TCP (and, with NewTLSServer, a TLS) handshake a client that keeps its
+// connections would not make.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // Close shuts the server down; answers held by a Delay are let go first.
@@ -268,7 +299,8 @@ func (s *Server) zoneURL() string {
 	return s.hs.URL + "/zone" + strconv.Itoa(s.zone) + "/ATServicesRest/"
 }
 
-// Client returns an *http.Client for the server.
+// Client returns an *http.Client for the server: for a TLS server it trusts
+// the server's certificate.
 func (s *Server) Client() *http.Client { return s.hs.Client() }
 
 // Credentials returns the credentials the server accepts.
