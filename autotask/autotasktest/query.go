@@ -320,42 +320,66 @@ func (c *cond) match(t *table, r record) bool {
 	return false
 }
 
-// candidates narrows the rows to scan: a top-level "companyID eq" uses the
-// per-company index, a top-level id lower bound skips the earlier rows.
+// candidates narrows the rows to scan, so that the usual queries cost what
+// they return rather than the table's size: a top-level "companyID eq" on
+// contacts and "contactID eq" on billing associations use their index, and
+// top-level id bounds (gt, gte, eq, lt, lte) cut the rows by binary search.
 func (s *Server) candidates(t *table, q *queryModel) []record {
 	rows := t.rows
-	if t == s.contacts {
-		for _, c := range q.filter {
-			if c.op == "eq" && c.field != nil && c.udf == "" && c.field.Name == "companyID" {
-				id, _ := c.value.(int64)
-				rows = s.byCompany[id]
-				break
-			}
+	for _, c := range q.filter {
+		if c.op != "eq" || c.field == nil || c.udf != "" {
+			continue
+		}
+		id, _ := c.value.(int64)
+		if t == s.contacts && c.field.Name == "companyID" {
+			rows = s.byCompany[id]
+			break
+		}
+		if t == s.billing && c.field.Name == "contactID" {
+			rows = s.byContact[id]
+			break
 		}
 	}
-	var minID int64 = -1 << 62
+	var minID, maxID int64 = -1 << 62, 1 << 62
 	for _, c := range q.filter {
 		if c.field != nil && c.udf == "" && c.field.Name == "id" {
 			if n, ok := c.value.(int64); ok {
 				switch c.op {
 				case "gt":
 					minID = max(minID, n+1)
-				case "gte", "eq":
+				case "gte":
 					minID = max(minID, n)
+				case "eq":
+					minID, maxID = max(minID, n), min(maxID, n)
+				case "lt":
+					maxID = min(maxID, n-1)
+				case "lte":
+					maxID = min(maxID, n)
 				}
 			}
 		}
 	}
-	lo, hi := 0, len(rows)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if rows[mid]["id"].(int64) < minID {
-			lo = mid + 1
-		} else {
-			hi = mid
+	// Rows are in ascending id order in every table and index.
+	first := func(bound int64) int {
+		lo, hi := 0, len(rows)
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if rows[mid]["id"].(int64) < bound {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
 		}
+		return lo
 	}
-	return rows[lo:]
+	lo, hi := first(minID), len(rows)
+	if maxID < 1<<62 {
+		hi = first(maxID + 1)
+	}
+	if lo >= hi {
+		return nil
+	}
+	return rows[lo:hi]
 }
 
 func (q *queryModel) matches(t *table, r record) bool {

@@ -354,11 +354,9 @@ func (s *Server) serveBillingChild(w http.ResponseWriter, r *http.Request, conta
 	defer s.mu.Unlock()
 	switch r.Method {
 	case http.MethodGet:
-		var items []map[string]any
-		for _, row := range s.billing.rows {
-			if row["contactID"] == contactID {
-				items = append(items, s.billing.wire(row, nil, s.opts.OmitEmptyUDF))
-			}
+		items := []map[string]any{}
+		for _, row := range s.byContact[contactID] {
+			items = append(items, s.billing.wire(row, nil, s.opts.OmitEmptyUDF))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"items": items, "pageDetails": map[string]any{
 			"count": len(items), "requestCount": 500, "prevPageUrl": nil, "nextPageUrl": nil}})
@@ -403,6 +401,7 @@ func (s *Server) serveBillingChild(w http.ResponseWriter, r *http.Request, conta
 			return
 		}
 		id := s.billing.insert(row)
+		s.byContact[contactID] = append(s.byContact[contactID], row)
 		if s.dropWrites > 0 {
 			s.dropWrites--
 			dropConnection(w)

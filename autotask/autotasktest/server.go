@@ -162,6 +162,7 @@ type Server struct {
 	billing    *table
 	products   map[int64]string
 	byCompany  map[int64][]record
+	byContact  map[int64][]record // billing associations by contactID
 	zone       int
 	offset     time.Duration
 	hits       []time.Time // counted requests in the rolling hour, oldest first
@@ -232,6 +233,7 @@ func start(opts Options, tls bool) *Server {
 		billing:   newTable("ContactBillingProductAssociation", "ContactBillingProductAssociations", billingFields, 1),
 		products:  map[int64]string{},
 		byCompany: map[int64][]record{},
+		byContact: map[int64][]record{},
 		zone:      1,
 		inflight:  map[string]int{},
 		maxFlight: map[string]int{},

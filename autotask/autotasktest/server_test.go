@@ -473,7 +473,75 @@ func TestWrites(t *testing.T) {
 		a := e.call("POST", bp, map[string]any{"billingProductID": p, "effectiveDate": "2026-01-01T00:00:00Z"}, nil)
 		require.Equal(t, 200, a.status, a.raw)
 		assert.Equal(t, []int64{p}, e.srv.BillingProducts(id))
+		other, err := e.srv.SeedContact(co, autotasktest.Fields{"firstName": "Other", "lastName": "Contact"})
+		require.NoError(t, err)
+		q := func(contact int64) []any {
+			a := e.call("POST", "ContactBillingProductAssociations/query", map[string]any{"filter": []any{
+				map[string]any{"op": "eq", "field": "contactID", "value": contact},
+				map[string]any{"op": "eq", "field": "billingProductID", "value": p}}}, nil)
+			require.Equal(t, 200, a.status, a.raw)
+			return a.body["items"].([]any)
+		}
+		assert.Len(t, q(id), 1, "found through the per-contact index")
+		assert.Empty(t, q(other))
+		assert.Len(t, e.call("GET", bp, nil, nil).body["items"], 1)
+		assert.Empty(t, e.call("GET", "Contacts/"+itoa(other)+"/BillingProductAssociations", nil, nil).body["items"])
 	})
+	t.Run("id bounds select exactly the rows between them", func(t *testing.T) {
+		count := func(filter ...map[string]any) float64 {
+			a := e.call("POST", "Companies/query/count", map[string]any{"filter": filter}, nil)
+			require.Equal(t, 200, a.status, a.raw)
+			return a.body["queryCount"].(float64)
+		}
+		assert.Equal(t, float64(1), count(map[string]any{"op": "eq", "field": "id", "value": co}))
+		assert.Equal(t, float64(0), count(map[string]any{"op": "eq", "field": "id", "value": 424242}))
+		assert.Equal(t, float64(1), count(map[string]any{"op": "lt", "field": "id", "value": 1}), "the root company 0")
+		assert.Equal(t, float64(2), count(map[string]any{"op": "lte", "field": "id", "value": 1}))
+		assert.Equal(t, float64(0), count(map[string]any{"op": "gt", "field": "id", "value": 5}, map[string]any{"op": "lt", "field": "id", "value": 3}))
+	})
+}
+
+// BenchmarkBillingCheck is the billing-association check of a contact
+// among many associations: it costs the same whatever their number.
+func BenchmarkBillingCheck(b *testing.B) {
+	for _, n := range []int{100, 10_000} {
+		b.Run(itoa(int64(n)), func(b *testing.B) {
+			srv := autotasktest.NewServer(autotasktest.Options{HourlyLimit: 1 << 30})
+			defer srv.Close()
+			co := srv.AddCompany("Acme")
+			p := srv.AddBillingProduct("Seat")
+			cr := srv.Credentials()
+			post := func(path, body string) int {
+				req, _ := http.NewRequest("POST", srv.BaseURL()+"V1.0/"+path, strings.NewReader(body))
+				req.Header.Set("ApiIntegrationCode", cr.IntegrationCode)
+				req.Header.Set("UserName", cr.Username)
+				req.Header.Set("Secret", cr.Secret)
+				resp, err := srv.Client().Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			var last int64
+			for i := range n {
+				id, err := srv.SeedContact(co, autotasktest.Fields{"firstName": "F", "lastName": "L" + itoa(int64(i))})
+				if err != nil {
+					b.Fatal(err)
+				}
+				post("Contacts/"+itoa(id)+"/BillingProductAssociations", `{"billingProductID":`+itoa(p)+`,"effectiveDate":"2026-01-01T00:00:00Z"}`)
+				last = id
+			}
+			q := `{"filter":[{"op":"eq","field":"contactID","value":` + itoa(last) + `},{"op":"eq","field":"billingProductID","value":` + itoa(p) + `}]}`
+			b.ResetTimer()
+			for b.Loop() {
+				if post("ContactBillingProductAssociations/query", q) != 200 {
+					b.Fatal("query failed")
+				}
+			}
+		})
+	}
 }
 
 func TestThreshold(t *testing.T) {
