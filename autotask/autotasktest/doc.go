@@ -39,7 +39,20 @@
 //
 // SetErrorRate and SetRandomFaults fail a share of requests at random; the
 // random source is seeded by Options.Seed, so the faults are reproducible.
-// SetLatency adds a fixed delay to every request.
+//
+// # Latency and limits
+//
+// By default the emulator answers at once. Options.Latency models
+// Autotask's response time (a cost per call and per returned record;
+// RealisticLatency documents the figures chosen), SetLatency adds a fixed
+// delay, and past 50 % and 75 % of the hourly threshold the delays
+// Autotask adds come on top (scaled by Options.TimeScale). Every delay is
+// spent while the request holds its thread slot: as at Autotask, a 4th
+// request in flight on one endpoint (per integration code; contact writes
+// on Companies/{id}/Contacts and contact metadata count as Contacts) is
+// refused at once, not queued, with ThreadLimitMessage and
+// Options.ThreadLimitStatus (429 by default; Autotask has also been seen
+// to use 500). zoneInformation is exempt and not counted.
 //
 // The package imports only the standard library.
 package autotasktest

@@ -419,12 +419,27 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *table, re
 		writeMethodNotAllowed(w, r.Method)
 		return
 	}
+	status, answer, records := s.answerQuery(r, t, rest, search, base)
+	if d := time.Duration(records) * s.opts.Latency.PerRecord; d > 0 {
+		// The per-record cost, spent in the thread slot, not under the lock.
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+		}
+	}
+	writeJSON(w, status, answer)
+}
+
+// answerQuery computes the answer of a query and the number of records it
+// returns.
+func (s *Server) answerQuery(r *http.Request, t *table, rest string, search []byte, base string) (int, any, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q, err := parseQuery(t, search)
 	if err != nil {
-		writeErrors(w, http.StatusInternalServerError, err.Error())
-		return
+		return http.StatusInternalServerError, errorsBody(err.Error()), 0
 	}
 	if rest == "query/count" {
 		n := 0
@@ -433,8 +448,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *table, re
 				n++
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"queryCount": n})
-		return
+		return http.StatusOK, map[string]any{"queryCount": n}, 0
 	}
 	pageSize := 500
 	if q.maxRecords > 0 {
@@ -443,8 +457,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *table, re
 	var pg paging
 	if rest == "query/next" {
 		if err := json.Unmarshal([]byte(r.URL.Query().Get("paging")), &pg); err != nil || len(pg.NextIDs) == 0 {
-			writeErrors(w, http.StatusInternalServerError, "The paging parameter is missing or invalid.")
-			return
+			return http.StatusInternalServerError, errorsBody("The paging parameter is missing or invalid."), 0
 		}
 		pageSize = pg.PageSize
 		q.filter = append(q.filter, &cond{op: "gte", field: t.field("id"), value: pg.NextIDs[0]})
@@ -474,5 +487,5 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *table, re
 		}
 		details["nextPageUrl"] = u
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "pageDetails": details})
+	return http.StatusOK, map[string]any{"items": items, "pageDetails": details}, len(items)
 }

@@ -68,6 +68,38 @@ type Options struct {
 	Countries []Country
 	// Seed seeds the random source of error rates (0: a fixed seed).
 	Seed uint64
+	// Latency is the response time the emulator adds to every
+	// authenticated request; the zero value adds none (tests answer at
+	// once). RealisticLatency returns the figures of a real tenant.
+	Latency Latency
+}
+
+// Latency is a model of Autotask's response time: a fixed cost per call
+// and a cost per record a query returns. The delay is spent while the
+// request holds its thread slot (§5.2), so that with 3 requests in flight
+// per endpoint the wall time of a run is what it would be against
+// Autotask.
+type Latency struct {
+	// PerCall is added to every authenticated request.
+	PerCall time.Duration
+	// PerRecord is added per record a query page returns (not for counts).
+	PerRecord time.Duration
+}
+
+// RealisticLatency is the model for benchmarks at Autotask's pace:
+// 200 ms per call and 1 ms per returned record, so a full page of 500
+// contacts takes 0.7 s. Autotask publishes no response times; these are
+// estimates for a client in the same region as its zone: a round trip of
+// a few tens of milliseconds, TLS kept alive, and the server's work on a
+// single-entity write or read in the low hundreds of milliseconds, as
+// integrators commonly report, with the size of a query's answer (each
+// record serialized with all its fields) growing with the records it
+// holds. At 3 calls in flight 200 ms allows 54,000 calls an hour, so the
+// hourly budget of 10,000, not the latency, bounds a large first run, as
+// it does against Autotask. The added delays of a busy budget (0.5 s past
+// 50 %, 1 s past 75 %, scaled by TimeScale) come on top.
+func RealisticLatency() Latency {
+	return Latency{PerCall: 200 * time.Millisecond, PerRecord: time.Millisecond}
 }
 
 // Credentials are what a client sends in the ApiIntegrationCode, UserName
@@ -473,8 +505,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeErrors writes Autotask's error body (§5.3).
 func writeErrors(w http.ResponseWriter, status int, msgs ...string) {
-	writeJSON(w, status, map[string]any{"errors": msgs})
+	writeJSON(w, status, errorsBody(msgs...))
 }
+
+// errorsBody is Autotask's error body, {"errors": [...]}.
+func errorsBody(msgs ...string) map[string]any { return map[string]any{"errors": msgs} }
 
 // writeMethodNotAllowed writes the ASP.NET-style 405 (§5.3).
 func writeMethodNotAllowed(w http.ResponseWriter, method string) {
@@ -591,7 +626,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.hits = append(s.hits, s.now())
 	entry.Counted = true
-	delay := s.latency
+	delay := s.latency + s.opts.Latency.PerCall
 	switch share := float64(used+1) / float64(s.opts.HourlyLimit); {
 	case share > 0.75:
 		delay += time.Duration(float64(time.Second) * s.opts.TimeScale)

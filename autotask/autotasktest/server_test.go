@@ -569,6 +569,35 @@ func TestThreshold(t *testing.T) {
 	})
 }
 
+// The latency model is spent while the request holds its thread slot, so
+// that the thread limit shapes a run's wall time as it does at Autotask.
+func TestLatencyModel(t *testing.T) {
+	three := []autotasktest.Country{{ID: 1, Code: "AA", Name: "A"}, {ID: 2, Code: "BB", Name: "B"}, {ID: 3, Code: "CC", Name: "C"}}
+	for name, lat := range map[string]autotasktest.Latency{
+		"per call":   {PerCall: 300 * time.Millisecond},
+		"per record": {PerRecord: 100 * time.Millisecond},
+	} {
+		t.Run("§5.2 "+name+" cost holds the thread slot", func(t *testing.T) {
+			e := newEmu(t, autotasktest.Options{Latency: lat, Countries: three})
+			var wg sync.WaitGroup
+			got := make([]answer, 4)
+			for i := range got {
+				wg.Go(func() {
+					got[i] = e.call("POST", "Countries/query", map[string]any{"filter": []any{map[string]any{"op": "gt", "field": "id", "value": 0}}}, nil)
+				})
+			}
+			wg.Wait()
+			assert.Equal(t, 1, e.srv.ThreadRejections(), "the 4th request in flight is refused")
+			for _, a := range got {
+				if a.status == 200 {
+					assert.Len(t, a.body["items"], 3)
+				}
+			}
+		})
+	}
+	assert.Equal(t, autotasktest.Latency{PerCall: 200 * time.Millisecond, PerRecord: time.Millisecond}, autotasktest.RealisticLatency())
+}
+
 func TestThreadLimit(t *testing.T) {
 	for _, status := range []int{429, 500} {
 		t.Run("§5.2 the 4th concurrent request on an endpoint is refused with "+itoa(int64(status)), func(t *testing.T) {
