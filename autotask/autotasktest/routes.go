@@ -48,8 +48,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, segs []string, bo
 			"currentTimeframeRequestCount": n})
 		return
 	case "contacts":
-		if len(lower) >= 3 && lower[2] == "billingproductassociations" {
+		if len(lower) == 3 && lower[2] == "billingproductassociations" {
 			s.serveBillingChild(w, r, segs[1], body)
+			return
+		}
+		if len(lower) == 4 && lower[2] == "billingproductassociations" {
+			s.serveBillingOne(w, r, lower[1], lower[3])
 			return
 		}
 		if len(lower) == 1 {
@@ -411,6 +415,29 @@ func (s *Server) serveBillingChild(w http.ResponseWriter, r *http.Request, conta
 	default:
 		writeMethodNotAllowed(w, r.Method)
 	}
+}
+
+// serveBillingOne serves GET Contacts/{id}/BillingProductAssociations/{aid}:
+// one association as {"item": …}, null when it is not the contact's.
+func (s *Server) serveBillingOne(w http.ResponseWriter, r *http.Request, contactSeg, idSeg string) {
+	contactID, err1 := strconv.ParseInt(contactSeg, 10, 64)
+	id, err2 := strconv.ParseInt(idSeg, 10, 64)
+	if err1 != nil || err2 != nil {
+		writeNoRoute(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		writeMethodNotAllowed(w, r.Method)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	row, ok := s.billing.byID[id]
+	if !ok || row["contactID"] != contactID {
+		writeJSON(w, http.StatusOK, map[string]any{"item": nil})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"item": s.billing.wire(row, nil, s.opts.OmitEmptyUDF)})
 }
 
 // serveCompanyWrite serves POST and PATCH on /Companies (§2.3): companies

@@ -176,6 +176,10 @@ func TestRoutes(t *testing.T) {
 		{"§7 wrong verb on a known route is 405", "DELETE", "Contacts/query", nil, 405},
 		{"§2.6 entityInformation", "GET", "Contacts/entityInformation", nil, 200},
 		{"§2.1 the child list", "GET", "Companies/" + itoa(co) + "/Contacts", nil, 200},
+		{"§2.1 entityInformation/fields", "GET", "Contacts/entityInformation/fields", nil, 200},
+		{"§2.1 entityInformation/userDefinedFields", "GET", "Contacts/entityInformation/userDefinedFields", nil, 200},
+		{"§2.1 query/count", "POST", "Contacts/query/count", map[string]any{"filter": []any{map[string]any{"op": "gt", "field": "id", "value": 0}}}, 200},
+		{"§2.1 GET one contact through its company", "GET", "Companies/" + itoa(co) + "/Contacts/" + itoa(id), nil, 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.status, e.call(tc.method, tc.path, tc.body, nil).status)
@@ -199,6 +203,28 @@ func TestRoutes(t *testing.T) {
 		assert.Nil(t, item["emailAddress"])
 		assert.True(t, strings.HasSuffix(item["lastModifiedDate"].(string), "Z"), item["lastModifiedDate"])
 		assert.Equal(t, []any{}, item["userDefinedFields"])
+	})
+	t.Run("a contact carries only the contract's properties", func(t *testing.T) {
+		item := e.call("GET", "Contacts/"+itoa(id), nil, nil).body["item"].(map[string]any)
+		assert.NotContains(t, item, "billingContact")
+		a := e.call("POST", "Contacts/query", map[string]any{"filter": []any{map[string]any{"op": "eq", "field": "billingContact", "value": true}}}, nil)
+		assert.Equal(t, 500, a.status, "not a Contact field")
+	})
+	t.Run("a single billing association is {\"item\": …}", func(t *testing.T) {
+		p := e.srv.AddBillingProduct("Seat")
+		bp := "Contacts/" + itoa(id) + "/BillingProductAssociations"
+		a := e.call("POST", bp, map[string]any{"billingProductID": p, "effectiveDate": "2026-01-01T00:00:00Z"}, nil)
+		require.Equal(t, 200, a.status, a.raw)
+		aid := int64(a.body["itemId"].(float64))
+		one := e.call("GET", bp+"/"+itoa(aid), nil, nil)
+		require.Equal(t, 200, one.status, one.raw)
+		item, ok := one.body["item"].(map[string]any)
+		require.True(t, ok, one.raw)
+		assert.Equal(t, float64(p), item["billingProductID"])
+		assert.NotContains(t, one.body, "items")
+		assert.NotContains(t, item, "userDefinedFields", "associations have none")
+		assert.Nil(t, e.call("GET", bp+"/424242", nil, nil).body["item"])
+		assert.Equal(t, float64(p), e.call("GET", "ContactBillingProductAssociations/"+itoa(aid), nil, nil).body["item"].(map[string]any)["billingProductID"])
 	})
 	t.Run("§2.6 field metadata carries lengths and required flags", func(t *testing.T) {
 		a := e.call("GET", "Contacts/entityInformation/fields", nil, nil)
