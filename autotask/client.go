@@ -365,9 +365,7 @@ func (c *Client) send(ctx context.Context, base string, r *request, payload []by
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	req.Header.Set("ApiIntegrationCode", c.cfg.IntegrationCode)
-	req.Header.Set("UserName", c.cfg.Username)
-	req.Header.Set("Secret", c.cfg.Secret)
+	c.setAuth(req)
 	if c.cfg.ImpersonationResourceID != 0 {
 		req.Header.Set("ImpersonationResourceId", strconv.FormatInt(c.cfg.ImpersonationResourceID, 10))
 	}
@@ -388,6 +386,13 @@ func (c *Client) send(ctx context.Context, base string, r *request, payload []by
 		return 0, nil, nil, err
 	}
 	return resp.StatusCode, b, resp.Header, nil
+}
+
+// setAuth sets the three authentication headers (§1.1).
+func (c *Client) setAuth(req *http.Request) {
+	req.Header.Set("ApiIntegrationCode", c.cfg.IntegrationCode)
+	req.Header.Set("UserName", c.cfg.Username)
+	req.Header.Set("Secret", c.cfg.Secret)
 }
 
 // parseRetryAfter reads Retry-After as seconds or an HTTP date.
@@ -503,6 +508,10 @@ func (c *Client) zoneLookup(ctx context.Context, lookup string) (*http.Response,
 	if err != nil {
 		return nil, nil, err
 	}
+	// The contract marks the integration headers required on every
+	// operation, zoneInformation included (§1.1); Autotask answers without
+	// them too (§1.2).
+	c.setAuth(req)
 	req.Header.Set("Accept", "application/json")
 	c.calls.Add(1)
 	adsync.CountAPICall(ctx)

@@ -74,6 +74,24 @@ func TestZone(t *testing.T) {
 		assert.Equal(t, 1, srv.CountRequests("POST", "Companies/query/count"))
 		assert.Equal(t, 0, srv.CountRequests("GET", "Companies/"))
 	})
+	t.Run("§1.1 the zone lookup sends the headers the contract marks required", func(t *testing.T) {
+		got := make(chan http.Header, 1)
+		probe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case got <- r.Header.Clone():
+			default:
+			}
+			fmt.Fprint(w, `{"zoneName":"Probe","url":"`+srv.BaseURL()+`","webUrl":"","ci":0}`)
+		}))
+		defer probe.Close()
+		cr := srv.Credentials()
+		c3 := newTestClient(t, srv, func(cfg *Config) { cfg.ZoneLookupURL = probe.URL + "/atservicesrest/" })
+		require.NoError(t, c3.Check(ctx, co))
+		h := <-got
+		assert.Equal(t, cr.IntegrationCode, h.Get("ApiIntegrationCode"))
+		assert.Equal(t, cr.Username, h.Get("UserName"))
+		assert.Equal(t, cr.Secret, h.Get("Secret"))
+	})
 	t.Run("BaseURL skips zone discovery", func(t *testing.T) {
 		c2 := newTestClient(t, srv, func(cfg *Config) {
 			cfg.BaseURL = srv.BaseURL() + "V1.0/"
@@ -483,9 +501,11 @@ func TestWireFormat(t *testing.T) {
 				require.NoError(t, json.Unmarshal([]byte(r.Body), &q))
 			}
 		}
-		assert.Equal(t, float64(500), q["MaxRecords"])
-		assert.ElementsMatch(t, []any{"id", "companyID", "isActive", "lastModifiedDate", "emailAddress"}, q["IncludeFields"])
-		assert.Contains(t, fmt.Sprint(q["Filter"]), "op:gt")
+		// The contract's casing (QueryModel: maxRecords, includeFields, filter).
+		assert.Equal(t, float64(500), q["maxRecords"])
+		assert.ElementsMatch(t, []any{"id", "companyID", "isActive", "lastModifiedDate", "emailAddress"}, q["includeFields"])
+		assert.Contains(t, fmt.Sprint(q["filter"]), "op:gt")
+		assert.NotContains(t, q, "MaxRecords")
 	})
 	t.Run("isActive 0/1, blanks as empty, countryID as a decimal string", func(t *testing.T) {
 		var got adsync.Contact

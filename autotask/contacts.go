@@ -40,11 +40,12 @@ type filter struct {
 	Items []filter `json:"items,omitempty"`
 }
 
-// queryBody is a QueryModel.
+// queryBody is a QueryModel, in the casing of Autotask's published
+// contract (Autotask accepts any casing, §3.2).
 type queryBody struct {
-	MaxRecords    int      `json:"MaxRecords,omitempty"`
-	IncludeFields []string `json:"IncludeFields,omitempty"`
-	Filter        []filter `json:"Filter"`
+	MaxRecords    int      `json:"maxRecords,omitempty"`
+	IncludeFields []string `json:"includeFields,omitempty"`
+	Filter        []filter `json:"filter"`
 }
 
 // blankable reads a JSON string, number, boolean or null as a string: ""

@@ -3,7 +3,7 @@
 //
 // It writes contacts where Autotask accepts them (POST and PATCH on
 // Companies/{id}/Contacts, never PUT), reads a company's contacts with the
-// id cursor (MaxRecords 500, id gt the last id seen), resolves the zone
+// id cursor (maxRecords 500, id gt the last id seen), resolves the zone
 // through zoneInformation (re-resolving once on a 401), keeps at most
 // three requests in flight per endpoint, paces itself under the
 // database's hourly request budget and stops before it is used up, and
