@@ -320,7 +320,7 @@ func (c *Client) Create(ctx context.Context, nc adsync.NewContact) (int64, error
 	case err != nil:
 		return 0, wrap(err)
 	case out.ItemID <= 0:
-		reason = fmt.Errorf("Autotask answered 200 without an item id (itemId %d)", out.ItemID)
+		reason = fmt.Errorf("the answer was 200 without an item id (itemId %d)", out.ItemID)
 	default:
 		c.markFresh(out.ItemID)
 		return out.ItemID, nil

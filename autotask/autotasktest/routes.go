@@ -109,6 +109,13 @@ func (s *Server) serveEntity(w http.ResponseWriter, r *http.Request, t *table, l
 		writeNoRoute(w, r)
 		return
 	}
+	s.serveItem(w, r, t, id, nil)
+}
+
+// serveItem answers a GET of one record of t as {"item": …}. A record that
+// is missing, not visible yet, or that belongs refuses answers 200
+// {"item": null} ([I] §5.3).
+func (s *Server) serveItem(w http.ResponseWriter, r *http.Request, t *table, id int64, belongs func(record) bool) {
 	if r.Method != http.MethodGet {
 		writeMethodNotAllowed(w, r.Method)
 		return
@@ -116,8 +123,7 @@ func (s *Server) serveEntity(w http.ResponseWriter, r *http.Request, t *table, l
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	row, ok := t.byID[id]
-	if !ok || s.hidden(t, row) {
-		// [I] a missing record answers 200 {"item": null} (§5.3).
+	if !ok || s.hidden(t, row) || belongs != nil && !belongs(row) {
 		writeJSON(w, http.StatusOK, map[string]any{"item": nil})
 		return
 	}
@@ -160,14 +166,7 @@ func (s *Server) serveCompanyContacts(w http.ResponseWriter, r *http.Request, lo
 		}
 		switch r.Method {
 		case http.MethodGet:
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			row, ok := s.contacts.byID[id]
-			if !ok || row["companyID"] != companyID || s.hidden(s.contacts, row) {
-				writeJSON(w, http.StatusOK, map[string]any{"item": nil})
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"item": s.contacts.wire(row, nil, s.opts.OmitEmptyUDF)})
+			s.serveItem(w, r, s.contacts, id, func(row record) bool { return row["companyID"] == companyID })
 		case http.MethodDelete:
 			// Deleting is supported by Autotask but never used by a sync; the
 			// emulator refuses it so that a test notices (R-DEACT-1).
@@ -426,18 +425,7 @@ func (s *Server) serveBillingOne(w http.ResponseWriter, r *http.Request, contact
 		writeNoRoute(w, r)
 		return
 	}
-	if r.Method != http.MethodGet {
-		writeMethodNotAllowed(w, r.Method)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	row, ok := s.billing.byID[id]
-	if !ok || row["contactID"] != contactID {
-		writeJSON(w, http.StatusOK, map[string]any{"item": nil})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"item": s.billing.wire(row, nil, s.opts.OmitEmptyUDF)})
+	s.serveItem(w, r, s.billing, id, func(row record) bool { return row["contactID"] == contactID })
 }
 
 // serveCompanyWrite serves POST and PATCH on /Companies (§2.3): companies
