@@ -74,10 +74,17 @@ func (b *budget) refreshFailed() {
 	b.sinceRead = 0
 }
 
-// record counts one request this client sent, for the own count.
+// record counts one request this client sent, for the own count. Only
+// calls made before the first reading are kept: once a reading exists it
+// is used (plus the calls since), so the list never outgrows what admit
+// lets through on the own count, under the fallback limit.
 func (b *budget) record() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.limit > 0 {
+		b.own = nil
+		return
+	}
 	b.own = append(b.own, b.now())
 }
 

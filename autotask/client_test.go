@@ -773,6 +773,23 @@ func TestBudgetPacing(t *testing.T) {
 	assert.Equal(t, 3600, be.Limit)
 }
 
+// The own count is kept only while no reading exists, so it stays small.
+func TestBudgetOwnCountBounded(t *testing.T) {
+	b := &budget{share: 0.5, stop: 0.9, every: 3, fallback: 100, now: time.Now}
+	for range 5 {
+		b.record()
+	}
+	used, limit, own := b.state()
+	assert.Equal(t, []any{5, 100, true}, []any{used, limit, own})
+	b.update(threshold{ExternalRequestThreshold: 10000, CurrentTimeframeRequestCount: 42})
+	for range 5 {
+		b.record()
+	}
+	assert.Empty(t, b.own, "not kept once a reading exists")
+	used, limit, own = b.state()
+	assert.Equal(t, []any{42, 10000, false}, []any{used, limit, own})
+}
+
 func TestBudgetRefreshFailure(t *testing.T) {
 	b := &budget{share: 0.5, stop: 0.9, every: 3, now: time.Now}
 	require.True(t, b.needRefresh())
