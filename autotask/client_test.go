@@ -941,3 +941,75 @@ func TestCheckAgainstSilentEndpoint(t *testing.T) {
 		assert.Equal(t, "autotask.checkTimeout", ce.Field)
 	})
 }
+
+// R-RUN-7 soak of the client alone: creates under a seeded mix of lost
+// answers, late commits, 5xx before and after the write, truncated bodies,
+// answers without an id and throttling. Whatever each create answers, no
+// user ever gets two contacts, an id returned is the user's one contact,
+// and a create reported as ErrOutcomeUnknown made at most one.
+func TestLostCreateSoak(t *testing.T) {
+	ctx := context.Background()
+	srv := newEmulator(t, autotasktest.Options{Seed: 7})
+	co := srv.AddCompany("Acme")
+	c := newTestClient(t, srv, func(cfg *Config) {
+		hc := srv.Client()
+		hc.Timeout = 500 * time.Millisecond
+		cfg.HTTPClient = hc
+	})
+	require.NoError(t, c.Check(ctx, co))
+	late := time.Minute
+	srv.SetRandomFaults(0.4,
+		autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Drop: true},
+		autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Drop: true, CommitDelay: late},
+		autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Status: 503, CommitDelay: late},
+		autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Status: 502},
+		autotasktest.Fault{Method: "POST", Path: "/Contacts", Truncate: true, CommitDelay: late},
+		autotasktest.Fault{Method: "POST", Path: "/Contacts", NoItemID: true},
+		autotasktest.Fault{Method: "POST", Path: "/Contacts", Drop: true},
+		autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 503},
+		autotasktest.Fault{Method: "POST", Path: "/Contacts", Status: 429},
+		autotasktest.Fault{Path: "Contacts/query", Status: 503},
+	)
+	const users = 120
+	type result struct {
+		id  int64
+		err error
+	}
+	results := make([]result, users)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 3)
+	for i := range users {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			v := ada()
+			v[adsync.LastName] = fmt.Sprintf("Soak%03d", i)
+			v[adsync.Email] = fmt.Sprintf("soak%03d@example.com", i)
+			results[i].id, results[i].err = c.Create(ctx, adsync.NewContact{CompanyID: co, Values: v})
+		})
+	}
+	wg.Wait()
+	srv.SetRandomFaults(0)
+	srv.Advance(late) // every late commit is visible now
+	byName := map[string][]int64{}
+	for _, f := range srv.Contacts(co) {
+		byName[f["lastName"].(string)] = append(byName[f["lastName"].(string)], f["id"].(int64))
+	}
+	unknown, created := 0, 0
+	for i, r := range results {
+		name := fmt.Sprintf("Soak%03d", i)
+		ids := byName[name]
+		require.LessOrEqual(t, len(ids), 1, "%s has %d contacts", name, len(ids))
+		switch {
+		case r.err == nil:
+			created++
+			require.Equal(t, []int64{r.id}, ids, "%s: the id returned is its contact", name)
+		case errors.Is(r.err, adsync.ErrOutcomeUnknown):
+			unknown++
+			require.NotErrorIs(t, r.err, adsync.ErrValidation)
+		}
+	}
+	t.Logf("%d created, %d with an unknown outcome, %d other failures", created, unknown, users-created-unknown)
+	assert.Positive(t, unknown, "the mix produced unknown outcomes")
+	assert.Positive(t, created)
+}
