@@ -40,6 +40,12 @@ type Client struct {
 
 	countryMu sync.Mutex
 	countries []adsync.Country
+
+	// fresh holds the contacts this client created and has not assigned a
+	// billing product to: they need no check first (R-FIELD-7).
+	freshMu    sync.Mutex
+	fresh      map[int64]struct{}
+	freshOrder []int64 // oldest first, at most freshCap
 }
 
 // New validates cfg and returns a Client. It makes no call: zone discovery
@@ -54,16 +60,17 @@ func New(cfg Config) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{
-		cfg:  cfg,
-		log:  log,
-		hc:   cfg.HTTPClient,
-		now:  time.Now,
-		sems: map[string]chan struct{}{},
+		cfg:   cfg,
+		log:   log,
+		hc:    keepIdle(cfg.HTTPClient, cfg.MaxInFlight*endpointBuckets),
+		now:   time.Now,
+		sems:  map[string]chan struct{}{},
+		fresh: map[int64]struct{}{},
 		backoff: retry.Backoff{
 			Initial: 500 * time.Millisecond, Max: 30 * time.Second, Attempts: cfg.MaxAttempts,
 		},
 	}
-	c.budget = &budget{share: cfg.BudgetShare, stop: cfg.BudgetStop, every: cfg.ThresholdEvery,
+	c.budget = &budget{share: cfg.BudgetShare, stop: cfg.BudgetStop, every: cfg.ThresholdEvery, fallback: DocumentedHourlyLimit,
 		now: func() time.Time { return c.now() }, sleep: func(ctx context.Context, d time.Duration) error { return c.backoff.Pause(ctx, d) }}
 	if cfg.BaseURL != "" {
 		c.base, _ = restRoot(cfg.BaseURL) // validated above
@@ -71,8 +78,46 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// endpointBuckets is the number of thread-limit buckets the client uses:
+// Contacts, ContactBillingProductAssociations, Companies, Countries and
+// ThresholdInformation (§5.2).
+const endpointBuckets = 5
+
+// keepIdle returns hc, or a copy of it whose transport keeps at least n
+// idle connections per host. Go's default of 2 is below the requests the
+// client keeps in flight, so each burst would close connections and open
+// new ones (each a TLS handshake with Autotask). The caller's client and
+// transport are left as they are. A transport that is not an
+// *http.Transport is used as given.
+func keepIdle(hc *http.Client, n int) *http.Client {
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	tr, ok := rt.(*http.Transport)
+	if !ok || tr.MaxIdleConnsPerHost >= n {
+		return hc
+	}
+	tr = tr.Clone()
+	tr.MaxIdleConnsPerHost = n
+	if tr.MaxIdleConns != 0 && tr.MaxIdleConns < n {
+		tr.MaxIdleConns = n
+	}
+	cp := *hc
+	cp.Transport = tr
+	return &cp
+}
+
 // String describes the client without its secret.
 func (c *Client) String() string { return "autotask.Client{" + c.cfg.String() + "}" }
+
+// GoString is String, so that %#v does not print the fields (the secret
+// among them) by reflection.
+func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %d, %x, ...):
+// no verb reaches the fields by reflection.
+func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
 
 // APICalls is the number of HTTP requests sent to Autotask so far, zone
 // lookups and retries included (adsync.APICounter).
@@ -89,6 +134,10 @@ type request struct {
 	idempotent bool
 	// noBudget skips the budget (the ThresholdInformation read itself).
 	noBudget bool
+	// check marks a read-only check: each attempt is bounded by
+	// CheckTimeout, a timeout is not retried, and at most checkAttempts
+	// are made.
+	check bool
 }
 
 // lostResponseError marks a request whose response was lost after it may
@@ -108,6 +157,10 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			return fmt.Errorf("autotask: %s %s: encode the body: %w", r.method, r.path, err)
 		}
 	}
+	maxAttempts := c.backoff.MaxAttempts()
+	if r.check {
+		maxAttempts = min(maxAttempts, checkAttempts)
+	}
 	rezoned := false
 	for attempt := 1; ; attempt++ {
 		if !r.noBudget {
@@ -119,13 +172,21 @@ func (c *Client) do(ctx context.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		status, body, hdr, err := c.send(ctx, base, r, payload)
+		sendCtx, cancel := ctx, context.CancelFunc(func() {})
+		if r.check {
+			sendCtx, cancel = context.WithTimeout(ctx, c.cfg.CheckTimeout)
+		}
+		status, body, hdr, err := c.send(sendCtx, base, r, payload)
+		cancel()
 		var retryAfter time.Duration
 		var apiErr *APIError
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
 				return fmt.Errorf("autotask: %s %s: %w", r.method, r.path, ctx.Err())
+			}
+			if r.check && (errors.Is(sendCtx.Err(), context.DeadlineExceeded) || isTimeout(err)) {
+				return c.checkTimeoutError(r.method, r.path, attempt)
 			}
 			if tf := tlsFailure(err); tf != "" { // the handshake failed: nothing was sent
 				return tlsError(r.method, r.path, base, tf)
@@ -142,8 +203,13 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				return nil
 			}
 			if err := json.Unmarshal(body, r.out); err != nil {
-				return &APIError{Method: r.method, Endpoint: r.path, Status: status, kind: adsync.ErrUnavailable,
+				e := &APIError{Method: r.method, Endpoint: r.path, Status: status, kind: adsync.ErrUnavailable,
 					Hint: fmt.Sprintf("the answer is not the JSON Autotask sends (%v): check autotask.baseUrl", err)}
+				if !r.idempotent {
+					// The write was accepted; what it made is unknown.
+					return &lostResponseError{err: e}
+				}
+				return e
 			}
 			return nil
 		default:
@@ -157,9 +223,12 @@ func (c *Client) do(ctx context.Context, r *request) error {
 					continue
 				}
 			}
-			if status == http.StatusServiceUnavailable && !r.idempotent {
-				// A gateway may answer 503 after the server committed the
-				// write: the caller checks before sending it again (§5.4).
+			if !r.idempotent && status >= 500 && errors.Is(apiErr, adsync.ErrUnavailable) {
+				// A gateway may answer 502, 503 or 504, and Autotask its
+				// "unexpected error" 500, after the server committed the
+				// write: the caller looks before anything else (§5.4,
+				// R-RUN-7). Validation 500s and thread-limit rejections
+				// were not executed and are told apart above.
 				return &lostResponseError{err: apiErr}
 			}
 			if !c.retryable(r, status, apiErr) {
@@ -169,7 +238,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				slog.String("path", r.path), slog.Int("status", status), slog.Int("attempt", attempt),
 				slog.String("messages", strings.Join(apiErr.Messages, "; ")))
 		}
-		if attempt >= c.backoff.MaxAttempts() {
+		if attempt >= maxAttempts {
 			apiErr.Hint = strings.TrimSpace(apiErr.Hint + fmt.Sprintf(" (gave up after %d attempts)", attempt))
 			return apiErr
 		}
@@ -180,9 +249,9 @@ func (c *Client) do(ctx context.Context, r *request) error {
 }
 
 // retryable: 429 and thread-limit rejections always (Autotask refused the
-// call before doing anything); 503 for idempotent calls here, for creates
-// after a check by the caller; 502, 504 and "unexpected error" 500s only
-// for idempotent calls. Validation errors and other 500s never (§5.4).
+// call before doing anything); 502, 503, 504 and "unexpected error" 500s
+// only for idempotent calls (do hands them back to a create's caller as
+// lost). Validation errors and other 500s never (§5.4).
 func (c *Client) retryable(r *request, status int, e *APIError) bool {
 	switch {
 	case errors.Is(e, adsync.ErrRateLimited):
@@ -208,6 +277,20 @@ func notSent(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
+// isTimeout reports a transport timeout (the HTTP client's own included).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// checkTimeoutError is the error of a read-only check that got no answer
+// within CheckTimeout: ErrUnavailable, not retried.
+func (c *Client) checkTimeoutError(method, endpoint string, attempt int) error {
+	return &APIError{Method: method, Endpoint: endpoint, kind: adsync.ErrUnavailable, noAnswer: true,
+		Messages: []string{fmt.Sprintf("no answer within %v (attempt %d, not retried)", c.cfg.CheckTimeout, attempt)},
+		Hint:     "the server accepts connections but does not answer: check autotask.baseUrl and autotask.zoneLookupUrl, or raise autotask.checkTimeout"}
+}
+
 // redactURL keeps transport errors free of query strings.
 func redactURL(s string) string {
 	if i := strings.Index(s, "?"); i >= 0 {
@@ -224,16 +307,31 @@ func (c *Client) admit(ctx context.Context) error {
 		t, err := c.readThreshold(ctx)
 		if err != nil {
 			c.budget.refreshFailed()
-			if errors.Is(err, adsync.ErrUnauthorized) || errors.Is(err, adsync.ErrTLS) || ctx.Err() != nil {
+			var ae *APIError
+			if errors.Is(err, adsync.ErrUnauthorized) || errors.Is(err, adsync.ErrTLS) || ctx.Err() != nil ||
+				errors.As(err, &ae) && ae.noAnswer { // the call itself would wait as long in vain
 				return err
 			}
-			c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; pacing from own count", slog.String("error", err.Error()))
+			used, limit, own := c.budget.state()
+			if own {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; pacing from this client's own count of calls against Autotask's documented hourly limit (other integrations' use unknown)",
+					slog.Int("ownCallsLastHour", used), slog.Int("assumedLimit", limit), slog.Int("retryAfterCalls", c.cfg.ThresholdEvery),
+					slog.String("error", err.Error()))
+			} else {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; going on from the last reading plus this client's calls since",
+					slog.Int("used", used), slog.Int("limit", limit), slog.Int("retryAfterCalls", c.cfg.ThresholdEvery),
+					slog.String("error", err.Error()))
+			}
 		} else {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "autotask: request threshold", slog.Int("used", t.Used), slog.Int("limit", t.Limit))
 		}
 	}
-	return c.budget.admit(ctx, func(used, limit int) {
-		c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: hourly request budget past its share; slowing down",
+	return c.budget.admit(ctx, func(used, limit int, own bool) {
+		msg := "autotask: hourly request budget past its share; slowing down"
+		if own {
+			msg = "autotask: this client's own count of calls is past the budget share of Autotask's documented hourly limit; slowing down"
+		}
+		c.log.LogAttrs(ctx, slog.LevelWarn, msg,
 			slog.Int("used", used), slog.Int("limit", limit), slog.Float64("share", c.cfg.BudgetShare))
 	})
 }
@@ -267,9 +365,7 @@ func (c *Client) send(ctx context.Context, base string, r *request, payload []by
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	req.Header.Set("ApiIntegrationCode", c.cfg.IntegrationCode)
-	req.Header.Set("UserName", c.cfg.Username)
-	req.Header.Set("Secret", c.cfg.Secret)
+	c.setAuth(req)
 	if c.cfg.ImpersonationResourceID != 0 {
 		req.Header.Set("ImpersonationResourceId", strconv.FormatInt(c.cfg.ImpersonationResourceID, 10))
 	}
@@ -278,6 +374,7 @@ func (c *Client) send(ctx context.Context, base string, r *request, payload []by
 		req.Header.Set("Content-Type", "application/json")
 	}
 	c.calls.Add(1)
+	c.budget.record()
 	adsync.CountAPICall(ctx)
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -289,6 +386,13 @@ func (c *Client) send(ctx context.Context, base string, r *request, payload []by
 		return 0, nil, nil, err
 	}
 	return resp.StatusCode, b, resp.Header, nil
+}
+
+// setAuth sets the three authentication headers (§1.1).
+func (c *Client) setAuth(req *http.Request) {
+	req.Header.Set("ApiIntegrationCode", c.cfg.IntegrationCode)
+	req.Header.Set("UserName", c.cfg.Username)
+	req.Header.Set("Secret", c.cfg.Secret)
 }
 
 // parseRetryAfter reads Retry-After as seconds or an HTTP date.
@@ -346,32 +450,28 @@ func (c *Client) resolveZone(ctx context.Context) (string, error) {
 			Status: status, Messages: msgs, Hint: hint, kind: kind}
 	}
 	var lastErr error
-	for attempt := 1; attempt <= c.backoff.MaxAttempts(); attempt++ {
+	for attempt := 1; attempt <= min(c.backoff.MaxAttempts(), checkAttempts); attempt++ {
 		if attempt > 1 {
 			if err := c.backoff.Pause(ctx, c.backoff.Wait(attempt-1, 0)); err != nil {
 				return "", fmt.Errorf("autotask: zone lookup: %w", err)
 			}
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, lookup, nil)
-		if err != nil {
-			return "", fail(0, nil, "check autotask.zoneLookupUrl: "+err.Error(), adsync.ErrInvalidConfig)
-		}
-		req.Header.Set("Accept", "application/json")
-		c.calls.Add(1)
-		adsync.CountAPICall(ctx)
-		resp, err := c.hc.Do(req)
+		actx, cancel := context.WithTimeout(ctx, c.cfg.CheckTimeout)
+		resp, body, err := c.zoneLookup(actx, lookup)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return "", fmt.Errorf("autotask: zone lookup: %w", ctx.Err())
 			}
+			if errors.Is(actx.Err(), context.DeadlineExceeded) || isTimeout(err) {
+				return "", c.checkTimeoutError(http.MethodGet, "zoneInformation?user="+c.cfg.Username, attempt)
+			}
 			if tf := tlsFailure(err); tf != "" {
 				return "", tlsError(http.MethodGet, "zoneInformation?user="+c.cfg.Username, c.cfg.ZoneLookupURL, tf)
 			}
-			lastErr = fail(0, []string{err.Error()}, "cannot reach the zone lookup "+c.cfg.ZoneLookupURL, adsync.ErrUnavailable)
+			lastErr = fail(0, []string{redactURL(err.Error())}, "cannot reach the zone lookup "+c.cfg.ZoneLookupURL, adsync.ErrUnavailable)
 			continue
 		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
 			var zi zoneInfo
 			if json.Unmarshal(body, &zi) != nil || zi.URL == "" {
@@ -400,4 +500,29 @@ func (c *Client) resolveZone(ctx context.Context) (string, error) {
 		}
 	}
 	return "", lastErr
+}
+
+// zoneLookup makes one zoneInformation request and reads the answer.
+func (c *Client) zoneLookup(ctx context.Context, lookup string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, lookup, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The contract marks the integration headers required on every
+	// operation, zoneInformation included (§1.1); Autotask answers without
+	// them too (§1.2).
+	c.setAuth(req)
+	req.Header.Set("Accept", "application/json")
+	c.calls.Add(1)
+	adsync.CountAPICall(ctx)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, body, nil
 }

@@ -3,9 +3,11 @@ package autotask
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +35,20 @@ const (
 	DefaultThresholdEvery = 100
 	// DefaultTimeout is the timeout of the default HTTP client.
 	DefaultTimeout = 60 * time.Second
+	// DefaultCheckTimeout bounds one attempt of a read-only check (the zone
+	// lookup, ThresholdInformation, the company check): long enough for
+	// Autotask's slowest answers under load (about 1 s of added latency
+	// past 75 % of the budget, §5.1), short enough that an endpoint that
+	// never answers is reported in well under a minute.
+	DefaultCheckTimeout = 15 * time.Second
 )
+
+// checkAttempts bounds the attempts of a read-only check: one retry of a
+// transient failure, none of a timeout.
+const checkAttempts = 2
+
+// checkBudget is how many CheckTimeouts Check takes at most as a whole.
+const checkBudget = 4
 
 // Config configures a Client. IntegrationCode, Username and Secret are
 // required; everything else has a documented default.
@@ -57,6 +72,12 @@ type Config struct {
 	// DefaultZoneLookupURL). Tests point it at the emulator.
 	ZoneLookupURL string `json:"zoneLookupUrl,omitempty"`
 	// HTTPClient makes the requests (default: a client with a 60 s timeout).
+	// When its transport is an *http.Transport (or nil: the default one)
+	// that keeps fewer idle connections per host than the client may have
+	// in flight (MaxInFlight for each of the 5 endpoints it uses), the
+	// client uses a copy with MaxIdleConnsPerHost raised to that, so that
+	// connections are reused rather than opened again; the value given is
+	// not changed.
 	HTTPClient *http.Client `json:"-"`
 	// Logger receives the client's log; nil discards it.
 	Logger *slog.Logger `json:"-"`
@@ -77,6 +98,12 @@ type Config struct {
 	// ThresholdEvery is the number of calls between reads of
 	// ThresholdInformation (default 100).
 	ThresholdEvery int `json:"thresholdEvery,omitempty"`
+	// CheckTimeout bounds one attempt of a read-only check: the zone
+	// lookup, the ThresholdInformation read and the company check (default
+	// DefaultCheckTimeout, 15 s). A check that times out is not retried;
+	// one that fails otherwise is tried twice at most; Check as a whole
+	// gives up after 4 × CheckTimeout.
+	CheckTimeout time.Duration `json:"checkTimeout,omitempty"`
 }
 
 func (c Config) withDefaults() Config {
@@ -100,6 +127,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ThresholdEvery == 0 {
 		c.ThresholdEvery = DefaultThresholdEvery
+	}
+	if c.CheckTimeout == 0 {
+		c.CheckTimeout = DefaultCheckTimeout
 	}
 	return c
 }
@@ -135,6 +165,8 @@ func (c Config) Validate() error {
 		return bad("maxAttempts", "must be positive, got %d", c.MaxAttempts)
 	case c.ThresholdEvery < 0:
 		return bad("thresholdEvery", "must be positive, got %d", c.ThresholdEvery)
+	case c.CheckTimeout < 0:
+		return bad("checkTimeout", "must be a positive duration such as 15s, got %v", c.CheckTimeout)
 	}
 	if c.BaseURL != "" {
 		if _, err := restRoot(c.BaseURL); err != nil {
@@ -190,6 +222,18 @@ func (c Config) MarshalJSON() ([]byte, error) {
 
 // GoString is String, so that %#v redacts the secret too.
 func (c Config) GoString() string { return c.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %d, %x, ...), so
+// that no verb reaches the fields, and the secret, by reflection.
+func (c Config) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
+
+// formatRedacted writes s for any verb: quoted for %q, as is otherwise.
+func formatRedacted(f fmt.State, verb rune, s string) {
+	if verb == 'q' {
+		s = strconv.Quote(s)
+	}
+	_, _ = io.WriteString(f, s)
+}
 
 // LogValue logs the configuration without the secret.
 func (c Config) LogValue() slog.Value {

@@ -40,11 +40,12 @@ type filter struct {
 	Items []filter `json:"items,omitempty"`
 }
 
-// queryBody is a QueryModel.
+// queryBody is a QueryModel, in the casing of Autotask's published
+// contract (Autotask accepts any casing, §3.2).
 type queryBody struct {
-	MaxRecords    int      `json:"MaxRecords,omitempty"`
-	IncludeFields []string `json:"IncludeFields,omitempty"`
-	Filter        []filter `json:"Filter"`
+	MaxRecords    int      `json:"maxRecords,omitempty"`
+	IncludeFields []string `json:"includeFields,omitempty"`
+	Filter        []filter `json:"filter"`
 }
 
 // blankable reads a JSON string, number, boolean or null as a string: ""
@@ -193,27 +194,33 @@ func compareInt(a, b int64) int {
 }
 
 // companyExists returns nil, or an error wrapping ErrNotFound that names
-// the setting to fix.
+// the setting to fix. It counts the company with Companies/query/count
+// rather than read the whole company record.
 func (c *Client) companyExists(ctx context.Context, companyID int64) error {
 	var res struct {
-		Item *struct {
-			ID int64 `json:"id"`
-		} `json:"item"`
+		QueryCount *int `json:"queryCount"`
 	}
-	err := c.do(ctx, &request{method: http.MethodGet, path: "Companies/" + strconv.FormatInt(companyID, 10),
-		endpoint: "Companies", out: &res, idempotent: true})
+	q := queryBody{Filter: []filter{{Op: "eq", Field: "id", Value: companyID}}}
+	err := c.do(ctx, &request{method: http.MethodPost, path: "Companies/query/count",
+		endpoint: "Companies", body: q, out: &res, idempotent: true, check: true})
 	switch {
-	case err == nil && res.Item == nil:
-		return fmt.Errorf("company %d does not exist in Autotask (or the API user cannot see it): check the organization's companyId: %w", companyID, adsync.ErrNotFound)
 	case err != nil:
 		return fmt.Errorf("check that company %d exists: %w", companyID, err)
+	case res.QueryCount == nil:
+		return fmt.Errorf("check that company %d exists: the answer carries no queryCount: check autotask.baseUrl: %w", companyID, adsync.ErrUnavailable)
+	case *res.QueryCount == 0:
+		return fmt.Errorf("company %d does not exist in Autotask (or the API user cannot see it): check the organization's companyId: %w", companyID, adsync.ErrNotFound)
 	}
 	return nil
 }
 
 // Check resolves the zone, checks the credentials and reads the request
-// threshold, and checks that the company exists.
+// threshold, and checks that the company exists. Each of these calls is
+// bounded by Config.CheckTimeout per attempt and the whole Check by four
+// times that.
 func (c *Client) Check(ctx context.Context, companyID int64) error {
+	ctx, cancel := context.WithTimeout(ctx, checkBudget*c.cfg.CheckTimeout)
+	defer cancel()
 	if err := c.companyExists(ctx, companyID); err != nil {
 		return fmt.Errorf("autotask: %w", err)
 	}
@@ -264,8 +271,22 @@ func wireValue(f adsync.Field, v string) (any, error) {
 	return v, nil
 }
 
-// Create creates the contact with POST Companies/{id}/Contacts (§4.1). A
-// create whose response was lost is looked for before it is sent again.
+// Create creates the contact with POST Companies/{id}/Contacts (§4.1).
+//
+// A create is sent again only when it certainly did not reach Autotask or
+// was not executed: a connection refused before anything was sent, a 429
+// or thread-limit rejection (Autotask refuses those before doing anything,
+// §5.2), or a 401 answered by a zone move. A create whose outcome is
+// unknown is never sent again (R-RUN-7): after a timeout, a connection
+// dropped after sending, a truncated body, a 502, 503, 504 or
+// "unexpected error" 500 (a gateway or the server may have committed the
+// write first), or a 200 without a usable item id, Create looks the
+// contact up once by query (company, names, email, created since shortly
+// before the create). Found, it returns its id. Not found, or when the
+// look-up fails, it returns an error wrapping adsync.ErrOutcomeUnknown
+// (never ErrValidation): Autotask may still commit the create, so the
+// caller keeps it unresolved and a later read settles it. A failed
+// look-up's error is wrapped too when it is systemic (it stops the run).
 func (c *Client) Create(ctx context.Context, nc adsync.NewContact) (int64, error) {
 	wrap := func(err error) error {
 		return fmt.Errorf("autotask: create contact %s in company %d: %w", label(&nc.Values), nc.CompanyID, err)
@@ -286,35 +307,39 @@ func (c *Client) Create(ctx context.Context, nc adsync.NewContact) (int64, error
 		}
 	}
 	started := c.now()
-	for sent := 1; ; sent++ {
-		var out struct {
-			ItemID int64 `json:"itemId"`
-		}
-		err := c.do(ctx, &request{method: http.MethodPost, path: "Companies/" + strconv.FormatInt(nc.CompanyID, 10) + "/Contacts",
-			endpoint: contactsEndpoint, body: body, out: &out})
-		var lost *lostResponseError
-		if !errors.As(err, &lost) {
-			if err != nil {
-				return 0, wrap(err)
-			}
-			return out.ItemID, nil
-		}
-		c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: response to a create lost; checking before sending again",
-			slog.Int64("company", nc.CompanyID), slog.String("contact", label(&nc.Values)), slog.String("error", lost.err.Error()))
-		id, found, cerr := c.findCreated(ctx, &nc, started)
-		switch {
-		case cerr != nil:
-			return 0, wrap(fmt.Errorf("the response was lost (%v) and looking for the contact failed, so it may or may not exist; the next run matches it by email or name rather than create it twice: %w", lost.err, cerr))
-		case found:
-			c.log.LogAttrs(ctx, slog.LevelInfo, "autotask: the lost create had succeeded", slog.Int64("contact", id))
-			return id, nil
-		case sent >= 3:
-			return 0, wrap(fmt.Errorf("the response was lost %d times and the contact was not created: %w", sent, adsync.ErrUnavailable))
-		}
-		if err := c.backoff.Pause(ctx, c.backoff.Wait(sent, 0)); err != nil {
-			return 0, wrap(fmt.Errorf("waiting to send the create again: %w", err))
-		}
+	var out struct {
+		ItemID int64 `json:"itemId"`
 	}
+	err := c.do(ctx, &request{method: http.MethodPost, path: "Companies/" + strconv.FormatInt(nc.CompanyID, 10) + "/Contacts",
+		endpoint: contactsEndpoint, body: body, out: &out})
+	var lost *lostResponseError
+	var reason error
+	switch {
+	case errors.As(err, &lost):
+		reason = fmt.Errorf("the answer was lost (%v)", lost.err)
+	case err != nil:
+		return 0, wrap(err)
+	case out.ItemID <= 0:
+		reason = fmt.Errorf("the answer was 200 without an item id (itemId %d)", out.ItemID)
+	default:
+		c.markFresh(out.ItemID)
+		return out.ItemID, nil
+	}
+	c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: outcome of a create unknown; looking for the contact, never sending it again",
+		slog.Int64("company", nc.CompanyID), slog.String("contact", label(&nc.Values)), slog.String("reason", reason.Error()))
+	id, found, cerr := c.findCreated(ctx, &nc, started)
+	switch {
+	case cerr != nil && adsync.IsSystemic(cerr):
+		return 0, wrap(fmt.Errorf("%v and looking for the contact failed, so it may or may not exist; it is not sent again: %w: %w", reason, adsync.ErrOutcomeUnknown, cerr))
+	case cerr != nil:
+		// The look-up's own kind (a 500 read as validation) must not
+		// make the create look refused: the contact may exist.
+		return 0, wrap(fmt.Errorf("%v and looking for the contact failed (%v), so it may or may not exist; it is not sent again: %w", reason, cerr, adsync.ErrOutcomeUnknown))
+	case found:
+		c.log.LogAttrs(ctx, slog.LevelInfo, "autotask: the create had succeeded", slog.Int64("contact", id))
+		return id, nil
+	}
+	return 0, wrap(fmt.Errorf("%v and the contact is not found yet; Autotask may still commit it, so it is not sent again: %w", reason, adsync.ErrOutcomeUnknown))
 }
 
 // findCreated looks for the contact a lost create may have made: same
@@ -445,40 +470,80 @@ func (c *Client) Countries(ctx context.Context) ([]adsync.Country, error) {
 // sync created (R-FIELD-7), effective today, with POST
 // Contacts/{id}/BillingProductAssociations. It is idempotent, as
 // adsync.BillingProductAssigner requires: a product the contact already has
-// is not associated again (one query first), so a Syncer that assigns again
-// after a crash never duplicates the association.
+// is not associated again, so a Syncer that assigns again after a crash
+// never duplicates the association.
+//
+// The check costs one query. It is skipped for the first assignment to a
+// contact this Client created itself (Create answered with its id) and
+// has not assigned a product to yet: such a contact has none. Any other
+// contact, a reconciled create from an earlier run or process included, is
+// checked first.
+//
+// Like a create, an association whose outcome is unknown (its answer lost,
+// a 5xx after the write) is looked up once and never sent again: not
+// found, the error wraps adsync.ErrOutcomeUnknown, and assigning again
+// later checks first.
 func (c *Client) AssignBillingProduct(ctx context.Context, contactID, productID int64) error {
 	wrap := func(err error) error {
 		return fmt.Errorf("autotask: assign billing product %d to contact %d: %w", productID, contactID, err)
 	}
-	if has, err := c.hasBillingProduct(ctx, contactID, productID); err != nil {
-		return wrap(err)
-	} else if has {
-		return nil
+	if !c.takeFresh(contactID) {
+		if has, err := c.hasBillingProduct(ctx, contactID, productID); err != nil {
+			return wrap(err)
+		} else if has {
+			return nil
+		}
 	}
 	today := c.now().UTC().Truncate(24 * time.Hour)
 	body := map[string]any{"contactID": contactID, "billingProductID": productID, "effectiveDate": wireTime(today)}
-	for sent := 1; ; sent++ {
-		err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/" + strconv.FormatInt(contactID, 10) + "/BillingProductAssociations",
-			endpoint: "ContactBillingProductAssociations", body: body})
-		var lost *lostResponseError
-		if !errors.As(err, &lost) {
-			if err != nil {
-				return wrap(err)
-			}
-			return nil
-		}
-		has, err := c.hasBillingProduct(ctx, contactID, productID)
+	err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/" + strconv.FormatInt(contactID, 10) + "/BillingProductAssociations",
+		endpoint: "ContactBillingProductAssociations", body: body})
+	var lost *lostResponseError
+	if !errors.As(err, &lost) {
 		if err != nil {
-			return wrap(fmt.Errorf("the response was lost (%v) and checking for the association failed: %w", lost.err, err))
+			return wrap(err)
 		}
-		if has {
-			return nil
-		}
-		if sent >= 3 {
-			return wrap(fmt.Errorf("the response was lost %d times: %w", sent, adsync.ErrUnavailable))
-		}
+		return nil
 	}
+	has, cerr := c.hasBillingProduct(ctx, contactID, productID)
+	switch {
+	case cerr != nil && adsync.IsSystemic(cerr):
+		return wrap(fmt.Errorf("the answer was lost (%v) and checking for the association failed; it is not sent again: %w: %w", lost.err, adsync.ErrOutcomeUnknown, cerr))
+	case cerr != nil:
+		return wrap(fmt.Errorf("the answer was lost (%v) and checking for the association failed (%v); it is not sent again: %w", lost.err, cerr, adsync.ErrOutcomeUnknown))
+	case has:
+		return nil
+	}
+	return wrap(fmt.Errorf("the answer was lost (%v) and the association is not found yet; it is not sent again: %w", lost.err, adsync.ErrOutcomeUnknown))
+}
+
+// freshCap bounds the contacts remembered as fresh: the Syncer assigns the
+// product right after the create, so a few thousand cover every write in
+// flight, and a long-running process without billing products does not
+// grow. A contact forgotten early is only checked first.
+const freshCap = 4096
+
+// markFresh records a contact this client created, which has no billing
+// product yet.
+func (c *Client) markFresh(id int64) {
+	c.freshMu.Lock()
+	defer c.freshMu.Unlock()
+	c.fresh[id] = struct{}{}
+	c.freshOrder = append(c.freshOrder, id)
+	if len(c.freshOrder) > freshCap {
+		delete(c.fresh, c.freshOrder[0])
+		c.freshOrder = c.freshOrder[1:]
+	}
+}
+
+// takeFresh reports whether id is a contact this client created and has
+// not assigned a product to, and forgets it: assigning again checks.
+func (c *Client) takeFresh(id int64) bool {
+	c.freshMu.Lock()
+	defer c.freshMu.Unlock()
+	_, ok := c.fresh[id]
+	delete(c.fresh, id)
+	return ok
 }
 
 // hasBillingProduct reports whether the contact has the billing product.
@@ -534,7 +599,7 @@ func (c *Client) Threshold(ctx context.Context) (Threshold, error) {
 func (c *Client) readThreshold(ctx context.Context) (Threshold, error) {
 	var t threshold
 	if err := c.do(ctx, &request{method: http.MethodGet, path: "ThresholdInformation", endpoint: "ThresholdInformation",
-		out: &t, idempotent: true, noBudget: true}); err != nil {
+		out: &t, idempotent: true, noBudget: true, check: true}); err != nil {
 		return Threshold{}, fmt.Errorf("read the request threshold: %w", err)
 	}
 	c.budget.update(t)

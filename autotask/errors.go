@@ -30,6 +30,8 @@ type APIError struct {
 	Hint string
 
 	kind error
+	// noAnswer marks a read-only check that got no answer in time.
+	noAnswer bool
 }
 
 // Error describes the call, the status, the kind, the field and the fix.
@@ -75,10 +77,18 @@ type BudgetError struct {
 	Used  int     // requests in the rolling hour, as last known
 	Limit int     // the database's threshold per hour
 	Stop  float64 // the configured BudgetStop
+	// OwnCount is set when ThresholdInformation could not be read: Used is
+	// then this client's own calls in the last hour and Limit Autotask's
+	// documented threshold (DocumentedHourlyLimit).
+	OwnCount bool
 }
 
 // Error says how much is used and what to do.
 func (e *BudgetError) Error() string {
+	if e.OwnCount {
+		return fmt.Sprintf("autotask: ThresholdInformation cannot be read, and this client alone made %d requests in the last hour of the %d Autotask documents per database (stop at %.0f %%; other integrations' use is unknown): stopping rather than push Autotask over its limit, which would switch the API off for every integration of the MSP; run again later or raise autotask.budgetStop",
+			e.Used, e.Limit, e.Stop*100)
+	}
 	return fmt.Sprintf("autotask: %d of the database's %d requests per hour are used (stop at %.0f %%): stopping rather than push Autotask over its limit, which would switch the API off for every integration of the MSP; run again later or raise autotask.budgetStop",
 		e.Used, e.Limit, e.Stop*100)
 }

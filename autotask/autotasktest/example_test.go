@@ -20,7 +20,7 @@ func Example() {
 	// The next write to a company's contacts commits, then its response is lost.
 	srv.DropResponseAfterWrite(1)
 	// The next query answers 429 with Retry-After.
-	srv.FailNext(autotasktest.Fault{Path: "Contacts/query", Status: 429, RetryAfter: "1"})
+	srv.InjectFault(autotasktest.Fault{Path: "Contacts/query", Status: 429, RetryAfter: "1", Times: 1})
 
 	// A raw call, as a client makes it.
 	cr := srv.Credentials()

@@ -320,42 +320,66 @@ func (c *cond) match(t *table, r record) bool {
 	return false
 }
 
-// candidates narrows the rows to scan: a top-level "companyID eq" uses the
-// per-company index, a top-level id lower bound skips the earlier rows.
+// candidates narrows the rows to scan, so that the usual queries cost what
+// they return rather than the table's size: a top-level "companyID eq" on
+// contacts and "contactID eq" on billing associations use their index, and
+// top-level id bounds (gt, gte, eq, lt, lte) cut the rows by binary search.
 func (s *Server) candidates(t *table, q *queryModel) []record {
 	rows := t.rows
-	if t == s.contacts {
-		for _, c := range q.filter {
-			if c.op == "eq" && c.field != nil && c.udf == "" && c.field.Name == "companyID" {
-				id, _ := c.value.(int64)
-				rows = s.byCompany[id]
-				break
-			}
+	for _, c := range q.filter {
+		if c.op != "eq" || c.field == nil || c.udf != "" {
+			continue
+		}
+		id, _ := c.value.(int64)
+		if t == s.contacts && c.field.Name == "companyID" {
+			rows = s.byCompany[id]
+			break
+		}
+		if t == s.billing && c.field.Name == "contactID" {
+			rows = s.byContact[id]
+			break
 		}
 	}
-	var minID int64 = -1 << 62
+	var minID, maxID int64 = -1 << 62, 1 << 62
 	for _, c := range q.filter {
 		if c.field != nil && c.udf == "" && c.field.Name == "id" {
 			if n, ok := c.value.(int64); ok {
 				switch c.op {
 				case "gt":
 					minID = max(minID, n+1)
-				case "gte", "eq":
+				case "gte":
 					minID = max(minID, n)
+				case "eq":
+					minID, maxID = max(minID, n), min(maxID, n)
+				case "lt":
+					maxID = min(maxID, n-1)
+				case "lte":
+					maxID = min(maxID, n)
 				}
 			}
 		}
 	}
-	lo, hi := 0, len(rows)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if rows[mid]["id"].(int64) < minID {
-			lo = mid + 1
-		} else {
-			hi = mid
+	// Rows are in ascending id order in every table and index.
+	first := func(bound int64) int {
+		lo, hi := 0, len(rows)
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if rows[mid]["id"].(int64) < bound {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
 		}
+		return lo
 	}
-	return rows[lo:]
+	lo, hi := first(minID), len(rows)
+	if maxID < 1<<62 {
+		hi = first(maxID + 1)
+	}
+	if lo >= hi {
+		return nil
+	}
+	return rows[lo:hi]
 }
 
 func (q *queryModel) matches(t *table, r record) bool {
@@ -395,22 +419,36 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *table, re
 		writeMethodNotAllowed(w, r.Method)
 		return
 	}
+	status, answer, records := s.answerQuery(r, t, rest, search, base)
+	if d := time.Duration(records) * s.opts.Latency.PerRecord; d > 0 {
+		// The per-record cost, spent in the thread slot, not under the lock.
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+		}
+	}
+	writeJSON(w, status, answer)
+}
+
+// answerQuery computes the answer of a query and the number of records it
+// returns.
+func (s *Server) answerQuery(r *http.Request, t *table, rest string, search []byte, base string) (int, any, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q, err := parseQuery(t, search)
 	if err != nil {
-		writeErrors(w, http.StatusInternalServerError, err.Error())
-		return
+		return http.StatusInternalServerError, errorsBody(err.Error()), 0
 	}
 	if rest == "query/count" {
 		n := 0
 		for _, row := range s.candidates(t, q) {
-			if q.matches(t, row) {
+			if q.matches(t, row) && !s.hidden(t, row) {
 				n++
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"queryCount": n})
-		return
+		return http.StatusOK, map[string]any{"queryCount": n}, 0
 	}
 	pageSize := 500
 	if q.maxRecords > 0 {
@@ -419,8 +457,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *table, re
 	var pg paging
 	if rest == "query/next" {
 		if err := json.Unmarshal([]byte(r.URL.Query().Get("paging")), &pg); err != nil || len(pg.NextIDs) == 0 {
-			writeErrors(w, http.StatusInternalServerError, "The paging parameter is missing or invalid.")
-			return
+			return http.StatusInternalServerError, errorsBody("The paging parameter is missing or invalid."), 0
 		}
 		pageSize = pg.PageSize
 		q.filter = append(q.filter, &cond{op: "gte", field: t.field("id"), value: pg.NextIDs[0]})
@@ -428,7 +465,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *table, re
 	items := make([]map[string]any, 0, min(pageSize, 64))
 	var nextID int64 = -1
 	for _, row := range s.candidates(t, q) {
-		if !q.matches(t, row) {
+		if !q.matches(t, row) || s.hidden(t, row) {
 			continue
 		}
 		if len(items) == pageSize {
@@ -450,5 +487,5 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *table, re
 		}
 		details["nextPageUrl"] = u
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "pageDetails": details})
+	return http.StatusOK, map[string]any{"items": items, "pageDetails": details}, len(items)
 }

@@ -6,8 +6,27 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
+
+// hidden reports whether row is a contact created under a CommitDelay
+// fault that is not visible yet. s.mu is held.
+func (s *Server) hidden(t *table, row record) bool {
+	if t != s.contacts || len(s.pending) == 0 {
+		return false
+	}
+	id, _ := row["id"].(int64)
+	at, ok := s.pending[id]
+	if !ok {
+		return false
+	}
+	if !s.now().Before(at) {
+		delete(s.pending, id)
+		return false
+	}
+	return true
+}
 
 // route serves an authenticated request; segs is the path after V1.0.
 func (s *Server) route(w http.ResponseWriter, r *http.Request, segs []string, body []byte, base string) {
@@ -29,8 +48,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, segs []string, bo
 			"currentTimeframeRequestCount": n})
 		return
 	case "contacts":
-		if len(lower) >= 3 && lower[2] == "billingproductassociations" {
+		if len(lower) == 3 && lower[2] == "billingproductassociations" {
 			s.serveBillingChild(w, r, segs[1], body)
+			return
+		}
+		if len(lower) == 4 && lower[2] == "billingproductassociations" {
+			s.serveBillingOne(w, r, lower[1], lower[3])
 			return
 		}
 		if len(lower) == 1 {
@@ -86,6 +109,13 @@ func (s *Server) serveEntity(w http.ResponseWriter, r *http.Request, t *table, l
 		writeNoRoute(w, r)
 		return
 	}
+	s.serveItem(w, r, t, id, nil)
+}
+
+// serveItem answers a GET of one record of t as {"item": …}. A record that
+// is missing, not visible yet, or that belongs refuses answers 200
+// {"item": null} ([I] §5.3).
+func (s *Server) serveItem(w http.ResponseWriter, r *http.Request, t *table, id int64, belongs func(record) bool) {
 	if r.Method != http.MethodGet {
 		writeMethodNotAllowed(w, r.Method)
 		return
@@ -93,8 +123,7 @@ func (s *Server) serveEntity(w http.ResponseWriter, r *http.Request, t *table, l
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	row, ok := t.byID[id]
-	if !ok {
-		// [I] a missing record answers 200 {"item": null} (§5.3).
+	if !ok || s.hidden(t, row) || belongs != nil && !belongs(row) {
 		writeJSON(w, http.StatusOK, map[string]any{"item": nil})
 		return
 	}
@@ -137,14 +166,7 @@ func (s *Server) serveCompanyContacts(w http.ResponseWriter, r *http.Request, lo
 		}
 		switch r.Method {
 		case http.MethodGet:
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			row, ok := s.contacts.byID[id]
-			if !ok || row["companyID"] != companyID {
-				writeJSON(w, http.StatusOK, map[string]any{"item": nil})
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"item": s.contacts.wire(row, nil, s.opts.OmitEmptyUDF)})
+			s.serveItem(w, r, s.contacts, id, func(row record) bool { return row["companyID"] == companyID })
 		case http.MethodDelete:
 			// Deleting is supported by Autotask but never used by a sync; the
 			// emulator refuses it so that a test notices (R-DEACT-1).
@@ -164,7 +186,8 @@ func (s *Server) serveCompanyContacts(w http.ResponseWriter, r *http.Request, lo
 		s.serveQuery(w, r2, s.contacts, "query", q, base)
 	case http.MethodPost, http.MethodPatch, http.MethodPut:
 		s.mu.Lock()
-		id, errs := s.writeContact(r.Method, companyID, body)
+		delay, _ := r.Context().Value(commitDelayKey{}).(time.Duration)
+		id, errs := s.writeContact(r.Method, companyID, body, delay)
 		drop := len(errs) == 0 && s.dropWrites > 0
 		if drop {
 			s.dropWrites--
@@ -184,8 +207,9 @@ func (s *Server) serveCompanyContacts(w http.ResponseWriter, r *http.Request, lo
 }
 
 // writeContact applies a POST, PATCH or PUT on Companies/{companyID}/Contacts.
-// It returns the id, or the errors to answer with HTTP 500. s.mu is held.
-func (s *Server) writeContact(method string, companyID int64, body []byte) (int64, []string) {
+// A created contact stays hidden from reads for commitDelay. It returns the
+// id, or the errors to answer with HTTP 500. s.mu is held.
+func (s *Server) writeContact(method string, companyID int64, body []byte, commitDelay time.Duration) (int64, []string) {
 	m, err := lowerKeys(body)
 	if err != nil {
 		return 0, []string{"The request body could not be parsed as a Contact: " + err.Error()}
@@ -205,7 +229,7 @@ func (s *Server) writeContact(method string, companyID int64, body []byte) (int6
 			return 0, []string{"An id is required to update a Contact."}
 		}
 		cur, ok := t.byID[id]
-		if !ok || cur["companyID"] != companyID {
+		if !ok || cur["companyID"] != companyID || s.hidden(t, cur) {
 			return 0, []string{fmt.Sprintf("No matching records found. Contact %d does not exist under Company %d, or the resource lacks permission.", id, companyID)}
 		}
 		row = make(record, len(cur))
@@ -258,6 +282,9 @@ func (s *Server) writeContact(method string, companyID int64, body []byte) (int6
 		row["createDate"] = now
 		id = t.insert(row)
 		s.byCompany[companyID] = append(s.byCompany[companyID], row)
+		if commitDelay > 0 {
+			s.pending[id] = now.Add(commitDelay)
+		}
 	} else {
 		id = row["id"].(int64)
 		s.replaceContact(row)
@@ -330,11 +357,9 @@ func (s *Server) serveBillingChild(w http.ResponseWriter, r *http.Request, conta
 	defer s.mu.Unlock()
 	switch r.Method {
 	case http.MethodGet:
-		var items []map[string]any
-		for _, row := range s.billing.rows {
-			if row["contactID"] == contactID {
-				items = append(items, s.billing.wire(row, nil, s.opts.OmitEmptyUDF))
-			}
+		items := []map[string]any{}
+		for _, row := range s.byContact[contactID] {
+			items = append(items, s.billing.wire(row, nil, s.opts.OmitEmptyUDF))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"items": items, "pageDetails": map[string]any{
 			"count": len(items), "requestCount": 500, "prevPageUrl": nil, "nextPageUrl": nil}})
@@ -363,7 +388,7 @@ func (s *Server) serveBillingChild(w http.ResponseWriter, r *http.Request, conta
 			}
 			row[f.Name] = v
 		}
-		if _, ok := s.contacts.byID[contactID]; !ok {
+		if c, ok := s.contacts.byID[contactID]; !ok || s.hidden(s.contacts, c) {
 			errs = append(errs, "Value does not reference an existing entity for contactID.")
 		}
 		if p, ok := row["billingProductID"].(int64); !ok {
@@ -379,6 +404,7 @@ func (s *Server) serveBillingChild(w http.ResponseWriter, r *http.Request, conta
 			return
 		}
 		id := s.billing.insert(row)
+		s.byContact[contactID] = append(s.byContact[contactID], row)
 		if s.dropWrites > 0 {
 			s.dropWrites--
 			dropConnection(w)
@@ -388,6 +414,18 @@ func (s *Server) serveBillingChild(w http.ResponseWriter, r *http.Request, conta
 	default:
 		writeMethodNotAllowed(w, r.Method)
 	}
+}
+
+// serveBillingOne serves GET Contacts/{id}/BillingProductAssociations/{aid}:
+// one association as {"item": …}, null when it is not the contact's.
+func (s *Server) serveBillingOne(w http.ResponseWriter, r *http.Request, contactSeg, idSeg string) {
+	contactID, err1 := strconv.ParseInt(contactSeg, 10, 64)
+	id, err2 := strconv.ParseInt(idSeg, 10, 64)
+	if err1 != nil || err2 != nil {
+		writeNoRoute(w, r)
+		return
+	}
+	s.serveItem(w, r, s.billing, id, func(row record) bool { return row["contactID"] == contactID })
 }
 
 // serveCompanyWrite serves POST and PATCH on /Companies (§2.3): companies

@@ -125,10 +125,8 @@ func (s *Server) BillingProducts(contactID int64) []int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var ids []int64
-	for _, r := range s.billing.rows {
-		if r["contactID"] == contactID {
-			ids = append(ids, r["billingProductID"].(int64))
-		}
+	for _, r := range s.byContact[contactID] {
+		ids = append(ids, r["billingProductID"].(int64))
 	}
 	return ids
 }

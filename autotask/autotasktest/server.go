@@ -1,12 +1,15 @@
 package autotasktest
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -65,6 +68,38 @@ type Options struct {
 	Countries []Country
 	// Seed seeds the random source of error rates (0: a fixed seed).
 	Seed uint64
+	// Latency is the response time the emulator adds to every
+	// authenticated request; the zero value adds none (tests answer at
+	// once). RealisticLatency returns the figures of a real tenant.
+	Latency Latency
+}
+
+// Latency is a model of Autotask's response time: a fixed cost per call
+// and a cost per record a query returns. The delay is spent while the
+// request holds its thread slot (§5.2), so that with 3 requests in flight
+// per endpoint the wall time of a run is what it would be against
+// Autotask.
+type Latency struct {
+	// PerCall is added to every authenticated request.
+	PerCall time.Duration
+	// PerRecord is added per record a query page returns (not for counts).
+	PerRecord time.Duration
+}
+
+// RealisticLatency is the model for benchmarks at Autotask's pace:
+// 200 ms per call and 1 ms per returned record, so a full page of 500
+// contacts takes 0.7 s. Autotask publishes no response times; these are
+// estimates for a client in the same region as its zone: a round trip of
+// a few tens of milliseconds, TLS kept alive, and the server's work on a
+// single-entity write or read in the low hundreds of milliseconds, as
+// integrators commonly report, with the size of a query's answer (each
+// record serialized with all its fields) growing with the records it
+// holds. At 3 calls in flight 200 ms allows 54,000 calls an hour, so the
+// hourly budget of 10,000, not the latency, bounds a large first run, as
+// it does against Autotask. The added delays of a busy budget (0.5 s past
+// 50 %, 1 s past 75 %, scaled by TimeScale) come on top.
+func RealisticLatency() Latency {
+	return Latency{PerCall: 200 * time.Millisecond, PerRecord: time.Millisecond}
 }
 
 // Credentials are what a client sends in the ApiIntegrationCode, UserName
@@ -94,7 +129,11 @@ type Request struct {
 	Time     time.Time
 }
 
-// Fault is a scripted failure of the next matching requests.
+// Fault is a scripted failure of the next matching requests. A fault
+// either answers instead of serving the request (Status, Drop, EmptyPage),
+// or, with AfterWrite, Truncate or NoItemID, serves it first (a write
+// commits) and then spoils the answer: the outcomes a client cannot see.
+// Delay and CommitDelay combine with any of them.
 type Fault struct {
 	// Method and Path select requests: Method exactly (empty: any), Path a
 	// case-insensitive substring of the path after V1.0 (empty: any).
@@ -106,11 +145,41 @@ type Fault struct {
 	Errors []string
 	// RetryAfter, when set, is sent as the Retry-After header.
 	RetryAfter string
-	// Times is how many matching requests fail; 0 means 1.
+	// Times: the fault applies to the next Times matching requests; 0 =
+	// every one, until ClearFaults.
 	Times int
-	// Drop closes the connection without a response (before any write).
+	// Drop closes the connection without a response (before any write,
+	// unless AfterWrite is set).
 	Drop bool
+	// AfterWrite serves the request first, so that a write commits, and
+	// then answers with Status (a 5xx after the write happened) or, with
+	// Drop, closes the connection without an answer (a lost answer).
+	AfterWrite bool
+	// Truncate serves the request and sends its status, its headers (with
+	// the full Content-Length) and only the first half of its body, then
+	// closes the connection: a body cut short.
+	Truncate bool
+	// NoItemID serves a write and answers 200 with {} instead of
+	// {"itemId": N}: a create answered without an id.
+	NoItemID bool
+	// EmptyPage answers a query 200 with no items and no next page, as a
+	// restricted API security level can (R-DEACT-5), without serving it.
+	EmptyPage bool
+	// Delay holds the answer this long first (or until the client gives
+	// up): with a client timeout shorter than Delay, the answer is lost.
+	Delay time.Duration
+	// CommitDelay hides a contact the request creates from every read
+	// (queries, counts, GET by id, PATCH, billing associations) until the
+	// emulator's clock is CommitDelay past the create (Advance moves the
+	// clock): a create Autotask commits late. A look-up right after the
+	// create does not find it. Inspection (Contact, Contacts, ContactCount)
+	// sees it at once.
+	CommitDelay time.Duration
 }
+
+// spoils reports whether the fault serves the request and changes its
+// answer, rather than answering instead of it.
+func (f *Fault) spoils() bool { return f.AfterWrite || f.Truncate || f.NoItemID }
 
 // Server is an in-process emulator of the Autotask REST API.
 type Server struct {
@@ -125,6 +194,7 @@ type Server struct {
 	billing    *table
 	products   map[int64]string
 	byCompany  map[int64][]record
+	byContact  map[int64][]record // billing associations by contactID
 	zone       int
 	offset     time.Duration
 	hits       []time.Time // counted requests in the rolling hour, oldest first
@@ -138,10 +208,26 @@ type Server struct {
 	rng        *mrand.Rand
 	log        []*Request
 	rejected   int
+	// pending holds the contacts created under a CommitDelay fault: id →
+	// the emulator time they become visible.
+	pending map[int64]time.Time
+	// randRate and randFaults are SetRandomFaults'.
+	randRate   float64
+	randFaults []Fault
+	done       chan struct{} // closed by Close: held answers are let go
+	conns      int           // connections opened
 }
 
-// NewServer starts an emulator on 127.0.0.1. Close it when done.
-func NewServer(opts Options) *Server {
+// NewServer starts an emulator over plain HTTP on 127.0.0.1. Close it when
+// done.
+func NewServer(opts Options) *Server { return start(opts, false) }
+
+// NewTLSServer starts an emulator over HTTPS on 127.0.0.1 with a
+// self-signed certificate that Client trusts, as Autotask is only reached
+// over HTTPS. Close it when done.
+func NewTLSServer(opts Options) *Server { return start(opts, true) }
+
+func start(opts Options, tls bool) *Server {
 	if opts.IntegrationCode == "" {
 		opts.IntegrationCode = DefaultIntegrationCode
 	}
@@ -179,20 +265,53 @@ func NewServer(opts Options) *Server {
 		billing:   newTable("ContactBillingProductAssociation", "ContactBillingProductAssociations", billingFields, 1),
 		products:  map[int64]string{},
 		byCompany: map[int64][]record{},
+		byContact: map[int64][]record{},
 		zone:      1,
 		inflight:  map[string]int{},
 		maxFlight: map[string]int{},
 		rng:       mrand.New(mrand.NewPCG(opts.Seed, 1)),
+		pending:   map[int64]time.Time{},
+		done:      make(chan struct{}),
 	}
 	s.SetCountries(opts.Countries)
 	// Company 0 is the tenant's own company (§2.3).
 	s.AddCompany("Root Company")
-	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.hs = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.hs.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
+		}
+	}
+	if tls {
+		s.hs.StartTLS()
+	} else {
+		s.hs.Start()
+	}
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.hs.Close() }
+// Connections is the number of connections clients opened so far. Each is
+// a TCP (and, with NewTLSServer, a TLS) handshake a client that keeps its
+// connections would not make.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
+
+// Close shuts the server down; answers held by a Delay are let go first.
+func (s *Server) Close() {
+	s.mu.Lock()
+	select {
+	case <-s.done:
+	default:
+		close(s.done)
+	}
+	s.mu.Unlock()
+	s.hs.Close()
+}
 
 // URL is the server's root, e.g. "http://127.0.0.1:41234". A client's
 // zone-lookup root is URL()+"/atservicesrest/".
@@ -214,7 +333,8 @@ func (s *Server) zoneURL() string {
 	return s.hs.URL + "/zone" + strconv.Itoa(s.zone) + "/ATServicesRest/"
 }
 
-// Client returns an *http.Client for the server.
+// Client returns an *http.Client for the server: for a TLS server it trusts
+// the server's certificate.
 func (s *Server) Client() *http.Client { return s.hs.Client() }
 
 // Credentials returns the credentials the server accepts.
@@ -250,14 +370,20 @@ func (s *Server) MoveZone() {
 	s.zone++
 }
 
-// FailNext scripts a failure of the next matching requests.
-func (s *Server) FailNext(f Fault) {
-	if f.Times == 0 {
-		f.Times = 1
-	}
+// InjectFault adds a fault. Faults are tried in the order added; the first
+// that matches a request answers it (see Fault.Times).
+func (s *Server) InjectFault(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every injected fault, the random ones (SetErrorRate,
+// SetRandomFaults) and the pending DropResponseAfterWrite included.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults, s.errRate, s.randRate, s.randFaults, s.dropWrites = nil, 0, 0, nil, 0
 }
 
 // SetErrorRate makes a share (0–1) of authenticated requests fail at random
@@ -269,6 +395,19 @@ func (s *Server) SetErrorRate(rate float64, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.errRate, s.errStatus = rate, status
+}
+
+// SetRandomFaults makes a share (0–1) of authenticated requests fail with
+// one of faults, chosen at random among those whose Method and Path match
+// the request (their Times is ignored). The choice is drawn from the
+// random source seeded by Options.Seed, so a run that sends the same
+// requests in the same order meets the same faults. Rate 0 turns it off.
+// A soak test mixes lost answers, late commits, 5xx after the write,
+// truncated bodies and empty pages this way.
+func (s *Server) SetRandomFaults(rate float64, faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.randRate, s.randFaults = rate, append([]Fault(nil), faults...)
 }
 
 // SetLatency adds d to every authenticated request, while it holds its
@@ -366,8 +505,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeErrors writes Autotask's error body (§5.3).
 func writeErrors(w http.ResponseWriter, status int, msgs ...string) {
-	writeJSON(w, status, map[string]any{"errors": msgs})
+	writeJSON(w, status, errorsBody(msgs...))
 }
+
+// errorsBody is Autotask's error body, {"errors": [...]}.
+func errorsBody(msgs ...string) map[string]any { return map[string]any{"errors": msgs} }
 
 // writeMethodNotAllowed writes the ASP.NET-style 405 (§5.3).
 func writeMethodNotAllowed(w http.ResponseWriter, method string) {
@@ -484,7 +626,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.hits = append(s.hits, s.now())
 	entry.Counted = true
-	delay := s.latency
+	delay := s.latency + s.opts.Latency.PerCall
 	switch share := float64(used+1) / float64(s.opts.HourlyLimit); {
 	case share > 0.75:
 		delay += time.Duration(float64(time.Second) * s.opts.TimeScale)
@@ -498,29 +640,111 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.inflight[ep]--
 		s.mu.Unlock()
 	}()
+	if fault != nil {
+		delay += fault.Delay
+	}
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
 		case <-r.Context().Done():
-			return
+			if fault == nil || !fault.spoils() {
+				return
+			}
+			// A write the client gave up on still commits.
+		case <-s.done:
 		}
 	}
-	if fault != nil {
-		if fault.Drop {
-			dropConnection(rec)
-			return
-		}
-		if fault.RetryAfter != "" {
-			rec.Header().Set("Retry-After", fault.RetryAfter)
-		}
-		msgs := fault.Errors
-		if len(msgs) == 0 {
-			msgs = []string{fmt.Sprintf("emulator: injected HTTP %d", fault.Status)}
-		}
-		writeErrors(rec, fault.Status, msgs...)
+	if fault == nil {
+		s.route(rec, r, segs, body, base)
 		return
 	}
-	s.route(rec, r, segs, body, base)
+	s.serveFault(rec, r, fault, segs, body, base)
+}
+
+// serveFault answers a request with a fault.
+func (s *Server) serveFault(rec *statusRecorder, r *http.Request, fault *Fault, segs []string, body []byte, base string) {
+	if fault.CommitDelay > 0 {
+		r = r.WithContext(context.WithValue(r.Context(), commitDelayKey{}, fault.CommitDelay))
+	}
+	if !fault.spoils() {
+		switch {
+		case fault.Drop:
+			dropConnection(rec)
+		case fault.EmptyPage:
+			writeJSON(rec, http.StatusOK, map[string]any{"items": []any{}, "pageDetails": map[string]any{
+				"count": 0, "requestCount": 500, "prevPageUrl": nil, "nextPageUrl": nil}})
+		case fault.Status != 0:
+			writeFault(rec, fault)
+		default:
+			s.route(rec, r, segs, body, base) // CommitDelay or Delay alone
+		}
+		return
+	}
+	// Serve into a buffer, then spoil the answer.
+	buf := &bufferedAnswer{header: http.Header{}}
+	s.route(buf, r, segs, body, base)
+	switch {
+	case fault.Truncate:
+		for k, v := range buf.header {
+			rec.Header()[k] = v
+		}
+		rec.Header().Set("Content-Length", strconv.Itoa(buf.body.Len()))
+		rec.WriteHeader(buf.status())
+		_, _ = rec.Write(buf.body.Bytes()[:buf.body.Len()/2])
+		if f, ok := rec.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		panic(http.ErrAbortHandler) // closes the connection mid-body
+	case fault.Drop:
+		dropConnection(rec)
+	case fault.NoItemID && buf.status() == http.StatusOK:
+		writeJSON(rec, http.StatusOK, map[string]any{})
+	case fault.Status != 0:
+		writeFault(rec, fault)
+	default:
+		buf.copyTo(rec)
+	}
+}
+
+// writeFault writes a fault's status, Retry-After and errors.
+func writeFault(w http.ResponseWriter, fault *Fault) {
+	if fault.RetryAfter != "" {
+		w.Header().Set("Retry-After", fault.RetryAfter)
+	}
+	msgs := fault.Errors
+	if len(msgs) == 0 {
+		msgs = []string{fmt.Sprintf("emulator: injected HTTP %d", fault.Status)}
+	}
+	writeErrors(w, fault.Status, msgs...)
+}
+
+// commitDelayKey carries a fault's CommitDelay to the create it delays.
+type commitDelayKey struct{}
+
+// bufferedAnswer is an http.ResponseWriter that keeps the answer.
+type bufferedAnswer struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (b *bufferedAnswer) Header() http.Header         { return b.header }
+func (b *bufferedAnswer) WriteHeader(code int)        { b.code = code }
+func (b *bufferedAnswer) Write(p []byte) (int, error) { return b.body.Write(p) }
+
+func (b *bufferedAnswer) status() int {
+	if b.code == 0 {
+		return http.StatusOK
+	}
+	return b.code
+}
+
+func (b *bufferedAnswer) copyTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(b.status())
+	_, _ = w.Write(b.body.Bytes())
 }
 
 // takeFault returns the scripted or random fault for a request, if any.
@@ -529,15 +753,31 @@ func (s *Server) takeFault(method, path string) *Fault {
 	for i, f := range s.faults {
 		if (f.Method == "" || strings.EqualFold(f.Method, method)) &&
 			strings.Contains(strings.ToLower(path), strings.ToLower(f.Path)) {
-			f.Times--
-			if f.Times <= 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			if f.Times > 0 {
+				f.Times--
+				if f.Times == 0 {
+					s.faults = append(s.faults[:i], s.faults[i+1:]...)
+				}
 			}
 			return f
 		}
 	}
 	if s.errRate > 0 && s.rng.Float64() < s.errRate {
 		return &Fault{Status: s.errStatus}
+	}
+	if s.randRate > 0 && s.rng.Float64() < s.randRate {
+		var match []int
+		for i := range s.randFaults {
+			f := &s.randFaults[i]
+			if (f.Method == "" || strings.EqualFold(f.Method, method)) &&
+				strings.Contains(strings.ToLower(path), strings.ToLower(f.Path)) {
+				match = append(match, i)
+			}
+		}
+		if len(match) > 0 {
+			f := s.randFaults[match[s.rng.IntN(len(match))]]
+			return &f
+		}
 	}
 	return nil
 }

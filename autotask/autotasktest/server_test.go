@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The tests pin the quirks of docs/autotask-api.md; each
+// The tests pin the quirks of the notes on the Autotask REST API; each
 // cites its section.
 
 type emu struct {
@@ -176,6 +176,10 @@ func TestRoutes(t *testing.T) {
 		{"§7 wrong verb on a known route is 405", "DELETE", "Contacts/query", nil, 405},
 		{"§2.6 entityInformation", "GET", "Contacts/entityInformation", nil, 200},
 		{"§2.1 the child list", "GET", "Companies/" + itoa(co) + "/Contacts", nil, 200},
+		{"§2.1 entityInformation/fields", "GET", "Contacts/entityInformation/fields", nil, 200},
+		{"§2.1 entityInformation/userDefinedFields", "GET", "Contacts/entityInformation/userDefinedFields", nil, 200},
+		{"§2.1 query/count", "POST", "Contacts/query/count", map[string]any{"filter": []any{map[string]any{"op": "gt", "field": "id", "value": 0}}}, 200},
+		{"§2.1 GET one contact through its company", "GET", "Companies/" + itoa(co) + "/Contacts/" + itoa(id), nil, 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.status, e.call(tc.method, tc.path, tc.body, nil).status)
@@ -199,6 +203,28 @@ func TestRoutes(t *testing.T) {
 		assert.Nil(t, item["emailAddress"])
 		assert.True(t, strings.HasSuffix(item["lastModifiedDate"].(string), "Z"), item["lastModifiedDate"])
 		assert.Equal(t, []any{}, item["userDefinedFields"])
+	})
+	t.Run("a contact carries only the contract's properties", func(t *testing.T) {
+		item := e.call("GET", "Contacts/"+itoa(id), nil, nil).body["item"].(map[string]any)
+		assert.NotContains(t, item, "billingContact")
+		a := e.call("POST", "Contacts/query", map[string]any{"filter": []any{map[string]any{"op": "eq", "field": "billingContact", "value": true}}}, nil)
+		assert.Equal(t, 500, a.status, "not a Contact field")
+	})
+	t.Run("a single billing association is {\"item\": …}", func(t *testing.T) {
+		p := e.srv.AddBillingProduct("Seat")
+		bp := "Contacts/" + itoa(id) + "/BillingProductAssociations"
+		a := e.call("POST", bp, map[string]any{"billingProductID": p, "effectiveDate": "2026-01-01T00:00:00Z"}, nil)
+		require.Equal(t, 200, a.status, a.raw)
+		aid := int64(a.body["itemId"].(float64))
+		one := e.call("GET", bp+"/"+itoa(aid), nil, nil)
+		require.Equal(t, 200, one.status, one.raw)
+		item, ok := one.body["item"].(map[string]any)
+		require.True(t, ok, one.raw)
+		assert.Equal(t, float64(p), item["billingProductID"])
+		assert.NotContains(t, one.body, "items")
+		assert.NotContains(t, item, "userDefinedFields", "associations have none")
+		assert.Nil(t, e.call("GET", bp+"/424242", nil, nil).body["item"])
+		assert.Equal(t, float64(p), e.call("GET", "ContactBillingProductAssociations/"+itoa(aid), nil, nil).body["item"].(map[string]any)["billingProductID"])
 	})
 	t.Run("§2.6 field metadata carries lengths and required flags", func(t *testing.T) {
 		a := e.call("GET", "Contacts/entityInformation/fields", nil, nil)
@@ -473,7 +499,75 @@ func TestWrites(t *testing.T) {
 		a := e.call("POST", bp, map[string]any{"billingProductID": p, "effectiveDate": "2026-01-01T00:00:00Z"}, nil)
 		require.Equal(t, 200, a.status, a.raw)
 		assert.Equal(t, []int64{p}, e.srv.BillingProducts(id))
+		other, err := e.srv.SeedContact(co, autotasktest.Fields{"firstName": "Other", "lastName": "Contact"})
+		require.NoError(t, err)
+		q := func(contact int64) []any {
+			a := e.call("POST", "ContactBillingProductAssociations/query", map[string]any{"filter": []any{
+				map[string]any{"op": "eq", "field": "contactID", "value": contact},
+				map[string]any{"op": "eq", "field": "billingProductID", "value": p}}}, nil)
+			require.Equal(t, 200, a.status, a.raw)
+			return a.body["items"].([]any)
+		}
+		assert.Len(t, q(id), 1, "found through the per-contact index")
+		assert.Empty(t, q(other))
+		assert.Len(t, e.call("GET", bp, nil, nil).body["items"], 1)
+		assert.Empty(t, e.call("GET", "Contacts/"+itoa(other)+"/BillingProductAssociations", nil, nil).body["items"])
 	})
+	t.Run("id bounds select exactly the rows between them", func(t *testing.T) {
+		count := func(filter ...map[string]any) float64 {
+			a := e.call("POST", "Companies/query/count", map[string]any{"filter": filter}, nil)
+			require.Equal(t, 200, a.status, a.raw)
+			return a.body["queryCount"].(float64)
+		}
+		assert.Equal(t, float64(1), count(map[string]any{"op": "eq", "field": "id", "value": co}))
+		assert.Equal(t, float64(0), count(map[string]any{"op": "eq", "field": "id", "value": 424242}))
+		assert.Equal(t, float64(1), count(map[string]any{"op": "lt", "field": "id", "value": 1}), "the root company 0")
+		assert.Equal(t, float64(2), count(map[string]any{"op": "lte", "field": "id", "value": 1}))
+		assert.Equal(t, float64(0), count(map[string]any{"op": "gt", "field": "id", "value": 5}, map[string]any{"op": "lt", "field": "id", "value": 3}))
+	})
+}
+
+// BenchmarkBillingCheck is the billing-association check of a contact
+// among many associations: it costs the same whatever their number.
+func BenchmarkBillingCheck(b *testing.B) {
+	for _, n := range []int{100, 10_000} {
+		b.Run(itoa(int64(n)), func(b *testing.B) {
+			srv := autotasktest.NewServer(autotasktest.Options{HourlyLimit: 1 << 30})
+			defer srv.Close()
+			co := srv.AddCompany("Acme")
+			p := srv.AddBillingProduct("Seat")
+			cr := srv.Credentials()
+			post := func(path, body string) int {
+				req, _ := http.NewRequest("POST", srv.BaseURL()+"V1.0/"+path, strings.NewReader(body))
+				req.Header.Set("ApiIntegrationCode", cr.IntegrationCode)
+				req.Header.Set("UserName", cr.Username)
+				req.Header.Set("Secret", cr.Secret)
+				resp, err := srv.Client().Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			var last int64
+			for i := range n {
+				id, err := srv.SeedContact(co, autotasktest.Fields{"firstName": "F", "lastName": "L" + itoa(int64(i))})
+				if err != nil {
+					b.Fatal(err)
+				}
+				post("Contacts/"+itoa(id)+"/BillingProductAssociations", `{"billingProductID":`+itoa(p)+`,"effectiveDate":"2026-01-01T00:00:00Z"}`)
+				last = id
+			}
+			q := `{"filter":[{"op":"eq","field":"contactID","value":` + itoa(last) + `},{"op":"eq","field":"billingProductID","value":` + itoa(p) + `}]}`
+			b.ResetTimer()
+			for b.Loop() {
+				if post("ContactBillingProductAssociations/query", q) != 200 {
+					b.Fatal("query failed")
+				}
+			}
+		})
+	}
 }
 
 func TestThreshold(t *testing.T) {
@@ -499,6 +593,35 @@ func TestThreshold(t *testing.T) {
 		e.call("GET", e.srv.ZoneLookupURL()+"v1.0/zoneInformation?user=x", nil, nil)
 		assert.Equal(t, before, e.srv.RollingHourCount())
 	})
+}
+
+// The latency model is spent while the request holds its thread slot, so
+// that the thread limit shapes a run's wall time as it does at Autotask.
+func TestLatencyModel(t *testing.T) {
+	three := []autotasktest.Country{{ID: 1, Code: "AA", Name: "A"}, {ID: 2, Code: "BB", Name: "B"}, {ID: 3, Code: "CC", Name: "C"}}
+	for name, lat := range map[string]autotasktest.Latency{
+		"per call":   {PerCall: 300 * time.Millisecond},
+		"per record": {PerRecord: 100 * time.Millisecond},
+	} {
+		t.Run("§5.2 "+name+" cost holds the thread slot", func(t *testing.T) {
+			e := newEmu(t, autotasktest.Options{Latency: lat, Countries: three})
+			var wg sync.WaitGroup
+			got := make([]answer, 4)
+			for i := range got {
+				wg.Go(func() {
+					got[i] = e.call("POST", "Countries/query", map[string]any{"filter": []any{map[string]any{"op": "gt", "field": "id", "value": 0}}}, nil)
+				})
+			}
+			wg.Wait()
+			assert.Equal(t, 1, e.srv.ThreadRejections(), "the 4th request in flight is refused")
+			for _, a := range got {
+				if a.status == 200 {
+					assert.Len(t, a.body["items"], 3)
+				}
+			}
+		})
+	}
+	assert.Equal(t, autotasktest.Latency{PerCall: 200 * time.Millisecond, PerRecord: time.Millisecond}, autotasktest.RealisticLatency())
 }
 
 func TestThreadLimit(t *testing.T) {
@@ -532,8 +655,8 @@ func TestFaults(t *testing.T) {
 	e := newEmu(t, autotasktest.Options{})
 	co := e.srv.AddCompany("Acme")
 	path := "Companies/" + itoa(co) + "/Contacts"
-	t.Run("FailNext answers the scripted status with Retry-After", func(t *testing.T) {
-		e.srv.FailNext(autotasktest.Fault{Method: "GET", Path: "threshold", Status: 503, RetryAfter: "2", Times: 2})
+	t.Run("InjectFault answers the scripted status with Retry-After", func(t *testing.T) {
+		e.srv.InjectFault(autotasktest.Fault{Method: "GET", Path: "threshold", Status: 503, RetryAfter: "2", Times: 2})
 		assert.Equal(t, 503, e.call("GET", "ThresholdInformation", nil, nil).status)
 		assert.Equal(t, 503, e.call("GET", "ThresholdInformation", nil, nil).status)
 		assert.Equal(t, 200, e.call("GET", "ThresholdInformation", nil, nil).status)
@@ -548,6 +671,115 @@ func TestFaults(t *testing.T) {
 		_, err := e.srv.Client().Do(req)
 		assert.Error(t, err)
 		assert.Len(t, e.srv.Contacts(co), 1)
+	})
+	post := func(body string) (*http.Response, []byte, error) {
+		req, _ := http.NewRequest("POST", e.srv.BaseURL()+"V1.0/"+path, strings.NewReader(body))
+		cr := e.srv.Credentials()
+		req.Header.Set("ApiIntegrationCode", cr.IntegrationCode)
+		req.Header.Set("UserName", cr.Username)
+		req.Header.Set("Secret", cr.Secret)
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp, b, err
+	}
+	findByName := func(last string) int {
+		a := e.call("POST", "Contacts/query", map[string]any{"filter": []any{
+			map[string]any{"op": "eq", "field": "lastName", "value": last}}}, nil)
+		require.Equal(t, 200, a.status, a.raw)
+		return len(a.body["items"].([]any))
+	}
+	t.Run("AfterWrite with a 5xx commits the write and answers the error", func(t *testing.T) {
+		e.srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Status: 502, Times: 1})
+		resp, _, err := post(`{"firstName":"Five","lastName":"AfterWrite","isActive":1}`)
+		require.NoError(t, err)
+		assert.Equal(t, 502, resp.StatusCode)
+		assert.Equal(t, 1, findByName("AfterWrite"))
+	})
+	t.Run("Truncate commits the write and cuts the body short", func(t *testing.T) {
+		e.srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", Truncate: true, Times: 1})
+		resp, _, err := post(`{"firstName":"Cut","lastName":"Truncated","isActive":1}`)
+		if err == nil {
+			t.Fatalf("the body was read whole (status %d)", resp.StatusCode)
+		}
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+		assert.Equal(t, 1, findByName("Truncated"))
+	})
+	t.Run("NoItemID commits the write and answers 200 without an id", func(t *testing.T) {
+		e.srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", NoItemID: true, Times: 1})
+		resp, b, err := post(`{"firstName":"No","lastName":"ItemID","isActive":1}`)
+		require.NoError(t, err)
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.JSONEq(t, `{}`, string(b))
+		assert.Equal(t, 1, findByName("ItemID"))
+	})
+	t.Run("R-DEACT-5 EmptyPage answers a query 200 with no items", func(t *testing.T) {
+		e.srv.InjectFault(autotasktest.Fault{Path: "Contacts/query", EmptyPage: true, Times: 1})
+		assert.Equal(t, 0, findByName("ItemID"))
+		assert.Equal(t, 1, findByName("ItemID"), "only the next query")
+	})
+	t.Run("CommitDelay hides a lost create from reads until the clock passes it", func(t *testing.T) {
+		e.srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Drop: true, CommitDelay: time.Minute, Times: 1})
+		_, _, err := post(`{"firstName":"Late","lastName":"Commit","isActive":1}`)
+		require.Error(t, err, "the answer is lost")
+		assert.Equal(t, 0, findByName("Commit"), "a look-up right after the create does not find it")
+		var id int64
+		for _, c := range e.srv.Contacts(co) {
+			if c["lastName"] == "Commit" {
+				id = c["id"].(int64)
+			}
+		}
+		require.NotZero(t, id, "inspection sees it at once")
+		assert.Nil(t, e.call("GET", "Contacts/"+itoa(id), nil, nil).body["item"])
+		assert.Equal(t, 500, e.call("PATCH", path, map[string]any{"id": id, "title": "x"}, nil).status)
+		e.srv.Advance(time.Minute)
+		assert.Equal(t, 1, findByName("Commit"))
+		assert.NotNil(t, e.call("GET", "Contacts/"+itoa(id), nil, nil).body["item"])
+	})
+	t.Run("Delay holds the answer past a client's timeout; the write still commits", func(t *testing.T) {
+		e.srv.InjectFault(autotasktest.Fault{Method: "POST", Path: "/Contacts", AfterWrite: true, Delay: time.Hour, Times: 1})
+		hc := e.srv.Client()
+		hc.Timeout = 20 * time.Millisecond
+		req, _ := http.NewRequest("POST", e.srv.BaseURL()+"V1.0/"+path, strings.NewReader(`{"firstName":"Slow","lastName":"Answer","isActive":1}`))
+		cr := e.srv.Credentials()
+		req.Header.Set("ApiIntegrationCode", cr.IntegrationCode)
+		req.Header.Set("UserName", cr.Username)
+		req.Header.Set("Secret", cr.Secret)
+		_, err := hc.Do(req)
+		require.Error(t, err)
+		require.Eventually(t, func() bool { return findByName("Answer") == 2 }, 5*time.Second, 5*time.Millisecond,
+			"committed once the client gave up (one Answer from DropResponseAfterWrite above)")
+	})
+	t.Run("SetRandomFaults is deterministic for a seed", func(t *testing.T) {
+		statuses := func() []int {
+			e := newEmu(t, autotasktest.Options{Seed: 42})
+			e.srv.SetRandomFaults(0.5, autotasktest.Fault{Status: 503}, autotasktest.Fault{Status: 502}, autotasktest.Fault{EmptyPage: true})
+			var out []int
+			for range 20 {
+				a := e.call("POST", "Countries/query", map[string]any{"filter": []any{map[string]any{"op": "gt", "field": "id", "value": 0}}}, nil)
+				n := a.status
+				if n == 200 && len(a.body["items"].([]any)) == 0 {
+					n = 0
+				}
+				out = append(out, n)
+			}
+			return out
+		}
+		first := statuses()
+		assert.Equal(t, first, statuses())
+		assert.Contains(t, first, 200)
+		assert.Contains(t, first, 503)
+	})
+	t.Run("Times 0 applies the fault to every matching request until ClearFaults", func(t *testing.T) {
+		e.srv.InjectFault(autotasktest.Fault{Method: "GET", Path: "threshold", Status: 502})
+		for range 3 {
+			assert.Equal(t, 502, e.call("GET", "ThresholdInformation", nil, nil).status)
+		}
+		e.srv.ClearFaults()
+		assert.Equal(t, 200, e.call("GET", "ThresholdInformation", nil, nil).status)
 	})
 	t.Run("SetErrorRate 1 fails every request", func(t *testing.T) {
 		e.srv.SetErrorRate(1, 502)

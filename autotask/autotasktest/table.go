@@ -35,7 +35,9 @@ func (f *fieldMeta) wire() map[string]any {
 	}
 }
 
-// contactFields follows the Contacts field table of docs/autotask-api.md §2.2.
+// contactFields follows the Contacts field table of docs/autotask-api.md §2.2,
+// restricted to the properties of the published contract's ContactModel
+// (billingContact, found only in some newer descriptions, is left out).
 var contactFields = []fieldMeta{
 	{Name: "id", DataType: "long", ReadOnly: true},
 	{Name: "companyID", DataType: "integer", Required: true, RefEntity: "Company", CreateOnly: true},
@@ -62,7 +64,6 @@ var contactFields = []fieldMeta{
 	{Name: "externalID", DataType: "string", Length: 50},
 	{Name: "isActive", DataType: "integer", Required: true},
 	{Name: "primaryContact", DataType: "boolean"},
-	{Name: "billingContact", DataType: "boolean"},
 	{Name: "receivesEmailNotifications", DataType: "boolean"},
 	{Name: "isOptedOutFromBulkEmail", DataType: "boolean", NoQuery: true},
 	{Name: "bulkEmailOptOutTime", DataType: "datetime", ReadOnly: true},
@@ -141,11 +142,13 @@ type table struct {
 	byID    map[int64]record
 	nextID  int64
 	udfs    map[int64][]udf // user-defined fields by row id
+	hasUDF  bool            // the entity carries userDefinedFields (§2.5)
 }
 
 func newTable(entity, path string, fields []fieldMeta, firstID int64) *table {
 	t := &table{entity: entity, path: path, fields: fields, byLower: map[string]*fieldMeta{},
-		byID: map[int64]record{}, nextID: firstID, udfs: map[int64][]udf{}}
+		byID: map[int64]record{}, nextID: firstID, udfs: map[int64][]udf{},
+		hasUDF: entity == "Contact" || entity == "Company"}
 	for i := range fields {
 		t.byLower[strings.ToLower(fields[i].Name)] = &fields[i]
 	}
@@ -187,7 +190,8 @@ func parseTime(s string) (time.Time, error) {
 }
 
 // wire returns the JSON form of r, restricted to include when non-nil
-// (id and userDefinedFields are always kept, §3.3).
+// (id and, on entities with user-defined fields, userDefinedFields are
+// always kept, §3.3).
 func (t *table) wire(r record, include map[string]bool, omitEmptyUDF bool) map[string]any {
 	out := make(map[string]any, len(r)+1)
 	for _, f := range t.fields {
@@ -202,7 +206,7 @@ func (t *table) wire(r record, include map[string]bool, omitEmptyUDF bool) map[s
 	}
 	id, _ := r["id"].(int64)
 	u := t.udfs[id]
-	if len(u) > 0 || !omitEmptyUDF {
+	if t.hasUDF && (len(u) > 0 || !omitEmptyUDF) {
 		if u == nil {
 			u = []udf{}
 		}
