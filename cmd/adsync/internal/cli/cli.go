@@ -31,6 +31,7 @@ const (
 	ExitUsage   = 2 // bad input: flags, configuration, secrets; nothing was written
 	ExitHeld    = 3 // sync or approve: the run is held, deactivations await approval (R-DEACT-4)
 	ExitPartial = 4 // sync: the run succeeded but some contact writes failed (retried next run)
+	ExitBusy    = 5 // sync or approve: another process is running the organization (R-RUN-5); nothing was done
 )
 
 const usage = `adsync syncs contacts one way, from Entra ID or Active Directory into Autotask PSA.
@@ -56,7 +57,8 @@ Flags (before or after the command):
   --log-level LEVEL  debug, info, warn or error (default warn; info for serve)
 
 Exit codes: 0 success, 1 failure, 2 bad input (nothing written), 3 run held for
-approval, 4 run done with failed contact writes (retried by the next run).
+approval, 4 run done with failed contact writes (retried by the next run), 5 a run
+of the organization is in progress in another process (nothing done).
 `
 
 // app is one invocation of the command.

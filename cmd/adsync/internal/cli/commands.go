@@ -169,7 +169,7 @@ func (a *app) sync(ctx context.Context, args []string) int {
 
 // worse returns the more serious of two exit codes.
 func worse(a, b int) int {
-	rank := map[int]int{ExitOK: 0, ExitPartial: 1, ExitHeld: 2, ExitFailed: 3, ExitUsage: 4}
+	rank := map[int]int{ExitOK: 0, ExitBusy: 1, ExitPartial: 2, ExitHeld: 3, ExitFailed: 4, ExitUsage: 5}
 	if rank[b] > rank[a] {
 		return b
 	}
@@ -181,6 +181,11 @@ func worse(a, b int) int {
 func (a *app) report(orgID string, cfg *Config, index int, run adsync.Run, err error) int {
 	if run.ID == 0 && err != nil {
 		fmt.Fprintf(a.stderr, "adsync: %s: %v\n", orgID, err)
+		if errors.Is(err, adsync.ErrRunInProgress) {
+			// Another process runs the organization: not a failure of
+			// this one, which did nothing (R-RUN-5).
+			return ExitBusy
+		}
 		return ExitFailed
 	}
 	writeRun(a.stdout, run)
