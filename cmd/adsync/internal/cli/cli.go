@@ -38,7 +38,7 @@ const usage = `adsync syncs contacts one way, from Entra ID or Active Directory 
 
 Usage:
   adsync demo [--state DIR]             run the whole job against built-in emulators (no setup)
-  adsync [flags] check                  test the connections (Autotask, directory, TLS)
+  adsync [flags] check [--timeout 60s]  test the connections (Autotask, directory, TLS)
   adsync [flags] plan [--json]          dry run: what a sync would write
   adsync [flags] sync                   sync now (exit 3 when deactivations are held)
   adsync [flags] approve --org ID [--run N]   apply a held run's deactivations

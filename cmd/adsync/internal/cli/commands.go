@@ -9,54 +9,154 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/psasync/adsync"
 )
 
-// check tests every organization's connections: Autotask (credentials,
-// company) and the directory (reachability, bind or sign-in, TLS).
+// DefaultCheckTimeout bounds the whole check command unless --timeout says
+// otherwise: an endpoint that accepts connections and never answers must
+// not keep an admin waiting for minutes.
+const DefaultCheckTimeout = 60 * time.Second
+
+// check tests the connections: Autotask once (credentials, zone, the request
+// budget), then, concurrently, each organization's directory (reachability,
+// bind or sign-in, TLS) and Autotask company. Each result is printed as it
+// comes; the whole command gives up after --timeout.
 func (a *app) check(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
+	timeout := fs.Duration("timeout", DefaultCheckTimeout, "give up on the whole check after this long")
 	e, code := a.open(ctx, "check", &fs, args, "warn", false, nil)
 	if e == nil {
 		return code
 	}
-	failed := false
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ORG\tDIRECTORY\tTLS\tDIRECTORY CHECK\tAUTOTASK CHECK")
-	var problems []string
-	for _, o := range e.orgs {
-		dir, at := "ok", "ok"
-		st, err := o.Source.Check(ctx)
+	if *timeout <= 0 {
+		return a.usageError(fmt.Sprintf("check: --timeout %s: want a positive duration such as 30s", *timeout))
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	c := &checker{stdout: a.stdout, stderr: a.stderr, timeout: *timeout}
+
+	atDone := make(chan struct{})
+	var atErr error
+	var wg sync.WaitGroup
+	wg.Add(1 + len(e.orgs))
+	go func() {
+		defer wg.Done()
+		defer close(atDone)
+		t, err := e.store.Threshold(ctx)
 		if err != nil {
-			dir, failed = "FAILED", true
-			problems = append(problems, fmt.Sprintf("%s: directory: %v", o.Config.ID, err))
-		} else if st.Detail != "" {
-			dir = "ok (" + st.Detail + ")"
+			atErr = err
+			c.failed("autotask", "autotask: FAILED", ctx, err)
+			return
 		}
-		if err := e.store.Check(ctx, o.Config.CompanyID); err != nil {
-			at, failed = "FAILED", true
-			problems = append(problems, fmt.Sprintf("%s: autotask company %d: %v", o.Config.ID, o.Config.CompanyID, err))
-		}
-		tls := string(st.TLS)
-		if tls == "" {
-			tls = string(adsync.TLSUnknown)
-		}
-		if !st.CertExpiry.IsZero() {
-			tls += " (expires " + st.CertExpiry.Format("2006-01-02") + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Config.ID, o.Config.Directory, tls, dir, at)
+		c.ok(fmt.Sprintf("autotask: ok (signed in; %d of %d API calls used this hour)", t.Used, t.Limit))
+	}()
+	for _, o := range e.orgs {
+		go func(o adsync.Org) {
+			defer wg.Done()
+			id := o.Config.ID
+			st, err := o.Source.Check(ctx)
+			tls := string(st.TLS)
+			if tls == "" {
+				tls = string(adsync.TLSUnknown)
+			}
+			if !st.CertExpiry.IsZero() {
+				tls += " (expires " + st.CertExpiry.Format("2006-01-02") + ")"
+			}
+			if err != nil {
+				c.failed(id+": directory", fmt.Sprintf("%s: directory %s FAILED; TLS %s", id, o.Config.Directory, tls), ctx, err)
+			} else {
+				detail := ""
+				if st.Detail != "" {
+					detail = " (" + st.Detail + ")"
+				}
+				c.ok(fmt.Sprintf("%s: directory %s ok%s; TLS %s", id, o.Config.Directory, detail, tls))
+			}
+			select {
+			case <-atDone:
+			case <-ctx.Done():
+			}
+			if atErr != nil || ctx.Err() != nil {
+				c.ok(fmt.Sprintf("%s: Autotask company %d not checked (Autotask failed)", id, o.Config.CompanyID))
+				return
+			}
+			if err := e.store.Check(ctx, o.Config.CompanyID); err != nil {
+				c.failed(fmt.Sprintf("%s: Autotask company %d", id, o.Config.CompanyID),
+					fmt.Sprintf("%s: Autotask company %d FAILED", id, o.Config.CompanyID), ctx, err)
+				return
+			}
+			c.ok(fmt.Sprintf("%s: Autotask company %d ok", id, o.Config.CompanyID))
+		}(o)
 	}
-	_ = tw.Flush()
-	for _, p := range problems {
-		fmt.Fprintln(a.stderr, "adsync: "+p)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// A check that ignores its context must not hold the command:
+		// whatever has not answered yet has failed.
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+			c.giveUp()
+		}
 	}
-	if failed {
+	if c.anyFailed() {
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// checker prints check results as they come, from several goroutines.
+type checker struct {
+	stdout, stderr io.Writer
+	timeout        time.Duration
+
+	mu      sync.Mutex
+	failure bool
+	over    bool // the command returned: later results are dropped
+}
+
+func (c *checker) ok(line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.over {
+		fmt.Fprintln(c.stdout, line)
+	}
+}
+
+// failed prints a failed check's line on stdout and its reason on stderr;
+// a check cut by the timeout says so rather than "context deadline
+// exceeded".
+func (c *checker) failed(what, line string, ctx context.Context, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failure = true
+	if c.over {
+		return
+	}
+	fmt.Fprintln(c.stdout, line)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		fmt.Fprintf(c.stderr, "adsync: %s: no answer within %s (--timeout)\n", what, c.timeout)
+		return
+	}
+	fmt.Fprintf(c.stderr, "adsync: %s: %v\n", what, err)
+}
+
+func (c *checker) giveUp() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failure, c.over = true, true
+	fmt.Fprintf(c.stderr, "adsync: check: gave up after %s (--timeout): the checks not printed above had no answer\n", c.timeout)
+}
+
+func (c *checker) anyFailed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failure
 }
 
 // planJSON is the --json form of a plan.
