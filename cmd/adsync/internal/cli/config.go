@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -226,6 +229,9 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) { // nothing but blanks and comments
+			return nil, &InputError{File: path, Msg: "the file is empty: see examples/adsync.yaml for a starting point"}
+		}
 		return nil, l.yamlError(err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -295,6 +301,20 @@ func (l *loader) checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 		return nil
 	}
 	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		// YAML decoding truncates a float into an integer: companyId: 17.4
+		// would sync company 17.
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!float" {
+			return &InputError{File: l.path, Line: n.Line, Field: path, Msg: fmt.Sprintf("want a whole number, got %s", n.Value)}
+		}
+	case reflect.Float32, reflect.Float64:
+		// .nan compares false with every bound, so no range check would
+		// refuse it: budgetStop: .nan would never stop.
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!float" {
+			if nonFinite.MatchString(n.Value) {
+				return &InputError{File: l.path, Line: n.Line, Field: path, Msg: fmt.Sprintf("want a finite number, got %s", n.Value)}
+			}
+		}
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -350,6 +370,9 @@ func (l *loader) checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 	}
 	return nil
 }
+
+// nonFinite matches YAML's spellings of NaN and the infinities.
+var nonFinite = regexp.MustCompile(`^[-+]?\.(?i:nan|inf)$`)
 
 func join(path, key string) string {
 	if path == "" {
@@ -466,6 +489,39 @@ func (l *loader) secret(path, name, inline, env, file string, required bool) (st
 	return "", nil
 }
 
+// explicitZero refuses a setting written as 0 whose zero value means a
+// default: the file says one thing and adsync would do another.
+func (l *loader) explicitZero(field string, zero bool, fix string) error {
+	if _, set := l.lines[field]; set && zero {
+		return l.bad(field, "0 is refused: %s", fix)
+	}
+	return nil
+}
+
+// secureURL refuses an http:// URL that would carry a secret in clear,
+// unless its host is a loopback address (a local emulator or proxy).
+func (l *loader) secureURL(field, value, what string) error {
+	if value == "" {
+		return nil
+	}
+	u, err := url.Parse(value)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return l.bad(field, "%q is not an https:// URL", value)
+	}
+	if u.Scheme == "https" || isLoopback(u.Hostname()) {
+		return nil
+	}
+	return l.bad(field, "http:// would send %s in clear: use https:// (http:// is allowed only for a loopback host such as 127.0.0.1 or localhost)", what)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // rel resolves a path relative to the configuration file's directory.
 func (l *loader) rel(p string) string {
 	if p == "" || filepath.IsAbs(p) {
@@ -483,6 +539,23 @@ func (l *loader) build(fc *fileConfig) (*Config, error) {
 		return nil, l.bad("schedule.parallelism", "must be positive (default %d), got %d", adsync.DefaultParallelism, cfg.Parallel)
 	}
 	a := fc.Autotask
+	for _, z := range []struct {
+		field string
+		zero  bool
+		def   string
+	}{
+		{"autotask.budgetShare", a.BudgetShare == 0, "0.5"},
+		{"autotask.budgetStop", a.BudgetStop == 0, "0.9"},
+	} {
+		if err := l.explicitZero(z.field, z.zero, "omit it for the default ("+z.def+")"); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range []struct{ field, value string }{{"autotask.baseUrl", a.BaseURL}, {"autotask.zoneLookupUrl", a.ZoneLookupURL}} {
+		if err := l.secureURL(u.field, u.value, "the API secret"); err != nil {
+			return nil, err
+		}
+	}
 	secret, err := l.secret("autotask", "secret", a.Secret, a.SecretEnv, a.SecretFile, true)
 	if err != nil {
 		return nil, err
@@ -520,6 +593,16 @@ func (l *loader) org(i int, o *orgYAML) (OrgSpec, error) {
 		Guard: adsync.Guard{Min: o.Guard.Min, Percent: o.Guard.Percent, Off: o.Guard.Off}}
 	if o.ID == "" {
 		return OrgSpec{}, l.bad(p+".id", "required: a short stable key for the organization, e.g. contoso")
+	}
+	// The library reads a zero as "the default"; written in the file, it
+	// would silently mean DefaultGuardMin or DefaultGuardPercent.
+	guardFix := fmt.Sprintf("0 cannot be expressed: omit the key for the default (min %d, percent %g); to hold almost every deactivation set min: 1 and a small percent such as 0.1; to apply every deactivation at once set off: true",
+		adsync.DefaultGuardMin, adsync.DefaultGuardPercent)
+	if err := l.explicitZero(p+".guard.min", o.Guard.Min == 0, guardFix); err != nil {
+		return OrgSpec{}, err
+	}
+	if err := l.explicitZero(p+".guard.percent", o.Guard.Percent == 0, guardFix); err != nil {
+		return OrgSpec{}, err
 	}
 	if o.CompanyID == 0 {
 		return OrgSpec{}, l.bad(p+".companyId", "required: the Autotask company id (CRM > Companies; the id in the company page's URL)")
@@ -587,6 +670,11 @@ func (l *loader) ldap(p string, y *ldapYAML, oc *adsync.OrgConfig) (*ldap.Config
 }
 
 func (l *loader) azure(p string, y *azureYAML, oc *adsync.OrgConfig) (*graph.Config, error) {
+	for _, u := range []struct{ field, value string }{{p + ".baseUrl", y.BaseURL}, {p + ".authorityHost", y.AuthorityHost}} {
+		if err := l.secureURL(u.field, u.value, "the sign-in secret and the directory's data"); err != nil {
+			return nil, err
+		}
+	}
 	secret, err := l.secret(p, "clientSecret", y.ClientSecret, y.ClientSecretEnv, y.ClientSecretFile, false)
 	if err != nil {
 		return nil, err

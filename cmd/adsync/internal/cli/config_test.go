@@ -109,6 +109,29 @@ func TestBadInput(t *testing.T) {
 		{"unknown organization", validLDAP, []string{"--org", "nope"}, []string{"--org: no organization \"nope\"", "the ids are: fabrikam"}},
 		{"bad store", validLDAP, []string{"--store", "mysql:x"}, []string{"--store: \"mysql:x\": want sqlite:PATH or postgres:DSN"}},
 		{"bad guard", replace("percent: 10", "percent: 150"), nil, []string{"orgs[0].guard.percent: must be between 0 and 100"}},
+		// #10 point 11: YAML's floats truncated into integers, NaN and
+		// infinities, explicit zeros meaning a default, secrets in clear.
+		{"float in an integer setting", replace("companyId: 175", "companyId: 17.4"), nil,
+			[]string{"adsync.yaml:9: orgs[0].companyId: want a whole number, got 17.4"}},
+		{"NaN guard percent", replace("percent: 10", "percent: .nan"), nil,
+			[]string{"adsync.yaml:12: orgs[0].guard.percent: want a finite number, got .nan"}},
+		{"infinite budget stop", replace("  zoneLookupUrl: ZONE\n", "  zoneLookupUrl: ZONE\n  budgetStop: .inf\n"), nil,
+			[]string{"adsync.yaml:6: autotask.budgetStop: want a finite number, got .inf"}},
+		{"NaN budget share", replace("  zoneLookupUrl: ZONE\n", "  zoneLookupUrl: ZONE\n  budgetShare: .NaN\n"), nil,
+			[]string{"adsync.yaml:6: autotask.budgetShare: want a finite number, got .NaN"}},
+		{"explicit zero guard", replace("guard: {min: 5, percent: 10}", "guard: {min: 0, percent: 0}"), nil,
+			[]string{"adsync.yaml:12: orgs[0].guard.min: 0 is refused", "off: true"}},
+		{"explicit zero guard percent", replace("guard: {min: 5, percent: 10}", "guard: {min: 5, percent: 0}"), nil,
+			[]string{"adsync.yaml:12: orgs[0].guard.percent: 0 is refused"}},
+		{"explicit zero budget share", replace("  zoneLookupUrl: ZONE\n", "  zoneLookupUrl: ZONE\n  budgetShare: 0\n"), nil,
+			[]string{"adsync.yaml:6: autotask.budgetShare: 0 is refused"}},
+		{"Autotask zone lookup over http", replace("zoneLookupUrl: ZONE", "zoneLookupUrl: http://webservices.autotask.net/atservicesrest/"), nil,
+			[]string{"adsync.yaml:5: autotask.zoneLookupUrl: http:// would send the API secret in clear", "https://"}},
+		{"Autotask base over http", replace("  zoneLookupUrl: ZONE\n", "  baseUrl: http://webservices3.autotask.net/ATServicesRest/\n"), nil,
+			[]string{"adsync.yaml:5: autotask.baseUrl: http:// would send the API secret in clear"}},
+		// #10 point 13.
+		{"empty file", "", nil, []string{"adsync.yaml: the file is empty"}},
+		{"comments only", "# adsync configuration\n\n# to do\n", nil, []string{"adsync.yaml: the file is empty"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
