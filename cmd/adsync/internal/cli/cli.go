@@ -9,19 +9,16 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
-	"github.com/psasync/adsync/history/postgres"
-	"github.com/psasync/adsync/history/sqlite"
+	"github.com/psasync/adsync/config"
 	"github.com/psasync/adsync/matcher"
 	"github.com/psasync/adsync/merge"
-	"github.com/psasync/adsync/source/graph"
-	"github.com/psasync/adsync/source/ldap"
+	// The azure directory kind: the command reads Entra ID organizations.
+	_ "github.com/psasync/adsync/source/graph/graphconfig"
 )
 
 // Exit codes of the command.
@@ -204,9 +201,13 @@ func (a *app) fail(err error) int {
 	return ExitFailed
 }
 
+// InputError is bad input: a flag, a configuration or a secret that
+// cannot be used. The command exits with ExitUsage and writes nothing.
+type InputError = config.Error
+
 // loadConfig loads the configuration file and keeps the organizations
 // selected with --org.
-func (a *app) loadConfig() (*Config, error) {
+func (a *app) loadConfig() (*config.Config, error) {
 	path := a.configPath
 	if path == "" {
 		path = a.getenv("ADSYNC_CONFIG")
@@ -214,143 +215,47 @@ func (a *app) loadConfig() (*Config, error) {
 	if path == "" {
 		path = "adsync.yaml"
 	}
-	cfg, err := LoadConfig(path, a.getenv)
+	cfg, err := config.Load(path, &config.Options{Getenv: a.getenv, Logger: a.log, HTTPClient: a.httpClient})
 	if err != nil {
+		if ce := (*config.Error)(nil); errors.As(err, &ce) && ce.Line == 0 && ce.Field == "" && strings.Contains(ce.Msg, "cannot read the configuration file") {
+			ce.Msg += " (give its path with --config or ADSYNC_CONFIG)"
+		}
 		return nil, err
 	}
 	if len(a.orgs) > 0 {
-		var keep []OrgSpec
+		var keep []config.Org
 		for _, id := range a.orgs {
-			o, ok := cfg.org(id)
+			o, ok := cfg.Org(id)
 			if !ok {
-				return nil, &InputError{Field: "--org", Msg: fmt.Sprintf("no organization %q in %s (the ids are: %s)", id, path, strings.Join(cfg.ids(), ", "))}
+				return nil, &InputError{Field: "--org", Msg: fmt.Sprintf("no organization %q in %s (the ids are: %s)", id, path, strings.Join(cfg.IDs(), ", "))}
 			}
 			keep = append(keep, o)
 		}
-		cfg.Orgs = keep
+		cfg.Organizations = keep
 	}
 	return cfg, nil
 }
 
-func (c *Config) org(id string) (OrgSpec, bool) {
-	for _, o := range c.Orgs {
-		if o.Config.ID == id {
-			return o, true
-		}
+// storeSpec returns the history store to use: --store, $ADSYNC_STORE, the
+// file's store, or a SQLite file beside the configuration.
+func (a *app) storeSpecOf(cfg *config.Config) (string, error) {
+	override := a.storeSpec
+	if override == "" {
+		override = a.getenv("ADSYNC_STORE")
 	}
-	return OrgSpec{}, false
-}
-
-func (c *Config) ids() []string {
-	ids := make([]string, len(c.Orgs))
-	for i, o := range c.Orgs {
-		ids[i] = o.Config.ID
+	spec, err := cfg.HistorySpec(override)
+	var ce *config.Error
+	if errors.As(err, &ce) && ce.Field == "" {
+		ce.Field = "--store"
 	}
-	return ids
-}
-
-func (c *Config) orgConfigs() []adsync.OrgConfig {
-	out := make([]adsync.OrgConfig, len(c.Orgs))
-	for i, o := range c.Orgs {
-		out[i] = o.Config
-	}
-	return out
-}
-
-// resolveStore returns the history store to use: --store, $ADSYNC_STORE, the
-// file's store, or a SQLite file beside the configuration. A bare
-// postgres:// or postgresql:// URL stands for postgres:URL.
-func (a *app) resolveStore(cfg *Config) (string, error) {
-	spec := a.storeSpec
-	if spec == "" {
-		spec = a.getenv("ADSYNC_STORE")
-	}
-	if spec == "" && cfg != nil {
-		spec = cfg.Store
-	}
-	if spec == "" {
-		dir := "."
-		if cfg != nil {
-			dir = filepath.Dir(cfg.Path)
-		}
-		spec = "sqlite:" + filepath.Join(dir, "adsync-history.db")
-	}
-	if strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://") {
-		// A bare PostgreSQL URL, as libpq and our own messages write it:
-		// cut at the first ":" it would become "//user:pw@host…", which pgx
-		// reads as an empty key=value DSN (the local socket, as root).
-		spec = "postgres:" + spec
-	}
-	kind, rest, ok := strings.Cut(spec, ":")
-	if !ok || rest == "" || (kind != "sqlite" && kind != "postgres") {
-		return "", &InputError{Field: "--store", Msg: fmt.Sprintf("%q: want sqlite:PATH or postgres:DSN (e.g. postgres://adsync@db/adsync)", redactDSN(spec))}
-	}
-	if kind == "sqlite" && cfg != nil && !filepath.IsAbs(rest) && a.storeSpec == "" && a.getenv("ADSYNC_STORE") == "" {
-		spec = "sqlite:" + filepath.Join(filepath.Dir(cfg.Path), rest)
-	}
-	return spec, nil
-}
-
-// dsnPassword matches a password setting in a key=value DSN (quoted, or
-// with spaces around "=", as libpq allows) or in a URL's query.
-var dsnPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]*)`)
-
-// redactDSN hides the passwords in a store specification for messages:
-// a URL's userinfo password, and password= or sslpassword= settings in a
-// URL's query or a key=value DSN.
-func redactDSN(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		// The last "@": a password may hold a raw one. Masking too much
-		// is better than too little.
-		if at := strings.LastIndex(s, "@"); at > i {
-			if c := strings.Index(s[i+3:at], ":"); c >= 0 {
-				s = s[:i+3+c+1] + "xxxxx" + s[at:]
-			}
-		}
-	}
-	return dsnPassword.ReplaceAllString(s, "${1}=xxxxx")
-}
-
-// historyStore is an opened history store.
-type historyStore struct {
-	adsync.HistoryStore
-	close func()
-}
-
-// Close closes the store.
-func (h *historyStore) Close() error { h.close(); return nil }
-
-// openStore opens the history store. It is called only after the
-// configuration and its secrets were validated, so bad input never creates
-// a database file.
-func (a *app) openStore(ctx context.Context, spec string) (*historyStore, error) {
-	kind, rest, _ := strings.Cut(spec, ":")
-	switch kind {
-	case "postgres":
-		s, err := postgres.Open(ctx, rest, &postgres.Options{Logger: a.log})
-		if err != nil {
-			return nil, fmt.Errorf("opening the history store: %w", err)
-		}
-		return &historyStore{s, s.Close}, nil
-	default:
-		if dir := filepath.Dir(rest); dir != "" {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("creating the directory of the history store: %w", err)
-			}
-		}
-		s, err := sqlite.Open(ctx, rest, &sqlite.Options{Logger: a.log})
-		if err != nil {
-			return nil, fmt.Errorf("opening the history store %s: %w", rest, err)
-		}
-		return &historyStore{s, func() { _ = s.Close() }}, nil
-	}
+	return spec, err
 }
 
 // env is what a command that talks to the services needs.
 type env struct {
-	cfg    *Config
+	cfg    *config.Config
 	store  *autotask.Client
-	hist   *historyStore
+	hist   config.History
 	syncer *adsync.Syncer
 	orgs   []adsync.Org
 }
@@ -369,29 +274,20 @@ func (a *app) setup(ctx context.Context, withStore bool, progress func(adsync.Pr
 		return nil, err
 	}
 	e := &env{cfg: cfg}
-	atc := cfg.Autotask
-	atc.Logger = a.log
-	if a.httpClient != nil {
-		atc.HTTPClient = a.httpClient
+	if e.store, err = cfg.ContactStore(); err != nil {
+		return nil, err
 	}
-	if e.store, err = autotask.New(atc); err != nil {
-		return nil, &InputError{File: cfg.Path, Field: "autotask", Msg: err.Error()}
+	if e.orgs, err = cfg.Orgs(); err != nil {
+		return nil, err
 	}
-	for _, o := range cfg.Orgs {
-		src, err := a.newSource(o)
-		if err != nil {
-			return nil, &InputError{File: cfg.Path, Field: "orgs." + o.Config.ID, Msg: err.Error()}
-		}
-		e.orgs = append(e.orgs, adsync.Org{Config: o.Config, Source: src})
-	}
-	spec, err := a.resolveStore(cfg) // checked even when unused: a bad flag is bad input
+	spec, err := a.storeSpecOf(cfg) // checked even when unused: a bad flag is bad input
 	if err != nil {
 		return nil, err
 	}
 	if !withStore {
 		return e, nil
 	}
-	if e.hist, err = a.openStore(ctx, spec); err != nil {
+	if e.hist, err = cfg.History(ctx, spec, &config.HistoryOptions{CreateDir: true}); err != nil {
 		return nil, err
 	}
 	e.syncer, err = adsync.NewSyncer(adsync.Options{Store: e.store, History: e.hist, Matcher: matcher.New(nil),
@@ -401,20 +297,6 @@ func (a *app) setup(ctx context.Context, withStore bool, progress func(adsync.Pr
 		return nil, err
 	}
 	return e, nil
-}
-
-func (a *app) newSource(o OrgSpec) (adsync.DirectorySource, error) {
-	if o.LDAP != nil {
-		c := *o.LDAP
-		c.Logger = a.log
-		return ldap.New(c)
-	}
-	c := *o.Azure
-	c.Logger = a.log
-	if a.httpClient != nil {
-		c.HTTPClient = a.httpClient
-	}
-	return graph.New(c)
 }
 
 // formatTime formats a time for tables, in local time.

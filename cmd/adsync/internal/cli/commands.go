@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/config"
 )
 
 // DefaultCheckTimeout bounds the whole check command unless --timeout says
@@ -262,7 +263,7 @@ func (a *app) sync(ctx context.Context, args []string) int {
 		}
 		run, err := e.syncer.Sync(ctx, o, adsync.TriggerForced)
 		pr.done()
-		code = worse(code, a.report(o.Config.ID, e.cfg, e.cfg.Orgs[i].Index, run, err))
+		code = worse(code, a.report(o.Config.ID, e.cfg, e.cfg.Organizations[i].Index, run, err))
 	}
 	return code
 }
@@ -278,7 +279,7 @@ func worse(a, b int) int {
 
 // report prints a run's outcome and returns its exit code. index is the
 // organization's position in the configuration file, for messages.
-func (a *app) report(orgID string, cfg *Config, index int, run adsync.Run, err error) int {
+func (a *app) report(orgID string, cfg *config.Config, index int, run adsync.Run, err error) int {
 	if run.ID == 0 && err != nil {
 		fmt.Fprintf(a.stderr, "adsync: %s: %v\n", orgID, err)
 		if errors.Is(err, adsync.ErrRunInProgress) {
@@ -338,7 +339,7 @@ func writeRun(w io.Writer, r adsync.Run) {
 }
 
 // writeHeld explains a held run and how to approve it.
-func writeHeld(w io.Writer, orgID string, cfg *Config, index int, r adsync.Run) {
+func writeHeld(w io.Writer, orgID string, cfg *config.Config, index int, r adsync.Run) {
 	fmt.Fprintf(w, "\n%s: run %d is HELD: it would deactivate %d contacts, more than the guard allows (R-DEACT-4).\n", orgID, r.ID, len(r.Held))
 	fmt.Fprintln(w, "Everything else was applied. The held deactivations:")
 	for i, h := range r.Held {
@@ -409,7 +410,7 @@ func (a *app) approve(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stderr, "adsync: %s: %v\n", o.Config.ID, err)
 		return ExitFailed
 	}
-	return a.report(o.Config.ID, e.cfg, e.cfg.Orgs[0].Index, run, err)
+	return a.report(o.Config.ID, e.cfg, e.cfg.Organizations[0].Index, run, err)
 }
 
 // history lists the last runs of each organization.
@@ -575,7 +576,7 @@ func (a *app) status(ctx context.Context, args []string) int {
 		return code
 	}
 	defer e.close()
-	st, err := e.syncer.Status(ctx, e.cfg.orgConfigs())
+	st, err := e.syncer.Status(ctx, e.cfg.OrgConfigs())
 	if err != nil {
 		return a.fail(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask/autotasktest"
+	"github.com/psasync/adsync/config"
 )
 
 const validLDAP = `autotask:
@@ -56,20 +57,21 @@ func writeConfig(t *testing.T, text, zone string) string {
 
 func TestLoadConfig(t *testing.T) {
 	path := writeConfig(t, validLDAP, "https://webservices.autotask.net/atservicesrest/")
-	cfg, err := LoadConfig(path, func(k string) string { return map[string]string{"AT_SECRET": "at-secret"}[k] })
+	cfg, err := config.Load(path, &config.Options{Getenv: func(k string) string { return map[string]string{"AT_SECRET": "at-secret"}[k] }})
 	require.NoError(t, err)
-	require.Len(t, cfg.Orgs, 1)
-	o := cfg.Orgs[0]
+	require.Len(t, cfg.Organizations, 1)
+	o := cfg.Organizations[0]
 	assert.Equal(t, "at-secret", cfg.Autotask.Secret)
 	assert.Equal(t, adsync.DirectoryLDAP, o.Config.Directory)
 	assert.True(t, o.Config.Enabled, "enabled by default")
 	assert.Equal(t, int64(12), o.Config.BillingProductID)
 	assert.Equal(t, adsync.Guard{Min: 5, Percent: 10}, o.Config.Guard)
 	assert.Equal(t, adsync.NewFieldSet(adsync.FirstName, adsync.LastName, adsync.Email, adsync.Title, adsync.Phone, adsync.MiddleInitial), o.Config.Selected(), "R-FIELD-2")
-	require.NotNil(t, o.LDAP)
-	assert.Equal(t, "s3cret-ldap", string(o.LDAP.Password), "secret file read, newline trimmed")
-	assert.Equal(t, "middleName", o.LDAP.Attributes[adsync.MiddleInitial])
-	assert.Equal(t, filepath.Join(filepath.Dir(path), "ca.pem"), o.LDAP.TLS.CA, "relative to the configuration file")
+	require.IsType(t, &config.LDAP{}, o.Directory)
+	lc := o.Directory.(*config.LDAP).Config
+	assert.Equal(t, "s3cret-ldap", string(lc.Password), "secret file read, newline trimmed")
+	assert.Equal(t, "middleName", lc.Attributes[adsync.MiddleInitial])
+	assert.Equal(t, filepath.Join(filepath.Dir(path), "ca.pem"), lc.TLS.CA, "relative to the configuration file")
 }
 
 // TestBadInput: every bad input exits 2 with the file, the line, the setting
@@ -103,7 +105,7 @@ func TestBadInput(t *testing.T) {
 		{"secret variable not set", replace("secretEnv: AT_SECRET", "secretEnv: NOT_SET"), nil,
 			[]string{"autotask.secretEnv: the environment variable NOT_SET is not set or empty"}},
 		{"wrong type", replace("companyId: 175", "companyId: abc"), nil, []string{"adsync.yaml:9: orgs[0].companyId:", "cannot unmarshal"}},
-		{"no directory", strings.Split(validLDAP, "    ldap:")[0], nil, []string{"orgs[0]: no directory: add ldap"}},
+		{"no directory", strings.Split(validLDAP, "    ldap:")[0], nil, []string{"orgs[0]: no directory: add", "ldap (Active Directory over LDAPS)"}},
 		{"unknown field", replace("[title,", "[titel,"), nil, []string{"orgs[0].fields[0]: unknown field \"titel\"; the fields are: firstName"}},
 		{"both directories", validLDAP + "    azure: {groupId: x}\n", nil, []string{"orgs[0].azure: an organization has one directory"}},
 		{"unknown organization", validLDAP, []string{"--org", "nope"}, []string{"--org: no organization \"nope\"", "the ids are: fabrikam"}},
@@ -188,8 +190,8 @@ func TestUsage(t *testing.T) {
 }
 
 func TestRedactDSN(t *testing.T) {
-	assert.Equal(t, "postgres://u:xxxxx@db/adsync", redactDSN("postgres://u:pw@db/adsync"))
-	assert.Equal(t, "host=db password=xxxxx", redactDSN("host=db password=pw"))
+	assert.Equal(t, "postgres://u:xxxxx@db/adsync", config.RedactDSN("postgres://u:pw@db/adsync"))
+	assert.Equal(t, "host=db password=xxxxx", config.RedactDSN("host=db password=pw"))
 }
 
 // testCA returns a self-signed CA certificate in PEM, only parsed.
@@ -216,9 +218,9 @@ func TestExampleConfig(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "secrets", "fabrikam-ldap"), []byte("pw"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "fabrikam-ca.pem"), testCA(t), 0o600))
 	env := map[string]string{"AUTOTASK_SECRET": "s", "CONTOSO_GRAPH_SECRET": "g"}
-	cfg, err := LoadConfig(filepath.Join(dir, "adsync.yaml"), func(k string) string { return env[k] })
+	cfg, err := config.Load(filepath.Join(dir, "adsync.yaml"), &config.Options{Getenv: func(k string) string { return env[k] }})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"contoso", "fabrikam"}, cfg.ids())
-	assert.Equal(t, adsync.DirectoryAzure, cfg.Orgs[0].Config.Directory)
-	assert.Equal(t, adsync.DirectoryLDAP, cfg.Orgs[1].Config.Directory)
+	assert.Equal(t, []string{"contoso", "fabrikam"}, cfg.IDs())
+	assert.Equal(t, adsync.DirectoryAzure, cfg.Organizations[0].Config.Directory)
+	assert.Equal(t, adsync.DirectoryLDAP, cfg.Organizations[1].Config.Directory)
 }
