@@ -119,6 +119,12 @@ type Section struct {
 // IncludeDisabled, EmailFromUPN), for the settings a source shares with it.
 func (s *Section) Org() adsync.OrgConfig { return s.org }
 
+// OrgsOnly reports that the configuration is loaded with Options.OrgsOnly:
+// Secret returns a placeholder, and Build must validate what it can without
+// reading secret, certificate or CA files. The Directory it returns is never
+// opened.
+func (s *Section) OrgsOnly() bool { return s.l.orgsOnly }
+
 // Errorf returns an *Error for the section's setting key (e.g. "baseDN",
 // "tls.ca"), with its line.
 func (s *Section) Errorf(key, format string, args ...any) error {
@@ -129,7 +135,9 @@ func (s *Section) Errorf(key, format string, args ...any) error {
 // value written under name (always refused: secrets are not written in the
 // file), env the name of an environment variable (nameEnv) and file a file
 // holding only the secret (nameFile). Without either, required says
-// whether that is an error.
+// whether that is an error. A variable not set or a file not readable is
+// reported by Load with every other missing secret, after the whole file
+// was checked: meanwhile Secret returns a placeholder.
 func (s *Section) Secret(name, inline, env, file string, required bool) (string, error) {
 	return s.l.secret(s.path, name, inline, env, file, required)
 }

@@ -73,7 +73,14 @@ func buildLDAP(s *Section, settings any) (Directory, error) {
 	if y.BaseDN == "" {
 		return nil, s.Errorf("baseDN", "required: the subtree to search, e.g. DC=corp,DC=example")
 	}
-	if err := c.Validate(); err != nil {
+	v := c
+	if s.OrgsOnly() && v.TLS.CA != "" {
+		// Not read: the command does not connect. Without its CA a
+		// chain-only verification would be refused, so the mode is not
+		// checked either.
+		v.TLS.CA, v.TLS.Verify = "", ""
+	}
+	if err := v.Validate(); err != nil {
 		return nil, s.ConfigError(err, map[string]string{"password": "passwordEnv", "attributes": "fields"})
 	}
 	return &LDAP{Config: c}, nil

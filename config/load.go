@@ -203,13 +203,50 @@ type Options struct {
 	// directories' requests (tests: emulators with self-signed
 	// certificates).
 	HTTPClient *http.Client
+	// OrgsOnly loads what reading the history needs and nothing that
+	// connects: secrets are not resolved and no secret, certificate or CA
+	// file is read (the rest of the file is validated as usual);
+	// ContactStore and Orgs then refuse. For read-only tools (status,
+	// history).
+	OrgsOnly bool
 }
 
 // loader reads a configuration file. getenv looks up the environment.
 type loader struct {
-	path   string
-	getenv func(string) string
-	lines  map[string]int // setting path → line, for messages
+	path     string
+	getenv   func(string) string
+	lines    map[string]int // setting path → line, for messages
+	orgsOnly bool
+	// missing are the secrets that could not be resolved: all are
+	// reported at once, after the rest of the file was checked.
+	missing Errors
+}
+
+// unresolved stands for a secret that was not resolved (OrgsOnly, or
+// missing and reported at the end), so that the rest of the file is still
+// validated. It never reaches a client: Load fails, or ContactStore and
+// Orgs refuse.
+const unresolved = "(unresolved secret)"
+
+// Errors are several problems found at once, such as every missing
+// secret. errors.Is(err, adsync.ErrInvalidConfig) holds.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns the errors, for errors.As and errors.Is.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
 }
 
 // Load reads, decodes and validates the configuration file at path,
@@ -225,10 +262,17 @@ func Load(path string, opts *Options) (*Config, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	l := &loader{path: path, getenv: o.Getenv, lines: map[string]int{}}
+	l := &loader{path: path, getenv: o.Getenv, lines: map[string]int{}, orgsOnly: o.OrgsOnly}
 	cfg, err := l.load()
 	if err != nil {
 		return nil, err
+	}
+	switch len(l.missing) {
+	case 0:
+	case 1:
+		return nil, l.missing[0]
+	default:
+		return nil, l.missing
 	}
 	cfg.opts = o
 	return cfg, nil
@@ -498,21 +542,26 @@ func (l *loader) secret(path, name, inline, env, file string, required bool) (st
 		// Not a variable name: most likely the secret itself, pasted here.
 		// Never repeat it.
 		return "", l.bad(join(path, name+"Env"), "must be the name of an environment variable (letters, digits and _, e.g. ADSYNC_%s), not the secret itself: remove the value from this file, and if it was a real secret, consider it exposed and renew it", strings.ToUpper(name))
+	case (env != "" || file != "") && l.orgsOnly:
+		return unresolved, nil
 	case env != "":
 		v := l.getenv(env)
 		if v == "" {
-			return "", l.bad(join(path, name+"Env"), "the environment variable %s is not set or empty: export it, or use %sFile", env, name)
+			l.missing = append(l.missing, l.bad(join(path, name+"Env"), "the environment variable %s is not set or empty: export it, or use %sFile", env, name))
+			return unresolved, nil
 		}
 		return v, nil
 	case file != "":
 		file = l.rel(file)
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", l.bad(join(path, name+"File"), "cannot read the secret file %s: %v (check the path and that this user may read it)", file, unwrapPathError(err))
+			l.missing = append(l.missing, l.bad(join(path, name+"File"), "cannot read the secret file %s: %v (check the path and that this user may read it)", file, unwrapPathError(err)))
+			return unresolved, nil
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
-			return "", l.bad(join(path, name+"File"), "the secret file %s is empty", file)
+			l.missing = append(l.missing, l.bad(join(path, name+"File"), "the secret file %s is empty", file))
+			return unresolved, nil
 		}
 		return v, nil
 	}
@@ -599,6 +648,9 @@ func (l *loader) build(fc *fileConfig) (*Config, error) {
 		BudgetShare: a.BudgetShare, BudgetStop: a.BudgetStop, MaxInFlight: a.MaxInFlight}
 	if err := cfg.Autotask.Validate(); err != nil {
 		return nil, l.fromConfigError("autotask.", err, map[string]string{"secret": "secretEnv"})
+	}
+	if secret == unresolved {
+		cfg.Autotask.Secret = ""
 	}
 	if len(fc.Orgs) == 0 {
 		return nil, l.bad("orgs", "no organization is configured: add one under orgs (id, companyId, and %s settings)", kindList(" or "))

@@ -22,6 +22,9 @@ const DefaultHistoryFile = "adsync-history.db"
 // ContactStore returns the Autotask client, the organizations' contact
 // store. It does no I/O.
 func (c *Config) ContactStore() (*autotask.Client, error) {
+	if c.opts.OrgsOnly {
+		return nil, errOrgsOnly
+	}
 	atc := c.Autotask
 	atc.Logger = c.opts.Logger
 	if c.opts.HTTPClient != nil {
@@ -38,6 +41,9 @@ func (c *Config) ContactStore() (*autotask.Client, error) {
 // file's order, disabled ones included (the Syncer refuses to run them). It
 // does no I/O.
 func (c *Config) Orgs() ([]adsync.Org, error) {
+	if c.opts.OrgsOnly {
+		return nil, errOrgsOnly
+	}
 	so := SourceOptions{Logger: c.opts.Logger, HTTPClient: c.opts.HTTPClient}
 	orgs := make([]adsync.Org, 0, len(c.Organizations))
 	for _, o := range c.Organizations {
@@ -49,6 +55,8 @@ func (c *Config) Orgs() ([]adsync.Org, error) {
 	}
 	return orgs, nil
 }
+
+var errOrgsOnly = errors.New("config: loaded with OrgsOnly: no secrets, no clients")
 
 // Org returns the organization with the given id.
 func (c *Config) Org(id string) (Org, bool) {

@@ -68,7 +68,12 @@ func build(s *config.Section, settings any) (config.Directory, error) {
 		return nil, err
 	}
 	var cert []byte
-	if y.CertificateFile != "" {
+	switch {
+	case y.CertificateFile != "" && s.OrgsOnly():
+		// Not read: the command does not connect. The placeholder
+		// secret stands for the credential in the checks below.
+		secret = "unread certificate"
+	case y.CertificateFile != "":
 		if cert, err = s.ReadFile("certificateFile", y.CertificateFile); err != nil {
 			return nil, err
 		}

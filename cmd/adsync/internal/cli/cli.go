@@ -167,14 +167,28 @@ func (a *app) parse(name string, fs *flag.FlagSet, args []string, defaultLevel s
 	return true
 }
 
+// needs is what a command needs set up.
+type needs int
+
+const (
+	// needServices: the Autotask client and the sources, no history
+	// (check).
+	needServices needs = iota
+	// needAll: the services and the history store.
+	needAll
+	// needHistory: the history store only; no secret is resolved and
+	// nothing is contacted (status, history, conflicts).
+	needHistory
+)
+
 // open parses a command's flags and sets up what it needs (see setup). A
 // nil env means the command must return code.
-func (a *app) open(ctx context.Context, name string, fs *flag.FlagSet, args []string, level string, withStore bool,
+func (a *app) open(ctx context.Context, name string, fs *flag.FlagSet, args []string, level string, n needs,
 	progress func(adsync.Progress)) (*env, int) {
 	if !a.parse(name, fs, args, level) {
 		return nil, a.parseCode()
 	}
-	e, err := a.setup(ctx, withStore, progress)
+	e, err := a.setup(ctx, n, progress)
 	if err != nil {
 		return nil, a.fail(err)
 	}
@@ -193,7 +207,14 @@ func (a *app) parseCode() int {
 // fail prints an error and returns its exit code: 2 for bad input, 1
 // otherwise.
 func (a *app) fail(err error) int {
-	fmt.Fprintf(a.stderr, "adsync: %v\n", err)
+	var many config.Errors
+	if errors.As(err, &many) {
+		for _, e := range many {
+			fmt.Fprintf(a.stderr, "adsync: %v\n", e)
+		}
+	} else {
+		fmt.Fprintf(a.stderr, "adsync: %v\n", err)
+	}
 	var ie *InputError
 	if errors.As(err, &ie) || errors.Is(err, adsync.ErrInvalidConfig) {
 		return ExitUsage
@@ -207,7 +228,7 @@ type InputError = config.Error
 
 // loadConfig loads the configuration file and keeps the organizations
 // selected with --org.
-func (a *app) loadConfig() (*config.Config, error) {
+func (a *app) loadConfig(orgsOnly bool) (*config.Config, error) {
 	path := a.configPath
 	if path == "" {
 		path = a.getenv("ADSYNC_CONFIG")
@@ -215,7 +236,7 @@ func (a *app) loadConfig() (*config.Config, error) {
 	if path == "" {
 		path = "adsync.yaml"
 	}
-	cfg, err := config.Load(path, &config.Options{Getenv: a.getenv, Logger: a.log, HTTPClient: a.httpClient})
+	cfg, err := config.Load(path, &config.Options{Getenv: a.getenv, Logger: a.log, HTTPClient: a.httpClient, OrgsOnly: orgsOnly})
 	if err != nil {
 		if ce := (*config.Error)(nil); errors.As(err, &ce) && ce.Line == 0 && ce.Field == "" && strings.Contains(ce.Msg, "cannot read the configuration file") {
 			ce.Msg += " (give its path with --config or ADSYNC_CONFIG)"
@@ -268,29 +289,37 @@ func (e *env) close() {
 
 // setup loads the configuration, builds the sources and the Autotask client
 // (all of which validate without I/O), and only then opens the history store.
-func (a *app) setup(ctx context.Context, withStore bool, progress func(adsync.Progress)) (*env, error) {
-	cfg, err := a.loadConfig()
+func (a *app) setup(ctx context.Context, n needs, progress func(adsync.Progress)) (*env, error) {
+	cfg, err := a.loadConfig(n == needHistory)
 	if err != nil {
 		return nil, err
 	}
 	e := &env{cfg: cfg}
-	if e.store, err = cfg.ContactStore(); err != nil {
-		return nil, err
-	}
-	if e.orgs, err = cfg.Orgs(); err != nil {
-		return nil, err
+	var store adsync.ContactStore = offline{}
+	if n == needHistory {
+		for _, o := range cfg.Organizations {
+			e.orgs = append(e.orgs, adsync.Org{Config: o.Config})
+		}
+	} else {
+		if e.store, err = cfg.ContactStore(); err != nil {
+			return nil, err
+		}
+		store = e.store
+		if e.orgs, err = cfg.Orgs(); err != nil {
+			return nil, err
+		}
 	}
 	spec, err := a.storeSpecOf(cfg) // checked even when unused: a bad flag is bad input
 	if err != nil {
 		return nil, err
 	}
-	if !withStore {
+	if n == needServices {
 		return e, nil
 	}
 	if e.hist, err = cfg.History(ctx, spec, &config.HistoryOptions{CreateDir: true}); err != nil {
 		return nil, err
 	}
-	e.syncer, err = adsync.NewSyncer(adsync.Options{Store: e.store, History: e.hist, Matcher: matcher.New(nil),
+	e.syncer, err = adsync.NewSyncer(adsync.Options{Store: store, History: e.hist, Matcher: matcher.New(nil),
 		Fields: merge.New, Logger: a.log, Progress: progress})
 	if err != nil {
 		e.close()
@@ -298,6 +327,19 @@ func (a *app) setup(ctx context.Context, withStore bool, progress func(adsync.Pr
 	}
 	return e, nil
 }
+
+// offline is the contact store of the commands that read only the history:
+// they never reach Autotask, and say so if they tried.
+type offline struct{}
+
+var errOffline = errors.New("adsync: this command reads only the history and does not connect to Autotask")
+
+func (offline) Contacts(context.Context, int64, adsync.FieldSet, func([]adsync.Contact) error) error {
+	return errOffline
+}
+func (offline) Create(context.Context, adsync.NewContact) (int64, error) { return 0, errOffline }
+func (offline) Update(context.Context, adsync.ContactUpdate) error       { return errOffline }
+func (offline) Check(context.Context, int64) error                       { return errOffline }
 
 // formatTime formats a time for tables, in local time.
 func formatTime(t time.Time) string {

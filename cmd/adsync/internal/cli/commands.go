@@ -29,7 +29,7 @@ const DefaultCheckTimeout = 60 * time.Second
 func (a *app) check(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	timeout := fs.Duration("timeout", DefaultCheckTimeout, "give up on the whole check after this long")
-	e, code := a.open(ctx, "check", &fs, args, "warn", false, nil)
+	e, code := a.open(ctx, "check", &fs, args, "warn", needServices, nil)
 	if e == nil {
 		return code
 	}
@@ -201,7 +201,7 @@ func (a *app) plan(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	asJSON := fs.Bool("json", false, "print the plans as JSON")
 	pr := a.newProgress()
-	e, code := a.open(ctx, "plan", &fs, args, "warn", true, pr.update)
+	e, code := a.open(ctx, "plan", &fs, args, "warn", needAll, pr.update)
 	if e == nil {
 		return code
 	}
@@ -247,7 +247,7 @@ func writeJSON(w io.Writer, v any) error {
 func (a *app) sync(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	pr := a.newProgress()
-	e, code := a.open(ctx, "sync", &fs, args, "warn", true, pr.update)
+	e, code := a.open(ctx, "sync", &fs, args, "warn", needAll, pr.update)
 	if e == nil {
 		return code
 	}
@@ -367,7 +367,7 @@ func (a *app) approve(ctx context.Context, args []string) int {
 		return a.usageError("approve: name the organization with --org ID")
 	}
 	pr := a.newProgress()
-	e, err := a.setup(ctx, true, pr.update)
+	e, err := a.setup(ctx, needAll, pr.update)
 	if err != nil {
 		return a.fail(err)
 	}
@@ -417,7 +417,7 @@ func (a *app) approve(ctx context.Context, args []string) int {
 func (a *app) history(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	asJSON := fs.Bool("json", false, "print the runs as JSON, with their warnings, skips and failures")
-	e, code := a.open(ctx, "history", &fs, args, "warn", true, nil)
+	e, code := a.open(ctx, "history", &fs, args, "warn", needHistory, nil)
 	if e == nil {
 		return code
 	}
@@ -508,7 +508,11 @@ func (a *app) conflicts(ctx context.Context, args []string) int {
 			return a.usageError("conflicts resolve: give exactly one of --link CONTACT_ID, --create or --ignore")
 		}
 	}
-	e, err := a.setup(ctx, true, nil)
+	n := needAll // resolve checks the contact in Autotask
+	if sub != "resolve" {
+		n = needHistory
+	}
+	e, err := a.setup(ctx, n, nil)
 	if err != nil {
 		return a.fail(err)
 	}
@@ -571,7 +575,7 @@ func writeConflicts(w io.Writer, orgID string, cs []adsync.Conflict) {
 func (a *app) status(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	asJSON := fs.Bool("json", false, "print as JSON")
-	e, code := a.open(ctx, "status", &fs, args, "warn", true, nil)
+	e, code := a.open(ctx, "status", &fs, args, "warn", needHistory, nil)
 	if e == nil {
 		return code
 	}

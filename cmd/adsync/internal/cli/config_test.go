@@ -135,11 +135,17 @@ func TestBadInput(t *testing.T) {
 		{"empty file", "", nil, []string{"adsync.yaml: the file is empty"}},
 		{"comments only", "# adsync configuration\n\n# to do\n", nil, []string{"adsync.yaml: the file is empty"}},
 	}
+	// A missing secret is bad input only for the commands that connect:
+	// status reads the history only.
+	missingSecret := map[string]bool{"unreadable secret file": true, "secret variable not set": true}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, tc.config, at.ZoneLookupURL())
 			db := filepath.Join(t.TempDir(), "history.db")
 			for _, cmd := range []string{"sync", "plan", "check", "status"} {
+				if missingSecret[tc.name] && cmd == "status" {
+					continue
+				}
 				at.ResetRequests()
 				args := append([]string{cmd, "--config", path}, tc.args...)
 				if !hasFlag(tc.args, "--store") {

@@ -16,7 +16,7 @@ import (
 // batch and are recorded.
 func (a *app) serve(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
-	e, code := a.open(ctx, "serve", &fs, args, "info", true, nil)
+	e, code := a.open(ctx, "serve", &fs, args, "info", needAll, nil)
 	if e == nil {
 		return code
 	}

@@ -1,0 +1,37 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestReadOnlyCommandsNeedNoSecrets: status, history and conflicts list read
+// only the local history; they run with no secret set and no secret file
+// readable (#13).
+func TestReadOnlyCommandsNeedNoSecrets(t *testing.T) {
+	w := newCLIWorld(t, 4)
+	r := w.run(t, "sync")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+
+	delete(w.inv.env, "CONTOSO_GRAPH_SECRET")
+	require.NoError(t, os.Remove(filepath.Join(filepath.Dir(w.config), "autotask-secret")))
+	for _, args := range [][]string{{"status"}, {"history"}, {"conflicts"}, {"conflicts", "list", "--json"}, {"status", "--json"}} {
+		r := w.run(t, args...)
+		assert.Equal(t, ExitOK, r.code, "%v: %s", args, r.stderr)
+		assert.NotEmpty(t, r.stdout, "%v", args)
+	}
+	r = w.run(t, "history")
+	assert.Contains(t, r.stdout, "contoso: 1 runs")
+
+	// A command that connects reports every missing secret at once.
+	r = w.run(t, "plan")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "autotask.secretFile: cannot read the secret file")
+	assert.Contains(t, r.stderr, "orgs[0].azure.clientSecretEnv: the environment variable CONTOSO_GRAPH_SECRET is not set")
+	assert.Equal(t, 2, strings.Count(r.stderr, "adsync: "), r.stderr)
+}
