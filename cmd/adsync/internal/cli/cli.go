@@ -52,6 +52,8 @@ Flags (before or after the command):
                      configuration) or postgres:DSN (or $ADSYNC_STORE, or store: in the file)
   --org ID           only this organization (repeatable)
   --log-level LEVEL  debug, info, warn or error (default warn; info for serve)
+  --create-store-dir create a SQLite history's missing directory (otherwise an error:
+                     a new, empty history would match every user again)
 
 Exit codes: 0 success, 1 failure, 2 bad input (nothing written), 3 run held for
 approval, 4 run done with failed contact writes (retried by the next run), 5 a run
@@ -74,6 +76,7 @@ type app struct {
 	storeSpec  string
 	logLevel   string
 	orgs       stringList
+	createDir  bool // --create-store-dir
 	log        *slog.Logger
 	helped     bool // --help was given: usage printed, exit 0
 }
@@ -95,6 +98,7 @@ func (a *app) commonFlags(fs *flag.FlagSet) {
 	fs.StringVar(&a.storeSpec, "store", a.storeSpec, "history store: sqlite:PATH or postgres:DSN")
 	fs.StringVar(&a.logLevel, "log-level", a.logLevel, "debug, info, warn or error")
 	fs.Var(&a.orgs, "org", "only this organization (repeatable)")
+	fs.BoolVar(&a.createDir, "create-store-dir", a.createDir, "create a SQLite history's missing directory")
 }
 
 func (a *app) run(ctx context.Context, args []string) int {
@@ -316,7 +320,12 @@ func (a *app) setup(ctx context.Context, n needs, progress func(adsync.Progress)
 	if n == needServices {
 		return e, nil
 	}
-	if e.hist, err = cfg.History(ctx, spec, &config.HistoryOptions{CreateDir: true}); err != nil {
+	if e.hist, err = cfg.History(ctx, spec, &config.HistoryOptions{CreateDir: a.createDir}); err != nil {
+		if errors.Is(err, config.ErrNoHistoryDir) {
+			// A new, empty history would match every user again: only on
+			// purpose.
+			return nil, &InputError{Field: "--store", Msg: fmt.Sprintf("%v: check the path, or give --create-store-dir to start a new history there", err)}
+		}
 		return nil, err
 	}
 	e.syncer, err = adsync.NewSyncer(adsync.Options{Store: store, History: e.hist, Matcher: matcher.New(nil),

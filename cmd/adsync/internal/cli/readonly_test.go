@@ -35,3 +35,22 @@ func TestReadOnlyCommandsNeedNoSecrets(t *testing.T) {
 	assert.Contains(t, r.stderr, "orgs[0].azure.clientSecretEnv: the environment variable CONTOSO_GRAPH_SECRET is not set")
 	assert.Equal(t, 2, strings.Count(r.stderr, "adsync: "), r.stderr)
 }
+
+// TestStoreDirectoryMissing: a SQLite history whose directory does not
+// exist is bad input (a new empty history would match every user again),
+// unless --create-store-dir says to create it (#13).
+func TestStoreDirectoryMissing(t *testing.T) {
+	w := newCLIWorld(t, 3)
+	db := filepath.Join(t.TempDir(), "nonexistent", "dir", "h.db")
+	for _, cmd := range []string{"sync", "status"} {
+		r := w.run(t, cmd, "--store", "sqlite:"+db)
+		assert.Equal(t, ExitUsage, r.code, "%s: %s", cmd, r.stderr)
+		assert.Contains(t, r.stderr, "does not exist", cmd)
+		assert.Contains(t, r.stderr, "--create-store-dir", cmd)
+		assert.NoDirExists(t, filepath.Dir(db), cmd)
+		assert.Zero(t, w.writes(), cmd)
+	}
+	r := w.run(t, "sync", "--store", "sqlite:"+db, "--create-store-dir")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	assert.FileExists(t, db)
+}
