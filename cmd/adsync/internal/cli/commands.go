@@ -210,8 +210,14 @@ func (a *app) plan(ctx context.Context, args []string) int {
 	code = ExitOK
 	for _, o := range e.orgs {
 		if !o.Config.Enabled {
-			fmt.Fprintf(a.stderr, "adsync: %s is disabled (enabled: false): not planned\n", o.Config.ID)
-			continue
+			if len(a.orgs) == 0 {
+				fmt.Fprintf(a.stderr, "adsync: %s is disabled (enabled: false): not planned (name it with --org %s to preview it)\n", o.Config.ID, o.Config.ID)
+				continue
+			}
+			// Named explicitly: a preview before enabling it. A plan
+			// writes nothing; sync still refuses the organization.
+			fmt.Fprintf(a.stderr, "adsync: %s is disabled (enabled: false): planned as a preview; sync will not run it\n", o.Config.ID)
+			o.Config.Enabled = true
 		}
 		p, err := e.syncer.Plan(ctx, o)
 		pr.done()
@@ -229,7 +235,10 @@ func (a *app) plan(ctx context.Context, args []string) int {
 		_, _ = p.WriteTo(a.stdout)
 		fmt.Fprintln(a.stdout)
 	}
-	if *asJSON {
+	if *asJSON && code == ExitOK { // a failed plan prints no partial JSON
+		if plans == nil {
+			plans = []planJSON{}
+		}
 		if err := writeJSON(a.stdout, plans); err != nil {
 			return a.fail(err)
 		}

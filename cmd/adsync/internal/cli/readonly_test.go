@@ -54,3 +54,38 @@ func TestStoreDirectoryMissing(t *testing.T) {
 	require.Equal(t, ExitOK, r.code, r.stderr)
 	assert.FileExists(t, db)
 }
+
+// TestPlanDisabledOrg: plan of a disabled organization named with --org
+// plans it (a preview before enabling it; nothing is written); sync still
+// refuses it; without --org it is skipped with a hint (#13).
+func TestPlanDisabledOrg(t *testing.T) {
+	w := newCLIWorld(t, 3)
+	cfg, err := os.ReadFile(w.config)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(w.config, []byte(strings.Replace(string(cfg), "    name: Contoso Ltd\n", "    name: Contoso Ltd\n    enabled: false\n", 1)), 0o600))
+
+	r := w.run(t, "plan", "--org", "contoso")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "contoso")
+	assert.Contains(t, r.stderr, "contoso is disabled (enabled: false): planned as a preview; sync will not run it")
+	assert.Zero(t, w.writes())
+
+	r = w.run(t, "plan")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "not planned (name it with --org contoso to preview it)")
+
+	r = w.run(t, "sync", "--org", "contoso")
+	assert.Contains(t, r.stderr, "disabled")
+	assert.Zero(t, w.writes())
+}
+
+// TestPlanJSONFailure: a failed plan --json prints nothing on stdout, only
+// the error on stderr (#13).
+func TestPlanJSONFailure(t *testing.T) {
+	w := newCLIWorld(t, 3)
+	w.inv.env["CONTOSO_GRAPH_SECRET"] = "wrong-secret"
+	r := w.run(t, "plan", "--json")
+	assert.Equal(t, ExitFailed, r.code)
+	assert.Empty(t, r.stdout)
+	assert.Contains(t, r.stderr, "contoso")
+}
