@@ -55,6 +55,8 @@ Flags (before or after the command):
   --create-store-dir create a SQLite history's missing directory (otherwise an error:
                      a new, empty history would match every user again)
 
+adsync CMD --help (or adsync help CMD) prints a command's flags.
+
 Exit codes: 0 success, 1 failure, 2 bad input (nothing written), 3 run held for
 approval, 4 run done with failed contact writes (retried by the next run), 5 a run
 of the organization is in progress in another process (nothing done).
@@ -124,6 +126,13 @@ func (a *app) run(ctx context.Context, args []string) int {
 		"history": a.history, "conflicts": a.conflicts, "status": a.status, "serve": a.serve,
 	}
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		if cmd == "help" && len(rest) > 0 {
+			// adsync help CMD is adsync CMD --help.
+			if c, ok := cmds[rest[0]]; ok {
+				return c(ctx, []string{"--help"})
+			}
+			return a.usageError(fmt.Sprintf("help: unknown command %q", rest[0]))
+		}
 		fmt.Fprint(a.stdout, usage)
 		return ExitOK
 	}
@@ -132,6 +141,35 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return a.usageError(fmt.Sprintf("unknown command %q", cmd))
 	}
 	return c(ctx, rest)
+}
+
+// commandSummaries say what each command does, for its --help.
+var commandSummaries = map[string]string{
+	"demo":                "Runs the whole job against built-in emulators: no setup, no network.",
+	"check":               "Tests the connections: Autotask once, then each organization's directory (TLS) and company,\nconcurrently, each result printed as it comes.",
+	"plan":                "A dry run: what a sync would write, change by change, with its rule. Writes nothing.",
+	"sync":                "Syncs every enabled organization now (exit 3 when deactivations are held, 5 when another\nprocess is running the organization).",
+	"approve":             "Applies the deactivations a held run kept back (R-DEACT-4).",
+	"history":             "The last 10 runs of each organization. Reads only the history: needs no secret.",
+	"conflicts list":      "The open conflicts (R-CONF-6). Reads only the history: needs no secret.\nSubcommands: list, resolve, unresolve.",
+	"conflicts resolve":   "Records an admin's decision for a user in an open conflict: --link CONTACT_ID, --create or\n--ignore. The next sync applies it.",
+	"conflicts unresolve": "Removes a user's resolution: the next sync matches the user again.",
+	"status":              "The admin table: one row per organization. Reads only the history: needs no secret.",
+	"serve":               "Runs every enabled organization on its schedule (every 24 hours by default) until SIGINT or\nSIGTERM.",
+}
+
+// commandHelp prints a command's usage with all its flags, common ones
+// included.
+func (a *app) commandHelp(name string, fs *flag.FlagSet) {
+	fmt.Fprintf(a.stdout, "Usage: adsync %s [flags]\n\n", name)
+	if s := commandSummaries[name]; s != "" {
+		fmt.Fprintf(a.stdout, "%s\n\n", s)
+	}
+	fmt.Fprintln(a.stdout, "Flags:")
+	fs.SetOutput(a.stdout)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprintln(a.stdout, "\nadsync help lists the commands and the exit codes.")
 }
 
 func (a *app) usageError(msg string) int {
@@ -147,7 +185,7 @@ func (a *app) parse(name string, fs *flag.FlagSet, args []string, defaultLevel s
 	a.commonFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(a.stdout, usage)
+			a.commandHelp(name, fs)
 			a.helped = true
 		} else {
 			a.usageError(fmt.Sprintf("%s: %v", name, err))

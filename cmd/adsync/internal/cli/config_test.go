@@ -188,7 +188,7 @@ func TestUsage(t *testing.T) {
 		assert.Equal(t, ExitUsage, r.code, "%v: %s", args, r.stderr)
 		assert.NotEmpty(t, r.stderr, "%v", args)
 	}
-	for _, args := range [][]string{{"help"}, {"--help"}, {"sync", "--help"}, {"demo", "-h"}} {
+	for _, args := range [][]string{{"help"}, {"--help"}} {
 		r := invocation{}.run(t, args...)
 		assert.Equal(t, ExitOK, r.code, "%v", args)
 		assert.Contains(t, r.stdout, "adsync demo", "%v", args)

@@ -89,3 +89,31 @@ func TestPlanJSONFailure(t *testing.T) {
 	assert.Empty(t, r.stdout)
 	assert.Contains(t, r.stderr, "contoso")
 }
+
+// TestCommandHelp: adsync CMD --help and adsync help CMD print the
+// command's usage with all its flags (#13).
+func TestCommandHelp(t *testing.T) {
+	cases := map[string][]string{
+		"demo":      {"-users", "-state", "-config"},
+		"check":     {"-timeout", "-config", "-store", "-org", "-log-level"},
+		"plan":      {"-json"},
+		"sync":      {"-create-store-dir"},
+		"approve":   {"-run"},
+		"history":   {"-json"},
+		"conflicts": {"-json", "-by", "-user", "-link", "-create", "-ignore"},
+		"status":    {"-json"},
+		"serve":     {"-org"},
+	}
+	for cmd, flags := range cases {
+		for _, args := range [][]string{{cmd, "--help"}, {"help", cmd}, {cmd, "-h"}} {
+			r := invocation{}.run(t, args...)
+			assert.Equal(t, ExitOK, r.code, "%v: %s", args, r.stderr)
+			assert.Contains(t, r.stdout, "Usage: adsync "+cmd, "%v", args)
+			for _, f := range flags {
+				assert.Regexp(t, `(?m)^  `+f+`\b`, r.stdout, "%v: flag %s", args, f)
+			}
+		}
+	}
+	r := invocation{}.run(t, "help", "frobnicate")
+	assert.Equal(t, ExitUsage, r.code)
+}
