@@ -152,7 +152,7 @@ var commandSummaries = map[string]string{
 	"approve":             "Applies the deactivations a held run kept back (R-DEACT-4).",
 	"history":             "The last 10 runs of each organization. Reads only the history: needs no secret.",
 	"conflicts list":      "The open conflicts (R-CONF-6). Reads only the history: needs no secret.\nSubcommands: list, resolve, unresolve.",
-	"conflicts resolve":   "Records an admin's decision for a user in an open conflict: --link CONTACT_ID, --create or\n--ignore. The next sync applies it.",
+	"conflicts resolve":   "Records an admin's decision for a user in an open conflict: --link CONTACT_ID, --create or\n--ignore. The next sync applies it. A user in no open conflict is refused unless --force.",
 	"conflicts unresolve": "Removes a user's resolution: the next sync matches the user again.",
 	"status":              "The admin table: one row per organization. Reads only the history: needs no secret.",
 	"serve":               "Runs every enabled organization on its schedule (every 24 hours by default) until SIGINT or\nSIGTERM.",

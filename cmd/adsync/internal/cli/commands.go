@@ -488,6 +488,7 @@ func (a *app) conflicts(ctx context.Context, args []string) int {
 	create := fs.Bool("create", false, "resolve: create a new contact for the user")
 	ignore := fs.Bool("ignore", false, "resolve: leave the user out until unresolved")
 	by := fs.String("by", "", "resolve: who decided (free text, kept with the resolution)")
+	force := fs.Bool("force", false, "resolve: record a resolution for a user in no open conflict (in advance)")
 	switch sub {
 	case "list", "resolve", "unresolve":
 	default:
@@ -529,9 +530,27 @@ func (a *app) conflicts(ctx context.Context, args []string) int {
 	switch sub {
 	case "resolve":
 		o := e.orgs[0]
+		cs, err := e.syncer.Conflicts(ctx, o.Config.ID)
+		if err != nil {
+			return a.fail(err)
+		}
+		open := false
+		for _, c := range cs {
+			open = open || c.UserID == *user
+		}
+		if !open && !*force {
+			// Most likely a mistyped id: a resolution nobody needs would
+			// wait silently for a user who never comes.
+			return a.fail(&InputError{Field: "--user", Msg: fmt.Sprintf("user %q is in no open conflict of %s (adsync conflicts --org %s lists them, with the user ids); give --force to record the resolution in advance",
+				*user, o.Config.ID, o.Config.ID)})
+		}
 		r := adsync.Resolution{OrgID: o.Config.ID, UserID: *user, Action: action, ContactID: *link, By: *by, CreatedAt: time.Now()}
 		if err := e.syncer.Resolve(ctx, o.Config, r); err != nil {
 			return a.fail(err)
+		}
+		if !open {
+			fmt.Fprintf(a.stdout, "%s: user %s resolved (%s), recorded in advance: the user is in no open conflict yet\n", o.Config.ID, *user, action)
+			return ExitOK
 		}
 		fmt.Fprintf(a.stdout, "%s: user %s resolved (%s); the next sync applies it\n", o.Config.ID, *user, action)
 		return ExitOK

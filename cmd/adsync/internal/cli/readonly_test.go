@@ -117,3 +117,24 @@ func TestCommandHelp(t *testing.T) {
 	r := invocation{}.run(t, "help", "frobnicate")
 	assert.Equal(t, ExitUsage, r.code)
 }
+
+// TestResolveUnknownUser: a resolution for a user in no open conflict is
+// refused naming the user, unless --force records it in advance (#13).
+func TestResolveUnknownUser(t *testing.T) {
+	w := newCLIWorld(t, 4)
+	r := w.run(t, "sync")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+
+	r = w.run(t, "conflicts", "resolve", "--org", "contoso", "--user", "nosuchuser", "--create")
+	assert.Equal(t, ExitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, `user "nosuchuser" is in no open conflict of contoso`)
+	assert.Contains(t, r.stderr, "--force")
+	assert.Empty(t, r.stdout)
+
+	r = w.run(t, "conflicts", "resolve", "--org", "contoso", "--user", w.users[1], "--ignore")
+	assert.Equal(t, ExitOK, r.code, "R-CONF-6 a user in an open conflict: %s", r.stderr)
+
+	r = w.run(t, "conflicts", "resolve", "--org", "contoso", "--user", "nosuchuser", "--create", "--force")
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "recorded in advance")
+}
