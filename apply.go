@@ -204,7 +204,7 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 			}
 			run.Counts.FailedWrites++
 			run.Failures = append(run.Failures, WriteFailure{UserID: ch.UserID, ContactID: ch.ContactID, Kind: ch.Kind, Error: r.err.Error()})
-			log.Warn("write failed", "error", r.err)
+			log.Warn("write failed", "err", r.err)
 			if ch.Kind == ChangeCreate && r.id == 0 && errors.Is(r.err, ErrValidation) {
 				drop = append(drop, ch.UserID) // refused: nothing was created
 			}

@@ -378,10 +378,9 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 		err = fmt.Errorf("adsync: record the end of run %d of %q: %w", run.ID, cfg.ID, err)
 		return run, errors.Join(runErr, err)
 	}
+	// The error is returned, not logged: whoever handles it reports it,
+	// once (the Scheduler logs it when no OnRun takes it).
 	log.Info("run finished", "status", run.Status, "counts", run.Counts.String(), "api_calls", run.APICalls, "duration", run.Duration())
-	if runErr != nil {
-		log.Error("run failed", "error", runErr)
-	}
 	return run, runErr
 }
 

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -137,4 +140,31 @@ func TestResolveUnknownUser(t *testing.T) {
 	r = w.run(t, "conflicts", "resolve", "--org", "contoso", "--user", "nosuchuser", "--create", "--force")
 	assert.Equal(t, ExitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "recorded in advance")
+}
+
+// TestOneLinePerFailure: a failed run is reported once, by sync on stderr
+// and by serve in its log, with the attribute err (#13).
+func TestOneLinePerFailure(t *testing.T) {
+	w := newCLIWorld(t, 3)
+	w.inv.env["CONTOSO_GRAPH_SECRET"] = "wrong-secret"
+	r := w.run(t, "sync")
+	assert.Equal(t, ExitFailed, r.code)
+	assert.Equal(t, 1, strings.Count(r.stderr, "AADSTS"), "sync: the error once: %s", r.stderr)
+
+	w = newCLIWorld(t, 3) // never attempted: serve runs it at once (R-RUN-1)
+	w.inv.env["CONTOSO_GRAPH_SECRET"] = "wrong-secret"
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb syncBuffer
+	off := false
+	a := &app{stdout: io.Discard, stderr: &errb, terminal: &off, httpClient: w.inv.httpClient,
+		getenv: func(k string) string { return w.inv.env[k] }}
+	done := make(chan int, 1)
+	go func() { done <- a.run(ctx, []string{"serve"}) }()
+	require.Eventually(t, func() bool { return strings.Contains(errb.String(), "AADSTS") }, 30*time.Second, 20*time.Millisecond)
+	cancel()
+	<-done
+	log := errb.String()
+	assert.Equal(t, 1, strings.Count(log, "AADSTS"), "serve: one line per failed run: %s", log)
+	assert.NotContains(t, log, " error=", "one attribute name: err")
+	assert.Contains(t, log, " err=")
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -28,14 +29,16 @@ func (a *app) serve(ctx context.Context, args []string) int {
 	}
 	sc, err := adsync.NewScheduler(e.syncer, e.orgs, &adsync.SchedulerOptions{
 		Interval: e.cfg.Interval, Parallelism: e.cfg.Parallel, Logger: a.log,
+		// The Syncer logs each run's end (run finished, with its status
+		// and counts); OnRun reports the error, once, and the held runs.
 		OnRun: func(r adsync.Run, err error) {
-			if err != nil {
+			switch {
+			case errors.Is(err, adsync.ErrRunInProgress):
+				// A replica runs it: not a failure of this one.
+				a.log.Info("run skipped: another process is running the organization", "err", err)
+			case err != nil:
 				a.log.Error("run failed", "org", r.OrgID, "run", r.ID, "err", err)
-				return
-			}
-			a.log.Info("run finished", "org", r.OrgID, "run", r.ID, "status", r.Status, "counts", r.Counts.String(),
-				"apiCalls", r.APICalls, "duration", r.Duration().Round(time.Millisecond))
-			if r.Status == adsync.StatusHeld {
+			case r.Status == adsync.StatusHeld:
 				a.log.Warn("deactivations held for approval", "org", r.OrgID, "run", r.ID, "held", len(r.Held),
 					"approve", fmt.Sprintf("adsync approve --org %s --run %d", r.OrgID, r.ID))
 			}
