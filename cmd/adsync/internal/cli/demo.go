@@ -30,12 +30,12 @@ import (
 func (a *app) demo(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	state := fs.String("state", "", "directory of the demo's SQLite history (default: the user's cache directory/adsync)")
-	users := fs.Int("users", 2000, "number of directory users to generate (100 to 20000)")
+	users := fs.Int("users", 2000, "number of directory users to generate (100 to 400000, Autotask's limit)")
 	if !a.parse("demo", &fs, args, "error") {
 		return a.parseCode()
 	}
-	if *users < 100 || *users > 20000 {
-		return a.usageError(fmt.Sprintf("demo: --users %d: want 100 to 20000", *users))
+	if *users < 100 || *users > adsync.DefaultMaxUsers {
+		return a.usageError(fmt.Sprintf("demo: --users %d: want 100 to %d", *users, adsync.DefaultMaxUsers))
 	}
 	if *state == "" {
 		dir, err := os.UserCacheDir()
@@ -106,7 +106,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("applying: %w", err)
 	}
-	writeRun(d.w, run)
+	writeRunTimed(d.w, run, false)
 	d.printf("  Autotask now has %d contacts in the company; %d new contacts got the billing product.\n",
 		len(d.at.Contacts(d.company)), d.billed())
 	d.printf("\n")
@@ -129,7 +129,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("applying: %w", err)
 	}
-	writeRun(d.w, run)
+	writeRunTimed(d.w, run, false)
 
 	d.step("5. Run again with no change: nothing is written")
 	before := d.writeRequests()
@@ -138,7 +138,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("syncing: %w", err)
 	}
-	writeRun(d.w, run)
+	writeRunTimed(d.w, run, false)
 	d.printf("  Autotask writes (POST/PATCH) during this run: %d\n", d.writeRequests()-before)
 
 	d.step("6. The guard: a group emptied by mistake")
@@ -149,7 +149,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("syncing: %w", err)
 	}
-	writeRun(d.w, run)
+	writeRunTimed(d.w, run, false)
 	if run.Status == adsync.StatusHeld {
 		writeHeld(d.w, demoOrg, nil, 0, run)
 	}
@@ -160,7 +160,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("syncing: %w", err)
 	}
-	writeRun(d.w, run)
+	writeRunTimed(d.w, run, false)
 
 	d.step("7. History and status")
 	runs, err := d.hist.Runs(ctx, demoOrg, adsync.KeepRuns)
@@ -179,8 +179,9 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		return "today"
 	})
-	d.printf("\nDemo done in %s. Next: write an adsync.yaml (README.md, \"Configuration\") and run adsync check.\n",
-		time.Since(start).Round(100*time.Millisecond))
+	d.printf("\nDemo done. Next: write an adsync.yaml (README.md, \"Configuration\") and run adsync check.\n")
+	// The time goes to stderr: stdout is the same story on every run.
+	fmt.Fprintf(d.app.stderr, "adsync: demo done in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 
@@ -222,8 +223,11 @@ func (d *demo) setup(ctx context.Context) error {
 		return err
 	}
 	d.pr = d.app.newProgress()
+	// One write at a time: the emulator numbers contacts as their creates
+	// arrive, so concurrent writes would number them differently on each
+	// run, and the demo would not tell the same story twice.
 	d.syncer, err = adsync.NewSyncer(adsync.Options{Store: store, History: d.hist, Matcher: matcher.New(nil),
-		Fields: merge.New, Logger: d.app.log, Progress: d.pr.update})
+		Fields: merge.New, Logger: d.app.log, Progress: d.pr.update, WriteConcurrency: 1})
 	if err != nil {
 		return err
 	}
@@ -301,6 +305,9 @@ func (d *demo) seed() {
 		first, last := demoFirst[i%len(demoFirst)], demoLast[(i/len(demoFirst))%len(demoLast)]
 		if n := i / combos; n > 0 { // past 2,400 people: double-barrelled names keep them unique
 			last += "-" + demoLast[(n+6)%len(demoLast)]
+			if k := n / len(demoLast); k > 0 { // past 144,000: a generation suffix too
+				last += fmt.Sprintf(" %d", k+1)
+			}
 		}
 		grp := demoGroups[(i/7)%len(demoGroups)]
 		u := graphtest.User{ID: guid(), GivenName: first, Surname: last, DisplayName: first + " " + last,
@@ -451,19 +458,23 @@ func (d *demo) showPlan(p *adsync.Plan, perKind int) {
 // deletion, new hires.
 func (d *demo) dayTwo() {
 	g := d.graph
-	for i := 100; i < 112; i++ {
+	// The people who change are picked in proportion to the customer's
+	// size (at the default 2,000: from user 100, 200, 300 and 400), so
+	// that every size from --users 100 up tells the same story.
+	n := d.users
+	for i := n / 20; i < n/20+12; i++ {
 		g.UpdateUser(d.people[i].ID, func(u *graphtest.User) { u.JobTitle = "Senior " + u.JobTitle })
 	}
-	for i := 112; i < 115; i++ {
+	for i := n/20 + 12; i < n/20+15; i++ {
 		g.UpdateUser(d.people[i].ID, func(u *graphtest.User) { u.MobilePhone = fmt.Sprintf("+44 7700 8%05d", i) })
 	}
-	for i := 200; i < 204; i++ {
+	for i := n / 10; i < n/10+4; i++ {
 		g.RemoveMember(d.groups[d.people[i].group], d.people[i].ID)
 	}
-	for i := 300; i < 302; i++ {
+	for i := 3 * n / 20; i < 3*n/20+2; i++ {
 		g.UpdateUser(d.people[i].ID, func(u *graphtest.User) { u.Disabled = true })
 	}
-	g.DeleteUser(d.people[400].ID)
+	g.DeleteUser(d.people[n/5].ID)
 	rng := rand.New(rand.NewPCG(8, 2026))
 	for k := range 6 {
 		u := graphtest.User{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", rng.Uint32(), k), GivenName: demoFirst[k], Surname: "Newhire",
@@ -492,15 +503,17 @@ func (d *demo) restoreGroup(name string) {
 	d.graph.AddMembers(d.groups["Autotask Contacts"], d.groups[name])
 }
 
+// billed counts the contacts that got a billing product association, in one
+// pass over the emulator's request log: asking the emulator contact by
+// contact costs a scan of every association each time, minutes at 400,000.
 func (d *demo) billed() int {
-	n := 0
-	for _, c := range d.at.Contacts(d.company) {
-		id, _ := c["id"].(int64)
-		if len(d.at.BillingProducts(id)) > 0 {
-			n++
+	contacts := map[string]bool{}
+	for _, r := range d.at.Requests() {
+		if r.Method == "POST" && r.Status/100 == 2 && strings.HasSuffix(r.Path, "/BillingProductAssociations") {
+			contacts[r.Path] = true
 		}
 	}
-	return n
+	return len(contacts)
 }
 
 // writeRequests counts the contact writes the emulator has served: POST
