@@ -10,6 +10,11 @@
 package graphconfig
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"time"
+
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/config"
 	"github.com/psasync/adsync/source/graph"
@@ -36,6 +41,9 @@ type azureYAML struct {
 	BaseURL                 string `yaml:"baseUrl"`
 	AuthorityHost           string `yaml:"authorityHost"`
 	MaxRetries              int    `yaml:"maxRetries"`
+	// CAFile is a PEM file of CA certificates trusted besides the
+	// system's, for a TLS-inspecting proxy (or the demo's emulator).
+	CAFile string `yaml:"caFile"`
 }
 
 // Directory is an organization's Entra ID directory.
@@ -43,14 +51,22 @@ type Directory struct {
 	// Config is the source's configuration, secrets resolved (it redacts
 	// them when printed).
 	Config graph.Config
+	// Roots, when set, are the CAs the source trusts (caFile: the
+	// system's and the file's).
+	Roots *x509.CertPool
 }
 
 // Source returns the Graph source.
 func (d *Directory) Source(o config.SourceOptions) (adsync.DirectorySource, error) {
 	c := d.Config
 	c.Logger = o.Logger
-	if o.HTTPClient != nil {
+	switch {
+	case o.HTTPClient != nil:
 		c.HTTPClient = o.HTTPClient
+	case d.Roots != nil:
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: d.Roots, MinVersion: tls.VersionTLS12}
+		c.HTTPClient = &http.Client{Transport: t, Timeout: 60 * time.Second}
 	}
 	return graph.New(c)
 }
@@ -93,5 +109,18 @@ func build(s *config.Section, settings any) (config.Directory, error) {
 		return nil, s.ConfigError(err, map[string]string{"clientSecret": "clientSecretEnv", "certificate": "certificateFile",
 			"properties": "fields"})
 	}
-	return &Directory{Config: c}, nil
+	d := &Directory{Config: c}
+	if y.CAFile != "" && !s.OrgsOnly() {
+		pem, err := s.ReadFile("caFile", y.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		if d.Roots, err = x509.SystemCertPool(); err != nil {
+			d.Roots = x509.NewCertPool()
+		}
+		if !d.Roots.AppendCertsFromPEM(pem) {
+			return nil, s.Errorf("caFile", "%s holds no PEM certificate", s.Path(y.CAFile))
+		}
+	}
+	return d, nil
 }

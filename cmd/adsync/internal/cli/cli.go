@@ -34,7 +34,8 @@ const (
 const usage = `adsync syncs contacts one way, from Entra ID or Active Directory into Autotask PSA.
 
 Usage:
-  adsync demo [--state DIR]             run the whole job against built-in emulators (no setup)
+  adsync demo [--state DIR | --keep DIR]  run the whole job against built-in emulators (no setup);
+                                        --keep: then keep them running for the other commands
   adsync [flags] check [--timeout 60s]  test the connections (Autotask, directory, TLS)
   adsync [flags] plan [--json]          dry run: what a sync would write
   adsync [flags] sync                   sync now (exit 3 when deactivations are held)

@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
 	"github.com/psasync/adsync/autotask/autotasktest"
+	"github.com/psasync/adsync/config"
 	"github.com/psasync/adsync/history/sqlite"
 	"github.com/psasync/adsync/matcher"
 	"github.com/psasync/adsync/merge"
@@ -31,8 +34,16 @@ func (a *app) demo(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	state := fs.String("state", "", "directory of the demo's SQLite history (default: the user's cache directory/adsync)")
 	users := fs.Int("users", 2000, "number of directory users to generate (100 to 400000, Autotask's limit)")
+	keep := fs.String("keep", "", "keep the emulators running after the story, with a configuration and the history in this\n"+
+		"directory, so that every other command can be tried against the demo's state (Ctrl-C stops them)")
 	if !a.parse("demo", &fs, args, "error") {
 		return a.parseCode()
+	}
+	if *keep != "" {
+		if *state != "" && *state != *keep {
+			return a.usageError("demo: give --state or --keep, not both (--keep DIR keeps the history in DIR)")
+		}
+		*state = *keep
 	}
 	if *users < 100 || *users > adsync.DefaultMaxUsers {
 		return a.usageError(fmt.Sprintf("demo: --users %d: want 100 to %d", *users, adsync.DefaultMaxUsers))
@@ -44,7 +55,7 @@ func (a *app) demo(ctx context.Context, args []string) int {
 		}
 		*state = filepath.Join(dir, "adsync")
 	}
-	d := &demo{app: a, w: a.stdout, stateDir: *state, users: *users}
+	d := &demo{app: a, w: a.stdout, stateDir: *state, users: *users, keep: *keep != ""}
 	if err := d.run(ctx); err != nil {
 		return a.fail(err)
 	}
@@ -56,6 +67,7 @@ type demo struct {
 	w        io.Writer
 	stateDir string
 	users    int
+	keep     bool // --keep: serve the emulators after the story
 
 	graph   *graphtest.Server
 	at      *autotasktest.Server
@@ -179,9 +191,77 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		return "today"
 	})
-	d.printf("\nDemo done. Next: write an adsync.yaml (README.md, \"Configuration\") and run adsync check.\n")
+	if !d.keep {
+		d.printf("\nDemo done. To try the commands above against this demo's state: adsync demo --keep DIR.\n")
+		d.printf("Next: write an adsync.yaml (README.md, \"Configuration\") and run adsync check.\n")
+	}
 	// The time goes to stderr: stdout is the same story on every run.
 	fmt.Fprintf(d.app.stderr, "adsync: demo done in %s\n", time.Since(start).Round(100*time.Millisecond))
+	if d.keep {
+		return d.serveKept(ctx)
+	}
+	return nil
+}
+
+// The kept demo's app registration on the Graph emulator.
+const (
+	demoTenant    = "northwind.example"
+	demoClient    = "5d1e4a2c-6b7f-4c3d-9e8a-1f2b3c4d5e6f"
+	demoAppSecret = "demo-graph-secret"
+)
+
+// serveKept writes a configuration for the demo's emulators and history,
+// then keeps the emulators running until ctx is cancelled (Ctrl-C), so that
+// every command the story printed can be run as printed.
+func (d *demo) serveKept(ctx context.Context) error {
+	dir, err := filepath.Abs(d.stateDir)
+	if err != nil {
+		return err
+	}
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(d.graph.URL, "https://"), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // reading the emulator's own certificate
+	if err != nil {
+		return fmt.Errorf("demo: reading the Graph emulator's certificate: %w", err)
+	}
+	cert := conn.ConnectionState().PeerCertificates[0]
+	_ = conn.Close()
+	cr := d.at.Credentials()
+	files := map[string][]byte{
+		"emulator-ca.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),
+		"autotask-secret": []byte(cr.Secret + "\n"),
+		"graph-secret":    []byte(demoAppSecret + "\n"),
+		"adsync.yaml": fmt.Appendf(nil, `# The demo's configuration: its emulators run as long as adsync demo --keep does.
+autotask:
+  username: %s
+  integrationCode: %s
+  secretFile: autotask-secret
+  zoneLookupUrl: %s
+orgs:
+  - id: %s
+    name: Northwind Traders
+    companyId: %d
+    billingProductId: %d
+    azure:
+      tenantId: %s
+      clientId: %s
+      clientSecretFile: graph-secret
+      groupId: %s
+      baseUrl: %s
+      authorityHost: %s/
+      caFile: emulator-ca.pem
+`, cr.Username, cr.IntegrationCode, d.at.ZoneLookupURL(), demoOrg, d.company, d.billing, demoTenant, demoClient,
+			d.groups["Autotask Contacts"], d.graph.GraphURL(), d.graph.URL),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			return fmt.Errorf("demo: writing %s: %w", name, err)
+		}
+	}
+	cfgPath := filepath.Join(dir, "adsync.yaml")
+	d.printf("\nThe emulators keep running with the demo's state, configured in %s.\n", cfgPath)
+	d.printf("In another terminal, every command printed above works as printed after:\n")
+	d.printf("  export ADSYNC_CONFIG=%s\n", cfgPath)
+	d.printf("for example adsync status, adsync plan, adsync history --json --org %s. Ctrl-C stops the emulators.\n", demoOrg)
+	<-ctx.Done()
 	return nil
 }
 
@@ -192,6 +272,9 @@ func (d *demo) setup(ctx context.Context) error {
 		return fmt.Errorf("demo state directory: %w", err)
 	}
 	db := filepath.Join(d.stateDir, "demo.db")
+	if d.keep {
+		db = filepath.Join(d.stateDir, config.DefaultHistoryFile) // where the kept configuration finds it
+	}
 	// A fresh history each time, so the demo tells the same story.
 	for _, p := range []string{db, db + "-wal", db + "-shm", db + "-journal", db + ".locks"} {
 		if err := os.RemoveAll(p); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -202,7 +285,14 @@ func (d *demo) setup(ctx context.Context) error {
 	if d.hist, err = sqlite.Open(ctx, db, &sqlite.Options{Logger: d.app.log}); err != nil {
 		return err
 	}
-	d.graph = graphtest.NewServer()
+	if d.keep {
+		// The other commands sign in to it as a real app, over TLS, from
+		// the kept configuration.
+		d.graph = graphtest.NewTLSServer()
+		d.graph.AddApp(demoTenant, demoClient, demoAppSecret)
+	} else {
+		d.graph = graphtest.NewServer()
+	}
 	// The demo makes more requests in a minute than a real run would need an
 	// hour for; a larger hourly limit keeps the emulator from pacing it.
 	d.at = autotasktest.NewServer(autotasktest.Options{HourlyLimit: 1_000_000, TimeScale: 0.001})
@@ -218,7 +308,7 @@ func (d *demo) setup(ctx context.Context) error {
 		return err
 	}
 	src, err := graph.New(graph.Config{GroupID: d.groups["Autotask Contacts"], BaseURL: d.graph.GraphURL(),
-		Credential: graph.StaticToken("demo"), Logger: d.app.log})
+		Credential: graph.StaticToken("demo"), Logger: d.app.log, HTTPClient: d.graph.Client()})
 	if err != nil {
 		return err
 	}
