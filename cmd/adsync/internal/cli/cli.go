@@ -81,7 +81,8 @@ type app struct {
 	orgs       stringList
 	createDir  bool // --create-store-dir
 	log        *slog.Logger
-	helped     bool // --help was given: usage printed, exit 0
+	helped     bool      // --help was given: usage printed, exit 0
+	bar        *progress // the progress shown on stderr, if any
 }
 
 type stringList []string
@@ -206,8 +207,19 @@ func (a *app) parse(name string, fs *flag.FlagSet, args []string, defaultLevel s
 		a.usageError(fmt.Sprintf("--log-level: %q is not a level (want debug, info, warn or error)", level))
 		return false
 	}
-	a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: l}))
+	a.log = slog.New(slog.NewTextHandler(logOut{a}, &slog.HandlerOptions{Level: l}))
 	return true
+}
+
+// logOut is where log lines go: stderr, through the progress bar when one
+// is shown, so that a log line never lands on the bar's line.
+type logOut struct{ a *app }
+
+func (l logOut) Write(b []byte) (int, error) {
+	if l.a.bar != nil {
+		return l.a.bar.logWriter().Write(b)
+	}
+	return l.a.stderr.Write(b)
 }
 
 // needs is what a command needs set up.
