@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/adsync/autotask/autotasktest"
 )
 
 // TestReadOnlyCommandsNeedNoSecrets: status, history and conflicts list read
@@ -167,4 +169,15 @@ func TestOneLinePerFailure(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(log, "AADSTS"), "serve: one line per failed run: %s", log)
 	assert.NotContains(t, log, " error=", "one attribute name: err")
 	assert.Contains(t, log, " err=")
+}
+
+// TestRetriesLogged: a retried Autotask call shows in the log with its
+// cause, through the command's logger (#13).
+func TestRetriesLogged(t *testing.T) {
+	w := newCLIWorld(t, 3)
+	w.at.FailNext(autotasktest.Fault{Method: "POST", Path: "Contacts/query", Status: 503, RetryAfter: "0"})
+	r := w.run(t, "plan", "--log-level", "debug")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "retrying")
+	assert.Contains(t, r.stderr, "503")
 }
