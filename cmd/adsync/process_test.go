@@ -198,6 +198,22 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// start starts two processes of the binary with args, as close together as
+// it can, and returns them with their stderr.
+func (w *procWorld) start(ctx context.Context, t *testing.T, args ...string) ([]*exec.Cmd, []*syncBuffer) {
+	t.Helper()
+	var cmds []*exec.Cmd
+	var errs []*syncBuffer
+	for range 2 {
+		c, _, e := w.command(ctx, t, args...)
+		cmds, errs = append(cmds, c), append(errs, e)
+	}
+	for _, c := range cmds {
+		require.NoError(t, c.Start())
+	}
+	return cmds, errs
+}
+
 // run runs the binary to its end and returns its exit code and outputs.
 func (w *procWorld) run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -293,15 +309,7 @@ func TestSyncProcessesStartedTogether_R_RUN_5(t *testing.T) {
 			w := newProcWorld(t, 60, store(t, t.TempDir()))
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			var cmds []*exec.Cmd
-			var errs []*syncBuffer
-			for range 2 {
-				c, _, e := w.command(ctx, t, "sync")
-				cmds, errs = append(cmds, c), append(errs, e)
-			}
-			for _, c := range cmds {
-				require.NoError(t, c.Start())
-			}
+			cmds, errs := w.start(ctx, t, "sync")
 			for i, c := range cmds {
 				_ = c.Wait()
 				code := c.ProcessState.ExitCode()
@@ -324,13 +332,7 @@ func TestTwoServeReplicas_R_RUN_5(t *testing.T) {
 	w.gateOn.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var cmds []*exec.Cmd
-	var errs []*syncBuffer
-	for range 2 {
-		c, _, e := w.command(ctx, t, "serve")
-		require.NoError(t, c.Start())
-		cmds, errs = append(cmds, c), append(errs, e)
-	}
+	cmds, errs := w.start(ctx, t, "serve")
 	logs := func(what string) int {
 		n := 0
 		for _, e := range errs {
