@@ -12,7 +12,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,10 +77,12 @@ type demo struct {
 	billing int64
 	groups  map[string]string // name → id
 	people  []demoPerson
-	syncer  *adsync.Syncer
-	hist    *sqlite.Store
-	org     adsync.Org
-	pr      *progress
+	// suppliers are the contacts of people the directory does not have.
+	suppliers []int64
+	syncer    *adsync.Syncer
+	hist      *sqlite.Store
+	org       adsync.Org
+	pr        *progress
 }
 
 type demoPerson struct {
@@ -121,6 +125,8 @@ func (d *demo) run(ctx context.Context) error {
 	writeRunTimed(d.w, run, false)
 	d.printf("  Autotask now has %d contacts in the company; %d new contacts got the billing product.\n",
 		len(d.at.Contacts(d.company)), d.billed())
+	d.printf("  The %d supplier contacts the directory does not have: %d of them untouched (active, never written to).\n",
+		demoSuppliers, d.suppliersUntouched())
 	d.printf("\n")
 	cs, err := d.syncer.Conflicts(ctx, demoOrg)
 	if err != nil {
@@ -163,6 +169,10 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	writeRunTimed(d.w, run, false)
 	if run.Status == adsync.StatusHeld {
+		if k := n - len(run.Held); k > 0 {
+			d.printf("  (%d of the %d people have a linked contact to deactivate; the other %d never got one:\n"+
+				"  they are in a conflict, skipped, or new since the last run.)\n", len(run.Held), n, k)
+		}
 		writeHeld(d.w, demoOrg, nil, 0, run)
 	}
 	d.printf("\nThe group is put back; the next run holds nothing and deactivates nobody:\n")
@@ -461,11 +471,42 @@ func (d *demo) seed() {
 		}
 	}
 	// People the directory does not have (suppliers, former staff): never touched.
-	for i := range 120 {
-		seed(autotasktest.Fields{"firstName": "Vendor", "lastName": fmt.Sprintf("Contact %03d", i),
+	for i := range demoSuppliers {
+		id, err := d.at.SeedContact(d.company, autotasktest.Fields{"firstName": "Vendor", "lastName": fmt.Sprintf("Contact %03d", i),
 			"emailAddress": fmt.Sprintf("contact%03d@supplier.example", i)})
+		if err != nil {
+			panic(err)
+		}
+		d.suppliers = append(d.suppliers, id)
 	}
 }
+
+// demoSuppliers is the number of contacts of people the directory does not
+// have: the sync must never touch them.
+const demoSuppliers = 120
+
+// suppliersUntouched counts the supplier contacts still active with no
+// write (PATCH) sent to them, in one pass over the emulator's request log.
+func (d *demo) suppliersUntouched() int {
+	written := map[string]bool{}
+	for _, r := range d.at.Requests() {
+		if r.Method == "PATCH" {
+			if m := patchedID.FindStringSubmatch(r.Body); m != nil {
+				written[m[1]] = true
+			}
+		}
+	}
+	n := 0
+	for _, id := range d.suppliers {
+		if c, ok := d.at.Contact(id); ok && c["isActive"] == int64(1) && !written[strconv.FormatInt(id, 10)] {
+			n++
+		}
+	}
+	return n
+}
+
+// patchedID finds the contact id in a PATCH body.
+var patchedID = regexp.MustCompile(`"id"\s*:\s*(\d+)`)
 
 func (d *demo) describe() {
 	disabled := 0

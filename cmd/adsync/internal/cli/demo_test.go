@@ -30,6 +30,8 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, out, "Autotask writes (POST/PATCH) during this run: 0", "R-RUN-8 an unchanged run writes nothing")
 	assert.Contains(t, out, "run 4 (forced) held", "R-DEACT-4 the guard holds a mass deactivation")
 	assert.Contains(t, out, "adsync approve --org northwind --run 4")
+	assert.Contains(t, out, "The 120 supplier contacts the directory does not have: 120 of them untouched", "contacts outside the directory are never touched")
+	assert.Contains(t, out, "786 of the 792 people have a linked contact", "the held count explained")
 	assert.Contains(t, r.stderr, "northwind: applied", "progress")
 	golden(t, "demo", normalize(out, map[string]string{state: "<state>"}))
 
