@@ -92,3 +92,41 @@ func TestHistoryMissingDirectory(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, h.Close())
 }
+
+const ldapOrg = `autotask:
+  username: api-user@example.com
+  integrationCode: CODE
+  secretEnv: AT_SECRET
+orgs:
+  - id: fabrikam
+    companyId: 175
+    ldap:
+      url: ldaps://dc1.fabrikam.example:636
+      bindName: svc@fabrikam.example
+      passwordFile: ldap-password
+      baseDN: DC=fabrikam,DC=example
+`
+
+// Every missing secret is reported at once; with OrgsOnly none is needed,
+// and no secret or CA file is read, but the clients are refused.
+func TestMissingSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "adsync.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(ldapOrg), 0o600))
+	_, err := Load(path, &Options{Getenv: func(string) string { return "" }})
+	var es Errors
+	require.ErrorAs(t, err, &es)
+	require.Len(t, es, 2)
+	assert.Equal(t, "autotask.secretEnv", es[0].Field)
+	assert.Equal(t, "orgs[0].ldap.passwordFile", es[1].Field)
+	assert.ErrorIs(t, err, adsync.ErrInvalidConfig)
+
+	require.NoError(t, os.WriteFile(path, []byte(ldapOrg+"      tls: {verify: chain-only, ca: missing-ca.pem}\n"), 0o600))
+	cfg, err := Load(path, &Options{Getenv: func(string) string { return "" }, OrgsOnly: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"fabrikam"}, cfg.IDs())
+	assert.Empty(t, cfg.Autotask.Secret, "no placeholder leaks")
+	_, err = cfg.ContactStore()
+	assert.Error(t, err)
+	_, err = cfg.Orgs()
+	assert.Error(t, err)
+}
