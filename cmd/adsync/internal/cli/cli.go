@@ -312,7 +312,7 @@ func (a *app) loadConfig(orgsOnly bool) (*config.Config, error) {
 	return cfg, nil
 }
 
-// storeSpec returns the history store to use: --store, $ADSYNC_STORE, the
+// storeSpecOf returns the history store to use: --store, $ADSYNC_STORE, the
 // file's store, or a SQLite file beside the configuration.
 func (a *app) storeSpecOf(cfg *config.Config) (string, error) {
 	override := a.storeSpec
