@@ -40,7 +40,9 @@ type SchedulerOptions struct {
 	Parallelism int
 	// Logger receives the scheduler's log; nil discards it.
 	Logger *slog.Logger
-	// OnRun, when set, is called after each run with its record and error.
+	// OnRun, when set, is called after each run with its record and
+	// error, and reports the error (the Scheduler then does not log it).
+	// Without OnRun, a failed run is logged at level error.
 	OnRun func(Run, error)
 }
 
@@ -214,7 +216,7 @@ func (sc *Scheduler) stillDue(ctx context.Context, o *schedOrg, prev, now time.T
 	id := o.org.Config.ID
 	runs, err := sc.s.opts.History.Runs(ctx, id, 1)
 	if err != nil {
-		sc.log.Warn("scheduler: cannot read the last run: running on the local schedule", "org", id, "error", err)
+		sc.log.Warn("scheduler: cannot read the last run: running on the local schedule", "org", id, "err", err)
 		return true
 	}
 	if len(runs) == 0 || !runs[0].Started.After(prev) || !now.Before(runs[0].Started.Add(sc.opts.Interval)) {
@@ -274,8 +276,9 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 						return
 					}
 					run, err := sc.s.Sync(ctx, o.org, trigger)
-					if err != nil {
-						sc.log.Warn("run failed", "org", o.org.Config.ID, "error", err)
+					if err != nil && sc.opts.OnRun == nil {
+						// Nobody else sees the error: log it, once.
+						sc.log.Error("run failed", "org", o.org.Config.ID, "run", run.ID, "err", err)
 					}
 					sc.mu.Lock()
 					o.running = false

@@ -413,10 +413,9 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 		return run, runErr
 	}
 	s.finished(context.WithoutCancel(ctx), run, p, runErr)
+	// The error is returned, not logged: whoever handles it reports it,
+	// once (the Scheduler logs it when no OnRun takes it).
 	log.Info("run finished", "status", run.Status, "counts", run.Counts.String(), "api_calls", run.APICalls, "duration", run.Duration())
-	if runErr != nil {
-		log.Error("run failed", "error", runErr)
-	}
 	return run, runErr
 }
 

@@ -7,9 +7,12 @@
 //	GET  /status          the admin table (R-STATUS-1), as JSON
 //	POST /force?org=ID    run an organization now (R-RUN-2)
 //
-//	export GRAPH_TENANT_ID=... GRAPH_CLIENT_ID=... GRAPH_CLIENT_SECRET=... GRAPH_GROUP_ID=...
-//	export AUTOTASK_USERNAME=... AUTOTASK_INTEGRATION_CODE=... AUTOTASK_SECRET=...
-//	go run ./examples/service -company 174 -listen 127.0.0.1:8080
+// The organizations, Autotask and the history store come from an adsync.yaml,
+// loaded with the config package (the adsync command's format: README.md,
+// "Configuration"):
+//
+//	export AUTOTASK_SECRET=... CONTOSO_GRAPH_SECRET=...   # named by ...Env in the file
+//	go run ./examples/service -config adsync.yaml -listen 127.0.0.1:8080
 package main
 
 import (
@@ -27,52 +30,55 @@ import (
 	"time"
 
 	"github.com/psasync/adsync"
-	"github.com/psasync/adsync/autotask"
-	"github.com/psasync/adsync/history/sqlite"
+	"github.com/psasync/adsync/config"
 	"github.com/psasync/adsync/matcher"
 	"github.com/psasync/adsync/merge"
-	"github.com/psasync/adsync/source/graph"
+	// Entra ID organizations: registers the azure directory kind.
+	_ "github.com/psasync/adsync/source/graph/graphconfig"
 )
 
 func main() {
-	company := flag.Int64("company", 0, "the Autotask company id")
+	path := flag.String("config", "adsync.yaml", "the configuration file")
 	listen := flag.String("listen", "127.0.0.1:8080", "the admin API's address")
-	db := flag.String("db", "adsync-history.db", "the SQLite history file")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
-	src, err := graph.New(graph.Config{TenantID: os.Getenv("GRAPH_TENANT_ID"), ClientID: os.Getenv("GRAPH_CLIENT_ID"),
-		ClientSecret: os.Getenv("GRAPH_CLIENT_SECRET"), GroupID: os.Getenv("GRAPH_GROUP_ID"), Logger: logger})
+	cfg, err := config.Load(*path, &config.Options{Logger: logger})
+	if err != nil {
+		log.Fatal(err) // names the file, the line and the setting
+	}
+	store, err := cfg.ContactStore()
 	if err != nil {
 		log.Fatal(err)
 	}
-	store, err := autotask.New(autotask.Config{Username: os.Getenv("AUTOTASK_USERNAME"),
-		IntegrationCode: os.Getenv("AUTOTASK_INTEGRATION_CODE"), Secret: os.Getenv("AUTOTASK_SECRET"), Logger: logger})
+	orgs, err := cfg.Orgs()
 	if err != nil {
 		log.Fatal(err)
 	}
-	orgs := []adsync.Org{{Source: src, Config: adsync.OrgConfig{ID: "contoso", CompanyID: *company, Enabled: true,
-		Directory: adsync.DirectoryAzure}}}
-	ln, err := net.Listen("tcp", *listen)
+	spec, err := cfg.HistorySpec(os.Getenv("ADSYNC_STORE"))
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, ln, store, *db, orgs, logger, nil); err != nil {
+	hist, err := cfg.History(ctx, spec, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer hist.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := serve(ctx, ln, store, hist, orgs, logger, nil); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // serve runs the scheduler and the admin API until ctx is cancelled. onRun,
 // when set, is called after each run.
-func serve(ctx context.Context, ln net.Listener, store adsync.ContactStore, db string, orgs []adsync.Org,
+func serve(ctx context.Context, ln net.Listener, store adsync.ContactStore, hist adsync.HistoryStore, orgs []adsync.Org,
 	logger *slog.Logger, onRun func(adsync.Run, error)) error {
-	hist, err := sqlite.Open(ctx, db, &sqlite.Options{Logger: logger})
-	if err != nil {
-		return err
-	}
-	defer hist.Close()
 	// A run a crashed process left "running" is marked interrupted; the
 	// next run reconciles it (R-RUN-7).
 	if _, err := hist.InterruptRuns(ctx, time.Now()); err != nil {

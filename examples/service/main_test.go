@@ -17,6 +17,7 @@ import (
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
 	"github.com/psasync/adsync/autotask/autotasktest"
+	"github.com/psasync/adsync/history/sqlite"
 	"github.com/psasync/adsync/source/graph"
 	"github.com/psasync/adsync/source/graph/graphtest"
 )
@@ -43,13 +44,17 @@ func TestServe(t *testing.T) {
 	require.NoError(t, err)
 	orgs := []adsync.Org{{Source: src, Config: adsync.OrgConfig{ID: "contoso", CompanyID: company, Enabled: true, Directory: adsync.DirectoryAzure}}}
 
+	hist, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"), nil)
+	require.NoError(t, err)
+	defer hist.Close()
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	runs := make(chan adsync.Run, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, ln, store, filepath.Join(t.TempDir(), "h.db"), orgs, slog.New(slog.DiscardHandler),
+		done <- serve(ctx, ln, store, hist, orgs, slog.New(slog.DiscardHandler),
 			func(r adsync.Run, _ error) { runs <- r })
 	}()
 	base := "http://" + ln.Addr().String()

@@ -124,9 +124,24 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	w.SetMaxOpenConns(1) // SQLite has one writer; queue here, not on SQLITE_BUSY
 	w.SetConnMaxIdleTime(0)
 	s := &Store{path: abs, w: w, log: log, locks: map[string]func(){}}
-	if err := s.migrate(ctx); err != nil {
-		w.Close()
-		return nil, err
+	// Two processes opening a new file at once: switching it to WAL takes
+	// an exclusive lock that SQLite does not wait for, so the loser tries
+	// again, within the busy timeout.
+	for deadline := time.Now().Add(busy); ; {
+		err := s.migrate(ctx)
+		if err == nil {
+			break
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			w.Close()
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			w.Close()
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	r, err := sql.Open("sqlite", uri+"&_query_only=1")
 	if err != nil {
@@ -250,4 +265,9 @@ func (s *Store) Close() error {
 	}
 	s.mu.Unlock()
 	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked"))
 }

@@ -9,19 +9,16 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
-	"github.com/psasync/adsync/history/postgres"
-	"github.com/psasync/adsync/history/sqlite"
+	"github.com/psasync/adsync/config"
 	"github.com/psasync/adsync/matcher"
 	"github.com/psasync/adsync/merge"
-	"github.com/psasync/adsync/source/graph"
-	"github.com/psasync/adsync/source/ldap"
+	// The azure directory kind: the command reads Entra ID organizations.
+	_ "github.com/psasync/adsync/source/graph/graphconfig"
 )
 
 // Exit codes of the command.
@@ -31,15 +28,17 @@ const (
 	ExitUsage   = 2 // bad input: flags, configuration, secrets; nothing was written
 	ExitHeld    = 3 // sync or approve: the run is held, deactivations await approval (R-DEACT-4)
 	ExitPartial = 4 // sync: the run succeeded but some contact writes failed (retried next run)
+	ExitBusy    = 5 // sync or approve: another process is running the organization (R-RUN-5); nothing was done
 )
 
 const usage = `adsync syncs contacts one way, from Entra ID or Active Directory into Autotask PSA.
 
 Usage:
-  adsync demo [--state DIR] [--serve [--http ADDR]]
+  adsync demo [--state DIR | --keep DIR] [--serve [--http ADDR]]
                                         run the whole job against built-in emulators (no setup);
-                                        --serve then leaves the admin console running on its state
-  adsync [flags] check                  test the connections (Autotask, directory, TLS)
+                                        --keep: then keep them running for the other commands;
+                                        --serve: then leave the admin console running on its state
+  adsync [flags] check [--timeout 60s]  test the connections (Autotask, directory, TLS)
   adsync [flags] plan [--json]          dry run: what a sync would write
   adsync [flags] sync                   sync now (exit 3 when deactivations are held)
   adsync [flags] approve --org ID [--run N]   apply a held run's deactivations
@@ -59,9 +58,14 @@ Flags (before or after the command):
                      configuration) or postgres:DSN (or $ADSYNC_STORE, or store: in the file)
   --org ID           only this organization (repeatable)
   --log-level LEVEL  debug, info, warn or error (default warn; info for serve)
+  --create-store-dir create a SQLite history's missing directory (otherwise an error:
+                     a new, empty history would match every user again)
+
+adsync CMD --help (or adsync help CMD) prints a command's flags.
 
 Exit codes: 0 success, 1 failure, 2 bad input (nothing written), 3 run held for
-approval, 4 run done with failed contact writes (retried by the next run).
+approval, 4 run done with failed contact writes (retried by the next run), 5 a run
+of the organization is in progress in another process (nothing done).
 `
 
 // app is one invocation of the command.
@@ -80,8 +84,10 @@ type app struct {
 	storeSpec  string
 	logLevel   string
 	orgs       stringList
+	createDir  bool // --create-store-dir
 	log        *slog.Logger
-	helped     bool // --help was given: usage printed, exit 0
+	helped     bool      // --help was given: usage printed, exit 0
+	bar        *progress // the progress shown on stderr, if any
 	// observe, when set, gives the Syncer's observer once the history
 	// store is open (serve: alerts and metrics).
 	observe func(*env) (adsync.Observer, error)
@@ -104,6 +110,7 @@ func (a *app) commonFlags(fs *flag.FlagSet) {
 	fs.StringVar(&a.storeSpec, "store", a.storeSpec, "history store: sqlite:PATH or postgres:DSN")
 	fs.StringVar(&a.logLevel, "log-level", a.logLevel, "debug, info, warn or error")
 	fs.Var(&a.orgs, "org", "only this organization (repeatable)")
+	fs.BoolVar(&a.createDir, "create-store-dir", a.createDir, "create a SQLite history's missing directory")
 }
 
 func (a *app) run(ctx context.Context, args []string) int {
@@ -131,6 +138,13 @@ func (a *app) run(ctx context.Context, args []string) int {
 		"alert": a.alert,
 	}
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		if cmd == "help" && len(rest) > 0 {
+			// adsync help CMD is adsync CMD --help.
+			if c, ok := cmds[rest[0]]; ok {
+				return c(ctx, []string{"--help"})
+			}
+			return a.usageError(fmt.Sprintf("help: unknown command %q", rest[0]))
+		}
 		fmt.Fprint(a.stdout, usage)
 		return ExitOK
 	}
@@ -139,6 +153,35 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return a.usageError(fmt.Sprintf("unknown command %q", cmd))
 	}
 	return c(ctx, rest)
+}
+
+// commandSummaries say what each command does, for its --help.
+var commandSummaries = map[string]string{
+	"demo":                "Runs the whole job against built-in emulators: no setup, no network.",
+	"check":               "Tests the connections: Autotask once, then each organization's directory (TLS) and company,\nconcurrently, each result printed as it comes.",
+	"plan":                "A dry run: what a sync would write, change by change, with its rule. Writes nothing.",
+	"sync":                "Syncs every enabled organization now (exit 3 when deactivations are held, 5 when another\nprocess is running the organization).",
+	"approve":             "Applies the deactivations a held run kept back (R-DEACT-4).",
+	"history":             "The last 10 runs of each organization. Reads only the history: needs no secret.",
+	"conflicts list":      "The open conflicts (R-CONF-6). Reads only the history: needs no secret.\nSubcommands: list, resolve, unresolve.",
+	"conflicts resolve":   "Records an admin's decision for a user in an open conflict: --link CONTACT_ID, --create or\n--ignore. The next sync applies it. A user in no open conflict is refused unless --force.",
+	"conflicts unresolve": "Removes a user's resolution: the next sync matches the user again.",
+	"status":              "The admin table: one row per organization. Reads only the history: needs no secret.",
+	"serve":               "Runs every enabled organization on its schedule (every 24 hours by default) until SIGINT or\nSIGTERM.",
+}
+
+// commandHelp prints a command's usage with all its flags, common ones
+// included.
+func (a *app) commandHelp(name string, fs *flag.FlagSet) {
+	fmt.Fprintf(a.stdout, "Usage: adsync %s [flags]\n\n", name)
+	if s := commandSummaries[name]; s != "" {
+		fmt.Fprintf(a.stdout, "%s\n\n", s)
+	}
+	fmt.Fprintln(a.stdout, "Flags:")
+	fs.SetOutput(a.stdout)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprintln(a.stdout, "\nadsync help lists the commands and the exit codes.")
 }
 
 func (a *app) usageError(msg string) int {
@@ -154,7 +197,7 @@ func (a *app) parse(name string, fs *flag.FlagSet, args []string, defaultLevel s
 	a.commonFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(a.stdout, usage)
+			a.commandHelp(name, fs)
 			a.helped = true
 		} else {
 			a.usageError(fmt.Sprintf("%s: %v", name, err))
@@ -174,18 +217,43 @@ func (a *app) parse(name string, fs *flag.FlagSet, args []string, defaultLevel s
 		a.usageError(fmt.Sprintf("--log-level: %q is not a level (want debug, info, warn or error)", level))
 		return false
 	}
-	a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: l}))
+	a.log = slog.New(slog.NewTextHandler(logOut{a}, &slog.HandlerOptions{Level: l}))
 	return true
 }
 
+// logOut is where log lines go: stderr, through the progress bar when one
+// is shown, so that a log line never lands on the bar's line.
+type logOut struct{ a *app }
+
+func (l logOut) Write(b []byte) (int, error) {
+	if l.a.bar != nil {
+		return l.a.bar.logWriter().Write(b)
+	}
+	return l.a.stderr.Write(b)
+}
+
+// needs is what a command needs set up.
+type needs int
+
+const (
+	// needServices: the Autotask client and the sources, no history
+	// (check).
+	needServices needs = iota
+	// needAll: the services and the history store.
+	needAll
+	// needHistory: the history store only; no secret is resolved and
+	// nothing is contacted (status, history, conflicts).
+	needHistory
+)
+
 // open parses a command's flags and sets up what it needs (see setup). A
 // nil env means the command must return code.
-func (a *app) open(ctx context.Context, name string, fs *flag.FlagSet, args []string, level string, withStore bool,
+func (a *app) open(ctx context.Context, name string, fs *flag.FlagSet, args []string, level string, n needs,
 	progress func(adsync.Progress)) (*env, int) {
 	if !a.parse(name, fs, args, level) {
 		return nil, a.parseCode()
 	}
-	e, err := a.setup(ctx, withStore, progress)
+	e, err := a.setup(ctx, n, progress)
 	if err != nil {
 		return nil, a.fail(err)
 	}
@@ -204,7 +272,14 @@ func (a *app) parseCode() int {
 // fail prints an error and returns its exit code: 2 for bad input, 1
 // otherwise.
 func (a *app) fail(err error) int {
-	fmt.Fprintf(a.stderr, "adsync: %v\n", err)
+	var many config.Errors
+	if errors.As(err, &many) {
+		for _, e := range many {
+			fmt.Fprintf(a.stderr, "adsync: %v\n", e)
+		}
+	} else {
+		fmt.Fprintf(a.stderr, "adsync: %v\n", err)
+	}
 	var ie *InputError
 	if errors.As(err, &ie) || errors.Is(err, adsync.ErrInvalidConfig) {
 		return ExitUsage
@@ -212,9 +287,13 @@ func (a *app) fail(err error) int {
 	return ExitFailed
 }
 
+// InputError is bad input: a flag, a configuration or a secret that
+// cannot be used. The command exits with ExitUsage and writes nothing.
+type InputError = config.Error
+
 // loadConfig loads the configuration file and keeps the organizations
 // selected with --org.
-func (a *app) loadConfig() (*Config, error) {
+func (a *app) loadConfig(orgsOnly bool) (*config.Config, error) {
 	path := a.configPath
 	if path == "" {
 		path = a.getenv("ADSYNC_CONFIG")
@@ -222,143 +301,47 @@ func (a *app) loadConfig() (*Config, error) {
 	if path == "" {
 		path = "adsync.yaml"
 	}
-	cfg, err := LoadConfig(path, a.getenv)
+	cfg, err := config.Load(path, &config.Options{Getenv: a.getenv, Logger: a.log, HTTPClient: a.httpClient, OrgsOnly: orgsOnly})
 	if err != nil {
+		if ce := (*config.Error)(nil); errors.As(err, &ce) && ce.Line == 0 && ce.Field == "" && strings.Contains(ce.Msg, "cannot read the configuration file") {
+			ce.Msg += " (give its path with --config or ADSYNC_CONFIG)"
+		}
 		return nil, err
 	}
 	if len(a.orgs) > 0 {
-		var keep []OrgSpec
+		var keep []config.Org
 		for _, id := range a.orgs {
-			o, ok := cfg.org(id)
+			o, ok := cfg.Org(id)
 			if !ok {
-				return nil, &InputError{Field: "--org", Msg: fmt.Sprintf("no organization %q in %s (the ids are: %s)", id, path, strings.Join(cfg.ids(), ", "))}
+				return nil, &InputError{Field: "--org", Msg: fmt.Sprintf("no organization %q in %s (the ids are: %s)", id, path, strings.Join(cfg.IDs(), ", "))}
 			}
 			keep = append(keep, o)
 		}
-		cfg.Orgs = keep
+		cfg.Organizations = keep
 	}
 	return cfg, nil
 }
 
-func (c *Config) org(id string) (OrgSpec, bool) {
-	for _, o := range c.Orgs {
-		if o.Config.ID == id {
-			return o, true
-		}
+// storeSpecOf returns the history store to use: --store, $ADSYNC_STORE, the
+// file's store, or a SQLite file beside the configuration.
+func (a *app) storeSpecOf(cfg *config.Config) (string, error) {
+	override := a.storeSpec
+	if override == "" {
+		override = a.getenv("ADSYNC_STORE")
 	}
-	return OrgSpec{}, false
-}
-
-func (c *Config) ids() []string {
-	ids := make([]string, len(c.Orgs))
-	for i, o := range c.Orgs {
-		ids[i] = o.Config.ID
+	spec, err := cfg.HistorySpec(override)
+	var ce *config.Error
+	if errors.As(err, &ce) && ce.Field == "" {
+		ce.Field = "--store"
 	}
-	return ids
-}
-
-func (c *Config) orgConfigs() []adsync.OrgConfig {
-	out := make([]adsync.OrgConfig, len(c.Orgs))
-	for i, o := range c.Orgs {
-		out[i] = o.Config
-	}
-	return out
-}
-
-// resolveStore returns the history store to use: --store, $ADSYNC_STORE, the
-// file's store, or a SQLite file beside the configuration. A bare
-// postgres:// or postgresql:// URL stands for postgres:URL.
-func (a *app) resolveStore(cfg *Config) (string, error) {
-	spec := a.storeSpec
-	if spec == "" {
-		spec = a.getenv("ADSYNC_STORE")
-	}
-	if spec == "" && cfg != nil {
-		spec = cfg.Store
-	}
-	if spec == "" {
-		dir := "."
-		if cfg != nil {
-			dir = filepath.Dir(cfg.Path)
-		}
-		spec = "sqlite:" + filepath.Join(dir, "adsync-history.db")
-	}
-	if strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://") {
-		// A bare PostgreSQL URL, as libpq and our own messages write it:
-		// cut at the first ":" it would become "//user:pw@host…", which pgx
-		// reads as an empty key=value DSN (the local socket, as root).
-		spec = "postgres:" + spec
-	}
-	kind, rest, ok := strings.Cut(spec, ":")
-	if !ok || rest == "" || (kind != "sqlite" && kind != "postgres") {
-		return "", &InputError{Field: "--store", Msg: fmt.Sprintf("%q: want sqlite:PATH or postgres:DSN (e.g. postgres://adsync@db/adsync)", redactDSN(spec))}
-	}
-	if kind == "sqlite" && cfg != nil && !filepath.IsAbs(rest) && a.storeSpec == "" && a.getenv("ADSYNC_STORE") == "" {
-		spec = "sqlite:" + filepath.Join(filepath.Dir(cfg.Path), rest)
-	}
-	return spec, nil
-}
-
-// dsnPassword matches a password setting in a key=value DSN (quoted, or
-// with spaces around "=", as libpq allows) or in a URL's query.
-var dsnPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]*)`)
-
-// redactDSN hides the passwords in a store specification for messages:
-// a URL's userinfo password, and password= or sslpassword= settings in a
-// URL's query or a key=value DSN.
-func redactDSN(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		// The last "@": a password may hold a raw one. Masking too much
-		// is better than too little.
-		if at := strings.LastIndex(s, "@"); at > i {
-			if c := strings.Index(s[i+3:at], ":"); c >= 0 {
-				s = s[:i+3+c+1] + "xxxxx" + s[at:]
-			}
-		}
-	}
-	return dsnPassword.ReplaceAllString(s, "${1}=xxxxx")
-}
-
-// historyStore is an opened history store.
-type historyStore struct {
-	adsync.HistoryStore
-	close func()
-}
-
-// Close closes the store.
-func (h *historyStore) Close() error { h.close(); return nil }
-
-// openStore opens the history store. It is called only after the
-// configuration and its secrets were validated, so bad input never creates
-// a database file.
-func (a *app) openStore(ctx context.Context, spec string) (*historyStore, error) {
-	kind, rest, _ := strings.Cut(spec, ":")
-	switch kind {
-	case "postgres":
-		s, err := postgres.Open(ctx, rest, &postgres.Options{Logger: a.log})
-		if err != nil {
-			return nil, fmt.Errorf("opening the history store: %w", err)
-		}
-		return &historyStore{s, s.Close}, nil
-	default:
-		if dir := filepath.Dir(rest); dir != "" {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("creating the directory of the history store: %w", err)
-			}
-		}
-		s, err := sqlite.Open(ctx, rest, &sqlite.Options{Logger: a.log})
-		if err != nil {
-			return nil, fmt.Errorf("opening the history store %s: %w", rest, err)
-		}
-		return &historyStore{s, func() { _ = s.Close() }}, nil
-	}
+	return spec, err
 }
 
 // env is what a command that talks to the services needs.
 type env struct {
-	cfg    *Config
+	cfg    *config.Config
 	store  *autotask.Client
-	hist   *historyStore
+	hist   config.History
 	syncer *adsync.Syncer
 	orgs   []adsync.Org
 }
@@ -371,35 +354,39 @@ func (e *env) close() {
 
 // setup loads the configuration, builds the sources and the Autotask client
 // (all of which validate without I/O), and only then opens the history store.
-func (a *app) setup(ctx context.Context, withStore bool, progress func(adsync.Progress)) (*env, error) {
-	cfg, err := a.loadConfig()
+func (a *app) setup(ctx context.Context, n needs, progress func(adsync.Progress)) (*env, error) {
+	cfg, err := a.loadConfig(n == needHistory)
 	if err != nil {
 		return nil, err
 	}
 	e := &env{cfg: cfg}
-	atc := cfg.Autotask
-	atc.Logger = a.log
-	if a.httpClient != nil {
-		atc.HTTPClient = a.httpClient
-	}
-	if e.store, err = autotask.New(atc); err != nil {
-		return nil, &InputError{File: cfg.Path, Field: "autotask", Msg: err.Error()}
-	}
-	for _, o := range cfg.Orgs {
-		src, err := a.newSource(o)
-		if err != nil {
-			return nil, &InputError{File: cfg.Path, Field: "orgs." + o.Config.ID, Msg: err.Error()}
+	var store adsync.ContactStore = offline{}
+	if n == needHistory {
+		for _, o := range cfg.Organizations {
+			e.orgs = append(e.orgs, adsync.Org{Config: o.Config})
 		}
-		e.orgs = append(e.orgs, adsync.Org{Config: o.Config, Source: src})
+	} else {
+		if e.store, err = cfg.ContactStore(); err != nil {
+			return nil, err
+		}
+		store = e.store
+		if e.orgs, err = cfg.Orgs(); err != nil {
+			return nil, err
+		}
 	}
-	spec, err := a.resolveStore(cfg) // checked even when unused: a bad flag is bad input
+	spec, err := a.storeSpecOf(cfg) // checked even when unused: a bad flag is bad input
 	if err != nil {
 		return nil, err
 	}
-	if !withStore {
+	if n == needServices {
 		return e, nil
 	}
-	if e.hist, err = a.openStore(ctx, spec); err != nil {
+	if e.hist, err = cfg.History(ctx, spec, &config.HistoryOptions{CreateDir: a.createDir}); err != nil {
+		if errors.Is(err, config.ErrNoHistoryDir) {
+			// A new, empty history would match every user again: only on
+			// purpose.
+			return nil, &InputError{Field: "--store", Msg: fmt.Sprintf("%v: check the path, or give --create-store-dir to start a new history there", err)}
+		}
 		return nil, err
 	}
 	var obs adsync.Observer
@@ -409,7 +396,7 @@ func (a *app) setup(ctx context.Context, withStore bool, progress func(adsync.Pr
 			return nil, err
 		}
 	}
-	e.syncer, err = adsync.NewSyncer(adsync.Options{Store: e.store, History: e.hist, Matcher: matcher.New(nil),
+	e.syncer, err = adsync.NewSyncer(adsync.Options{Store: store, History: e.hist, Matcher: matcher.New(nil),
 		Fields: merge.New, Logger: a.log, Progress: progress, Observer: obs})
 	if err != nil {
 		e.close()
@@ -418,19 +405,18 @@ func (a *app) setup(ctx context.Context, withStore bool, progress func(adsync.Pr
 	return e, nil
 }
 
-func (a *app) newSource(o OrgSpec) (adsync.DirectorySource, error) {
-	if o.LDAP != nil {
-		c := *o.LDAP
-		c.Logger = a.log
-		return ldap.New(c)
-	}
-	c := *o.Azure
-	c.Logger = a.log
-	if a.httpClient != nil {
-		c.HTTPClient = a.httpClient
-	}
-	return graph.New(c)
+// offline is the contact store of the commands that read only the history:
+// they never reach Autotask, and say so if they tried.
+type offline struct{}
+
+var errOffline = errors.New("adsync: this command reads only the history and does not connect to Autotask")
+
+func (offline) Contacts(context.Context, int64, adsync.FieldSet, func([]adsync.Contact) error) error {
+	return errOffline
 }
+func (offline) Create(context.Context, adsync.NewContact) (int64, error) { return 0, errOffline }
+func (offline) Update(context.Context, adsync.ContactUpdate) error       { return errOffline }
+func (offline) Check(context.Context, int64) error                       { return errOffline }
 
 // formatTime formats a time for tables, in local time.
 func formatTime(t time.Time) string {

@@ -9,54 +9,155 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/config"
 )
 
-// check tests every organization's connections: Autotask (credentials,
-// company) and the directory (reachability, bind or sign-in, TLS).
+// DefaultCheckTimeout bounds the whole check command unless --timeout says
+// otherwise: an endpoint that accepts connections and never answers must
+// not keep an admin waiting for minutes.
+const DefaultCheckTimeout = 60 * time.Second
+
+// check tests the connections: Autotask once (credentials, zone, the request
+// budget), then, concurrently, each organization's directory (reachability,
+// bind or sign-in, TLS) and Autotask company. Each result is printed as it
+// comes; the whole command gives up after --timeout.
 func (a *app) check(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
-	e, code := a.open(ctx, "check", &fs, args, "warn", false, nil)
+	timeout := fs.Duration("timeout", DefaultCheckTimeout, "give up on the whole check after this long")
+	e, code := a.open(ctx, "check", &fs, args, "warn", needServices, nil)
 	if e == nil {
 		return code
 	}
-	failed := false
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ORG\tDIRECTORY\tTLS\tDIRECTORY CHECK\tAUTOTASK CHECK")
-	var problems []string
-	for _, o := range e.orgs {
-		dir, at := "ok", "ok"
-		st, err := o.Source.Check(ctx)
+	if *timeout <= 0 {
+		return a.usageError(fmt.Sprintf("check: --timeout %s: want a positive duration such as 30s", *timeout))
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	c := &checker{stdout: a.stdout, stderr: a.stderr, timeout: *timeout}
+
+	atDone := make(chan struct{})
+	var atErr error
+	var wg sync.WaitGroup
+	wg.Add(1 + len(e.orgs))
+	go func() {
+		defer wg.Done()
+		defer close(atDone)
+		t, err := e.store.Threshold(ctx)
 		if err != nil {
-			dir, failed = "FAILED", true
-			problems = append(problems, fmt.Sprintf("%s: directory: %v", o.Config.ID, err))
-		} else if st.Detail != "" {
-			dir = "ok (" + st.Detail + ")"
+			atErr = err
+			c.failed("autotask", "autotask: FAILED", ctx, err)
+			return
 		}
-		if err := e.store.Check(ctx, o.Config.CompanyID); err != nil {
-			at, failed = "FAILED", true
-			problems = append(problems, fmt.Sprintf("%s: autotask company %d: %v", o.Config.ID, o.Config.CompanyID, err))
-		}
-		tls := string(st.TLS)
-		if tls == "" {
-			tls = string(adsync.TLSUnknown)
-		}
-		if !st.CertExpiry.IsZero() {
-			tls += " (expires " + st.CertExpiry.Format("2006-01-02") + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Config.ID, o.Config.Directory, tls, dir, at)
+		c.ok(fmt.Sprintf("autotask: ok (signed in; %d of %d API calls used this hour)", t.Used, t.Limit))
+	}()
+	for _, o := range e.orgs {
+		go func(o adsync.Org) {
+			defer wg.Done()
+			id := o.Config.ID
+			st, err := o.Source.Check(ctx)
+			tls := string(st.TLS)
+			if tls == "" {
+				tls = string(adsync.TLSUnknown)
+			}
+			if !st.CertExpiry.IsZero() {
+				tls += " (expires " + st.CertExpiry.Format("2006-01-02") + ")"
+			}
+			if err != nil {
+				c.failed(id+": directory", fmt.Sprintf("%s: directory %s FAILED; TLS %s", id, o.Config.Directory, tls), ctx, err)
+			} else {
+				detail := ""
+				if st.Detail != "" {
+					detail = " (" + st.Detail + ")"
+				}
+				c.ok(fmt.Sprintf("%s: directory %s ok%s; TLS %s", id, o.Config.Directory, detail, tls))
+			}
+			select {
+			case <-atDone:
+			case <-ctx.Done():
+			}
+			if atErr != nil || ctx.Err() != nil {
+				c.ok(fmt.Sprintf("%s: Autotask company %d not checked (Autotask failed)", id, o.Config.CompanyID))
+				return
+			}
+			if err := e.store.Check(ctx, o.Config.CompanyID); err != nil {
+				c.failed(fmt.Sprintf("%s: Autotask company %d", id, o.Config.CompanyID),
+					fmt.Sprintf("%s: Autotask company %d FAILED", id, o.Config.CompanyID), ctx, err)
+				return
+			}
+			c.ok(fmt.Sprintf("%s: Autotask company %d ok", id, o.Config.CompanyID))
+		}(o)
 	}
-	_ = tw.Flush()
-	for _, p := range problems {
-		fmt.Fprintln(a.stderr, "adsync: "+p)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// A check that ignores its context must not hold the command:
+		// whatever has not answered yet has failed.
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+			c.giveUp()
+		}
 	}
-	if failed {
+	if c.anyFailed() {
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// checker prints check results as they come, from several goroutines.
+type checker struct {
+	stdout, stderr io.Writer
+	timeout        time.Duration
+
+	mu      sync.Mutex
+	failure bool
+	over    bool // the command returned: later results are dropped
+}
+
+func (c *checker) ok(line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.over {
+		fmt.Fprintln(c.stdout, line)
+	}
+}
+
+// failed prints a failed check's line on stdout and its reason on stderr;
+// a check cut by the timeout says so rather than "context deadline
+// exceeded".
+func (c *checker) failed(what, line string, ctx context.Context, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failure = true
+	if c.over {
+		return
+	}
+	fmt.Fprintln(c.stdout, line)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		fmt.Fprintf(c.stderr, "adsync: %s: no answer within %s (--timeout)\n", what, c.timeout)
+		return
+	}
+	fmt.Fprintf(c.stderr, "adsync: %s: %v\n", what, err)
+}
+
+func (c *checker) giveUp() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failure, c.over = true, true
+	fmt.Fprintf(c.stderr, "adsync: check: gave up after %s (--timeout): the checks not printed above had no answer\n", c.timeout)
+}
+
+func (c *checker) anyFailed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failure
 }
 
 // planJSON is the --json form of a plan.
@@ -100,7 +201,7 @@ func (a *app) plan(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	asJSON := fs.Bool("json", false, "print the plans as JSON")
 	pr := a.newProgress()
-	e, code := a.open(ctx, "plan", &fs, args, "warn", true, pr.update)
+	e, code := a.open(ctx, "plan", &fs, args, "warn", needAll, pr.update)
 	if e == nil {
 		return code
 	}
@@ -109,8 +210,14 @@ func (a *app) plan(ctx context.Context, args []string) int {
 	code = ExitOK
 	for _, o := range e.orgs {
 		if !o.Config.Enabled {
-			fmt.Fprintf(a.stderr, "adsync: %s is disabled (enabled: false): not planned\n", o.Config.ID)
-			continue
+			if len(a.orgs) == 0 {
+				fmt.Fprintf(a.stderr, "adsync: %s is disabled (enabled: false): not planned (name it with --org %s to preview it)\n", o.Config.ID, o.Config.ID)
+				continue
+			}
+			// Named explicitly: a preview before enabling it. A plan
+			// writes nothing; sync still refuses the organization.
+			fmt.Fprintf(a.stderr, "adsync: %s is disabled (enabled: false): planned as a preview; sync will not run it\n", o.Config.ID)
+			o.Config.Enabled = true
 		}
 		p, err := e.syncer.Plan(ctx, o)
 		pr.done()
@@ -128,7 +235,10 @@ func (a *app) plan(ctx context.Context, args []string) int {
 		_, _ = p.WriteTo(a.stdout)
 		fmt.Fprintln(a.stdout)
 	}
-	if *asJSON {
+	if *asJSON && code == ExitOK { // a failed plan prints no partial JSON
+		if plans == nil {
+			plans = []planJSON{}
+		}
 		if err := writeJSON(a.stdout, plans); err != nil {
 			return a.fail(err)
 		}
@@ -146,7 +256,7 @@ func writeJSON(w io.Writer, v any) error {
 func (a *app) sync(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	pr := a.newProgress()
-	e, code := a.open(ctx, "sync", &fs, args, "warn", true, pr.update)
+	e, code := a.open(ctx, "sync", &fs, args, "warn", needAll, pr.update)
 	if e == nil {
 		return code
 	}
@@ -162,14 +272,14 @@ func (a *app) sync(ctx context.Context, args []string) int {
 		}
 		run, err := e.syncer.Sync(ctx, o, adsync.TriggerForced)
 		pr.done()
-		code = worse(code, a.report(o.Config.ID, e.cfg, e.cfg.Orgs[i].Index, run, err))
+		code = worse(code, a.report(o.Config.ID, e.cfg, e.cfg.Organizations[i].Index, run, err))
 	}
 	return code
 }
 
 // worse returns the more serious of two exit codes.
 func worse(a, b int) int {
-	rank := map[int]int{ExitOK: 0, ExitPartial: 1, ExitHeld: 2, ExitFailed: 3, ExitUsage: 4}
+	rank := map[int]int{ExitOK: 0, ExitBusy: 1, ExitPartial: 2, ExitHeld: 3, ExitFailed: 4, ExitUsage: 5}
 	if rank[b] > rank[a] {
 		return b
 	}
@@ -178,9 +288,14 @@ func worse(a, b int) int {
 
 // report prints a run's outcome and returns its exit code. index is the
 // organization's position in the configuration file, for messages.
-func (a *app) report(orgID string, cfg *Config, index int, run adsync.Run, err error) int {
+func (a *app) report(orgID string, cfg *config.Config, index int, run adsync.Run, err error) int {
 	if run.ID == 0 && err != nil {
 		fmt.Fprintf(a.stderr, "adsync: %s: %v\n", orgID, err)
+		if errors.Is(err, adsync.ErrRunInProgress) {
+			// Another process runs the organization: not a failure of
+			// this one, which did nothing (R-RUN-5).
+			return ExitBusy
+		}
 		return ExitFailed
 	}
 	writeRun(a.stdout, run)
@@ -205,8 +320,16 @@ func (a *app) report(orgID string, cfg *Config, index int, run adsync.Run, err e
 }
 
 // writeRun prints a run record in a few lines.
-func writeRun(w io.Writer, r adsync.Run) {
-	fmt.Fprintf(w, "%s: run %d (%s) %s in %s\n", r.OrgID, r.ID, r.Trigger, r.Status, r.Duration().Round(time.Millisecond))
+func writeRun(w io.Writer, r adsync.Run) { writeRunTimed(w, r, true) }
+
+// writeRunTimed prints a run record, with its duration when timed (the
+// demo prints none: its story is the same on every machine).
+func writeRunTimed(w io.Writer, r adsync.Run, timed bool) {
+	took := ""
+	if timed {
+		took = " in " + r.Duration().Round(time.Millisecond).String()
+	}
+	fmt.Fprintf(w, "%s: run %d (%s) %s%s\n", r.OrgID, r.ID, r.Trigger, r.Status, took)
 	fmt.Fprintf(w, "  %s\n", r.Counts)
 	fmt.Fprintf(w, "  Autotask API calls: %d; directory TLS: %s; full read: %t\n", r.APICalls, r.TLS, r.FullRead)
 	list := func(title string, n int, item func(i int) string) {
@@ -233,7 +356,7 @@ func writeRun(w io.Writer, r adsync.Run) {
 }
 
 // writeHeld explains a held run and how to approve it.
-func writeHeld(w io.Writer, orgID string, cfg *Config, index int, r adsync.Run) {
+func writeHeld(w io.Writer, orgID string, cfg *config.Config, index int, r adsync.Run) {
 	fmt.Fprintf(w, "\n%s: run %d is HELD: it would deactivate %d contacts, more than the guard allows (R-DEACT-4).\n", orgID, r.ID, len(r.Held))
 	fmt.Fprintln(w, "Everything else was applied. The held deactivations:")
 	for i, h := range r.Held {
@@ -261,7 +384,7 @@ func (a *app) approve(ctx context.Context, args []string) int {
 		return a.usageError("approve: name the organization with --org ID")
 	}
 	pr := a.newProgress()
-	e, err := a.setup(ctx, true, pr.update)
+	e, err := a.setup(ctx, needAll, pr.update)
 	if err != nil {
 		return a.fail(err)
 	}
@@ -304,14 +427,14 @@ func (a *app) approve(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stderr, "adsync: %s: %v\n", o.Config.ID, err)
 		return ExitFailed
 	}
-	return a.report(o.Config.ID, e.cfg, e.cfg.Orgs[0].Index, run, err)
+	return a.report(o.Config.ID, e.cfg, e.cfg.Organizations[0].Index, run, err)
 }
 
 // history lists the last runs of each organization.
 func (a *app) history(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	asJSON := fs.Bool("json", false, "print the runs as JSON, with their warnings, skips and failures")
-	e, code := a.open(ctx, "history", &fs, args, "warn", true, nil)
+	e, code := a.open(ctx, "history", &fs, args, "warn", needHistory, nil)
 	if e == nil {
 		return code
 	}
@@ -373,6 +496,7 @@ func (a *app) conflicts(ctx context.Context, args []string) int {
 	create := fs.Bool("create", false, "resolve: create a new contact for the user")
 	ignore := fs.Bool("ignore", false, "resolve: leave the user out until unresolved")
 	by := fs.String("by", "", "resolve: who decided (free text, kept with the resolution)")
+	force := fs.Bool("force", false, "resolve: record a resolution for a user in no open conflict (in advance)")
 	switch sub {
 	case "list", "resolve", "unresolve":
 	default:
@@ -402,7 +526,11 @@ func (a *app) conflicts(ctx context.Context, args []string) int {
 			return a.usageError("conflicts resolve: give exactly one of --link CONTACT_ID, --create or --ignore")
 		}
 	}
-	e, err := a.setup(ctx, true, nil)
+	n := needAll // resolve checks the contact in Autotask
+	if sub != "resolve" {
+		n = needHistory
+	}
+	e, err := a.setup(ctx, n, nil)
 	if err != nil {
 		return a.fail(err)
 	}
@@ -410,9 +538,27 @@ func (a *app) conflicts(ctx context.Context, args []string) int {
 	switch sub {
 	case "resolve":
 		o := e.orgs[0]
+		cs, err := e.syncer.Conflicts(ctx, o.Config.ID)
+		if err != nil {
+			return a.fail(err)
+		}
+		open := false
+		for _, c := range cs {
+			open = open || c.UserID == *user
+		}
+		if !open && !*force {
+			// Most likely a mistyped id: a resolution nobody needs would
+			// wait silently for a user who never comes.
+			return a.fail(&InputError{Field: "--user", Msg: fmt.Sprintf("user %q is in no open conflict of %s (adsync conflicts --org %s lists them, with the user ids); give --force to record the resolution in advance",
+				*user, o.Config.ID, o.Config.ID)})
+		}
 		r := adsync.Resolution{OrgID: o.Config.ID, UserID: *user, Action: action, ContactID: *link, By: *by, CreatedAt: time.Now()}
 		if err := e.syncer.Resolve(ctx, o.Config, r); err != nil {
 			return a.fail(err)
+		}
+		if !open {
+			fmt.Fprintf(a.stdout, "%s: user %s resolved (%s), recorded in advance: the user is in no open conflict yet\n", o.Config.ID, *user, action)
+			return ExitOK
 		}
 		fmt.Fprintf(a.stdout, "%s: user %s resolved (%s); the next sync applies it\n", o.Config.ID, *user, action)
 		return ExitOK
@@ -465,12 +611,12 @@ func writeConflicts(w io.Writer, orgID string, cs []adsync.Conflict) {
 func (a *app) status(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	asJSON := fs.Bool("json", false, "print as JSON")
-	e, code := a.open(ctx, "status", &fs, args, "warn", true, nil)
+	e, code := a.open(ctx, "status", &fs, args, "warn", needHistory, nil)
 	if e == nil {
 		return code
 	}
 	defer e.close()
-	st, err := e.syncer.Status(ctx, e.cfg.orgConfigs())
+	st, err := e.syncer.Status(ctx, e.cfg.OrgConfigs())
 	if err != nil {
 		return a.fail(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask/autotasktest"
+	"github.com/psasync/adsync/config"
 )
 
 const validLDAP = `autotask:
@@ -56,20 +57,21 @@ func writeConfig(t *testing.T, text, zone string) string {
 
 func TestLoadConfig(t *testing.T) {
 	path := writeConfig(t, validLDAP, "https://webservices.autotask.net/atservicesrest/")
-	cfg, err := LoadConfig(path, func(k string) string { return map[string]string{"AT_SECRET": "at-secret"}[k] })
+	cfg, err := config.Load(path, &config.Options{Getenv: func(k string) string { return map[string]string{"AT_SECRET": "at-secret"}[k] }})
 	require.NoError(t, err)
-	require.Len(t, cfg.Orgs, 1)
-	o := cfg.Orgs[0]
+	require.Len(t, cfg.Organizations, 1)
+	o := cfg.Organizations[0]
 	assert.Equal(t, "at-secret", cfg.Autotask.Secret)
 	assert.Equal(t, adsync.DirectoryLDAP, o.Config.Directory)
 	assert.True(t, o.Config.Enabled, "enabled by default")
 	assert.Equal(t, int64(12), o.Config.BillingProductID)
 	assert.Equal(t, adsync.Guard{Min: 5, Percent: 10}, o.Config.Guard)
 	assert.Equal(t, adsync.NewFieldSet(adsync.FirstName, adsync.LastName, adsync.Email, adsync.Title, adsync.Phone, adsync.MiddleInitial), o.Config.Selected(), "R-FIELD-2")
-	require.NotNil(t, o.LDAP)
-	assert.Equal(t, "s3cret-ldap", o.LDAP.Password.Reveal(), "secret file read, newline trimmed")
-	assert.Equal(t, "middleName", o.LDAP.Attributes[adsync.MiddleInitial])
-	assert.Equal(t, filepath.Join(filepath.Dir(path), "ca.pem"), o.LDAP.TLS.CA, "relative to the configuration file")
+	require.IsType(t, &config.LDAP{}, o.Directory)
+	lc := o.Directory.(*config.LDAP).Config
+	assert.Equal(t, "s3cret-ldap", lc.Password.Reveal(), "secret file read, newline trimmed")
+	assert.Equal(t, "middleName", lc.Attributes[adsync.MiddleInitial])
+	assert.Equal(t, filepath.Join(filepath.Dir(path), "ca.pem"), lc.TLS.CA, "relative to the configuration file")
 }
 
 // TestBadInput: every bad input exits 2 with the file, the line, the setting
@@ -103,18 +105,47 @@ func TestBadInput(t *testing.T) {
 		{"secret variable not set", replace("secretEnv: AT_SECRET", "secretEnv: NOT_SET"), nil,
 			[]string{"autotask.secretEnv: the environment variable NOT_SET is not set or empty"}},
 		{"wrong type", replace("companyId: 175", "companyId: abc"), nil, []string{"adsync.yaml:9: orgs[0].companyId:", "cannot unmarshal"}},
-		{"no directory", strings.Split(validLDAP, "    ldap:")[0], nil, []string{"orgs[0]: no directory: add ldap"}},
+		{"no directory", strings.Split(validLDAP, "    ldap:")[0], nil, []string{"orgs[0]: no directory: add", "ldap (Active Directory over LDAPS)"}},
 		{"unknown field", replace("[title,", "[titel,"), nil, []string{"orgs[0].fields[0]: unknown field \"titel\"; the fields are: firstName"}},
 		{"both directories", validLDAP + "    azure: {groupId: x}\n", nil, []string{"orgs[0].azure: an organization has one directory"}},
 		{"unknown organization", validLDAP, []string{"--org", "nope"}, []string{"--org: no organization \"nope\"", "the ids are: fabrikam"}},
 		{"bad store", validLDAP, []string{"--store", "mysql:x"}, []string{"--store: \"mysql:x\": want sqlite:PATH or postgres:DSN"}},
 		{"bad guard", replace("percent: 10", "percent: 150"), nil, []string{"orgs[0].guard.percent: must be between 0 and 100"}},
+		// #10 point 11: YAML's floats truncated into integers, NaN and
+		// infinities, explicit zeros meaning a default, secrets in clear.
+		{"float in an integer setting", replace("companyId: 175", "companyId: 17.4"), nil,
+			[]string{"adsync.yaml:9: orgs[0].companyId: want a whole number, got 17.4"}},
+		{"NaN guard percent", replace("percent: 10", "percent: .nan"), nil,
+			[]string{"adsync.yaml:12: orgs[0].guard.percent: want a finite number, got .nan"}},
+		{"infinite budget stop", replace("  zoneLookupUrl: ZONE\n", "  zoneLookupUrl: ZONE\n  budgetStop: .inf\n"), nil,
+			[]string{"adsync.yaml:6: autotask.budgetStop: want a finite number, got .inf"}},
+		{"NaN budget share", replace("  zoneLookupUrl: ZONE\n", "  zoneLookupUrl: ZONE\n  budgetShare: .NaN\n"), nil,
+			[]string{"adsync.yaml:6: autotask.budgetShare: want a finite number, got .NaN"}},
+		{"explicit zero guard", replace("guard: {min: 5, percent: 10}", "guard: {min: 0, percent: 0}"), nil,
+			[]string{"adsync.yaml:12: orgs[0].guard.min: 0 is refused", "off: true"}},
+		{"explicit zero guard percent", replace("guard: {min: 5, percent: 10}", "guard: {min: 5, percent: 0}"), nil,
+			[]string{"adsync.yaml:12: orgs[0].guard.percent: 0 is refused"}},
+		{"explicit zero budget share", replace("  zoneLookupUrl: ZONE\n", "  zoneLookupUrl: ZONE\n  budgetShare: 0\n"), nil,
+			[]string{"adsync.yaml:6: autotask.budgetShare: 0 is refused"}},
+		{"Autotask zone lookup over http", replace("zoneLookupUrl: ZONE", "zoneLookupUrl: http://webservices.autotask.net/atservicesrest/"), nil,
+			[]string{"adsync.yaml:5: autotask.zoneLookupUrl: http:// would send the API secret in clear", "https://"}},
+		{"Autotask base over http", replace("  zoneLookupUrl: ZONE\n", "  baseUrl: http://webservices3.autotask.net/ATServicesRest/\n"), nil,
+			[]string{"adsync.yaml:5: autotask.baseUrl: http:// would send the API secret in clear"}},
+		// #10 point 13.
+		{"empty file", "", nil, []string{"adsync.yaml: the file is empty"}},
+		{"comments only", "# adsync configuration\n\n# to do\n", nil, []string{"adsync.yaml: the file is empty"}},
 	}
+	// A missing secret is bad input only for the commands that connect:
+	// status reads the history only.
+	missingSecret := map[string]bool{"unreadable secret file": true, "secret variable not set": true}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, tc.config, at.ZoneLookupURL())
 			db := filepath.Join(t.TempDir(), "history.db")
 			for _, cmd := range []string{"sync", "plan", "check", "status"} {
+				if missingSecret[tc.name] && cmd == "status" {
+					continue
+				}
 				at.ResetRequests()
 				args := append([]string{cmd, "--config", path}, tc.args...)
 				if !hasFlag(tc.args, "--store") {
@@ -157,7 +188,7 @@ func TestUsage(t *testing.T) {
 		assert.Equal(t, ExitUsage, r.code, "%v: %s", args, r.stderr)
 		assert.NotEmpty(t, r.stderr, "%v", args)
 	}
-	for _, args := range [][]string{{"help"}, {"--help"}, {"sync", "--help"}, {"demo", "-h"}} {
+	for _, args := range [][]string{{"help"}, {"--help"}} {
 		r := invocation{}.run(t, args...)
 		assert.Equal(t, ExitOK, r.code, "%v", args)
 		assert.Contains(t, r.stdout, "adsync demo", "%v", args)
@@ -165,8 +196,8 @@ func TestUsage(t *testing.T) {
 }
 
 func TestRedactDSN(t *testing.T) {
-	assert.Equal(t, "postgres://u:xxxxx@db/adsync", redactDSN("postgres://u:pw@db/adsync"))
-	assert.Equal(t, "host=db password=xxxxx", redactDSN("host=db password=pw"))
+	assert.Equal(t, "postgres://u:xxxxx@db/adsync", config.RedactDSN("postgres://u:pw@db/adsync"))
+	assert.Equal(t, "host=db password=xxxxx", config.RedactDSN("host=db password=pw"))
 }
 
 // testCA returns a self-signed CA certificate in PEM, only parsed.
@@ -193,9 +224,9 @@ func TestExampleConfig(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "secrets", "fabrikam-ldap"), []byte("pw"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "fabrikam-ca.pem"), testCA(t), 0o600))
 	env := map[string]string{"AUTOTASK_SECRET": "s", "CONTOSO_GRAPH_SECRET": "g"}
-	cfg, err := LoadConfig(filepath.Join(dir, "adsync.yaml"), func(k string) string { return env[k] })
+	cfg, err := config.Load(filepath.Join(dir, "adsync.yaml"), &config.Options{Getenv: func(k string) string { return env[k] }})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"contoso", "fabrikam"}, cfg.ids())
-	assert.Equal(t, adsync.DirectoryAzure, cfg.Orgs[0].Config.Directory)
-	assert.Equal(t, adsync.DirectoryLDAP, cfg.Orgs[1].Config.Directory)
+	assert.Equal(t, []string{"contoso", "fabrikam"}, cfg.IDs())
+	assert.Equal(t, adsync.DirectoryAzure, cfg.Organizations[0].Config.Directory)
+	assert.Equal(t, adsync.DirectoryLDAP, cfg.Organizations[1].Config.Directory)
 }

@@ -10,74 +10,36 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/config"
 	"github.com/psasync/adsync/console"
 )
 
-// httpYAML is the configuration file's http section: the admin console of
-// `adsync serve`.
-type httpYAML struct {
-	// Listen is the console's address, e.g. 127.0.0.1:8080; empty: no
-	// console. --http overrides it.
-	Listen   string `yaml:"listen"`
-	Username string `yaml:"username"`
-	// PasswordHash is a bcrypt hash of the admin password (not a secret by
-	// itself, so it may be written here); or the password itself from
-	// passwordEnv / passwordFile.
-	PasswordHash string    `yaml:"passwordHash"`
-	Password     string    `yaml:"password"` // refused: inline secret
-	PasswordEnv  string    `yaml:"passwordEnv"`
-	PasswordFile string    `yaml:"passwordFile"`
-	TLSCert      string    `yaml:"tlsCert"`
-	TLSKey       string    `yaml:"tlsKey"`
-	OIDC         *oidcYAML `yaml:"oidc"`
-}
-
-type oidcYAML struct {
-	Issuer           string   `yaml:"issuer"`
-	ClientID         string   `yaml:"clientId"`
-	ClientSecret     string   `yaml:"clientSecret"` // refused: inline secret
-	ClientSecretEnv  string   `yaml:"clientSecretEnv"`
-	ClientSecretFile string   `yaml:"clientSecretFile"`
-	RedirectURL      string   `yaml:"redirectUrl"`
-	AllowedUsers     []string `yaml:"allowedUsers"`
-}
-
-// HTTPConfig is the loaded http section.
-type HTTPConfig struct {
-	Listen  string
-	TLSCert string
-	TLSKey  string
-	// Auth is how administrators sign in; it prints without its secrets.
-	Auth console.Auth
-}
-
-// httpConfig builds the http section, resolving its secrets.
-func (l *loader) httpConfig(h *httpYAML) (HTTPConfig, error) {
-	c := HTTPConfig{Listen: h.Listen, TLSCert: l.rel(h.TLSCert), TLSKey: l.rel(h.TLSKey)}
-	if (h.TLSCert == "") != (h.TLSKey == "") {
-		return c, l.bad("http.tlsCert", "give both tlsCert and tlsKey (PEM files), or neither")
-	}
-	pw, err := l.secret("http", "password", h.Password, h.PasswordEnv, h.PasswordFile, false)
-	if err != nil {
-		return c, err
-	}
-	c.Auth = console.Auth{Username: h.Username, PasswordHash: h.PasswordHash, Password: pw}
+// consoleAuth is the sign-in of the console from the configuration's http
+// section, validated by the console: an error names the setting and its
+// line.
+func consoleAuth(cfg *config.Config) (console.Auth, error) {
+	h := cfg.HTTP
+	auth := console.Auth{Username: h.Username, PasswordHash: h.PasswordHash, Password: h.Password.Reveal()}
 	if o := h.OIDC; o != nil {
-		secret, err := l.secret("http.oidc", "clientSecret", o.ClientSecret, o.ClientSecretEnv, o.ClientSecretFile, true)
-		if err != nil {
-			return c, err
-		}
-		c.Auth.OIDC = &console.OIDCConfig{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: secret,
+		auth.OIDC = &console.OIDCConfig{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal(),
 			RedirectURL: o.RedirectURL, AllowedUsers: o.AllowedUsers}
 	}
-	if c.Auth.Configured() {
-		if err := c.Auth.Validate(); err != nil {
-			return c, l.fromConfigError("http.", err, map[string]string{"Auth.Username": "username", "Auth.PasswordHash": "passwordHash",
-				"Auth.Password": "passwordEnv", "Auth.OIDC.Issuer": "oidc.issuer", "Auth.OIDC.ClientID": "oidc.clientId",
-				"Auth.OIDC.ClientSecret": "oidc.clientSecretEnv", "Auth.OIDC.RedirectURL": "oidc.redirectUrl"})
-		}
+	if !auth.Configured() {
+		return auth, nil
 	}
-	return c, nil
+	err := auth.Validate()
+	var ce *adsync.ConfigError
+	if errors.As(err, &ce) {
+		field, ok := map[string]string{"Auth.Username": "username", "Auth.PasswordHash": "passwordHash",
+			"Auth.Password": "passwordEnv", "Auth.OIDC.Issuer": "oidc.issuer", "Auth.OIDC.ClientID": "oidc.clientId",
+			"Auth.OIDC.ClientSecret": "oidc.clientSecretEnv", "Auth.OIDC.RedirectURL": "oidc.redirectUrl"}[ce.Field]
+		if !ok {
+			field = ce.Field
+		}
+		return auth, cfg.ConsoleError(field, ce.Problem)
+	}
+	return auth, err
 }
 
 // startConsole serves the console on addr until stop is called. An address

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/psasync/adsync/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -97,11 +98,14 @@ func TestConsoleConfig(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, base+tc.http, "https://webservices.autotask.net/atservicesrest/")
-			_, err := LoadConfig(path, func(k string) string { return env[k] })
-			var ie *InputError
-			require.ErrorAs(t, err, &ie)
-			assert.Equal(t, tc.field, ie.Field)
-			assert.Contains(t, ie.Msg, tc.want)
+			cfg, err := config.Load(path, &config.Options{Getenv: func(k string) string { return env[k] }})
+			if err == nil {
+				_, err = consoleAuth(cfg) // the console validates the sign-in settings
+			}
+			var ce *config.Error
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tc.field, ce.Field)
+			assert.Contains(t, ce.Msg, tc.want)
 			assert.NotContains(t, err.Error(), "hunter2hunter2")
 		})
 	}
@@ -109,10 +113,12 @@ func TestConsoleConfig(t *testing.T) {
 		path := writeConfig(t, base+"http:\n  listen: 127.0.0.1:8080\n  passwordEnv: CONSOLE_PW\n  oidc:\n    issuer: https://login.microsoftonline.com/t/v2.0\n    clientId: app\n    clientSecretEnv: CONSOLE_OIDC\n    redirectUrl: https://adsync.example.com/oidc/callback\n",
 			"https://webservices.autotask.net/atservicesrest/")
 		env := map[string]string{"AT_SECRET": "at-secret", "CONSOLE_PW": "a long console password", "CONSOLE_OIDC": "oidc-secret-value"}
-		cfg, err := LoadConfig(path, func(k string) string { return env[k] })
+		cfg, err := config.Load(path, &config.Options{Getenv: func(k string) string { return env[k] }})
+		require.NoError(t, err)
+		auth, err := consoleAuth(cfg)
 		require.NoError(t, err)
 		assert.Equal(t, "127.0.0.1:8080", cfg.HTTP.Listen)
-		assert.Equal(t, "a long console password", cfg.HTTP.Auth.Password)
+		assert.Equal(t, "a long console password", auth.Password)
 		js, err := cfg.MarshalJSON()
 		require.NoError(t, err)
 		for _, shown := range []string{cfg.String(), cfg.GoString(), string(js)} {

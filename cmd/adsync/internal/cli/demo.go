@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,7 +12,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +22,7 @@ import (
 	"github.com/psasync/adsync/autotask"
 	"github.com/psasync/adsync/autotask/autotasktest"
 	"github.com/psasync/adsync/console"
+	"github.com/psasync/adsync/config"
 	"github.com/psasync/adsync/history/sqlite"
 	"github.com/psasync/adsync/matcher"
 	"github.com/psasync/adsync/merge"
@@ -31,14 +36,22 @@ import (
 func (a *app) demo(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	state := fs.String("state", "", "directory of the demo's SQLite history (default: the user's cache directory/adsync)")
-	users := fs.Int("users", 2000, "number of directory users to generate (100 to 20000)")
+	users := fs.Int("users", 2000, "number of directory users to generate (100 to 400000, Autotask's limit)")
+	keep := fs.String("keep", "", "keep the emulators running after the story, with a configuration and the history in this\n"+
+		"directory, so that every other command can be tried against the demo's state (Ctrl-C stops them)")
 	serveIt := fs.Bool("serve", false, "then leave the admin console running on the demo's state until interrupted")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "the admin console's address, with --serve")
 	if !a.parse("demo", &fs, args, "error") {
 		return a.parseCode()
 	}
-	if *users < 100 || *users > 20000 {
-		return a.usageError(fmt.Sprintf("demo: --users %d: want 100 to 20000", *users))
+	if *keep != "" {
+		if *state != "" && *state != *keep {
+			return a.usageError("demo: give --state or --keep, not both (--keep DIR keeps the history in DIR)")
+		}
+		*state = *keep
+	}
+	if *users < 100 || *users > adsync.DefaultMaxUsers {
+		return a.usageError(fmt.Sprintf("demo: --users %d: want 100 to %d", *users, adsync.DefaultMaxUsers))
 	}
 	if *state == "" {
 		dir, err := os.UserCacheDir()
@@ -47,7 +60,7 @@ func (a *app) demo(ctx context.Context, args []string) int {
 		}
 		*state = filepath.Join(dir, "adsync")
 	}
-	d := &demo{app: a, w: a.stdout, stateDir: *state, users: *users}
+	d := &demo{app: a, w: a.stdout, stateDir: *state, users: *users, keep: *keep != ""}
 	if *serveIt {
 		d.serveAddr = *httpAddr
 	}
@@ -62,6 +75,7 @@ type demo struct {
 	w        io.Writer
 	stateDir string
 	users    int
+	keep     bool // --keep: serve the emulators after the story
 	// serveAddr, when set, is where the admin console is served once the
 	// story is told.
 	serveAddr string
@@ -73,10 +87,12 @@ type demo struct {
 	billing int64
 	groups  map[string]string // name → id
 	people  []demoPerson
-	syncer  *adsync.Syncer
-	hist    *sqlite.Store
-	org     adsync.Org
-	pr      *progress
+	// suppliers are the contacts of people the directory does not have.
+	suppliers []int64
+	syncer    *adsync.Syncer
+	hist      *sqlite.Store
+	org       adsync.Org
+	pr        *progress
 }
 
 type demoPerson struct {
@@ -116,9 +132,11 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("applying: %w", err)
 	}
-	writeRun(d.w, run)
+	writeRunTimed(d.w, run, false)
 	d.printf("  Autotask now has %d contacts in the company; %d new contacts got the billing product.\n",
 		len(d.at.Contacts(d.company)), d.billed())
+	d.printf("  The %d supplier contacts the directory does not have: %d of them untouched (active, never written to).\n",
+		demoSuppliers, d.suppliersUntouched())
 	d.printf("\n")
 	cs, err := d.syncer.Conflicts(ctx, demoOrg)
 	if err != nil {
@@ -139,7 +157,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("applying: %w", err)
 	}
-	writeRun(d.w, run)
+	writeRunTimed(d.w, run, false)
 
 	d.step("5. Run again with no change: nothing is written")
 	before := d.writeRequests()
@@ -148,7 +166,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("syncing: %w", err)
 	}
-	writeRun(d.w, run)
+	writeRunTimed(d.w, run, false)
 	d.printf("  Autotask writes (POST/PATCH) during this run: %d\n", d.writeRequests()-before)
 
 	d.step("6. The guard: a group emptied by mistake")
@@ -159,8 +177,12 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("syncing: %w", err)
 	}
-	writeRun(d.w, run)
+	writeRunTimed(d.w, run, false)
 	if run.Status == adsync.StatusHeld {
+		if k := n - len(run.Held); k > 0 {
+			d.printf("  (%d of the %d people have a linked contact to deactivate; the other %d never got one:\n"+
+				"  they are in a conflict, skipped, or new since the last run.)\n", len(run.Held), n, k)
+		}
 		writeHeld(d.w, demoOrg, nil, 0, run)
 	}
 	d.printf("\nThe group is put back; the next run holds nothing and deactivates nobody:\n")
@@ -170,7 +192,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("syncing: %w", err)
 	}
-	writeRun(d.w, run)
+	writeRunTimed(d.w, run, false)
 
 	d.step("7. History and status")
 	runs, err := d.hist.Runs(ctx, demoOrg, adsync.KeepRuns)
@@ -189,13 +211,20 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		return "today"
 	})
-	d.printf("\nDemo done in %s. Next: write an adsync.yaml (README.md, \"Configuration\") and run adsync check.\n",
-		time.Since(start).Round(100*time.Millisecond))
-	if d.serveAddr == "" {
-		d.printf("To click through these results in the admin console: adsync demo --serve\n")
-		return nil
+	if !d.keep && d.serveAddr == "" {
+		d.printf("\nDemo done. To try the commands above against this demo's state: adsync demo --keep DIR;\n")
+		d.printf("to click through these results in the admin console: adsync demo --serve.\n")
+		d.printf("Next: write an adsync.yaml (README.md, \"Configuration\") and run adsync check.\n")
 	}
-	return d.serveConsole(ctx)
+	// The time goes to stderr: stdout is the same story on every run.
+	fmt.Fprintf(d.app.stderr, "adsync: demo done in %s\n", time.Since(start).Round(100*time.Millisecond))
+	switch {
+	case d.keep:
+		return d.serveKept(ctx)
+	case d.serveAddr != "":
+		return d.serveConsole(ctx)
+	}
+	return nil
 }
 
 // serveConsole serves the admin console on the demo's state and emulators
@@ -212,6 +241,68 @@ func (d *demo) serveConsole(ctx context.Context) error {
 	return nil
 }
 
+// The kept demo's app registration on the Graph emulator.
+const (
+	demoTenant    = "northwind.example"
+	demoClient    = "5d1e4a2c-6b7f-4c3d-9e8a-1f2b3c4d5e6f"
+	demoAppSecret = "demo-graph-secret"
+)
+
+// serveKept writes a configuration for the demo's emulators and history,
+// then keeps the emulators running until ctx is cancelled (Ctrl-C), so that
+// every command the story printed can be run as printed.
+func (d *demo) serveKept(ctx context.Context) error {
+	dir, err := filepath.Abs(d.stateDir)
+	if err != nil {
+		return err
+	}
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(d.graph.URL(), "https://"), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // reading the emulator's own certificate
+	if err != nil {
+		return fmt.Errorf("demo: reading the Graph emulator's certificate: %w", err)
+	}
+	cert := conn.ConnectionState().PeerCertificates[0]
+	_ = conn.Close()
+	cr := d.at.Credentials()
+	files := map[string][]byte{
+		"emulator-ca.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),
+		"autotask-secret": []byte(cr.Secret + "\n"),
+		"graph-secret":    []byte(demoAppSecret + "\n"),
+		"adsync.yaml": fmt.Appendf(nil, `# The demo's configuration: its emulators run as long as adsync demo --keep does.
+autotask:
+  username: %s
+  integrationCode: %s
+  secretFile: autotask-secret
+  zoneLookupUrl: %s
+orgs:
+  - id: %s
+    name: Northwind Traders
+    companyId: %d
+    billingProductId: %d
+    azure:
+      tenantId: %s
+      clientId: %s
+      clientSecretFile: graph-secret
+      groupId: %s
+      baseUrl: %s
+      authorityHost: %s/
+      caFile: emulator-ca.pem
+`, cr.Username, cr.IntegrationCode, d.at.ZoneLookupURL(), demoOrg, d.company, d.billing, demoTenant, demoClient,
+			d.groups["Autotask Contacts"], d.graph.GraphURL(), d.graph.URL()),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			return fmt.Errorf("demo: writing %s: %w", name, err)
+		}
+	}
+	cfgPath := filepath.Join(dir, "adsync.yaml")
+	d.printf("\nThe emulators keep running with the demo's state, configured in %s.\n", cfgPath)
+	d.printf("In another terminal, every command printed above works as printed after:\n")
+	d.printf("  export ADSYNC_CONFIG=%s\n", cfgPath)
+	d.printf("for example adsync status, adsync plan, adsync history --json --org %s. Ctrl-C stops the emulators.\n", demoOrg)
+	<-ctx.Done()
+	return nil
+}
+
 // setup starts the emulators, seeds them and builds the Syncer on a fresh
 // SQLite history.
 func (d *demo) setup(ctx context.Context) error {
@@ -219,6 +310,9 @@ func (d *demo) setup(ctx context.Context) error {
 		return fmt.Errorf("demo state directory: %w", err)
 	}
 	db := filepath.Join(d.stateDir, "demo.db")
+	if d.keep {
+		db = filepath.Join(d.stateDir, config.DefaultHistoryFile) // where the kept configuration finds it
+	}
 	// A fresh history each time, so the demo tells the same story.
 	for _, p := range []string{db, db + "-wal", db + "-shm", db + "-journal", db + ".locks"} {
 		if err := os.RemoveAll(p); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -229,7 +323,14 @@ func (d *demo) setup(ctx context.Context) error {
 	if d.hist, err = sqlite.Open(ctx, db, &sqlite.Options{Logger: d.app.log}); err != nil {
 		return err
 	}
-	d.graph = graphtest.NewServer()
+	if d.keep {
+		// The other commands sign in to it as a real app, over TLS, from
+		// the kept configuration.
+		d.graph = graphtest.NewTLSServer()
+		d.graph.AddApp(demoTenant, demoClient, demoAppSecret)
+	} else {
+		d.graph = graphtest.NewServer()
+	}
 	// The demo makes more requests in a minute than a real run would need an
 	// hour for; a larger hourly limit keeps the emulator from pacing it.
 	d.at = autotasktest.NewServer(autotasktest.Options{HourlyLimit: 1_000_000, TimeScale: 0.001})
@@ -245,13 +346,16 @@ func (d *demo) setup(ctx context.Context) error {
 		return err
 	}
 	src, err := graph.New(graph.Config{GroupID: d.groups["Autotask Contacts"], BaseURL: d.graph.GraphURL(),
-		Credential: graph.StaticToken("demo"), Logger: d.app.log})
+		Credential: graph.StaticToken("demo"), Logger: d.app.log, HTTPClient: d.graph.Client()})
 	if err != nil {
 		return err
 	}
 	d.pr = d.app.newProgress()
+	// One write at a time: the emulator numbers contacts as their creates
+	// arrive, so concurrent writes would number them differently on each
+	// run, and the demo would not tell the same story twice.
 	d.syncer, err = adsync.NewSyncer(adsync.Options{Store: d.store, History: d.hist, Matcher: matcher.New(nil),
-		Fields: merge.New, Logger: d.app.log, Progress: d.pr.update})
+		Fields: merge.New, Logger: d.app.log, Progress: d.pr.update, WriteConcurrency: 1})
 	if err != nil {
 		return err
 	}
@@ -329,6 +433,9 @@ func (d *demo) seed() {
 		first, last := demoFirst[i%len(demoFirst)], demoLast[(i/len(demoFirst))%len(demoLast)]
 		if n := i / combos; n > 0 { // past 2,400 people: double-barrelled names keep them unique
 			last += "-" + demoLast[(n+6)%len(demoLast)]
+			if k := n / len(demoLast); k > 0 { // past 144,000: a generation suffix too
+				last += fmt.Sprintf(" %d", k+1)
+			}
 		}
 		grp := demoGroups[(i/7)%len(demoGroups)]
 		u := graphtest.User{ID: guid(), GivenName: first, Surname: last, DisplayName: first + " " + last,
@@ -392,11 +499,42 @@ func (d *demo) seed() {
 		}
 	}
 	// People the directory does not have (suppliers, former staff): never touched.
-	for i := range 120 {
-		seed(autotasktest.Fields{"firstName": "Vendor", "lastName": fmt.Sprintf("Contact %03d", i),
+	for i := range demoSuppliers {
+		id, err := d.at.SeedContact(d.company, autotasktest.Fields{"firstName": "Vendor", "lastName": fmt.Sprintf("Contact %03d", i),
 			"emailAddress": fmt.Sprintf("contact%03d@supplier.example", i)})
+		if err != nil {
+			panic(err)
+		}
+		d.suppliers = append(d.suppliers, id)
 	}
 }
+
+// demoSuppliers is the number of contacts of people the directory does not
+// have: the sync must never touch them.
+const demoSuppliers = 120
+
+// suppliersUntouched counts the supplier contacts still active with no
+// write (PATCH) sent to them, in one pass over the emulator's request log.
+func (d *demo) suppliersUntouched() int {
+	written := map[string]bool{}
+	for _, r := range d.at.Requests() {
+		if r.Method == "PATCH" {
+			if m := patchedID.FindStringSubmatch(r.Body); m != nil {
+				written[m[1]] = true
+			}
+		}
+	}
+	n := 0
+	for _, id := range d.suppliers {
+		if c, ok := d.at.Contact(id); ok && c["isActive"] == int64(1) && !written[strconv.FormatInt(id, 10)] {
+			n++
+		}
+	}
+	return n
+}
+
+// patchedID finds the contact id in a PATCH body.
+var patchedID = regexp.MustCompile(`"id"\s*:\s*(\d+)`)
 
 func (d *demo) describe() {
 	disabled := 0
@@ -479,19 +617,23 @@ func (d *demo) showPlan(p *adsync.Plan, perKind int) {
 // deletion, new hires.
 func (d *demo) dayTwo() {
 	g := d.graph
-	for i := 100; i < 112; i++ {
+	// The people who change are picked in proportion to the customer's
+	// size (at the default 2,000: from user 100, 200, 300 and 400), so
+	// that every size from --users 100 up tells the same story.
+	n := d.users
+	for i := n / 20; i < n/20+12; i++ {
 		g.UpdateUser(d.people[i].ID, func(u *graphtest.User) { u.JobTitle = "Senior " + u.JobTitle })
 	}
-	for i := 112; i < 115; i++ {
+	for i := n/20 + 12; i < n/20+15; i++ {
 		g.UpdateUser(d.people[i].ID, func(u *graphtest.User) { u.MobilePhone = fmt.Sprintf("+44 7700 8%05d", i) })
 	}
-	for i := 200; i < 204; i++ {
+	for i := n / 10; i < n/10+4; i++ {
 		g.RemoveMember(d.groups[d.people[i].group], d.people[i].ID)
 	}
-	for i := 300; i < 302; i++ {
+	for i := 3 * n / 20; i < 3*n/20+2; i++ {
 		g.UpdateUser(d.people[i].ID, func(u *graphtest.User) { u.Disabled = true })
 	}
-	g.DeleteUser(d.people[400].ID)
+	g.DeleteUser(d.people[n/5].ID)
 	rng := rand.New(rand.NewPCG(8, 2026))
 	for k := range 6 {
 		u := graphtest.User{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", rng.Uint32(), k), GivenName: demoFirst[k], Surname: "Newhire",
@@ -520,15 +662,17 @@ func (d *demo) restoreGroup(name string) {
 	d.graph.AddMembers(d.groups["Autotask Contacts"], d.groups[name])
 }
 
+// billed counts the contacts that got a billing product association, in one
+// pass over the emulator's request log: asking the emulator contact by
+// contact costs a scan of every association each time, minutes at 400,000.
 func (d *demo) billed() int {
-	n := 0
-	for _, c := range d.at.Contacts(d.company) {
-		id, _ := c["id"].(int64)
-		if len(d.at.BillingProducts(id)) > 0 {
-			n++
+	contacts := map[string]bool{}
+	for _, r := range d.at.Requests() {
+		if r.Method == "POST" && r.Status/100 == 2 && strings.HasSuffix(r.Path, "/BillingProductAssociations") {
+			contacts[r.Path] = true
 		}
 	}
-	return n
+	return len(contacts)
 }
 
 // writeRequests counts the contact writes the emulator has served: POST

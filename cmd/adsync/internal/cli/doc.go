@@ -3,6 +3,9 @@
 // in-process against the emulators, with golden outputs in testdata
 // (go test -update rewrites them).
 //
+// The configuration file is loaded by the public config package; this
+// package adds the flags, the commands and their output.
+//
 // Bad input (flags, configuration, secrets) is an *InputError: the command
 // prints it with the file, the line and the setting, and exits with
 // ExitUsage before anything is written. The history store is opened only

@@ -46,6 +46,8 @@ var normalizers = []struct {
 	{regexp.MustCompile(` in [0-9.]+(ns|µs|ms|s|m[0-9.]*s|h[0-9m.]*s?)\b`), " in <duration>"},
 	{regexp.MustCompile(`\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}`), "<time>"},
 	{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:<port>"},
+	// Other integrations share the API budget.
+	{regexp.MustCompile(`\d+ of \d+ API calls`), "<n> of <limit> API calls"},
 	// Contacts created three at a time get their ids in any order.
 	{regexp.MustCompile(`contact \d+`), "contact <id>"},
 }

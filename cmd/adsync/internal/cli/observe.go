@@ -86,7 +86,7 @@ func (a *app) alert(ctx context.Context, args []string) int {
 	if !a.parse("alert test", &fs, args[1:], "warn") {
 		return a.parseCode()
 	}
-	cfg, err := a.loadConfig()
+	cfg, err := a.loadConfig(false)
 	if err != nil {
 		return a.fail(err)
 	}

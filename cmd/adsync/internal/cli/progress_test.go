@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 
@@ -37,4 +38,38 @@ func TestProgress(t *testing.T) {
 			assert.Equal(t, 3, strings.Count(out, "\n"), "one line per stage")
 		}
 	}
+}
+
+// TestProgressNarrowTerminal: on a 50-column terminal every line drawn fits
+// in the width, so the bar never wraps into a screen of lines (#13).
+func TestProgressNarrowTerminal(t *testing.T) {
+	var b bytes.Buffer
+	p := &progress{w: &b, terminal: true, width: 50, phases: map[adsync.Phase]adsync.Progress{}}
+	for _, s := range []adsync.Progress{
+		{OrgID: "a-rather-long-organization-id", Phase: adsync.PhaseReadDirectory, Done: 123456},
+		{OrgID: "a-rather-long-organization-id", Phase: adsync.PhaseReadContacts, Done: 120000},
+		{OrgID: "a-rather-long-organization-id", Phase: adsync.PhasePlan, Done: 200000, Total: 400000},
+		{OrgID: "a-rather-long-organization-id", Phase: adsync.PhaseApply, Done: 5, Total: 400000},
+	} {
+		p.update(s)
+	}
+	p.done()
+	for _, seg := range strings.FieldsFunc(strings.ReplaceAll(b.String(), "\r\033[K", "\n"), func(r rune) bool { return r == '\n' }) {
+		assert.LessOrEqual(t, utf8.RuneCountInString(seg), 49, "%q", seg)
+	}
+	assert.Contains(t, b.String(), "planned", "the bar is still drawn")
+}
+
+// TestProgressLogLine: a log line written while a bar is drawn clears the
+// bar first and redraws it after, instead of landing on the bar's line.
+func TestProgressLogLine(t *testing.T) {
+	var b bytes.Buffer
+	p := &progress{w: &b, terminal: true, width: 80, phases: map[adsync.Phase]adsync.Progress{}}
+	p.update(adsync.Progress{OrgID: "o", Phase: adsync.PhasePlan, Done: 1, Total: 2})
+	_, err := p.logWriter().Write([]byte("level=WARN msg=retry\n"))
+	assert.NoError(t, err)
+	out := b.String()
+	i := strings.Index(out, "level=WARN")
+	assert.True(t, strings.HasSuffix(out[:i], "\r\033[K"), "the bar's line is cleared before the log line: %q", out)
+	assert.Contains(t, out[i:], "msg=retry\n\r\033[Ko: planned", "and the bar redrawn after it")
 }

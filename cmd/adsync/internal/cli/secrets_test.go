@@ -14,7 +14,9 @@ import (
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
 	"github.com/psasync/adsync/notify"
+	"github.com/psasync/adsync/config"
 	"github.com/psasync/adsync/source/graph"
+	"github.com/psasync/adsync/source/graph/graphconfig"
 	"github.com/psasync/adsync/source/ldap"
 )
 
@@ -39,11 +41,11 @@ func TestConfigSecretsRedacted(t *testing.T) {
 		"postgres:host=db.example user=adsync password='" + pgPW + "' dbname=adsync",
 	} {
 		t.Run(store, func(t *testing.T) {
-			cfg := Config{Path: "/etc/adsync.yaml", Store: store,
+			cfg := config.Config{Path: "/etc/adsync.yaml", Store: store,
 				Autotask: autotask.Config{Username: "api-user@example.com", IntegrationCode: "CODE", Secret: atSecret},
-				Orgs: []OrgSpec{
-					{Index: 0, LDAP: &ldap.Config{URL: "ldaps://dc1.example", BindName: "svc@example", Password: adsync.NewSecret(ldapPW)}},
-					{Index: 1, Azure: &graph.Config{TenantID: "contoso.example", ClientSecret: azSecret, CertificatePassword: certPW}},
+				Organizations: []config.Org{
+					{Index: 0, Directory: &config.LDAP{Config: ldap.Config{URL: "ldaps://dc1.example", BindName: "svc@example", Password: adsync.NewSecret(ldapPW)}}},
+					{Index: 1, Directory: &graphconfig.Directory{Config: graph.Config{TenantID: "contoso.example", ClientSecret: azSecret, CertificatePassword: certPW}}},
 				},
 				Alerts: &notify.Config{Routes: []notify.Route{
 					{Channel: &notify.Webhook{URL: "https://hooks.example/x", Secret: []byte(hookSecret)}},
@@ -89,7 +91,7 @@ func TestRedactDSNForms(t *testing.T) {
 		{"key=value sslpassword", "pg:host=db.example sslpassword=" + pw, "host=db.example"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := redactDSN(tc.spec)
+			got := config.RedactDSN(tc.spec)
 			assert.NotContains(t, got, pw)
 			assert.Contains(t, got, tc.keep)
 			r := invocation{env: map[string]string{"AT_SECRET": "at-secret"}}.run(t, "check", "--config", writeConfig(t, validLDAP, "http://127.0.0.1:1"), "--store", tc.spec)

@@ -3,6 +3,7 @@ package cli
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"sync/atomic"
@@ -23,7 +24,7 @@ func (a *app) serve(ctx context.Context, args []string) int {
 	var con atomic.Pointer[console.Console] // the Syncer reports progress to the console once it runs
 	var obs observability
 	a.observe = a.observer(&obs)
-	e, code := a.open(ctx, "serve", &fs, args, "info", true, func(p adsync.Progress) {
+	e, code := a.open(ctx, "serve", &fs, args, "info", needAll, func(p adsync.Progress) {
 		if c := con.Load(); c != nil {
 			c.Progress(p)
 		}
@@ -42,14 +43,16 @@ func (a *app) serve(ctx context.Context, args []string) int {
 	}
 	sc, err := adsync.NewScheduler(e.syncer, e.orgs, &adsync.SchedulerOptions{
 		Interval: e.cfg.Interval, Parallelism: e.cfg.Parallel, Logger: a.log,
+		// The Syncer logs each run's end (run finished, with its status
+		// and counts); OnRun reports the error, once, and the held runs.
 		OnRun: func(r adsync.Run, err error) {
-			if err != nil {
+			switch {
+			case errors.Is(err, adsync.ErrRunInProgress):
+				// A replica runs it: not a failure of this one.
+				a.log.Info("run skipped: another process is running the organization", "err", err)
+			case err != nil:
 				a.log.Error("run failed", "org", r.OrgID, "run", r.ID, "err", err)
-				return
-			}
-			a.log.Info("run finished", "org", r.OrgID, "run", r.ID, "status", r.Status, "counts", r.Counts.String(),
-				"apiCalls", r.APICalls, "duration", r.Duration().Round(time.Millisecond))
-			if r.Status == adsync.StatusHeld {
+			case r.Status == adsync.StatusHeld:
 				a.log.Warn("deactivations held for approval", "org", r.OrgID, "run", r.ID, "held", len(r.Held),
 					"approve", fmt.Sprintf("adsync approve --org %s --run %d", r.OrgID, r.ID))
 			}
@@ -60,8 +63,12 @@ func (a *app) serve(ctx context.Context, args []string) int {
 	}
 	if addr := cmp.Or(*httpAddr, e.cfg.HTTP.Listen); addr != "" {
 		h := e.cfg.HTTP
+		auth, err := consoleAuth(e.cfg)
+		if err != nil {
+			return a.fail(err)
+		}
 		c, stop, bound, err := startConsole(addr, h.TLSCert, h.TLSKey, console.Options{Syncer: e.syncer, Orgs: console.StaticOrgs(e.orgs),
-			Scheduler: sc, Contacts: e.store, Auth: h.Auth, BaseContext: ctx, Logger: a.log}, a.log)
+			Scheduler: sc, Contacts: e.store, Auth: auth, BaseContext: ctx, Logger: a.log}, a.log)
 		if err != nil {
 			return a.fail(err)
 		}

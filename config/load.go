@@ -1,11 +1,15 @@
-package cli
+package config
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,14 +24,13 @@ import (
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
 	"github.com/psasync/adsync/notify"
-	"github.com/psasync/adsync/source/graph"
-	"github.com/psasync/adsync/source/ldap"
 )
 
 // fileConfig is the configuration file as written (YAML, strict: unknown keys
 // are refused). Secrets are never written inline: each has a ...Env (the name
 // of an environment variable) and a ...File (a file holding only the secret)
-// form.
+// form. An organization's directory is a key named after a registered
+// directory kind (ldap, azure, see RegisterDirectory).
 type fileConfig struct {
 	Autotask autotaskYAML `yaml:"autotask"`
 	// Store is "sqlite:PATH" or "postgres:DSN"; --store and ADSYNC_STORE
@@ -35,16 +38,12 @@ type fileConfig struct {
 	Store    string       `yaml:"store"`
 	Schedule scheduleYAML `yaml:"schedule"`
 	Orgs     []orgYAML    `yaml:"orgs"`
-	// HTTP configures the admin console of serve (console.go).
-	HTTP httpYAML `yaml:"http"`
-	// Alerts are the alert channels (package notify); Metrics the
-	// listener for /metrics, /healthz and /readyz. Both serve only.
+	// HTTP configures the admin console of serve; Alerts the alert
+	// channels (package notify); Metrics the listener for /metrics,
+	// /healthz and /readyz (serve.go).
+	HTTP    httpYAML           `yaml:"http"`
 	Alerts  *notify.FileConfig `yaml:"alerts"`
 	Metrics metricsYAML        `yaml:"metrics"`
-}
-
-type metricsYAML struct {
-	Listen string `yaml:"listen"`
 }
 
 type scheduleYAML struct {
@@ -78,8 +77,9 @@ type orgYAML struct {
 	EmailFromUPN     bool          `yaml:"emailFromUpn"`
 	Guard            guardYAML     `yaml:"guard"`
 	FullReadEvery    time.Duration `yaml:"fullReadEvery"`
-	LDAP             *ldapYAML     `yaml:"ldap"`
-	Azure            *azureYAML    `yaml:"azure"`
+	// Directories holds the keys that are not settings of the
+	// organization: its directory, under its kind's name.
+	Directories map[string]yaml.Node `yaml:",inline"`
 }
 
 type guardYAML struct {
@@ -104,74 +104,54 @@ func (f *fieldYAML) UnmarshalYAML(n *yaml.Node) error {
 	return n.Decode((*plain)(f))
 }
 
-type ldapYAML struct {
-	URL               string        `yaml:"url"`
-	StartTLS          bool          `yaml:"startTLS"`
-	BindName          string        `yaml:"bindName"`
-	Password          string        `yaml:"password"` // refused: inline secret
-	PasswordEnv       string        `yaml:"passwordEnv"`
-	PasswordFile      string        `yaml:"passwordFile"`
-	BaseDN            string        `yaml:"baseDN"`
-	GroupDN           string        `yaml:"groupDN"`
-	DirectMembersOnly bool          `yaml:"directMembersOnly"`
-	OUs               []string      `yaml:"ous"`
-	Filter            string        `yaml:"filter"`
-	PageSize          int           `yaml:"pageSize"`
-	DialTimeout       time.Duration `yaml:"dialTimeout"`
-	Timeout           time.Duration `yaml:"timeout"`
-	TLS               ldapTLSYAML   `yaml:"tls"`
-}
-
-type ldapTLSYAML struct {
-	CA         string `yaml:"ca"`
-	ServerName string `yaml:"serverName"`
-	Verify     string `yaml:"verify"`
-}
-
-type azureYAML struct {
-	TenantID                string `yaml:"tenantId"`
-	ClientID                string `yaml:"clientId"`
-	ClientSecret            string `yaml:"clientSecret"` // refused: inline secret
-	ClientSecretEnv         string `yaml:"clientSecretEnv"`
-	ClientSecretFile        string `yaml:"clientSecretFile"`
-	CertificateFile         string `yaml:"certificateFile"`
-	CertificatePasswordEnv  string `yaml:"certificatePasswordEnv"`
-	CertificatePasswordFile string `yaml:"certificatePasswordFile"`
-	Cloud                   string `yaml:"cloud"`
-	GroupID                 string `yaml:"groupId"`
-	DirectMembersOnly       bool   `yaml:"directMembersOnly"`
-	BaseURL                 string `yaml:"baseUrl"`
-	AuthorityHost           string `yaml:"authorityHost"`
-	MaxRetries              int    `yaml:"maxRetries"`
-}
-
 // Config is a loaded, validated configuration: everything needed to build
-// the Autotask client, the sources and the Syncer, secrets resolved.
+// the Autotask client, the directory sources and the history store, secrets
+// resolved. Build them with Store, Orgs and History.
 type Config struct {
-	Path     string
+	// Path is the file the configuration was loaded from; relative paths
+	// in it are relative to its directory.
+	Path string
+	// Autotask configures the Autotask client (Logger and HTTPClient come
+	// from the Options given to Load).
 	Autotask autotask.Config
-	Store    string
+	// Store is the history store as written (store:), "" when not set:
+	// "sqlite:PATH" or "postgres:DSN".
+	Store string
+	// Interval and Parallel are the schedule: 0 means the Scheduler's
+	// defaults.
 	Interval time.Duration
 	Parallel int
-	Orgs     []OrgSpec
-	HTTP     HTTPConfig
+	// Organizations are the organizations, in the file's order.
+	Organizations []Org
+	// HTTP is the admin console's section.
+	HTTP HTTP
 	// Alerts configure serve's alerts (without the store), nil for none.
 	// Never printed: its channels hold secrets.
 	Alerts *notify.Config `json:"-"`
 	// MetricsListen is the address serve answers /metrics, /healthz and
 	// /readyz on, "" for none.
 	MetricsListen string
+
+	opts      Options
+	storeLine int            // the line of store:, for messages
+	lines     map[string]int // the line of each setting, for messages
 }
 
 // printedConfig is a Config without its methods, with the store's password
 // masked: what String, GoString, LogValue and MarshalJSON show. The
 // directory and Autotask configurations redact their own secrets.
-type printedConfig Config
+type printedConfig struct {
+	Path          string
+	Autotask      autotask.Config
+	Store         string
+	Interval      time.Duration
+	Parallel      int
+	Organizations []Org
+}
 
 func (c Config) printed() printedConfig {
-	p := printedConfig(c)
-	p.Store = redactDSN(c.Store)
-	return p
+	return printedConfig{Path: c.Path, Autotask: c.Autotask, Store: RedactDSN(c.Store), Interval: c.Interval,
+		Parallel: c.Parallel, Organizations: c.Organizations}
 }
 
 // String prints the configuration without any secret.
@@ -179,7 +159,7 @@ func (c Config) String() string { return fmt.Sprintf("%+v", c.printed()) }
 
 // GoString is String for %#v: it hides the store's password too.
 func (c Config) GoString() string {
-	return strings.Replace(fmt.Sprintf("%#v", c.printed()), "cli.printedConfig{", "cli.Config{", 1)
+	return strings.Replace(fmt.Sprintf("%#v", c.printed()), "config.printedConfig{", "config.Config{", 1)
 }
 
 // LogValue logs the configuration without any secret.
@@ -188,25 +168,26 @@ func (c Config) LogValue() slog.Value { return slog.AnyValue(c.printed()) }
 // MarshalJSON encodes the configuration without any secret.
 func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.printed()) }
 
-// OrgSpec is one organization: its adsync configuration and its directory's.
-type OrgSpec struct {
+// Org is one organization: its adsync configuration and its directory's.
+type Org struct {
 	// Index is the organization's position in the file's orgs list.
 	Index  int
 	Config adsync.OrgConfig
-	LDAP   *ldap.Config
-	Azure  *graph.Config
+	// Directory is the organization's directory section, built by its
+	// kind (see RegisterDirectory): *LDAP for ldap.
+	Directory Directory
 }
 
-// InputError is bad input: a configuration that cannot be used. The command
-// exits with code 2 and writes nothing.
-type InputError struct {
+// Error is a configuration that cannot be used, naming the file, the line,
+// the setting and the fix. errors.Is(err, adsync.ErrInvalidConfig) holds.
+type Error struct {
 	File  string // the configuration file, "" for a flag
 	Line  int    // 0 when unknown
-	Field string // the setting's path, e.g. orgs[1].ldap.filter
+	Field string // the setting's path in the file, e.g. orgs[1].ldap.filter
 	Msg   string // what is wrong and how to fix it
 }
 
-func (e *InputError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	if e.File != "" {
 		b.WriteString(e.File)
@@ -223,31 +204,112 @@ func (e *InputError) Error() string {
 }
 
 // Is makes errors.Is(err, adsync.ErrInvalidConfig) hold.
-func (e *InputError) Is(target error) bool { return target == adsync.ErrInvalidConfig }
+func (e *Error) Is(target error) bool { return target == adsync.ErrInvalidConfig }
+
+// Options configure Load. The zero value (or nil) reads the process's
+// environment and logs nothing.
+type Options struct {
+	// Getenv looks up the environment variables named by ...Env settings
+	// (default os.Getenv).
+	Getenv func(string) string
+	// Logger is given to the Autotask client, the sources and the history
+	// store (default: discard).
+	Logger *slog.Logger
+	// HTTPClient, when set, carries the Autotask client's and the HTTP
+	// directories' requests (tests: emulators with self-signed
+	// certificates).
+	HTTPClient *http.Client
+	// OrgsOnly loads what reading the history needs and nothing that
+	// connects: secrets are not resolved and no secret, certificate or CA
+	// file is read (the rest of the file is validated as usual);
+	// ContactStore and Orgs then refuse. For read-only tools (status,
+	// history).
+	OrgsOnly bool
+}
 
 // loader reads a configuration file. getenv looks up the environment.
 type loader struct {
-	path   string
-	getenv func(string) string
-	lines  map[string]int // setting path → line, for messages
+	path     string
+	getenv   func(string) string
+	lines    map[string]int // setting path → line, for messages
+	orgsOnly bool
+	// missing are the secrets that could not be resolved: all are
+	// reported at once, after the rest of the file was checked.
+	missing Errors
 }
 
-// LoadConfig reads, decodes and validates the configuration file at path,
-// resolving secrets from the environment (getenv) and from files. Every
-// problem is an *InputError naming the file, the setting and the fix.
-func LoadConfig(path string, getenv func(string) string) (*Config, error) {
-	l := &loader{path: path, getenv: getenv, lines: map[string]int{}}
+// unresolved stands for a secret that was not resolved (OrgsOnly, or
+// missing and reported at the end), so that the rest of the file is still
+// validated. It never reaches a client: Load fails, or ContactStore and
+// Orgs refuse.
+const unresolved = "(unresolved secret)"
+
+// Errors are several problems found at once, such as every missing
+// secret. errors.Is(err, adsync.ErrInvalidConfig) holds.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns the errors, for errors.As and errors.Is.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// Load reads, decodes and validates the configuration file at path,
+// resolving secrets from the environment and from files. It does no other
+// I/O: nothing is contacted, no history is opened. Every problem is an
+// *Error naming the file, the line, the setting and the fix. opts may be
+// nil.
+func Load(path string, opts *Options) (*Config, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	l := &loader{path: path, getenv: o.Getenv, lines: map[string]int{}, orgsOnly: o.OrgsOnly}
+	cfg, err := l.load()
+	if err != nil {
+		return nil, err
+	}
+	switch len(l.missing) {
+	case 0:
+	case 1:
+		return nil, l.missing[0]
+	default:
+		return nil, l.missing
+	}
+	cfg.opts = o
+	return cfg, nil
+}
+
+func (l *loader) load() (*Config, error) {
+	path := l.path
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &InputError{File: path, Msg: fmt.Sprintf("cannot read the configuration file: %v (give its path with --config or ADSYNC_CONFIG)", unwrapPathError(err))}
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the configuration file: %v", unwrapPathError(err))}
 	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) { // nothing but blanks and comments
+			return nil, &Error{File: path, Msg: "the file is empty: see examples/adsync.yaml for a starting point"}
+		}
 		return nil, l.yamlError(err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, &InputError{File: path, Msg: "the file is empty: see examples/adsync.yaml for a starting point"}
+		return nil, &Error{File: path, Msg: "the file is empty: see examples/adsync.yaml for a starting point"}
 	}
 	root := doc.Content[0]
 	if err := l.checkKeys(root, reflect.TypeFor[fileConfig](), ""); err != nil {
@@ -260,6 +322,8 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	return l.build(&fc)
 }
 
+// unwrapPathError returns the reason of an *os.PathError, whose path the
+// message names already.
 func unwrapPathError(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
@@ -268,7 +332,7 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// yamlError turns a decoding error into an InputError with the setting's path
+// yamlError turns a decoding error into an Error with the setting's path
 // when its line is known.
 func (l *loader) yamlError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
@@ -297,7 +361,7 @@ func (l *loader) yamlError(err error) error {
 	if strings.Contains(msg, "cannot unmarshal") {
 		msg += ": check the value's type (a number, true/false, a duration such as 24h, a list)"
 	}
-	return &InputError{File: l.path, Line: line, Field: field, Msg: msg}
+	return &Error{File: l.path, Line: line, Field: field, Msg: msg}
 }
 
 // checkKeys walks the YAML tree beside the Go type and refuses unknown keys,
@@ -313,12 +377,26 @@ func (l *loader) checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 		return nil
 	}
 	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		// YAML decoding truncates a float into an integer: companyId: 17.4
+		// would sync company 17.
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!float" {
+			return &Error{File: l.path, Line: n.Line, Field: path, Msg: fmt.Sprintf("want a whole number, got %s", n.Value)}
+		}
+	case reflect.Float32, reflect.Float64:
+		// .nan compares false with every bound, so no range check would
+		// refuse it: budgetStop: .nan would never stop.
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!float" {
+			if nonFinite.MatchString(n.Value) {
+				return &Error{File: l.path, Line: n.Line, Field: path, Msg: fmt.Sprintf("want a finite number, got %s", n.Value)}
+			}
+		}
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 				return nil
 			}
-			return &InputError{File: l.path, Line: n.Line, Field: path, Msg: "want a mapping of settings (key: value)"}
+			return &Error{File: l.path, Line: n.Line, Field: path, Msg: "want a mapping of settings (key: value)"}
 		}
 		keys := map[string]reflect.StructField{}
 		var names []string
@@ -331,11 +409,28 @@ func (l *loader) checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 			keys[name] = f
 			names = append(names, name)
 		}
+		// An organization's directory is a key named after its kind.
+		withDirectory := t == reflect.TypeFor[orgYAML]()
+		if withDirectory {
+			names = append(names, kindNames()...)
+		}
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			p := join(path, k.Value)
 			f, ok := keys[k.Value]
+			if !ok && withDirectory {
+				if kind, ok := directoryKind(k.Value); ok {
+					if err := l.checkKeys(v, reflect.TypeOf(kind.Settings()), p); err != nil {
+						return err
+					}
+					continue
+				}
+				if pkg, ok := knownKinds[k.Value]; ok {
+					return &Error{File: l.path, Line: k.Line, Field: p, Msg: fmt.Sprintf(
+						"this program cannot read %s directories: it must import _ %q", k.Value, pkg)}
+				}
+			}
 			if !ok {
 				msg := fmt.Sprintf("unknown key %q", k.Value)
 				if s := suggest(k.Value, names); s != "" {
@@ -343,10 +438,10 @@ func (l *loader) checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 				}
 				sort.Strings(names)
 				msg += "; the keys here are: " + strings.Join(names, ", ")
-				return &InputError{File: l.path, Line: k.Line, Field: p, Msg: msg}
+				return &Error{File: l.path, Line: k.Line, Field: p, Msg: msg}
 			}
 			if seen[k.Value] {
-				return &InputError{File: l.path, Line: k.Line, Field: p, Msg: "set twice: keep one"}
+				return &Error{File: l.path, Line: k.Line, Field: p, Msg: "set twice: keep one"}
 			}
 			seen[k.Value] = true
 			if err := l.checkKeys(v, f.Type, p); err != nil {
@@ -358,7 +453,7 @@ func (l *loader) checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 				return nil
 			}
-			return &InputError{File: l.path, Line: n.Line, Field: path, Msg: "want a list (- item per line)"}
+			return &Error{File: l.path, Line: n.Line, Field: path, Msg: "want a list (- item per line)"}
 		}
 		for i, c := range n.Content {
 			if err := l.checkKeys(c, t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
@@ -368,6 +463,9 @@ func (l *loader) checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 	}
 	return nil
 }
+
+// nonFinite matches YAML's spellings of NaN and the infinities.
+var nonFinite = regexp.MustCompile(`^[-+]?\.(?i:nan|inf)$`)
 
 func join(path, key string) string {
 	if path == "" {
@@ -411,8 +509,8 @@ func distance(a, b string) int {
 	return prev[len(b)]
 }
 
-func (l *loader) bad(field, format string, args ...any) *InputError {
-	return &InputError{File: l.path, Line: l.line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
+func (l *loader) bad(field, format string, args ...any) *Error {
+	return &Error{File: l.path, Line: l.line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
 // line returns the line of a setting, or of its nearest parent that has one.
@@ -460,21 +558,26 @@ func (l *loader) secret(path, name, inline, env, file string, required bool) (st
 		// Not a variable name: most likely the secret itself, pasted here.
 		// Never repeat it.
 		return "", l.bad(join(path, name+"Env"), "must be the name of an environment variable (letters, digits and _, e.g. ADSYNC_%s), not the secret itself: remove the value from this file, and if it was a real secret, consider it exposed and renew it", strings.ToUpper(name))
+	case (env != "" || file != "") && l.orgsOnly:
+		return unresolved, nil
 	case env != "":
 		v := l.getenv(env)
 		if v == "" {
-			return "", l.bad(join(path, name+"Env"), "the environment variable %s is not set or empty: export it, or use %sFile", env, name)
+			l.missing = append(l.missing, l.bad(join(path, name+"Env"), "the environment variable %s is not set or empty: export it, or use %sFile", env, name))
+			return unresolved, nil
 		}
 		return v, nil
 	case file != "":
 		file = l.rel(file)
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", l.bad(join(path, name+"File"), "cannot read the secret file %s: %v (check the path and that this user may read it)", file, unwrapPathError(err))
+			l.missing = append(l.missing, l.bad(join(path, name+"File"), "cannot read the secret file %s: %v (check the path and that this user may read it)", file, unwrapPathError(err)))
+			return unresolved, nil
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
-			return "", l.bad(join(path, name+"File"), "the secret file %s is empty", file)
+			l.missing = append(l.missing, l.bad(join(path, name+"File"), "the secret file %s is empty", file))
+			return unresolved, nil
 		}
 		return v, nil
 	}
@@ -482,6 +585,39 @@ func (l *loader) secret(path, name, inline, env, file string, required bool) (st
 		return "", l.bad(join(path, name+"Env"), "required: set %sEnv: VARIABLE (an environment variable holding the secret) or %sFile: PATH", name, name)
 	}
 	return "", nil
+}
+
+// explicitZero refuses a setting written as 0 whose zero value means a
+// default: the file says one thing and adsync would do another.
+func (l *loader) explicitZero(field string, zero bool, fix string) error {
+	if _, set := l.lines[field]; set && zero {
+		return l.bad(field, "0 is refused: %s", fix)
+	}
+	return nil
+}
+
+// secureURL refuses an http:// URL that would carry a secret in clear,
+// unless its host is a loopback address (a local emulator or proxy).
+func (l *loader) secureURL(field, value, what string) error {
+	if value == "" {
+		return nil
+	}
+	u, err := url.Parse(value)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return l.bad(field, "%q is not an https:// URL", value)
+	}
+	if u.Scheme == "https" || isLoopback(u.Hostname()) {
+		return nil
+	}
+	return l.bad(field, "http:// would send %s in clear: use https:// (http:// is allowed only for a loopback host such as 127.0.0.1 or localhost)", what)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // rel resolves a path relative to the configuration file's directory.
@@ -493,17 +629,35 @@ func (l *loader) rel(p string) string {
 }
 
 func (l *loader) build(fc *fileConfig) (*Config, error) {
-	cfg := &Config{Path: l.path, Store: fc.Store, Interval: fc.Schedule.Interval, Parallel: fc.Schedule.Parallelism}
+	cfg := &Config{Path: l.path, Store: fc.Store, Interval: fc.Schedule.Interval, Parallel: fc.Schedule.Parallelism,
+		storeLine: l.lines["store"], lines: l.lines}
+	if err := l.alertsSection(cfg, fc); err != nil {
+		return nil, err
+	}
 	if cfg.Interval < 0 {
 		return nil, l.bad("schedule.interval", "must be positive (default 24h), got %s", cfg.Interval)
 	}
 	if cfg.Parallel < 0 {
 		return nil, l.bad("schedule.parallelism", "must be positive (default %d), got %d", adsync.DefaultParallelism, cfg.Parallel)
 	}
-	if err := l.alerts(cfg, fc); err != nil {
-		return nil, err
-	}
 	a := fc.Autotask
+	for _, z := range []struct {
+		field string
+		zero  bool
+		def   string
+	}{
+		{"autotask.budgetShare", a.BudgetShare == 0, "0.5"},
+		{"autotask.budgetStop", a.BudgetStop == 0, "0.9"},
+	} {
+		if err := l.explicitZero(z.field, z.zero, "omit it for the default ("+z.def+")"); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range []struct{ field, value string }{{"autotask.baseUrl", a.BaseURL}, {"autotask.zoneLookupUrl", a.ZoneLookupURL}} {
+		if err := l.secureURL(u.field, u.value, "the API secret"); err != nil {
+			return nil, err
+		}
+	}
 	secret, err := l.secret("autotask", "secret", a.Secret, a.SecretEnv, a.SecretFile, true)
 	if err != nil {
 		return nil, err
@@ -514,11 +668,14 @@ func (l *loader) build(fc *fileConfig) (*Config, error) {
 	if err := cfg.Autotask.Validate(); err != nil {
 		return nil, l.fromConfigError("autotask.", err, map[string]string{"secret": "secretEnv"})
 	}
-	if cfg.HTTP, err = l.httpConfig(&fc.HTTP); err != nil {
+	if secret == unresolved {
+		cfg.Autotask.Secret = ""
+	}
+	if cfg.HTTP, err = l.httpSection(&fc.HTTP); err != nil {
 		return nil, err
 	}
 	if len(fc.Orgs) == 0 {
-		return nil, l.bad("orgs", "no organization is configured: add one under orgs (id, companyId, and ldap or azure settings)")
+		return nil, l.bad("orgs", "no organization is configured: add one under orgs (id, companyId, and %s settings)", kindList(" or "))
 	}
 	configs := make([]adsync.OrgConfig, len(fc.Orgs))
 	for i := range fc.Orgs {
@@ -526,7 +683,7 @@ func (l *loader) build(fc *fileConfig) (*Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfg.Orgs = append(cfg.Orgs, spec)
+		cfg.Organizations = append(cfg.Organizations, spec)
 		configs[i] = spec.Config
 	}
 	if err := adsync.ValidateOrgs(configs); err != nil { // R-SCOPE-2
@@ -535,7 +692,7 @@ func (l *loader) build(fc *fileConfig) (*Config, error) {
 	return cfg, nil
 }
 
-func (l *loader) org(i int, o *orgYAML) (OrgSpec, error) {
+func (l *loader) org(i int, o *orgYAML) (Org, error) {
 	p := "orgs[" + strconv.Itoa(i) + "]"
 	enabled := o.Enabled == nil || *o.Enabled
 	oc := adsync.OrgConfig{ID: o.ID, Name: o.Name, CompanyID: o.CompanyID, Enabled: enabled,
@@ -543,10 +700,20 @@ func (l *loader) org(i int, o *orgYAML) (OrgSpec, error) {
 		EmailFromUPN: o.EmailFromUPN, FullReadEvery: o.FullReadEvery,
 		Guard: adsync.Guard{Min: o.Guard.Min, Percent: o.Guard.Percent, Off: o.Guard.Off}}
 	if o.ID == "" {
-		return OrgSpec{}, l.bad(p+".id", "required: a short stable key for the organization, e.g. contoso")
+		return Org{}, l.bad(p+".id", "required: a short stable key for the organization, e.g. contoso")
+	}
+	// The library reads a zero as "the default"; written in the file, it
+	// would silently mean DefaultGuardMin or DefaultGuardPercent.
+	guardFix := fmt.Sprintf("0 cannot be expressed: omit the key for the default (min %d, percent %g); to hold almost every deactivation set min: 1 and a small percent such as 0.1; to apply every deactivation at once set off: true",
+		adsync.DefaultGuardMin, adsync.DefaultGuardPercent)
+	if err := l.explicitZero(p+".guard.min", o.Guard.Min == 0, guardFix); err != nil {
+		return Org{}, err
+	}
+	if err := l.explicitZero(p+".guard.percent", o.Guard.Percent == 0, guardFix); err != nil {
+		return Org{}, err
 	}
 	if o.CompanyID == 0 {
-		return OrgSpec{}, l.bad(p+".companyId", "required: the Autotask company id (CRM > Companies; the id in the company page's URL)")
+		return Org{}, l.bad(p+".companyId", "required: the Autotask company id (CRM > Companies; the id in the company page's URL)")
 	}
 	for j, f := range o.Fields {
 		field, err := adsync.ParseField(f.Field)
@@ -555,104 +722,46 @@ func (l *loader) org(i int, o *orgYAML) (OrgSpec, error) {
 			for _, f := range adsync.AllFields() {
 				names = append(names, f.String())
 			}
-			return OrgSpec{}, l.bad(fmt.Sprintf("%s.fields[%d]", p, j), "unknown field %q; the fields are: %s", f.Field, strings.Join(names, ", "))
+			return Org{}, l.bad(fmt.Sprintf("%s.fields[%d]", p, j), "unknown field %q; the fields are: %s", f.Field, strings.Join(names, ", "))
 		}
 		oc.Fields = append(oc.Fields, adsync.FieldSpec{Field: field, Source: f.Source})
 	}
-	spec := OrgSpec{Index: i}
-	switch {
-	case o.LDAP != nil && o.Azure != nil:
-		return OrgSpec{}, l.bad(p+".azure", "an organization has one directory: give ldap or azure, not both")
-	case o.LDAP != nil:
-		oc.Directory = adsync.DirectoryLDAP
-		lc, err := l.ldap(p+".ldap", o.LDAP, &oc)
-		if err != nil {
-			return OrgSpec{}, err
-		}
-		spec.LDAP = lc
-	case o.Azure != nil:
-		oc.Directory = adsync.DirectoryAzure
-		ac, err := l.azure(p+".azure", o.Azure, &oc)
-		if err != nil {
-			return OrgSpec{}, err
-		}
-		spec.Azure = ac
-	default:
-		return OrgSpec{}, l.bad(p, "no directory: add ldap (Active Directory over LDAPS) or azure (Entra ID) settings")
+	spec := Org{Index: i}
+	var kinds []string
+	for k := range o.Directories {
+		kinds = append(kinds, k)
 	}
+	sort.Strings(kinds)
+	switch len(kinds) {
+	case 0:
+		return Org{}, l.bad(p, "no directory: add %s settings", kindList(" or "))
+	case 1:
+	default:
+		// Name the section written last: the one most likely added by
+		// mistake.
+		last := kinds[0]
+		for _, k := range kinds {
+			if l.lines[p+"."+k] > l.lines[p+"."+last] {
+				last = k
+			}
+		}
+		return Org{}, l.bad(p+"."+last, "an organization has one directory: give %s, not both", strings.Join(kinds, " or "))
+	}
+	kind, _ := directoryKind(kinds[0]) // checkKeys refused unknown kinds
+	oc.Directory = kind.Type
+	node := o.Directories[kinds[0]]
+	settings := kind.Settings()
+	if err := node.Decode(settings); err != nil {
+		return Org{}, l.yamlError(err)
+	}
+	dir, err := kind.Build(&Section{l: l, path: p + "." + kinds[0], org: oc}, settings)
+	if err != nil {
+		return Org{}, err
+	}
+	spec.Directory = dir
 	if err := oc.Validate(); err != nil {
-		return OrgSpec{}, l.fromConfigError(p+".", err, nil)
+		return Org{}, l.fromConfigError(p+".", err, nil)
 	}
 	spec.Config = oc
 	return spec, nil
-}
-
-func (l *loader) ldap(p string, y *ldapYAML, oc *adsync.OrgConfig) (*ldap.Config, error) {
-	pw, err := l.secret(p, "password", y.Password, y.PasswordEnv, y.PasswordFile, true)
-	if err != nil {
-		return nil, err
-	}
-	ca := y.TLS.CA
-	if ca != "" && !strings.Contains(ca, "-----BEGIN") {
-		ca = l.rel(ca)
-	}
-	c := &ldap.Config{URL: y.URL, StartTLS: y.StartTLS, BindName: y.BindName, Password: adsync.NewSecret(pw),
-		TLS:         ldap.TLSConfig{CA: ca, ServerName: y.TLS.ServerName, Verify: ldap.VerifyMode(y.TLS.Verify)},
-		DialTimeout: y.DialTimeout, Timeout: y.Timeout, BaseDN: y.BaseDN, GroupDN: y.GroupDN,
-		DirectMembersOnly: y.DirectMembersOnly, OUs: y.OUs, Filter: y.Filter, PageSize: y.PageSize,
-		IncludeDisabled: oc.IncludeDisabled, EmailFromUPN: oc.EmailFromUPN, Attributes: oc.SourceOverrides()}
-	if y.BaseDN == "" {
-		return nil, l.bad(p+".baseDN", "required: the subtree to search, e.g. DC=corp,DC=example")
-	}
-	if err := c.Validate(); err != nil {
-		return nil, l.fromConfigError(p+".", err, map[string]string{"password": "passwordEnv", "attributes": "fields"})
-	}
-	return c, nil
-}
-
-func (l *loader) azure(p string, y *azureYAML, oc *adsync.OrgConfig) (*graph.Config, error) {
-	secret, err := l.secret(p, "clientSecret", y.ClientSecret, y.ClientSecretEnv, y.ClientSecretFile, false)
-	if err != nil {
-		return nil, err
-	}
-	var cert []byte
-	if y.CertificateFile != "" {
-		if cert, err = os.ReadFile(l.rel(y.CertificateFile)); err != nil {
-			return nil, l.bad(p+".certificateFile", "cannot read the certificate %s: %v", l.rel(y.CertificateFile), unwrapPathError(err))
-		}
-	}
-	certPW, err := l.secret(p, "certificatePassword", "", y.CertificatePasswordEnv, y.CertificatePasswordFile, false)
-	if err != nil {
-		return nil, err
-	}
-	if secret == "" && cert == nil {
-		return nil, l.bad(p+".clientSecretEnv", "required: clientSecretEnv: VARIABLE or clientSecretFile: PATH (the secret's value from Certificates & secrets), or certificateFile")
-	}
-	a := &graph.Config{TenantID: y.TenantID, ClientID: y.ClientID, ClientSecret: secret, Certificate: cert,
-		CertificatePassword: certPW, Cloud: graph.Cloud(y.Cloud), GroupID: y.GroupID, DirectMembersOnly: y.DirectMembersOnly,
-		IncludeDisabled: oc.IncludeDisabled, EmailFromUPN: oc.EmailFromUPN, BaseURL: y.BaseURL,
-		AuthorityHost: y.AuthorityHost, MaxRetries: y.MaxRetries, Properties: oc.SourceOverrides()}
-	if err := a.Validate(); err != nil {
-		return nil, l.fromConfigError(p+".", err, map[string]string{"clientSecret": "clientSecretEnv", "certificate": "certificateFile",
-			"properties": "fields"})
-	}
-	return a, nil
-}
-
-// alerts resolves the alerts and metrics sections.
-func (l *loader) alerts(cfg *Config, fc *fileConfig) error {
-	cfg.MetricsListen = fc.Metrics.Listen
-	if fc.Alerts == nil {
-		return nil
-	}
-	ac, err := fc.Alerts.Build("alerts", l.secret)
-	var ce *adsync.ConfigError
-	if errors.As(err, &ce) {
-		return l.bad(ce.Field, "%s", ce.Problem)
-	}
-	if err != nil {
-		return err
-	}
-	cfg.Alerts = &ac
-	return nil
 }
