@@ -13,8 +13,8 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
-	"github.com/psasync/adsync/notify"
 	"github.com/psasync/adsync/config"
+	"github.com/psasync/adsync/notify"
 	"github.com/psasync/adsync/source/graph"
 	"github.com/psasync/adsync/source/graph/graphconfig"
 	"github.com/psasync/adsync/source/ldap"
