@@ -1,6 +1,7 @@
 package adsync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -173,21 +174,28 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 		}
 	}
 
-	// Writes, at most WriteConcurrency at once. A systemic error cancels
-	// the writes not yet started. Cancelling ctx does not: the batch in
-	// flight finishes, so that a graceful stop leaves its links saved.
+	// Writes, at most WriteConcurrency at once. A systemic error, or
+	// cancelling ctx (Ctrl-C, a deadline), stops starting writes at once;
+	// the writes in flight finish on a context that is not cancelled, so
+	// that a graceful stop knows their outcome and saves their links.
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	results := make([]result, len(batch))
 	sem := make(chan struct{}, s.opts.WriteConcurrency)
 	var wg sync.WaitGroup
 	for i := range batch {
+		acquired := false
 		select {
 		case sem <- struct{}{}:
+			acquired = true
 		case <-wctx.Done():
+		case <-ctx.Done():
 		}
-		if wctx.Err() != nil {
-			results[i] = result{ch: &batch[i], err: context.Cause(wctx), notSent: true}
+		if err := cmp.Or(context.Cause(wctx), context.Cause(ctx)); err != nil {
+			if acquired {
+				<-sem
+			}
+			results[i] = result{ch: &batch[i], err: err, notSent: true}
 			continue
 		}
 		wg.Add(1)
@@ -279,6 +287,9 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 		}
 	}
 	if stop != nil {
+		if ctx.Err() != nil && errors.Is(stop, context.Cause(ctx)) {
+			return fmt.Errorf("adsync: apply the plan of %q: stopped (the run was cancelled): the writes in flight finished and are saved; the next run goes on: %w", cfg.ID, stop)
+		}
 		return fmt.Errorf("adsync: apply the plan of %q: stopped after a systemic failure: %w", cfg.ID, stop)
 	}
 	return nil

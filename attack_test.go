@@ -227,3 +227,50 @@ func TestHostileText(t *testing.T) {
 	run = e.mustSync()
 	assert.Zero(t, run.Counts.Writes(), "R-RUN-8 the cleaned value equals the contact on the next run")
 }
+
+// cancellingStore cancels the run's context after its n-th create.
+type cancellingStore struct {
+	*contacts.Memory
+	n      int64
+	done   atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (s *cancellingStore) Create(ctx context.Context, c adsync.NewContact) (int64, error) {
+	id, err := s.Memory.Create(ctx, c)
+	if s.done.Add(1) == s.n {
+		s.cancel()
+	}
+	return id, err
+}
+
+func TestCancelStopsStartingWrites(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var cs *cancellingStore
+	e := newEnv(t, withStore(func(m *contacts.Memory) adsync.ContactStore {
+		cs = &cancellingStore{Memory: m, n: 10, cancel: cancel}
+		return cs
+	}))
+	for i := range 400 { // one batch
+		e.src.Put(user(fmt.Sprintf("u%04d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)))
+	}
+	run, err := e.syncer.Sync(ctx, e.org, adsync.TriggerScheduled)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "stopped (the run was cancelled)", "the error says the run was stopped")
+	assert.NotContains(t, err.Error(), "save the conflicts")
+	assert.Equal(t, adsync.StatusInterrupted, run.Status)
+	made := int(cs.done.Load())
+	assert.LessOrEqual(t, made, 10+adsync.DefaultWriteConcurrency, "no new write started once cancelled: only those in flight finished")
+	assert.Equal(t, made, run.Counts.Created, "each write made is counted")
+	linked := 0
+	for _, l := range e.links() {
+		if !l.Pending {
+			linked++
+		}
+	}
+	assert.Equal(t, made, linked, "and linked")
+
+	run = e.mustSync()
+	assert.Equal(t, 400-made, run.Counts.Created, "the next run goes on: creates never sent were not left journaled")
+	assert.Len(t, e.contacts(), 400, "no duplicate")
+}
