@@ -50,6 +50,12 @@ type Guard struct {
 	Percent float64 `json:"percent,omitempty"`
 	// Off disables the guard: every deactivation is applied at once.
 	Off bool `json:"off,omitempty"`
+	// Window, when set, also sums the deactivations of the runs started
+	// within it against the same limit (R-DEACT-6): a slow leak of a few
+	// contacts a run is held once the sum passes the limit. The sum comes
+	// from the kept runs (R-RUN-3). 0, the default, guards each run alone,
+	// as Autotask does.
+	Window time.Duration `json:"window,omitempty"`
 }
 
 // Limit returns how many deactivations a run may apply without approval,
@@ -167,6 +173,9 @@ func (c *OrgConfig) Validate() error {
 	}
 	if c.Guard.Percent < 0 || c.Guard.Percent > 100 {
 		return bad("guard.percent", "must be between 0 and 100, got %g", c.Guard.Percent)
+	}
+	if c.Guard.Window < 0 {
+		return bad("guard.window", "must be 0 (each run alone) or a positive duration, got %s", c.Guard.Window)
 	}
 	return nil
 }

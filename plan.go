@@ -73,10 +73,12 @@ type Plan struct {
 	FullRead bool     `json:"fullRead"`
 	Changes  []Change `json:"changes"`
 	// Held are the deactivations the guard held (R-DEACT-4).
-	Held      []Change   `json:"held,omitempty"`
-	Conflicts []Conflict `json:"conflicts,omitempty"`
-	Skips     []Skip     `json:"skips,omitempty"`
-	Warnings  []Warning  `json:"warnings,omitempty"`
+	Held []Change `json:"held,omitempty"`
+	// Window is what the guard's window saw (R-DEACT-6), nil without one.
+	Window    *GuardWindow `json:"window,omitempty"`
+	Conflicts []Conflict   `json:"conflicts,omitempty"`
+	Skips     []Skip       `json:"skips,omitempty"`
+	Warnings  []Warning    `json:"warnings,omitempty"`
 	// Counts are what applying the plan would count, write failures aside.
 	Counts Counts `json:"counts"`
 	// TLS is the directory connection status seen while planning.
@@ -167,6 +169,7 @@ func (p *Plan) WriteTo(w io.Writer) (int64, error) {
 	for i := range p.Held {
 		p.Held[i].write(cw, "held: ")
 	}
+	p.writeSafety(cw)
 	for _, c := range p.Conflicts {
 		fmt.Fprintf(cw, "! conflict %s [%s] %s: %s\n", c.Kind, c.Kind.Rule(), c.User, c.Detail)
 	}

@@ -17,6 +17,7 @@ type planParams struct {
 	grace   time.Duration // Options.JournalGrace
 	now     time.Time     // the plan's time
 	log     *slog.Logger
+	window  guardWindow // the guard's window (R-DEACT-6)
 }
 
 // planFrom computes the plan of one run from what the run read (docs/design.md "One
@@ -36,7 +37,7 @@ func planFrom(ctx context.Context, cfg *OrgConfig, r *reading, pp planParams) (*
 	}
 	p.warn(r.warnings...)
 	pl := planner{cfg: cfg, p: p, rules: r.rules, appr: pp.appr, users: r.users, contacts: r.contacts, grace: pp.grace,
-		matcher: pp.matcher, canBill: r.canBill, log: pp.log}
+		matcher: pp.matcher, canBill: r.canBill, log: pp.log, window: pp.window}
 	// links are changed as they are planned: the reading stays as read.
 	if err := pl.run(ctx, slices.Clone(r.links), r.conflicts, r.resolutions); err != nil {
 		return p, err
@@ -55,6 +56,7 @@ type planner struct {
 	matcher  Matcher
 	canBill  bool
 	log      *slog.Logger
+	window   guardWindow
 	users    []*User
 	contacts []*Contact // ascending ids
 	ids      []int64    // the contacts' ids, for cache-friendly search
@@ -550,6 +552,16 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 	}
 	hold := !g.Off && len(deact) > 0 &&
 		(len(deact) > g.Limit(active) || (p.FullRead && p.Counts.Read == 0 && active > 0))
+	if !g.Off && pl.window.window > 0 {
+		wh, limit := pl.window.holds(g, len(deact), active)
+		p.Window = &GuardWindow{Window: pl.window.window, Deactivated: pl.window.deactivated, ThisRun: len(deact),
+			Limit: limit, Held: wh, Partial: pl.window.partial}
+		if wh && !hold {
+			hold = true
+			p.Warnings = append(p.Warnings, Warning{Rule: "R-DEACT-6", Message: p.Window.String() +
+				"; approve the run to apply them, or raise guard.min / guard.percent"})
+		}
+	}
 	if hold {
 		for i := range deact {
 			deact[i].Rule = "R-DEACT-4"

@@ -87,7 +87,8 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval, runs []Run) 
 		return &Plan{OrgID: cfg.ID, CompanyID: cfg.CompanyID, Planned: s.now(), TLS: r.tls}, err
 	}
 	s.progress(cfg.ID, PhasePlan, 0, len(r.users))
-	p, err := planFrom(ctx, cfg, r, planParams{matcher: s.opts.Matcher, appr: appr, grace: s.opts.JournalGrace, now: s.now(), log: s.log})
+	p, err := planFrom(ctx, cfg, r, planParams{matcher: s.opts.Matcher, appr: appr, grace: s.opts.JournalGrace, now: s.now(), log: s.log,
+		window: windowOf(runs, cfg.Guard.Window, s.now())})
 	if err != nil {
 		return p, err
 	}

@@ -39,6 +39,9 @@ func Run(t *testing.T, newStore func(t *testing.T) adsync.HistoryStore) {
 	for _, tc := range tests {
 		runCase(t, tc, func(t *testing.T) adsync.HistoryStore { return newStore(t) })
 	}
+	for _, tc := range safetyTests {
+		runCase(t, tc, func(t *testing.T) adsync.HistoryStore { return newStore(t) })
+	}
 	for _, tc := range lockerTests {
 		runCase(t, tc, func(t *testing.T) adsync.HistoryStore {
 			return newStore(t)

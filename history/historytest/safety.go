@@ -1,0 +1,106 @@
+package historytest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/contacts"
+	"github.com/psasync/adsync/matcher"
+	"github.com/psasync/adsync/merge"
+	"github.com/psasync/adsync/source/sourcetest"
+)
+
+// safetyTests run a Syncer over the store: the optional safety features
+// keep their state in the history (the runs, the links, the exemptions),
+// and each store must give a later run, or another process, what an
+// earlier one left.
+var safetyTests = []test{
+	{"R-DEACT-6 the guard's window holds a slow leak",
+		"the guard's window sums the deactivations of the runs kept by the store (Run.Counts.Deactivated, Run.Started): a leak of 20 % of the users per run is held by the second run, and eight runs deactivate no more than the limit",
+		testGuardWindow},
+}
+
+// syncEnv is one organization synced over a store under test, with a clock
+// that moves only when told.
+type syncEnv struct {
+	t     *testing.T
+	hist  adsync.HistoryStore
+	store *contacts.Memory
+	src   *sourcetest.Memory
+	org   adsync.Org
+	now   time.Time
+}
+
+const safetyCompany = 700
+
+func newSyncEnv(t *testing.T, s adsync.HistoryStore, cfg func(*adsync.OrgConfig)) *syncEnv {
+	e := &syncEnv{t: t, hist: s, src: sourcetest.NewMemory(nil), now: time.Date(2026, 5, 1, 2, 0, 0, 0, time.UTC)}
+	e.store = contacts.NewMemory(&contacts.MemoryOptions{Now: func() time.Time { return e.now }})
+	e.store.AddCompany(safetyCompany, "Safety")
+	e.org = adsync.Org{Config: adsync.OrgConfig{ID: "safety", CompanyID: safetyCompany, Enabled: true, Directory: adsync.DirectoryLDAP},
+		Source: e.src}
+	if cfg != nil {
+		cfg(&e.org.Config)
+	}
+	return e
+}
+
+func (e *syncEnv) Now() time.Time { return e.now }
+
+func (e *syncEnv) NewTimer(time.Duration) (<-chan time.Time, func() bool) {
+	return make(chan time.Time), func() bool { return true }
+}
+
+// syncer is a new Syncer over the store, as a restarted process or another
+// replica would make.
+func (e *syncEnv) syncer() *adsync.Syncer {
+	s, err := adsync.NewSyncer(adsync.Options{Store: e.store, History: e.hist, Matcher: matcher.New(nil), Fields: merge.New, Clock: e})
+	require.NoError(e.t, err)
+	return s
+}
+
+// sync advances the clock by d and runs once, with a new Syncer.
+func (e *syncEnv) sync(d time.Duration) adsync.Run {
+	e.t.Helper()
+	e.now = e.now.Add(d)
+	run, err := e.syncer().Sync(e.t.Context(), e.org, adsync.TriggerScheduled)
+	require.NoError(e.t, err)
+	return run
+}
+
+func syncUser(i int) adsync.User {
+	u := adsync.User{ID: fmt.Sprintf("user-%03d", i), Enabled: true}
+	u.Values[adsync.FirstName], u.Values[adsync.LastName] = "First", fmt.Sprintf("Last%03d", i)
+	u.Values[adsync.Email] = fmt.Sprintf("user%03d@safety.example", i)
+	return u
+}
+
+func testGuardWindow(t *testing.T, s adsync.HistoryStore) {
+	e := newSyncEnv(t, s, func(c *adsync.OrgConfig) { c.Guard.Window = 7 * 24 * time.Hour })
+	const n = 100
+	for i := range n {
+		e.src.Put(syncUser(i))
+	}
+	require.Equal(t, n, e.sync(time.Hour).Counts.Created)
+	left, deactivated, held := n, 0, 0
+	next := 0
+	for range 8 {
+		lose := left / 5 // 20 % of the users a run
+		for range lose {
+			e.src.Remove(syncUser(next).ID)
+			next++
+		}
+		left -= lose
+		run := e.sync(24 * time.Hour)
+		deactivated += run.Counts.Deactivated
+		if run.Status == adsync.StatusHeld {
+			held++
+		}
+	}
+	require.Positive(t, held, "the leak is held")
+	require.LessOrEqual(t, deactivated, adsync.Guard{}.Limit(n), "eight runs deactivate no more than the limit of the window")
+}
