@@ -25,6 +25,13 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 			return fmt.Errorf("adsync: drop stale links of %q: %w", cfg.ID, err)
 		}
 	}
+	if len(p.markLinks) > 0 {
+		// The grace period's clock (R-DEACT-7): saved before the writes,
+		// whose links carry the same time.
+		if err := h.PutLinks(ctx, cfg.ID, p.markLinks); err != nil {
+			return fmt.Errorf("adsync: save the missing times of %q: %w", cfg.ID, err)
+		}
+	}
 	if len(p.confirmLinks) > 0 {
 		// A crash may have come between the create and the billing
 		// product: assign it again (assignments are idempotent). One that

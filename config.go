@@ -121,6 +121,22 @@ type OrgConfig struct {
 	// (R-DEACT-3). 0, the default, reads in full every run, as Autotask
 	// does.
 	FullReadEvery time.Duration `json:"fullReadEvery,omitempty"`
+	// DeactivateAfter is a grace period (R-DEACT-7): a linked user out of
+	// scope is deactivated only once every full read for that long has
+	// missed it, and a user back before is left untouched. 0, the default,
+	// deactivates at the first full read that misses the user, as Autotask
+	// does.
+	DeactivateAfter time.Duration `json:"deactivateAfter,omitempty"`
+	// DisabledAtOnce, with a grace period, deactivates the contact of a
+	// user disabled in the directory at once (R-DEACT-8): a disabled
+	// account is a decision, where a user missing from a read may be a
+	// mistake in a group or a filter. Without it disabled users wait out
+	// the grace period like the others. A user is known disabled only when
+	// the directory delivers it disabled: an incremental read does, and a
+	// full read does when the source includes disabled accounts while the
+	// organization keeps them out of scope (IncludeDisabled false); a full
+	// read that leaves them out sees them missing.
+	DisabledAtOnce bool `json:"disabledAtOnce,omitempty"`
 }
 
 var (
@@ -167,6 +183,9 @@ func (c *OrgConfig) Validate() error {
 	}
 	if c.FullReadEvery < 0 {
 		return bad("fullReadEvery", "must be 0 (read in full every run) or a positive duration, got %s", c.FullReadEvery)
+	}
+	if c.DeactivateAfter < 0 {
+		return bad("deactivateAfter", "must be 0 (at once) or a positive duration, got %s", c.DeactivateAfter)
 	}
 	if c.Guard.Min < 0 {
 		return bad("guard.min", "must be 0 or more, got %d", c.Guard.Min)

@@ -74,6 +74,9 @@ type Plan struct {
 	Changes  []Change `json:"changes"`
 	// Held are the deactivations the guard held (R-DEACT-4).
 	Held []Change `json:"held,omitempty"`
+	// Pending are the deactivations waiting out the grace period
+	// (R-DEACT-7), by user id.
+	Pending []PendingDeactivation `json:"pending,omitempty"`
 	// Window is what the guard's window saw (R-DEACT-6), nil without one.
 	Window    *GuardWindow `json:"window,omitempty"`
 	Conflicts []Conflict   `json:"conflicts,omitempty"`
@@ -90,6 +93,7 @@ type Plan struct {
 	// Applying state, not for callers.
 	dropLinks    []string // links to drop: contact gone (R-LINK-4), create never made (R-RUN-7)
 	confirmLinks []Link   // pending creates reconciled with a contact (R-RUN-7)
+	markLinks    []Link   // links whose missing time changed (R-DEACT-7)
 	// confirmNew marks, by confirmLinks, the creates no run counted yet:
 	// the run that reconciles them counts them.
 	confirmNew []bool

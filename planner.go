@@ -244,6 +244,7 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 			} else {
 				c := pl.contacts[pl.linkContact[i]]
 				linked = append(linked, u)
+				pl.graceBack(l)
 				pl.planLinked(u, l, c)
 				continue
 			}
@@ -525,6 +526,9 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 		}
 		c := pl.contacts[ci]
 		if r, ok := res[l.UserID]; ok && r.Action == ResolveIgnore {
+			continue
+		}
+		if pl.graceWaits(l, c) {
 			continue
 		}
 		rule := "R-DEACT-1"

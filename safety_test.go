@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/source/sourcetest"
 )
 
 // The safety features' state is kept in the history: their scenarios run
@@ -75,6 +76,110 @@ func TestGuardWindow(t *testing.T) {
 	})
 }
 
+func TestGracePeriod(t *testing.T) {
+	grace := withConfig(func(c *adsync.OrgConfig) { c.DeactivateAfter = 72 * time.Hour })
+	three := func(e *env) {
+		for i := range 3 {
+			e.src.Put(user(fmt.Sprint("u", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)))
+		}
+		e.mustSync()
+	}
+	runRuleCases(t, []ruleCase{
+		{
+			name: "R-DEACT-7 the plan lists a pending deactivation with its due time",
+			opts: []envOption{grace},
+			setup: func(e *env) {
+				three(e)
+				e.src.Remove("u0")
+				e.mustSync()
+			},
+			check: func(t *testing.T, e *env) {
+				first := e.links()["u0"].MissingSince
+				require.False(t, first.IsZero())
+				e.clock.Advance(time.Hour)
+				p, err := e.syncer.Plan(e.ctx, e.org)
+				require.NoError(t, err)
+				require.Len(t, p.Pending, 1)
+				assert.Equal(t, "u0", p.Pending[0].UserID)
+				assert.True(t, first.Add(72*time.Hour).Equal(p.Pending[0].Due))
+				assert.Zero(t, p.Counts.Deactivated)
+				assert.Contains(t, p.String(), "… pending deactivate user u0 → ")
+				assert.Contains(t, p.String(), "[R-DEACT-7]: out of scope since "+first.UTC().Format(time.RFC3339)+", due "+
+					first.Add(72*time.Hour).UTC().Format(time.RFC3339))
+			},
+		},
+		{
+			name: "R-DEACT-7 the guard counts the deactivations that fall due",
+			opts: []envOption{grace},
+			setup: func(e *env) {
+				for i := range 20 {
+					e.src.Put(user(fmt.Sprintf("u%02d", i), "A", fmt.Sprint("B", i), fmt.Sprintf("u%d@x.example", i)))
+				}
+				e.mustSync()
+				for i := range 11 { // 11 > max(10, 20 % of 20)
+					e.src.Remove(fmt.Sprintf("u%02d", i))
+				}
+				assert.Zero(e.t, e.mustSync().Counts.Held, "pending, not counted yet")
+				e.clock.Advance(72 * time.Hour)
+			},
+			check: func(t *testing.T, e *env) {
+				run := e.mustSync()
+				assert.Equal(t, adsync.StatusHeld, run.Status)
+				assert.Equal(t, 11, run.Counts.Held)
+			},
+		},
+		{
+			name: "R-DEACT-8 a disabled user waits out the grace period by default",
+			// The source delivers disabled users, the organization keeps
+			// them out of scope (R-SCOPE-8).
+			opts: []envOption{grace, withSource(&sourcetest.MemoryOptions{IncludeDisabled: true})},
+			setup: func(e *env) {
+				three(e)
+				u := user("u0", "A", "B0", "u0@x.example")
+				u.Enabled = false
+				e.src.Put(u)
+			},
+			check: func(t *testing.T, e *env) {
+				p, err := e.syncer.Plan(e.ctx, e.org)
+				require.NoError(t, err)
+				require.Len(t, p.Pending, 1)
+				assert.True(t, p.Pending[0].Disabled)
+				assert.Contains(t, p.String(), "[R-DEACT-7]: disabled since")
+			},
+		},
+		{
+			name: "R-DEACT-8 a disabled user is deactivated at once when the organization says so",
+			opts: []envOption{withConfig(func(c *adsync.OrgConfig) { c.DeactivateAfter, c.DisabledAtOnce = 72*time.Hour, true }),
+				withSource(&sourcetest.MemoryOptions{IncludeDisabled: true})},
+			setup: func(e *env) {
+				three(e)
+				u := user("u0", "A", "B0", "u0@x.example")
+				u.Enabled = false
+				e.src.Put(u)
+				e.src.Remove("u1")
+			},
+			check: func(t *testing.T, e *env) {
+				run := e.mustSync()
+				assert.Equal(t, 1, run.Counts.Deactivated, "the disabled user at once, the missing one waits")
+				assert.False(t, e.contact(e.links()["u0"].ContactID).Active)
+				assert.True(t, e.contact(e.links()["u1"].ContactID).Active)
+			},
+		},
+		{
+			name: "R-DEACT-7 without a grace period a user out of scope is deactivated at once",
+			setup: func(e *env) {
+				three(e)
+				e.src.Remove("u0")
+			},
+			check: func(t *testing.T, e *env) {
+				run := e.mustSync()
+				assert.Equal(t, 1, run.Counts.Deactivated)
+				assert.True(t, e.links()["u0"].MissingSince.IsZero(), "no missing time is kept")
+			},
+		},
+	})
+}
+
 func TestSafetyConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -82,6 +187,7 @@ func TestSafetyConfig(t *testing.T) {
 		field string
 	}{
 		{"R-DEACT-6 a negative window", func(c *adsync.OrgConfig) { c.Guard.Window = -time.Hour }, "guard.window"},
+		{"R-DEACT-7 a negative grace period", func(c *adsync.OrgConfig) { c.DeactivateAfter = -time.Hour }, "deactivateAfter"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := adsync.OrgConfig{ID: "x", CompanyID: 1}

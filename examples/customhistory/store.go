@@ -232,7 +232,7 @@ func (s *FileStore) PutLinks(ctx context.Context, orgID string, links []adsync.L
 		for _, l := range links {
 			l = clone(l)
 			l.OrgID = orgID
-			l.LinkedAt, l.SyncedAt = utc(l.LinkedAt), utc(l.SyncedAt)
+			l.LinkedAt, l.SyncedAt, l.MissingSince = utc(l.LinkedAt), utc(l.SyncedAt), utc(l.MissingSince)
 			if len(l.Written) == 0 {
 				l.Written = nil
 			}

@@ -355,6 +355,7 @@ func link(org, user string, contact int64) adsync.Link {
 			adsync.Phone: "+1 555 0100", adsync.CountryID: "237",
 		},
 		LinkedAt: t0, SyncedAt: at(time.Duration(contact) * time.Millisecond),
+		MissingSince: at(time.Duration(contact) * time.Second),
 	}
 }
 
@@ -367,7 +368,7 @@ func pending(org, user string, after int64) adsync.Link {
 }
 
 func normLink(l adsync.Link) adsync.Link {
-	l.LinkedAt, l.SyncedAt = utc(l.LinkedAt), utc(l.SyncedAt)
+	l.LinkedAt, l.SyncedAt, l.MissingSince = utc(l.LinkedAt), utc(l.SyncedAt), utc(l.MissingSince)
 	if len(l.Written) == 0 {
 		l.Written = nil
 	}
@@ -383,7 +384,7 @@ func requireLinks(t *testing.T, s adsync.HistoryStore, org string, want []adsync
 	require.NoError(t, err, "Links(%s)", org)
 	byUser := make(map[string]adsync.Link, len(got))
 	for _, l := range got {
-		requireUTC(t, what, l.LinkedAt, l.SyncedAt)
+		requireUTC(t, what, l.LinkedAt, l.SyncedAt, l.MissingSince)
 		_, dup := byUser[l.UserID]
 		require.False(t, dup, "%s: Links returned user %s twice", what, l.UserID)
 		byUser[l.UserID] = l

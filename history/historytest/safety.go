@@ -22,6 +22,9 @@ var safetyTests = []test{
 	{"R-DEACT-6 the guard's window holds a slow leak",
 		"the guard's window sums the deactivations of the runs kept by the store (Run.Counts.Deactivated, Run.Started): a leak of 20 % of the users per run is held by the second run, and eight runs deactivate no more than the limit",
 		testGuardWindow},
+	{"R-DEACT-7 the grace period's clock survives restarts",
+		"Link.MissingSince is kept by PutLinks and returned by Links: a user out of scope is deactivated by the first run, of whichever process, that comes a grace period after the first run that missed it; a user back before is untouched and its clock starts afresh",
+		testGrace},
 }
 
 // syncEnv is one organization synced over a store under test, with a clock
@@ -103,4 +106,51 @@ func testGuardWindow(t *testing.T, s adsync.HistoryStore) {
 	}
 	require.Positive(t, held, "the leak is held")
 	require.LessOrEqual(t, deactivated, adsync.Guard{}.Limit(n), "eight runs deactivate no more than the limit of the window")
+}
+
+// link returns the organization's link of user id.
+func (e *syncEnv) link(id string) adsync.Link {
+	e.t.Helper()
+	ls, err := e.hist.Links(e.t.Context(), e.org.Config.ID)
+	require.NoError(e.t, err)
+	for _, l := range ls {
+		if l.UserID == id {
+			return l
+		}
+	}
+	e.t.Fatalf("no link for user %s", id)
+	return adsync.Link{}
+}
+
+func testGrace(t *testing.T, s adsync.HistoryStore) {
+	e := newSyncEnv(t, s, func(c *adsync.OrgConfig) { c.DeactivateAfter = 72 * time.Hour })
+	for i := range 3 {
+		e.src.Put(syncUser(i))
+	}
+	e.sync(time.Hour)
+	gone, back := syncUser(0), syncUser(1)
+	e.src.Remove(gone.ID, back.ID)
+	writes := e.store.Counts().Writes()
+	run := e.sync(time.Hour) // a new Syncer each run: a restart
+	first := e.now
+	require.Zero(t, run.Counts.Deactivated, "within the grace period")
+	require.True(t, first.Equal(e.link(gone.ID).MissingSince), "the first missing time is kept")
+	require.True(t, first.Equal(e.link(back.ID).MissingSince))
+
+	e.src.Put(back)
+	run = e.sync(24 * time.Hour)
+	require.Zero(t, run.Counts.Deactivated+run.Counts.Reactivated+run.Counts.Updated)
+	require.Equal(t, writes, e.store.Counts().Writes(), "no write while the users wait or return")
+	require.True(t, e.link(back.ID).MissingSince.IsZero(), "a user back in scope starts afresh")
+	require.True(t, first.Equal(e.link(gone.ID).MissingSince), "a user still missing keeps its first missing time")
+
+	run = e.sync(47 * time.Hour) // 71 h after the first miss
+	require.Zero(t, run.Counts.Deactivated, "not due yet")
+	run = e.sync(time.Hour)
+	require.Equal(t, 1, run.Counts.Deactivated, "due 72 h after the first miss")
+	c, ok := e.store.Contact(e.link(gone.ID).ContactID)
+	require.True(t, ok)
+	require.False(t, c.Active)
+	bc, _ := e.store.Contact(e.link(back.ID).ContactID)
+	require.True(t, bc.Active)
 }

@@ -61,7 +61,7 @@ func CopyRun(r adsync.Run) adsync.Run {
 
 // CopyLink returns l with its own Written map and times in UTC.
 func CopyLink(l adsync.Link) adsync.Link {
-	l.LinkedAt, l.SyncedAt = UTC(l.LinkedAt), UTC(l.SyncedAt)
+	l.LinkedAt, l.SyncedAt, l.MissingSince = UTC(l.LinkedAt), UTC(l.SyncedAt), UTC(l.MissingSince)
 	if len(l.Written) == 0 {
 		l.Written = nil
 	} else {

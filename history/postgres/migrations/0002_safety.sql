@@ -1,0 +1,6 @@
+-- adsync history, schema version 2: the safety features (issue 17).
+-- The lead renumbers this file at merge if other migrations come first.
+
+-- When a full read first missed the link's user (R-DEACT-7), NULL while in
+-- scope.
+ALTER TABLE adsync_links ADD COLUMN missing_since timestamptz;
