@@ -12,7 +12,8 @@ const KeepRuns = 10
 // one value composed of named parts, the way hashicorp/raft composes its
 // stores, so that an implementer sees the pieces: runs (RunStore), links
 // and the create journal (LinkStore), conflicts and resolutions
-// (ConflictStore), and the per-organization lock (Locker).
+// (ConflictStore), the contacts exempt from deactivation (ExemptionStore),
+// and the per-organization lock (Locker).
 //
 // Implementations: history.NewMemory (tests, one process), history/sqlite
 // (the embedded default) and history/postgres (several replicas).
@@ -33,6 +34,7 @@ type HistoryStore interface {
 	RunStore
 	LinkStore
 	ConflictStore
+	ExemptionStore
 	Locker
 }
 

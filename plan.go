@@ -77,6 +77,9 @@ type Plan struct {
 	// Pending are the deactivations waiting out the grace period
 	// (R-DEACT-7), by user id.
 	Pending []PendingDeactivation `json:"pending,omitempty"`
+	// Exempt are the deactivations not made because the contact is exempt
+	// (R-DEACT-9).
+	Exempt []Exempted `json:"exempt,omitempty"`
 	// Window is what the guard's window saw (R-DEACT-6), nil without one.
 	Window    *GuardWindow `json:"window,omitempty"`
 	Conflicts []Conflict   `json:"conflicts,omitempty"`

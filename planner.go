@@ -38,6 +38,12 @@ func planFrom(ctx context.Context, cfg *OrgConfig, r *reading, pp planParams) (*
 	p.warn(r.warnings...)
 	pl := planner{cfg: cfg, p: p, rules: r.rules, appr: pp.appr, users: r.users, contacts: r.contacts, grace: pp.grace,
 		matcher: pp.matcher, canBill: r.canBill, log: pp.log, window: pp.window}
+	if len(r.exemptions) > 0 {
+		pl.exempt = make(map[int64]Exemption, len(r.exemptions))
+		for _, e := range r.exemptions {
+			pl.exempt[e.ContactID] = e
+		}
+	}
 	// links are changed as they are planned: the reading stays as read.
 	if err := pl.run(ctx, slices.Clone(r.links), r.conflicts, r.resolutions); err != nil {
 		return p, err
@@ -57,6 +63,7 @@ type planner struct {
 	canBill  bool
 	log      *slog.Logger
 	window   guardWindow
+	exempt   map[int64]Exemption // by contact id (R-DEACT-9)
 	users    []*User
 	contacts []*Contact // ascending ids
 	ids      []int64    // the contacts' ids, for cache-friendly search
@@ -528,7 +535,7 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 		if r, ok := res[l.UserID]; ok && r.Action == ResolveIgnore {
 			continue
 		}
-		if pl.graceWaits(l, c) {
+		if pl.exempted(l, c) || pl.graceWaits(l, c) {
 			continue
 		}
 		rule := "R-DEACT-1"

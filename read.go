@@ -48,6 +48,7 @@ type reading struct {
 	gone         map[int64]bool
 	links        []Link
 	resolutions  []Resolution
+	exemptions   []Exemption // R-DEACT-9
 	conflicts    []Conflict // the open conflicts before this run
 	rules        FieldRules
 	canBill      bool // the store assigns billing products
@@ -149,6 +150,9 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	}
 	if r.gone, err = s.missingContacts(ctx, cfg, r.links, r.contacts); err != nil {
 		return r, err
+	}
+	if r.exemptions, err = h.Exemptions(ctx, cfg.ID); err != nil {
+		return r, fmt.Errorf("adsync: load the exemptions of %q: %w", cfg.ID, err)
 	}
 	if r.conflicts, err = h.Conflicts(ctx, cfg.ID); err != nil {
 		return r, fmt.Errorf("adsync: load the conflicts of %q: %w", cfg.ID, err)

@@ -180,6 +180,61 @@ func TestGracePeriod(t *testing.T) {
 	})
 }
 
+func TestExemptions(t *testing.T) {
+	runRuleCases(t, []ruleCase{
+		{
+			name: "R-DEACT-9 an exempt contact is listed in the plan and never deactivated",
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "a@x.example"), user("u2", "Bob", "Ray", "b@x.example"))
+				e.mustSync()
+				require.NoError(e.t, e.syncer.Exempt(e.ctx, e.org.Config, adsync.Exemption{ContactID: e.links()["u1"].ContactID, Reason: "assistant"}))
+				e.src.Remove("u1")
+			},
+			check: func(t *testing.T, e *env) {
+				p, err := e.syncer.Plan(e.ctx, e.org)
+				require.NoError(t, err)
+				id := e.links()["u1"].ContactID
+				c := e.contact(id)
+				require.Equal(t, []adsync.Exempted{{UserID: "u1", ContactID: id, Contact: c.Label(), Source: "history", Reason: "assistant"}}, p.Exempt)
+				assert.Contains(t, p.String(), fmt.Sprintf("= exempt user u1 → Ann Lee <a@x.example> (contact %d) [R-DEACT-9]: out of scope, not deactivated: exempt in the history (assistant)", id))
+				run := e.mustSync()
+				assert.Zero(t, run.Counts.Deactivated)
+				assert.True(t, e.contact(id).Active)
+				xs, err := e.syncer.Exemptions(e.ctx, "contoso")
+				require.NoError(t, err)
+				require.Len(t, xs, 1)
+				assert.Equal(t, id, xs[0].ContactID)
+			},
+		},
+		{
+			name: "R-DEACT-9 a contact a store reads as exempt is never deactivated",
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "a@x.example"))
+				e.mustSync()
+				e.store.Edit(e.links()["u1"].ContactID, func(c *adsync.Contact) { c.Exempt = true })
+				e.src.Remove("u1")
+			},
+			check: func(t *testing.T, e *env) {
+				p, err := e.syncer.Plan(e.ctx, e.org)
+				require.NoError(t, err)
+				require.Len(t, p.Exempt, 1)
+				assert.Equal(t, "field", p.Exempt[0].Source)
+				assert.Contains(t, p.String(), "exempt by its Autotask field")
+				assert.Zero(t, e.mustSync().Counts.Deactivated)
+			},
+		},
+		{
+			name: "R-DEACT-9 exempting a contact needs its id",
+			check: func(t *testing.T, e *env) {
+				var ce *adsync.ConfigError
+				require.ErrorAs(t, e.syncer.Exempt(e.ctx, e.org.Config, adsync.Exemption{}), &ce)
+				assert.Equal(t, "exemption.contactId", ce.Field)
+				assert.ErrorIs(t, e.syncer.Unexempt(e.ctx, "contoso", 5), adsync.ErrNotFound)
+			},
+		},
+	})
+}
+
 func TestSafetyConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

@@ -1,7 +1,9 @@
 package historytest
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -25,6 +27,12 @@ var safetyTests = []test{
 	{"R-DEACT-7 the grace period's clock survives restarts",
 		"Link.MissingSince is kept by PutLinks and returned by Links: a user out of scope is deactivated by the first run, of whichever process, that comes a grace period after the first run that missed it; a user back before is untouched and its clock starts afresh",
 		testGrace},
+	{"R-DEACT-9 exemptions put, replace and delete",
+		"PutExemption inserts or replaces the exemption of (organization, contact id) with every field; Exemptions returns them with OrgID set and times in UTC; DeleteExemption removes it and returns adsync.ErrNotFound when there is none; other organizations are untouched",
+		testExemptions},
+	{"R-DEACT-9 an exempt contact is never deactivated",
+		"an exemption set by one Syncer keeps the contact of a user out of scope active in the runs of another one over the same store, and removing it lets the next run deactivate the contact",
+		testExemptSync},
 }
 
 // syncEnv is one organization synced over a store under test, with a clock
@@ -153,4 +161,66 @@ func testGrace(t *testing.T, s adsync.HistoryStore) {
 	require.False(t, c.Active)
 	bc, _ := e.store.Contact(e.link(back.ID).ContactID)
 	require.True(t, bc.Active)
+}
+
+func requireExemptions(t *testing.T, s adsync.HistoryStore, org string, want []adsync.Exemption, what string) {
+	t.Helper()
+	got, err := s.Exemptions(t.Context(), org)
+	require.NoError(t, err, "Exemptions(%s)", org)
+	norm := func(es []adsync.Exemption) []adsync.Exemption {
+		out := make([]adsync.Exemption, len(es))
+		for i, e := range es {
+			e.CreatedAt = utc(e.CreatedAt)
+			out[i] = e
+		}
+		slices.SortFunc(out, func(a, b adsync.Exemption) int { return cmp.Compare(a.ContactID, b.ContactID) })
+		return out
+	}
+	for _, e := range got {
+		requireUTC(t, what, e.CreatedAt)
+	}
+	require.Equal(t, norm(want), norm(got), what)
+}
+
+func testExemptions(t *testing.T, s adsync.HistoryStore) {
+	ctx := t.Context()
+	a := adsync.Exemption{OrgID: "org-a", ContactID: 42, Reason: "the director's assistant", By: "admin@msp.test", CreatedAt: at(0)}
+	b := adsync.Exemption{OrgID: "org-a", ContactID: 7, Reason: "shared billing", By: "Zoë", CreatedAt: at(time.Minute)}
+	o := adsync.Exemption{OrgID: "org-b", ContactID: 42, CreatedAt: at(time.Hour)}
+	requireAllSet(t, a)
+	for _, e := range []adsync.Exemption{a, b, o} {
+		require.NoError(t, s.PutExemption(ctx, e))
+	}
+	requireExemptions(t, s, "org-a", []adsync.Exemption{a, b}, "after three puts")
+	a2 := a
+	a2.Reason, a2.CreatedAt = "kept for the audit", at(2*time.Hour)
+	require.NoError(t, s.PutExemption(ctx, a2))
+	requireExemptions(t, s, "org-a", []adsync.Exemption{a2, b}, "after replacing contact 42's")
+	require.NoError(t, s.DeleteExemption(ctx, "org-a", 42))
+	requireExemptions(t, s, "org-a", []adsync.Exemption{b}, "after deleting contact 42's")
+	require.ErrorIs(t, s.DeleteExemption(ctx, "org-a", 42), adsync.ErrNotFound, "deleting it again")
+	require.ErrorIs(t, s.DeleteExemption(ctx, "org-c", 7), adsync.ErrNotFound, "deleting in an organization without exemptions")
+	requireExemptions(t, s, "org-b", []adsync.Exemption{o}, "another organization's exemptions")
+	requireExemptions(t, s, "org-none", nil, "an organization without exemptions")
+}
+
+func testExemptSync(t *testing.T, s adsync.HistoryStore) {
+	e := newSyncEnv(t, s, nil)
+	for i := range 3 {
+		e.src.Put(syncUser(i))
+	}
+	e.sync(time.Hour)
+	kept := e.link(syncUser(0).ID).ContactID
+	require.NoError(t, e.syncer().Exempt(t.Context(), e.org.Config, adsync.Exemption{ContactID: kept, Reason: "assistant"}))
+	e.src.Remove(syncUser(0).ID, syncUser(1).ID)
+	run := e.sync(time.Hour)
+	require.Equal(t, 1, run.Counts.Deactivated, "only the contact not exempt")
+	c, _ := e.store.Contact(kept)
+	require.True(t, c.Active, "the exempt contact stays active")
+
+	require.NoError(t, e.syncer().Unexempt(t.Context(), e.org.Config.ID, kept))
+	run = e.sync(time.Hour)
+	require.Equal(t, 1, run.Counts.Deactivated, "deactivated once no longer exempt")
+	c, _ = e.store.Contact(kept)
+	require.False(t, c.Active)
 }

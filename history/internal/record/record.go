@@ -330,3 +330,21 @@ func CheckResolution(r adsync.Resolution) error {
 	}
 	return nil
 }
+
+// CopyExemption returns e with its time in UTC.
+func CopyExemption(e adsync.Exemption) adsync.Exemption {
+	e.CreatedAt = UTC(e.CreatedAt)
+	return e
+}
+
+// CheckExemption refuses an exemption without organization or with a
+// contact id that is not positive.
+func CheckExemption(e adsync.Exemption) error {
+	if err := CheckOrg("put exemption", e.OrgID); err != nil {
+		return err
+	}
+	if e.ContactID <= 0 {
+		return fmt.Errorf("history: put exemption of organization %q: contact id %d is not an Autotask contact id: %w", e.OrgID, e.ContactID, ErrInvalid)
+	}
+	return nil
+}

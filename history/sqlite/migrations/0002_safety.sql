@@ -4,3 +4,13 @@
 -- When a full read first missed the link's user (R-DEACT-7), NULL while in
 -- scope.
 ALTER TABLE links ADD COLUMN missing_since INTEGER;
+
+-- Contacts the sync never deactivates (R-DEACT-9).
+CREATE TABLE exemptions (
+	org_id      TEXT    NOT NULL,
+	contact_id  INTEGER NOT NULL,
+	reason      TEXT    NOT NULL,
+	exempted_by TEXT    NOT NULL,
+	created_at  INTEGER,
+	PRIMARY KEY (org_id, contact_id)
+) WITHOUT ROWID;

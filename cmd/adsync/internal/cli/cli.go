@@ -45,6 +45,8 @@ Usage:
   adsync [flags] conflicts [list]       open conflicts
   adsync [flags] conflicts resolve --org ID --user UID (--link CONTACT | --create | --ignore)
   adsync [flags] conflicts unresolve --org ID --user UID
+  adsync [flags] exempt [--json]        contacts the sync never deactivates
+  adsync [flags] exempt --org ID --contact CONTACT [--remove] [--reason TEXT]
   adsync [flags] status [--json]        the admin table: one row per organization
   adsync [flags] serve                  run every organization every 24 hours until stopped
   adsync rules [ID]                     what a rule id (R-MATCH-1 …) in an output means
@@ -120,7 +122,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	cmds := map[string]command{
 		"demo": a.demo, "check": a.check, "plan": a.plan, "sync": a.sync, "approve": a.approve,
 		"history": a.history, "conflicts": a.conflicts, "status": a.status, "serve": a.serve,
-		"rules": a.rules,
+		"rules": a.rules, "exempt": a.exempt,
 	}
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(a.stdout, usage)
