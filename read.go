@@ -49,7 +49,7 @@ type reading struct {
 	links        []Link
 	resolutions  []Resolution
 	exemptions   []Exemption // R-DEACT-9
-	conflicts    []Conflict // the open conflicts before this run
+	conflicts    []Conflict  // the open conflicts before this run
 	rules        FieldRules
 	canBill      bool // the store assigns billing products
 	warnings     []Warning
