@@ -76,6 +76,7 @@ type planner struct {
 	linkState  []uint8
 	linkedUser []string // by contact index: the user linked to it, confirmed links only
 	prevConf   map[string]Conflict
+	linkIndex  map[string]int // by user id, built when first needed (linkOf)
 }
 
 // Flags of planner.linkState.
@@ -83,6 +84,7 @@ const (
 	linkPending uint8 = 1 << iota // a create journal entry not reconciled
 	linkSeen                      // its user was read in scope
 	linkGone                      // dropped (R-LINK-4, R-RUN-7)
+	linkInScope                   // its user is in this read (R-CONF-6 take-over)
 )
 
 // unknownContact says why a linked user is skipped whose contact the read
@@ -124,8 +126,8 @@ func (pl *planner) relink(u *User, i int, r Resolution) bool {
 	switch {
 	case c == nil:
 		why = fmt.Sprintf("is not in company %d any more", pl.cfg.CompanyID)
-	case taken && other != u.ID:
-		why = "is linked to user " + other
+	case taken && other != u.ID && !pl.takeOver(u, r.ContactID, other):
+		why = "is linked to user " + other + ", which is in scope"
 	default:
 		pl.linkState[i] |= linkGone // replaced, not deactivated
 		if ci := pl.linkContact[i]; pl.linkedUser[ci] == u.ID {
@@ -198,6 +200,11 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 		}
 	}
 	userLink, dups := joinUsers(pl.users, links)
+	for _, i := range userLink {
+		if i >= 0 {
+			pl.linkState[i] |= linkInScope
+		}
+	}
 	for _, d := range dups {
 		u := pl.users[d]
 		p.warn(Warning{Rule: "R-LINK-1", UserID: u.ID, Message: "the directory returned this user twice: the second copy is ignored"})
@@ -379,9 +386,9 @@ func (pl *planner) planResolution(u *User, r Resolution) {
 		pl.planCreate(u, "R-CONF-6", true)
 	case ResolveLink:
 		c := pl.contact(r.ContactID)
-		if other, taken := pl.linkedTo(r.ContactID); taken && other != u.ID {
+		if other, taken := pl.linkedTo(r.ContactID); taken && other != u.ID && (c == nil || !pl.takeOver(u, r.ContactID, other)) {
 			pl.p.Skips = append(pl.p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6",
-				Reason: fmt.Sprintf("the resolution maps this user to contact %d, which is now linked to user %s: resolve again", r.ContactID, other)})
+				Reason: fmt.Sprintf("the resolution maps this user to contact %d, which is now linked to user %s, in scope: resolve again", r.ContactID, other)})
 			return
 		}
 		if c == nil {
@@ -496,6 +503,7 @@ func (pl *planner) conflict(u *User, c Conflict) {
 	if !c.Kind.Valid() {
 		c.Kind = ConflictMultipleContacts
 	}
+	pl.suggestTakeOver(u, &c)
 	c.FirstSeen, c.LastSeen = pl.p.Planned, pl.p.Planned
 	if prev, ok := pl.prevConf[u.ID+"\x00"+string(c.Kind)]; ok {
 		c.FirstSeen = prev.FirstSeen

@@ -235,6 +235,92 @@ func TestExemptions(t *testing.T) {
 	})
 }
 
+func TestRecreatedAccount(t *testing.T) {
+	// u1 is deleted and re-created as u1b: same person, new directory id.
+	recreate := func(e *env) {
+		e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"), user("u2", "Bob", "Ray", "bob@x.example"))
+		e.mustSync()
+		e.src.Remove("u1")
+		e.src.Put(user("u1b", "Ann", "Lee", "ann@x.example"))
+	}
+	runRuleCases(t, []ruleCase{
+		{
+			name:  "R-CONF-6 R-CONF-7 a map resolution takes over the contact of a user out of scope, as the conflict suggests",
+			setup: recreate,
+			check: func(t *testing.T, e *env) {
+				run := e.mustSync()
+				assert.Equal(t, 1, run.Counts.Deactivated, "the old account left")
+				id := e.links()["u1"].ContactID
+				cs := e.conflicts()
+				require.Len(t, cs, 1)
+				assert.Equal(t, adsync.ConflictContactLinked, cs[0].Kind, "R-CONF-4")
+				assert.Contains(t, cs[0].Detail, fmt.Sprintf("user u1 is out of scope and the names and email agree, most likely a re-created account: map this user to contact %d to take the contact over (R-CONF-6): adsync conflicts resolve --org contoso --user u1b --link %d", id, id))
+
+				require.NoError(t, e.syncer.Resolve(e.ctx, e.org.Config, adsync.Resolution{UserID: "u1b", Action: adsync.ResolveLink, ContactID: id}))
+				p, err := e.syncer.Plan(e.ctx, e.org)
+				require.NoError(t, err)
+				assert.Contains(t, p.String(), "the contact is taken over and the link of user u1 is dropped")
+				run = e.mustSync()
+				assert.Zero(t, run.Counts.Created, "the contact is kept")
+				assert.Equal(t, 1, run.Counts.Linked)
+				links := e.links()
+				assert.NotContains(t, links, "u1", "the old link is dropped")
+				assert.Equal(t, id, links["u1b"].ContactID)
+				assert.True(t, e.contact(id).Active, "reactivated for the new account")
+				var recorded bool
+				for _, w := range run.Warnings {
+					recorded = recorded || (w.Rule == "R-CONF-6" && w.UserID == "u1b")
+				}
+				assert.True(t, recorded, "the take-over is recorded on the run")
+				assert.Empty(t, e.conflicts())
+				assert.Len(t, e.contacts(), 2)
+			},
+		},
+		{
+			name:  "R-CONF-6 no take-over once the old user is back in scope",
+			setup: recreate,
+			check: func(t *testing.T, e *env) {
+				e.mustSync()
+				id := e.links()["u1"].ContactID
+				require.NoError(t, e.syncer.Resolve(e.ctx, e.org.Config, adsync.Resolution{UserID: "u1b", Action: adsync.ResolveLink, ContactID: id}))
+				e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"))
+				run := e.mustSync()
+				assert.Zero(t, run.Counts.Linked)
+				assert.Equal(t, id, e.links()["u1"].ContactID, "the old link stays")
+				p, err := e.syncer.Plan(e.ctx, e.org)
+				require.NoError(t, err)
+				assert.Contains(t, p.String(), "which is now linked to user u1, in scope: resolve again")
+			},
+		},
+		{
+			name: "R-CONF-6 a resolution to the contact of a user in scope is refused",
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"), user("u2", "Bob", "Ray", "bob@x.example"))
+				e.mustSync()
+			},
+			check: func(t *testing.T, e *env) {
+				err := e.syncer.Resolve(e.ctx, e.org.Config, adsync.Resolution{UserID: "u2", Action: adsync.ResolveLink, ContactID: e.links()["u1"].ContactID})
+				assert.ErrorIs(t, err, adsync.ErrRefused)
+			},
+		},
+		{
+			name: "R-CONF-7 no take-over is suggested when the names differ",
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"))
+				e.mustSync()
+				e.src.Remove("u1")
+				e.src.Put(user("u9", "Anna", "Leigh", "ann@x.example"))
+			},
+			check: func(t *testing.T, e *env) {
+				e.mustSync()
+				cs := e.conflicts()
+				require.Len(t, cs, 1)
+				assert.NotContains(t, cs[0].Detail, "re-created")
+			},
+		},
+	})
+}
+
 func TestSafetyConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
