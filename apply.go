@@ -265,7 +265,9 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 			l.SyncedAt = now
 			l.Active = ch.Kind != ChangeDeactivate
 			if ch.set != 0 {
-				l.Written = written(ch)
+				// What the sync last wrote, per field: the base of the
+				// three-way comparison (R-FIELD-9).
+				l.Written = mergeWritten(l.Written, ch)
 			} else {
 				l.Written = maps.Clone(l.Written)
 			}

@@ -137,6 +137,10 @@ type OrgConfig struct {
 	// organization keeps them out of scope (IncludeDisabled false); a full
 	// read that leaves them out sees them missing.
 	DisabledAtOnce bool `json:"disabledAtOnce,omitempty"`
+	// AutotaskEdits says what happens to a field a technician edited in
+	// Autotask since the sync last wrote it: overwrite (the default, as
+	// Autotask does), keep (R-FIELD-9) or report (R-FIELD-10).
+	AutotaskEdits AutotaskEdits `json:"autotaskEdits,omitempty"`
 }
 
 var (
@@ -183,6 +187,9 @@ func (c *OrgConfig) Validate() error {
 	}
 	if c.FullReadEvery < 0 {
 		return bad("fullReadEvery", "must be 0 (read in full every run) or a positive duration, got %s", c.FullReadEvery)
+	}
+	if !c.AutotaskEdits.Valid() {
+		return bad("autotaskEdits", "%q is not one of overwrite, keep, report", c.AutotaskEdits)
 	}
 	if c.DeactivateAfter < 0 {
 		return bad("deactivateAfter", "must be 0 (at once) or a positive duration, got %s", c.DeactivateAfter)

@@ -80,6 +80,9 @@ type Plan struct {
 	// Exempt are the deactivations not made because the contact is exempt
 	// (R-DEACT-9).
 	Exempt []Exempted `json:"exempt,omitempty"`
+	// Kept are the Autotask edits kept (R-FIELD-9) or overwritten and
+	// reported (R-FIELD-10).
+	Kept []KeptEdit `json:"kept,omitempty"`
 	// Window is what the guard's window saw (R-DEACT-6), nil without one.
 	Window    *GuardWindow `json:"window,omitempty"`
 	Conflicts []Conflict   `json:"conflicts,omitempty"`

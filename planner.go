@@ -351,6 +351,7 @@ func (pl *planner) reconcile(pending []int) {
 func (pl *planner) planLinked(u *User, l *Link, c *Contact) {
 	upd, warns := pl.rules.Update(u, c)
 	pl.p.warn(warns...)
+	pl.threeWay(u, l, c, &upd)
 	var ch Change
 	switch {
 	case !c.Active:
@@ -543,7 +544,7 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 		if r, ok := res[l.UserID]; ok && r.Action == ResolveIgnore {
 			continue
 		}
-		if pl.exempted(l, c) || pl.graceWaits(l, c) {
+		if pl.exempted(l, c) || pl.keepReactivated(l, c) || pl.graceWaits(l, c) {
 			continue
 		}
 		rule := "R-DEACT-1"

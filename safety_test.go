@@ -321,6 +321,108 @@ func TestRecreatedAccount(t *testing.T) {
 	})
 }
 
+func TestAutotaskEdits(t *testing.T) {
+	mode := func(m adsync.AutotaskEdits) envOption {
+		return withConfig(func(c *adsync.OrgConfig) { c.AutotaskEdits = m })
+	}
+	// A technician corrects the title the sync wrote.
+	edited := func(e *env) {
+		e.src.Put(with(user("u1", "Ann", "Lee", "a@x.example"), adsync.Title, "Engineer"))
+		e.mustSync()
+		e.store.Edit(e.links()["u1"].ContactID, func(c *adsync.Contact) { c.Values[adsync.Title] = "Senior Engineer" })
+	}
+	title := func(e *env) string { return e.contact(e.links()["u1"].ContactID).Values[adsync.Title] }
+	runRuleCases(t, []ruleCase{
+		{
+			name:  "R-FIELD-9 keep: a field edited in Autotask is not overwritten and the plan lists it",
+			opts:  []envOption{mode(adsync.EditsKeep)},
+			setup: edited,
+			check: func(t *testing.T, e *env) {
+				p, err := e.syncer.Plan(e.ctx, e.org)
+				require.NoError(t, err)
+				id := e.links()["u1"].ContactID
+				c := e.contact(id)
+				require.Equal(t, []adsync.KeptEdit{{UserID: "u1", ContactID: id, Contact: c.Label(), Field: "title",
+					Autotask: "Senior Engineer", Written: "Engineer", Directory: "Engineer", Kept: true}}, p.Kept)
+				assert.Contains(t, p.String(), `= kept Autotask edit of user u1 → `+c.Label()+` [R-FIELD-9]: title "Senior Engineer" (the sync wrote "Engineer"; the directory says "Engineer")`)
+				writes := e.writes()
+				run := e.mustSync()
+				assert.Zero(t, run.Counts.Updated)
+				assert.Equal(t, writes, e.writes(), "nothing written")
+				assert.Equal(t, "Senior Engineer", title(e))
+
+				// The directory changes too, and another field: the edit
+				// still wins, the other field is written.
+				e.src.Put(with(with(user("u1", "Ann", "Lee", "a@x.example"), adsync.Title, "Lead"), adsync.City, "Rome"))
+				run = e.mustSync()
+				assert.Equal(t, 1, run.Counts.Updated)
+				assert.Equal(t, "Senior Engineer", title(e))
+				assert.Equal(t, "Rome", e.contact(id).Values[adsync.City])
+				assert.Equal(t, "Engineer", e.links()["u1"].Written[adsync.Title], "the last value the sync wrote is kept with the new one")
+				assert.Equal(t, "Rome", e.links()["u1"].Written[adsync.City])
+			},
+		},
+		{
+			name:  "R-FIELD-10 report: the edit is overwritten and listed",
+			opts:  []envOption{mode(adsync.EditsReport)},
+			setup: edited,
+			check: func(t *testing.T, e *env) {
+				p, err := e.syncer.Plan(e.ctx, e.org)
+				require.NoError(t, err)
+				require.Len(t, p.Kept, 1)
+				assert.False(t, p.Kept[0].Kept)
+				assert.Contains(t, p.String(), `[R-FIELD-10]: title "Senior Engineer" (the sync wrote "Engineer") becomes the directory's "Engineer"`)
+				assert.Equal(t, 1, e.mustSync().Counts.Updated)
+				assert.Equal(t, "Engineer", title(e))
+			},
+		},
+		{
+			name:  "R-FIELD-9 overwrite, the default, writes the directory's value as Autotask does",
+			setup: edited,
+			check: func(t *testing.T, e *env) {
+				p, err := e.syncer.Plan(e.ctx, e.org)
+				require.NoError(t, err)
+				assert.Empty(t, p.Kept)
+				assert.Equal(t, 1, e.mustSync().Counts.Updated)
+				assert.Equal(t, "Engineer", title(e))
+			},
+		},
+		{
+			name: "R-DEACT-1 keep: a contact a technician made active again stays active",
+			opts: []envOption{mode(adsync.EditsKeep)},
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "a@x.example"), user("u2", "Bob", "Ray", "b@x.example"))
+				e.mustSync()
+				e.src.Remove("u1")
+				require.Equal(e.t, 1, e.mustSync().Counts.Deactivated)
+				e.store.Edit(e.links()["u1"].ContactID, func(c *adsync.Contact) { c.Active = true })
+			},
+			check: func(t *testing.T, e *env) {
+				p, err := e.syncer.Plan(e.ctx, e.org)
+				require.NoError(t, err)
+				require.Len(t, p.Kept, 1)
+				assert.Equal(t, "isActive", p.Kept[0].Field)
+				assert.Zero(t, e.mustSync().Counts.Deactivated)
+				assert.True(t, e.contact(e.links()["u1"].ContactID).Active)
+			},
+		},
+		{
+			name: "R-DEACT-1 by default a contact a technician made active again is deactivated again",
+			setup: func(e *env) {
+				e.src.Put(user("u1", "Ann", "Lee", "a@x.example"), user("u2", "Bob", "Ray", "b@x.example"))
+				e.mustSync()
+				e.src.Remove("u1")
+				e.mustSync()
+				e.store.Edit(e.links()["u1"].ContactID, func(c *adsync.Contact) { c.Active = true })
+			},
+			check: func(t *testing.T, e *env) {
+				assert.Equal(t, 1, e.mustSync().Counts.Deactivated)
+				assert.False(t, e.contact(e.links()["u1"].ContactID).Active)
+			},
+		},
+	})
+}
+
 func TestSafetyConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -329,6 +431,7 @@ func TestSafetyConfig(t *testing.T) {
 	}{
 		{"R-DEACT-6 a negative window", func(c *adsync.OrgConfig) { c.Guard.Window = -time.Hour }, "guard.window"},
 		{"R-DEACT-7 a negative grace period", func(c *adsync.OrgConfig) { c.DeactivateAfter = -time.Hour }, "deactivateAfter"},
+		{"R-FIELD-9 an unknown autotaskEdits mode", func(c *adsync.OrgConfig) { c.AutotaskEdits = "merge" }, "autotaskEdits"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := adsync.OrgConfig{ID: "x", CompanyID: 1}

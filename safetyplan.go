@@ -33,6 +33,9 @@ func (p *Plan) writeSafety(w io.Writer) {
 		}
 		fmt.Fprintf(w, "= exempt user %s → %s [R-DEACT-9]: out of scope, not deactivated: %s\n", x.UserID, x.Contact, how)
 	}
+	for i := range p.Kept {
+		p.Kept[i].write(w)
+	}
 	if p.Window != nil {
 		fmt.Fprintf(w, "# %s\n", p.Window)
 	}
