@@ -67,14 +67,19 @@ type orgYAML struct {
 	EmailFromUPN     bool          `yaml:"emailFromUpn"`
 	Guard            guardYAML     `yaml:"guard"`
 	FullReadEvery    time.Duration `yaml:"fullReadEvery"`
-	LDAP             *ldapYAML     `yaml:"ldap"`
-	Azure            *azureYAML    `yaml:"azure"`
+	// The safety settings (issue 17): R-DEACT-7, R-DEACT-8, R-FIELD-9.
+	DeactivateAfter days       `yaml:"deactivateAfter"`
+	DisabledAtOnce  bool       `yaml:"disabledAtOnce"`
+	AutotaskEdits   string     `yaml:"autotaskEdits"`
+	LDAP            *ldapYAML  `yaml:"ldap"`
+	Azure           *azureYAML `yaml:"azure"`
 }
 
 type guardYAML struct {
 	Min     int     `yaml:"min"`
 	Percent float64 `yaml:"percent"`
 	Off     bool    `yaml:"off"`
+	Window  days    `yaml:"window"` // R-DEACT-6
 }
 
 // fieldYAML is one entry of fields: a field name ("title") or a mapping
@@ -517,7 +522,8 @@ func (l *loader) org(i int, o *orgYAML) (OrgSpec, error) {
 	oc := adsync.OrgConfig{ID: o.ID, Name: o.Name, CompanyID: o.CompanyID, Enabled: enabled,
 		BillingProductID: o.BillingProductID, MaxUsers: o.MaxUsers, IncludeDisabled: o.IncludeDisabled,
 		EmailFromUPN: o.EmailFromUPN, FullReadEvery: o.FullReadEvery,
-		Guard: adsync.Guard{Min: o.Guard.Min, Percent: o.Guard.Percent, Off: o.Guard.Off}}
+		Guard:           adsync.Guard{Min: o.Guard.Min, Percent: o.Guard.Percent, Off: o.Guard.Off, Window: time.Duration(o.Guard.Window)},
+		DeactivateAfter: time.Duration(o.DeactivateAfter), DisabledAtOnce: o.DisabledAtOnce, AutotaskEdits: adsync.AutotaskEdits(o.AutotaskEdits)}
 	if o.ID == "" {
 		return OrgSpec{}, l.bad(p+".id", "required: a short stable key for the organization, e.g. contoso")
 	}
