@@ -20,6 +20,17 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 	if err := lk.held(ctx); err != nil {
 		return err
 	}
+	if len(p.movePut) > 0 || len(p.moveDrop) > 0 {
+		// A directory move (R-LINK-6): the new keys are saved before the
+		// old are deleted, so that no link is lost (R-RUN-7); a run that
+		// finds both drops the old.
+		if err := h.PutLinks(ctx, cfg.ID, p.movePut); err != nil {
+			return fmt.Errorf("adsync: save the links carried over a directory move of %q: %w", cfg.ID, err)
+		}
+		if err := h.DeleteLinks(ctx, cfg.ID, p.moveDrop); err != nil {
+			return fmt.Errorf("adsync: drop the old keys of links carried over a directory move of %q: %w", cfg.ID, err)
+		}
+	}
 	if len(p.dropLinks) > 0 {
 		if err := h.DeleteLinks(ctx, cfg.ID, p.dropLinks); err != nil {
 			return fmt.Errorf("adsync: drop stale links of %q: %w", cfg.ID, err)

@@ -39,6 +39,10 @@ type Link struct {
 	// only once the user has been missing that long; the time is kept here
 	// so that it survives restarts and is shared by replicas.
 	MissingSince time.Time `json:"missingSince,omitzero"`
+	// Anchor is the user's Active Directory objectGUID when the link was
+	// made from Entra ID for a user synced from AD (User.Anchor): a move
+	// back to AD carries the link to the LDAP user of that id (R-LINK-6).
+	Anchor string `json:"anchor,omitempty"`
 }
 
 // ConflictKind says why matching could not decide for a user (R-CONF-1..4).

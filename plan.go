@@ -83,6 +83,9 @@ type Plan struct {
 	// Kept are the Autotask edits kept (R-FIELD-9) or overwritten and
 	// reported (R-FIELD-10).
 	Kept []KeptEdit `json:"kept,omitempty"`
+	// Move is what carrying links across a directory move did (R-LINK-6),
+	// nil when no link was carried over.
+	Move *MoveReport `json:"move,omitempty"`
 	// Window is what the guard's window saw (R-DEACT-6), nil without one.
 	Window    *GuardWindow `json:"window,omitempty"`
 	Conflicts []Conflict   `json:"conflicts,omitempty"`
@@ -99,7 +102,9 @@ type Plan struct {
 	// Applying state, not for callers.
 	dropLinks    []string // links to drop: contact gone (R-LINK-4), create never made (R-RUN-7)
 	confirmLinks []Link   // pending creates reconciled with a contact (R-RUN-7)
-	markLinks    []Link   // links whose missing time changed (R-DEACT-7)
+	markLinks    []Link   // links whose missing time or anchor changed (R-DEACT-7, R-LINK-6)
+	movePut      []Link   // links re-keyed by a directory move (R-LINK-6)
+	moveDrop     []string // their old keys, deleted once the new are saved
 	// confirmNew marks, by confirmLinks, the creates no run counted yet:
 	// the run that reconciles them counts them.
 	confirmNew []bool

@@ -200,15 +200,16 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 		}
 	}
 	userLink, dups := joinUsers(pl.users, links)
-	for _, i := range userLink {
-		if i >= 0 {
-			pl.linkState[i] |= linkInScope
-		}
-	}
 	for _, d := range dups {
 		u := pl.users[d]
 		p.warn(Warning{Rule: "R-LINK-1", UserID: u.ID, Message: "the directory returned this user twice: the second copy is ignored"})
 		userLink[d] = -2
+	}
+	pl.carryLinks(userLink) // R-LINK-6
+	for _, i := range userLink {
+		if i >= 0 {
+			pl.linkState[i] |= linkInScope
+		}
 	}
 	pl.prevConf = make(map[string]Conflict, len(prevConflicts))
 	for _, c := range prevConflicts {

@@ -36,6 +36,9 @@ func (p *Plan) writeSafety(w io.Writer) {
 	for i := range p.Kept {
 		p.Kept[i].write(w)
 	}
+	if p.Move != nil {
+		fmt.Fprintf(w, "# %s\n", p.Move)
+	}
 	if p.Window != nil {
 		fmt.Fprintf(w, "# %s\n", p.Window)
 	}

@@ -25,6 +25,11 @@ type User struct {
 	// Values are the directory's values by Autotask field. CountryID holds an
 	// ISO 3166 alpha-2 code or a country name (R-FIELD-6).
 	Values Values
+	// Anchor is, for an Entra ID user synced from Active Directory, its AD
+	// objectGUID in the form source/ldap gives as ID (from
+	// onPremisesImmutableId, AnchorFromImmutableID); "" otherwise. It
+	// carries links across a move between the two directories (R-LINK-6).
+	Anchor string
 }
 
 // Label returns a short human description of the user for messages:

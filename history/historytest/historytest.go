@@ -356,6 +356,7 @@ func link(org, user string, contact int64) adsync.Link {
 		},
 		LinkedAt: t0, SyncedAt: at(time.Duration(contact) * time.Millisecond),
 		MissingSince: at(time.Duration(contact) * time.Second),
+		Anchor:       fmt.Sprintf("0b6f4a2c-0000-4000-8000-%012d", contact),
 	}
 }
 

@@ -212,7 +212,7 @@ func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) 
 		return nil, s.wrap(what, err)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at,
-		missing_since FROM links WHERE org_id=?`, orgID)
+		missing_since, anchor FROM links WHERE org_id=?`, orgID)
 	if err != nil {
 		return nil, s.wrap(what, err)
 	}
@@ -224,7 +224,7 @@ func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) 
 			written                     sql.RawBytes
 			linkedAt, syncedAt, missing sql.NullInt64
 		)
-		if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt, &missing); err != nil {
+		if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt, &missing, &l.Anchor); err != nil {
 			return nil, s.wrap(what, err)
 		}
 		if l.Written, err = record.DecodeWritten(written); err != nil {
@@ -283,7 +283,7 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 			args = args[:0]
 			for i, l := range chunk {
 				args = append(args, orgID, l.UserID, l.ContactID, l.Created, l.Pending, l.Active, l.After,
-					nullText(written[lo+i]), micros(l.LinkedAt), micros(l.SyncedAt), micros(l.MissingSince))
+					nullText(written[lo+i]), micros(l.LinkedAt), micros(l.SyncedAt), micros(l.MissingSince), l.Anchor)
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return s.wrap(what, err)
@@ -298,7 +298,7 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 // parameters.
 const (
 	linksPerInsert = 100
-	linkColumns    = 11
+	linkColumns    = 12
 )
 
 // insertLinks is the statement inserting or replacing n links. A user
@@ -306,12 +306,12 @@ const (
 func insertLinks(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT OR REPLACE INTO links (org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at,
-		missing_since) VALUES `)
+		missing_since, anchor) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	return b.String()
 }

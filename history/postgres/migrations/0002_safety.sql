@@ -5,6 +5,9 @@
 -- scope.
 ALTER TABLE adsync_links ADD COLUMN missing_since timestamptz;
 
+-- The user's AD objectGUID for a link made from Entra ID (R-LINK-6).
+ALTER TABLE adsync_links ADD COLUMN anchor text NOT NULL DEFAULT '';
+
 -- Contacts the sync never deactivates (R-DEACT-9).
 CREATE TABLE adsync_exemptions (
 	org_id      text   NOT NULL,

@@ -5,6 +5,9 @@
 -- scope.
 ALTER TABLE links ADD COLUMN missing_since INTEGER;
 
+-- The user's AD objectGUID for a link made from Entra ID (R-LINK-6).
+ALTER TABLE links ADD COLUMN anchor TEXT NOT NULL DEFAULT '';
+
 -- Contacts the sync never deactivates (R-DEACT-9).
 CREATE TABLE exemptions (
 	org_id      TEXT    NOT NULL,
