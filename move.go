@@ -87,8 +87,26 @@ func (m MoveReport) String() string {
 // Entra ID), or whose id is a link's anchor (Entra ID to AD), takes that
 // link over. It also notes each linked user's anchor on its link, and
 // drops a link its user's anchor left behind when a move was interrupted
-// between saving the new key and deleting the old. userLink is updated.
+// between saving the new key and deleting the old (two links then share a
+// contact). userLink is updated. The lookups it needs are built only when
+// some user is unlinked or some contact shared: a steady run builds none.
 func (pl *planner) carryLinks(userLink []int32) {
+	hasAnchors, userAnchors := false, false
+	for i := range pl.links {
+		if pl.links[i].Anchor != "" {
+			hasAnchors = true
+			break
+		}
+	}
+	for _, u := range pl.users {
+		if anchorOf(u) != "" {
+			userAnchors = true
+			break
+		}
+	}
+	if !hasAnchors && !userAnchors {
+		return
+	}
 	var byAnchor map[string]int
 	anchors := func() map[string]int {
 		if byAnchor == nil {
@@ -101,31 +119,22 @@ func (pl *planner) carryLinks(userLink []int32) {
 		}
 		return byAnchor
 	}
-	hasAnchors := false
-	for i := range pl.links {
-		if pl.links[i].Anchor != "" {
-			hasAnchors = true
-			break
-		}
-	}
-	moved := 0
-	noAnchor := 0
-	pl.linkOf("") // builds the index re-keying updates
+	moved, noAnchor := 0, 0
 	for k, u := range pl.users {
 		own := userLink[k]
 		if own == -2 {
 			continue // a duplicate
 		}
 		from := -1
-		if u.Anchor != "" && u.Anchor != u.ID {
+		if a := anchorOf(u); a != "" && (own < 0 || pl.sharedContact) {
 			// AD to Entra ID: the link is keyed by the objectGUID.
-			if j := pl.linkOf(u.Anchor); j >= 0 && !pl.links[j].Pending {
+			if j := pl.linkOf(a); j >= 0 && j != int(own) && !pl.links[j].Pending {
 				from = j
 			}
 		}
-		if from < 0 && hasAnchors {
+		if from < 0 && hasAnchors && (own < 0 || pl.sharedContact) {
 			// Entra ID to AD: the link noted the objectGUID as anchor.
-			if j, ok := anchors()[u.ID]; ok && pl.links[j].UserID != u.ID {
+			if j, ok := anchors()[u.ID]; ok && j != int(own) {
 				from = j
 			}
 		}
@@ -143,10 +152,11 @@ func (pl *planner) carryLinks(userLink []int32) {
 		case from >= 0:
 			l := &pl.links[from]
 			old := l.UserID
-			delete(pl.linkIndex, old)
-			l.UserID = u.ID
-			l.Anchor = anchorOf(u)
-			pl.linkIndex[u.ID] = from
+			l.UserID, l.Anchor = u.ID, anchorOf(u)
+			if pl.linkIndex != nil {
+				delete(pl.linkIndex, old)
+				pl.linkIndex[u.ID] = from
+			}
 			userLink[k] = int32(from)
 			if ci := pl.linkContact[from]; ci >= 0 {
 				pl.linkedUser[ci] = u.ID

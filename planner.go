@@ -77,6 +77,9 @@ type planner struct {
 	linkedUser []string // by contact index: the user linked to it, confirmed links only
 	prevConf   map[string]Conflict
 	linkIndex  map[string]int // by user id, built when first needed (linkOf)
+	// sharedContact: two links name one contact, as an interrupted
+	// directory move leaves them (R-LINK-6).
+	sharedContact bool
 }
 
 // Flags of planner.linkState.
@@ -196,6 +199,7 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 			pending = append(pending, i)
 		} else if ci := pl.contactIndex(l.ContactID); ci >= 0 {
 			pl.linkContact[i] = ci
+			pl.sharedContact = pl.sharedContact || pl.linkedUser[ci] != ""
 			pl.linkedUser[ci] = l.UserID
 		}
 	}
