@@ -18,12 +18,13 @@ type PendingDeactivation struct {
 	Disabled bool `json:"disabled,omitempty"`
 }
 
-// graceWaits applies the grace period to link l, out of scope, whose
+// graceWaits applies the grace period to link i, out of scope, whose
 // active contact c would be deactivated: it reports whether the
 // deactivation waits, listing it as pending, and starts the wait on the
 // first run that misses the user. The link's new missing time is saved
 // when the plan is applied (Plan.markLinks).
-func (pl *planner) graceWaits(l *Link, c *Contact) bool {
+func (pl *planner) graceWaits(i int, c *Contact) bool {
+	l := &pl.links[i]
 	after := pl.cfg.DeactivateAfter
 	disabled := pl.p.disabled[l.UserID]
 	if after <= 0 || (disabled && pl.cfg.DisabledAtOnce) {
@@ -31,6 +32,7 @@ func (pl *planner) graceWaits(l *Link, c *Contact) bool {
 	}
 	now := pl.p.Planned
 	if l.MissingSince.IsZero() {
+		l = pl.mutable(i)
 		l.MissingSince = now
 		pl.p.markLinks = append(pl.p.markLinks, *l)
 	}
@@ -43,13 +45,14 @@ func (pl *planner) graceWaits(l *Link, c *Contact) bool {
 	return true
 }
 
-// graceBack clears the missing time of link l, whose user a read found in
+// graceBack clears the missing time of link i, whose user a read found in
 // scope again: its grace period starts afresh the next time it leaves, and
 // the contact was never touched (R-DEACT-7).
-func (pl *planner) graceBack(l *Link) {
-	if l.MissingSince.IsZero() {
+func (pl *planner) graceBack(i int) {
+	if pl.links[i].MissingSince.IsZero() {
 		return
 	}
+	l := pl.mutable(i)
 	l.MissingSince = time.Time{}
 	pl.p.markLinks = append(pl.p.markLinks, *l)
 }

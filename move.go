@@ -150,7 +150,7 @@ func (pl *planner) carryLinks(userLink []int32) {
 			}
 		case own >= 0:
 		case from >= 0:
-			l := &pl.links[from]
+			l := pl.mutable(from)
 			old := l.UserID
 			l.UserID, l.Anchor = u.ID, anchorOf(u)
 			if pl.linkIndex != nil {
@@ -170,8 +170,9 @@ func (pl *planner) carryLinks(userLink []int32) {
 			noAnchor++
 		}
 		if own >= 0 && pl.links[own].Anchor != anchorOf(u) && !pl.links[own].Pending {
-			pl.links[own].Anchor = anchorOf(u)
-			pl.p.markLinks = append(pl.p.markLinks, pl.links[own])
+			l := pl.mutable(int(own))
+			l.Anchor = anchorOf(u)
+			pl.p.markLinks = append(pl.p.markLinks, *l)
 		}
 	}
 	if moved > 0 {

@@ -44,8 +44,10 @@ func planFrom(ctx context.Context, cfg *OrgConfig, r *reading, pp planParams) (*
 			pl.exempt[e.ContactID] = e
 		}
 	}
-	// links are changed as they are planned: the reading stays as read.
-	if err := pl.run(ctx, slices.Clone(r.links), r.conflicts, r.resolutions); err != nil {
+	// Links are changed as they are planned, on a copy made at the first
+	// change (mutable): the reading stays as read, and a run that changes
+	// no link copies none of its 400,000.
+	if err := pl.run(ctx, r.links, r.conflicts, r.resolutions); err != nil {
 		return p, err
 	}
 	p.finishWarnings()
@@ -69,7 +71,8 @@ type planner struct {
 	ids      []int64    // the contacts' ids, for cache-friendly search
 	active   []bool     // the contacts' isActive, likewise
 
-	links       []Link
+	links       []Link  // the reading's until the first change (mutable)
+	owned       bool    // links is the planner's own copy
 	linkContact []int32 // by link: index of its contact in contacts, -1 if gone
 	// linkState holds, by link, the flags below: a byte per link stays in
 	// cache where the 400,000 links themselves do not.
@@ -89,6 +92,16 @@ const (
 	linkGone                      // dropped (R-LINK-4, R-RUN-7)
 	linkInScope                   // its user is in this read (R-CONF-6 take-over)
 )
+
+// mutable returns link i for a change, copying the reading's links at the
+// first one.
+func (pl *planner) mutable(i int) *Link {
+	if !pl.owned {
+		pl.links = slices.Clone(pl.links)
+		pl.owned = true
+	}
+	return &pl.links[i]
+}
 
 // unknownContact says why a linked user is skipped whose contact the read
 // did not return and the store could not yet show gone (R-DEACT-5).
@@ -263,8 +276,8 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 			} else {
 				c := pl.contacts[pl.linkContact[i]]
 				linked = append(linked, u)
-				pl.graceBack(l)
-				pl.planLinked(u, l, c)
+				pl.graceBack(int(i))
+				pl.planLinked(u, &pl.links[i], c)
 				continue
 			}
 		}
@@ -300,7 +313,7 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 // created is dropped, and the user is planned afresh.
 func (pl *planner) reconcile(pending []int) {
 	for _, i := range pending {
-		l := &pl.links[i]
+		l := pl.mutable(i)
 		want := l.Written
 		found := -1
 		if l.ContactID != 0 {
@@ -549,9 +562,10 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 		if r, ok := res[l.UserID]; ok && r.Action == ResolveIgnore {
 			continue
 		}
-		if pl.exempted(l, c) || pl.keepReactivated(l, c) || pl.graceWaits(l, c) {
+		if pl.exempted(l, c) || pl.keepReactivated(l, c) || pl.graceWaits(i, c) {
 			continue
 		}
+		l = &pl.links[i] // graceWaits may have copied the links
 		rule := "R-DEACT-1"
 		if p.disabled[l.UserID] {
 			rule = "R-SCOPE-8"

@@ -72,17 +72,17 @@ type Contact struct {
 	CompanyID int64
 	// Active is Autotask's isActive.
 	Active bool
-	// Values are the contact's field values; CountryID is the countryID as a
-	// decimal string, "" when unset.
-	Values Values
-	// LastModified is Autotask's lastModifiedDate.
-	LastModified time.Time
 	// Exempt: the contact must never be deactivated by the sync
 	// (R-DEACT-9), as a user-defined field of the contact says. A store
 	// that reads such a field sets it with the contacts; the autotask
 	// client does not read one yet, and exemptions kept in the history
 	// (Syncer.Exempt) need no store support.
 	Exempt bool
+	// Values are the contact's field values; CountryID is the countryID as a
+	// decimal string, "" when unset.
+	Values Values
+	// LastModified is Autotask's lastModifiedDate.
+	LastModified time.Time
 }
 
 // Label returns a short human description of the contact for messages, at
