@@ -538,17 +538,27 @@ func requireResolutions(t *testing.T, s adsync.HistoryStore, org string, want []
 	t.Helper()
 	got, err := s.Resolutions(t.Context(), org)
 	require.NoError(t, err, "Resolutions(%s)", org)
-	norm := func(rs []adsync.Resolution) []adsync.Resolution {
-		out := make([]adsync.Resolution, len(rs))
-		for i, r := range rs {
-			r.CreatedAt = utc(r.CreatedAt)
-			out[i] = r
+	requireSame(t, want, got, func(r *adsync.Resolution) *time.Time { return &r.CreatedAt },
+		func(a, b adsync.Resolution) int { return strings.Compare(a.UserID, b.UserID) }, what)
+}
+
+// requireSame checks that a store returned the records want, in any order
+// (sorted by order), with their time (created) in UTC.
+func requireSame[T any](t *testing.T, want, got []T, created func(*T) *time.Time, order func(a, b T) int, what string) {
+	t.Helper()
+	norm := func(rs []T) []T {
+		out := slices.Clone(rs)
+		for i := range out {
+			*created(&out[i]) = utc(*created(&out[i]))
 		}
-		slices.SortFunc(out, func(a, b adsync.Resolution) int { return strings.Compare(a.UserID, b.UserID) })
+		slices.SortFunc(out, order)
+		if out == nil {
+			out = []T{}
+		}
 		return out
 	}
-	for _, r := range got {
-		requireUTC(t, what, r.CreatedAt)
+	for i := range got {
+		requireUTC(t, what, *created(&got[i]))
 	}
 	require.Equal(t, norm(want), norm(got), what)
 }

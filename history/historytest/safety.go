@@ -3,7 +3,6 @@ package historytest
 import (
 	"cmp"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -167,19 +166,8 @@ func requireExemptions(t *testing.T, s adsync.HistoryStore, org string, want []a
 	t.Helper()
 	got, err := s.Exemptions(t.Context(), org)
 	require.NoError(t, err, "Exemptions(%s)", org)
-	norm := func(es []adsync.Exemption) []adsync.Exemption {
-		out := make([]adsync.Exemption, len(es))
-		for i, e := range es {
-			e.CreatedAt = utc(e.CreatedAt)
-			out[i] = e
-		}
-		slices.SortFunc(out, func(a, b adsync.Exemption) int { return cmp.Compare(a.ContactID, b.ContactID) })
-		return out
-	}
-	for _, e := range got {
-		requireUTC(t, what, e.CreatedAt)
-	}
-	require.Equal(t, norm(want), norm(got), what)
+	requireSame(t, want, got, func(e *adsync.Exemption) *time.Time { return &e.CreatedAt },
+		func(a, b adsync.Exemption) int { return cmp.Compare(a.ContactID, b.ContactID) }, what)
 }
 
 func testExemptions(t *testing.T, s adsync.HistoryStore) {
