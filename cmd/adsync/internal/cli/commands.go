@@ -72,6 +72,13 @@ type planJSON struct {
 	Skips     []adsync.Skip    `json:"skips"`
 	Warnings  []adsync.Warning `json:"warnings"`
 	TLS       adsync.TLSStatus `json:"tls"`
+	// The optional safety features' parts (R-DEACT-6..9, R-FIELD-9/10,
+	// R-LINK-6), left out when empty.
+	Pending []adsync.PendingDeactivation `json:"pending,omitempty"`
+	Exempt  []adsync.Exempted            `json:"exempt,omitempty"`
+	Kept    []adsync.KeptEdit            `json:"kept,omitempty"`
+	Move    *adsync.MoveReport           `json:"move,omitempty"`
+	Window  *adsync.GuardWindow          `json:"window,omitempty"`
 }
 
 type conflictJSON struct {
@@ -122,7 +129,7 @@ func (a *app) plan(ctx context.Context, args []string) int {
 		if *asJSON {
 			plans = append(plans, planJSON{OrgID: p.OrgID, CompanyID: p.CompanyID, Summary: p.Summary(), FullRead: p.FullRead,
 				Counts: p.Counts, Changes: p.Changes, Held: p.Held, Conflicts: toConflictJSON(p.Conflicts), Skips: p.Skips,
-				Warnings: p.Warnings, TLS: p.TLS})
+				Warnings: p.Warnings, TLS: p.TLS, Pending: p.Pending, Exempt: p.Exempt, Kept: p.Kept, Move: p.Move, Window: p.Window})
 			continue
 		}
 		_, _ = p.WriteTo(a.stdout)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"strconv"
 	"strings"
@@ -53,6 +54,14 @@ func TestSafetyScenarios(t *testing.T) {
 		require.Equal(t, ExitOK, r.code, r.stderr)
 		assert.Contains(t, r.stdout, `[R-FIELD-9]: title "Senior Engineer" (the sync wrote "Engineer"; the directory says "Engineer")`)
 		assert.Contains(t, r.stdout, "… pending deactivate user "+w.users[6])
+		r = w.run(t, "plan", "--json")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		var plans []planJSON
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &plans))
+		require.Len(t, plans[0].Pending, 1)
+		assert.Equal(t, w.users[6], plans[0].Pending[0].UserID)
+		require.Len(t, plans[0].Kept, 1)
+		assert.Equal(t, "Senior Engineer", plans[0].Kept[0].Autotask)
 		before := w.writes()
 		r = w.run(t, "sync")
 		require.Equal(t, ExitOK, r.code, r.stderr)
