@@ -82,6 +82,24 @@ func TestSafetyScenarios(t *testing.T) {
 		assert.NotContains(t, r.stdout, "pending deactivate")
 	})
 
+	t.Run("R-DEACT-8 disabled users at once, missing ones after the grace period", func(t *testing.T) {
+		w := newCLIWorld(t, 12)
+		w.configure(t, "{min: 3, percent: 10}", "deactivateAfter: 3d", "disabledAtOnce: true")
+		r := w.run(t, "sync")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		w.graph.PutUser(graphtest.User{ID: w.users[7], GivenName: "User", Surname: "Number07", DisplayName: "User Number07",
+			Mail: "user07@contoso.example", UserPrincipalName: "user07@contoso.example", JobTitle: "Engineer", UsageLocation: "GB",
+			Disabled: true})
+		w.graph.RemoveMember(cliGroup, w.users[8])
+		r = w.run(t, "sync")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		assert.Contains(t, r.stdout, "deactivated 1,", "the disabled user at once")
+		_, active := w.contactOf(t, "user07@contoso.example")
+		assert.False(t, active)
+		_, active = w.contactOf(t, "user08@contoso.example")
+		assert.True(t, active, "the missing one waits")
+	})
+
 	t.Run("R-DEACT-6 the guard window holds a slow leak", func(t *testing.T) {
 		w := newCLIWorld(t, 12)
 		w.configure(t, "{min: 3, percent: 10, window: 7d}")
