@@ -596,9 +596,15 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 		p.Window = &GuardWindow{Window: pl.window.window, Deactivated: pl.window.deactivated, ThisRun: len(deact),
 			Limit: limit, Held: wh, Partial: pl.window.partial}
 		if wh && !hold {
-			hold = true
-			p.Warnings = append(p.Warnings, Warning{Rule: "R-DEACT-6", Message: p.Window.String() +
-				"; approve the run to apply them, or raise guard.min / guard.percent"})
+			// Held by the window alone (R-DEACT-6).
+			for i := range deact {
+				deact[i].Rule = "R-DEACT-6"
+			}
+			p.Held = deact
+			p.Counts.Held = len(deact)
+			p.Warnings = append(p.Warnings, Warning{Rule: "R-DEACT-6", Message: "held " + strconv.Itoa(len(deact)) +
+				" deactivations: " + p.Window.String() + "; approve the run to apply them, or raise guard.min / guard.percent"})
+			return
 		}
 	}
 	if hold {

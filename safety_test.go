@@ -42,7 +42,8 @@ func TestGuardWindow(t *testing.T) {
 				require.NoError(t, err)
 				require.NotNil(t, p.Window)
 				assert.Equal(t, adsync.GuardWindow{Window: week, Deactivated: 10, ThisRun: 5, Limit: 10, Held: true}, *p.Window)
-				assert.Len(t, p.Held, 5)
+				require.Len(t, p.Held, 5)
+				assert.Equal(t, "R-DEACT-6", p.Held[0].Rule)
 				assert.Contains(t, p.String(), "guard window 168h0m0s [R-DEACT-6]: 10 deactivated by the runs of the window and 5 by this run, limit 10: held")
 				// A week after the first deactivations, they leave the window.
 				e.clock.Advance(week)

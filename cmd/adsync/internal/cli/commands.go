@@ -241,7 +241,13 @@ func writeRun(w io.Writer, r adsync.Run) {
 
 // writeHeld explains a held run and how to approve it.
 func writeHeld(w io.Writer, orgID string, cfg *Config, index int, r adsync.Run) {
-	fmt.Fprintf(w, "\n%s: run %d is HELD: it would deactivate %d contacts, more than the guard allows (R-DEACT-4).\n", orgID, r.ID, len(r.Held))
+	why := "more than the guard allows (R-DEACT-4)"
+	for _, wr := range r.Warnings {
+		if wr.Rule == "R-DEACT-6" {
+			why = "which with those of the guard's window are more than the guard allows (R-DEACT-6)"
+		}
+	}
+	fmt.Fprintf(w, "\n%s: run %d is HELD: it would deactivate %d contacts, %s.\n", orgID, r.ID, len(r.Held), why)
 	fmt.Fprintln(w, "Everything else was applied. The held deactivations:")
 	for i, h := range r.Held {
 		if i == 10 {

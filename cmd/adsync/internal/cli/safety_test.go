@@ -114,7 +114,12 @@ func TestSafetyScenarios(t *testing.T) {
 		w.graph.RemoveMember(cliGroup, w.users[8])
 		r = w.run(t, "sync")
 		require.Equal(t, ExitHeld, r.code, r.stderr)
-		assert.Contains(t, r.stdout, "R-DEACT-6: guard window 168h0m0s [R-DEACT-6]: 3 deactivated by the runs of the window and 1 by this run, limit 3: held")
+		assert.Contains(t, r.stdout, "R-DEACT-6: held 1 deactivations: guard window 168h0m0s [R-DEACT-6]: 3 deactivated by the runs of the window and 1 by this run, limit 3: held")
+		assert.NotContains(t, r.stdout, "R-DEACT-4: held")
+		assert.Contains(t, r.stdout, "run 3 is HELD: it would deactivate 1 contacts, which with those of the guard's window are more than the guard allows (R-DEACT-6)")
+		r = w.run(t, "approve", "--org", "contoso")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+		assert.Contains(t, r.stdout, "deactivated 1,", "an approval applies what the window held")
 	})
 
 	t.Run("R-CONF-7 R-CONF-6 a re-created account keeps its contact", func(t *testing.T) {
