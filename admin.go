@@ -92,7 +92,10 @@ func (s *Syncer) Conflicts(ctx context.Context, orgID string) ([]Conflict, error
 // Resolve records an admin's resolution for a user (R-CONF-6), honoured by
 // the next runs. Mapping to a contact is refused (ErrRefused) if the
 // contact is not in the organization's company or is linked to another
-// user; ErrNotFound if it does not exist.
+// user in scope; ErrNotFound if it does not exist. A contact linked to a
+// user out of scope (its link inactive, or missing within a grace period)
+// may be taken over: the run that follows the resolution drops the old
+// link if its user is still out of scope.
 func (s *Syncer) Resolve(ctx context.Context, org OrgConfig, r Resolution) error {
 	if err := org.Validate(); err != nil {
 		return err
@@ -130,8 +133,11 @@ func (s *Syncer) checkResolutionContact(ctx context.Context, org OrgConfig, r Re
 		return fmt.Errorf("adsync: resolve user %s of %q: load links: %w", r.UserID, org.ID, err)
 	}
 	for _, l := range links {
-		if !l.Pending && l.ContactID == r.ContactID && l.UserID != r.UserID {
-			return fmt.Errorf("adsync: resolve user %s of %q: %w: contact %d is linked to user %s (R-CONF-6)",
+		// A contact whose user left scope (deactivated for it, or missing
+		// within a grace period) may be taken over by a re-created account;
+		// the run checks the scope again (R-CONF-6).
+		if !l.Pending && l.ContactID == r.ContactID && l.UserID != r.UserID && l.Active && l.MissingSince.IsZero() {
+			return fmt.Errorf("adsync: resolve user %s of %q: %w: contact %d is linked to user %s, which was in scope at the last run (R-CONF-6)",
 				r.UserID, org.ID, ErrRefused, r.ContactID, l.UserID)
 		}
 	}

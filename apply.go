@@ -21,9 +21,27 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 	if err := lk.held(ctx); err != nil {
 		return err
 	}
+	if len(p.movePut) > 0 || len(p.moveDrop) > 0 {
+		// A directory move (R-LINK-6): the new keys are saved before the
+		// old are deleted, so that no link is lost (R-RUN-7); a run that
+		// finds both drops the old.
+		if err := h.PutLinks(ctx, cfg.ID, p.movePut); err != nil {
+			return fmt.Errorf("adsync: save the links carried over a directory move of %q: %w", cfg.ID, err)
+		}
+		if err := h.DeleteLinks(ctx, cfg.ID, p.moveDrop); err != nil {
+			return fmt.Errorf("adsync: drop the old keys of links carried over a directory move of %q: %w", cfg.ID, err)
+		}
+	}
 	if len(p.dropLinks) > 0 {
 		if err := h.DeleteLinks(ctx, cfg.ID, p.dropLinks); err != nil {
 			return fmt.Errorf("adsync: drop stale links of %q: %w", cfg.ID, err)
+		}
+	}
+	if len(p.markLinks) > 0 {
+		// The grace period's clock (R-DEACT-7): saved before the writes,
+		// whose links carry the same time.
+		if err := h.PutLinks(ctx, cfg.ID, p.markLinks); err != nil {
+			return fmt.Errorf("adsync: save the missing times of %q: %w", cfg.ID, err)
 		}
 	}
 	if len(p.confirmLinks) > 0 {
@@ -267,7 +285,9 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 			l.SyncedAt = now
 			l.Active = ch.Kind != ChangeDeactivate
 			if ch.set != 0 {
-				l.Written = written(ch)
+				// What the sync last wrote, per field: the base of the
+				// three-way comparison (R-FIELD-9).
+				l.Written = mergeWritten(l.Written, ch)
 			} else {
 				l.Written = maps.Clone(l.Written)
 			}

@@ -50,6 +50,12 @@ type Guard struct {
 	Percent float64 `json:"percent,omitempty"`
 	// Off disables the guard: every deactivation is applied at once.
 	Off bool `json:"off,omitempty"`
+	// Window, when set, also sums the deactivations of the runs started
+	// within it against the same limit (R-DEACT-6): a slow leak of a few
+	// contacts a run is held once the sum passes the limit. The sum comes
+	// from the kept runs (R-RUN-3). 0, the default, guards each run alone,
+	// as Autotask does.
+	Window time.Duration `json:"window,omitempty"`
 }
 
 // Limit returns how many deactivations a run may apply without approval,
@@ -115,6 +121,26 @@ type OrgConfig struct {
 	// (R-DEACT-3). 0, the default, reads in full every run, as Autotask
 	// does.
 	FullReadEvery time.Duration `json:"fullReadEvery,omitempty"`
+	// DeactivateAfter is a grace period (R-DEACT-7): a linked user out of
+	// scope is deactivated only once every full read for that long has
+	// missed it, and a user back before is left untouched. 0, the default,
+	// deactivates at the first full read that misses the user, as Autotask
+	// does.
+	DeactivateAfter time.Duration `json:"deactivateAfter,omitempty"`
+	// DisabledAtOnce, with a grace period, deactivates the contact of a
+	// user disabled in the directory at once (R-DEACT-8): a disabled
+	// account is a decision, where a user missing from a read may be a
+	// mistake in a group or a filter. Without it disabled users wait out
+	// the grace period like the others. A user is known disabled only when
+	// the directory delivers it disabled: an incremental read does, and a
+	// full read does when the source includes disabled accounts while the
+	// organization keeps them out of scope (IncludeDisabled false); a full
+	// read that leaves them out sees them missing.
+	DisabledAtOnce bool `json:"disabledAtOnce,omitempty"`
+	// AutotaskEdits says what happens to a field a technician edited in
+	// Autotask since the sync last wrote it: overwrite (the default, as
+	// Autotask does), keep (R-FIELD-9) or report (R-FIELD-10).
+	AutotaskEdits AutotaskEdits `json:"autotaskEdits,omitempty"`
 }
 
 var (
@@ -162,11 +188,20 @@ func (c *OrgConfig) Validate() error {
 	if c.FullReadEvery < 0 {
 		return bad("fullReadEvery", "must be 0 (read in full every run) or a positive duration, got %s", c.FullReadEvery)
 	}
+	if !c.AutotaskEdits.Valid() {
+		return bad("autotaskEdits", "%q is not one of overwrite, keep, report", c.AutotaskEdits)
+	}
+	if c.DeactivateAfter < 0 {
+		return bad("deactivateAfter", "must be 0 (at once) or a positive duration, got %s", c.DeactivateAfter)
+	}
 	if c.Guard.Min < 0 {
 		return bad("guard.min", "must be 0 or more, got %d", c.Guard.Min)
 	}
 	if c.Guard.Percent < 0 || c.Guard.Percent > 100 {
 		return bad("guard.percent", "must be between 0 and 100, got %g", c.Guard.Percent)
+	}
+	if c.Guard.Window < 0 {
+		return bad("guard.window", "must be 0 (each run alone) or a positive duration, got %s", c.Guard.Window)
 	}
 	return nil
 }

@@ -12,8 +12,9 @@ const KeepRuns = 10
 // one value composed of named parts, the way hashicorp/raft composes its
 // stores, so that an implementer sees the pieces: runs (RunStore), links
 // and the create journal (LinkStore), conflicts and resolutions
-// (ConflictStore), the per-organization lock (Locker), and the state of
-// alerts (NoticeStore).
+// (ConflictStore), the contacts exempt from deactivation (ExemptionStore),
+// the per-organization lock (Locker), and the state of alerts
+// (NoticeStore).
 //
 // Implementations: history.NewMemory (tests, one process), history/sqlite
 // (the embedded default) and history/postgres (several replicas).
@@ -34,6 +35,7 @@ type HistoryStore interface {
 	RunStore
 	LinkStore
 	ConflictStore
+	ExemptionStore
 	Locker
 	NoticeStore
 }

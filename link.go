@@ -33,6 +33,16 @@ type Link struct {
 	// to or confirmed the contact.
 	LinkedAt time.Time `json:"linkedAt,omitzero"`
 	SyncedAt time.Time `json:"syncedAt,omitzero"`
+	// MissingSince is when a full read first missed the user (out of scope),
+	// zero while the user is in scope. With a grace period
+	// (OrgConfig.DeactivateAfter, R-DEACT-7) the contact is deactivated
+	// only once the user has been missing that long; the time is kept here
+	// so that it survives restarts and is shared by replicas.
+	MissingSince time.Time `json:"missingSince,omitzero"`
+	// Anchor is the user's Active Directory objectGUID when the link was
+	// made from Entra ID for a user synced from AD (User.Anchor): a move
+	// back to AD carries the link to the LDAP user of that id (R-LINK-6).
+	Anchor string `json:"anchor,omitempty"`
 }
 
 // ConflictKind says why matching could not decide for a user (R-CONF-1..4).

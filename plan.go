@@ -73,10 +73,24 @@ type Plan struct {
 	FullRead bool     `json:"fullRead"`
 	Changes  []Change `json:"changes"`
 	// Held are the deactivations the guard held (R-DEACT-4).
-	Held      []Change   `json:"held,omitempty"`
-	Conflicts []Conflict `json:"conflicts,omitempty"`
-	Skips     []Skip     `json:"skips,omitempty"`
-	Warnings  []Warning  `json:"warnings,omitempty"`
+	Held []Change `json:"held,omitempty"`
+	// Pending are the deactivations waiting out the grace period
+	// (R-DEACT-7), by user id.
+	Pending []PendingDeactivation `json:"pending,omitempty"`
+	// Exempt are the deactivations not made because the contact is exempt
+	// (R-DEACT-9).
+	Exempt []Exempted `json:"exempt,omitempty"`
+	// Kept are the Autotask edits kept (R-FIELD-9) or overwritten and
+	// reported (R-FIELD-10).
+	Kept []KeptEdit `json:"kept,omitempty"`
+	// Move is what carrying links across a directory move did (R-LINK-6),
+	// nil when no link was carried over.
+	Move *MoveReport `json:"move,omitempty"`
+	// Window is what the guard's window saw (R-DEACT-6), nil without one.
+	Window    *GuardWindow `json:"window,omitempty"`
+	Conflicts []Conflict   `json:"conflicts,omitempty"`
+	Skips     []Skip       `json:"skips,omitempty"`
+	Warnings  []Warning    `json:"warnings,omitempty"`
 	// Counts are what applying the plan would count, write failures aside.
 	Counts Counts `json:"counts"`
 	// TLS is the directory connection status seen while planning.
@@ -88,6 +102,9 @@ type Plan struct {
 	// Applying state, not for callers.
 	dropLinks    []string // links to drop: contact gone (R-LINK-4), create never made (R-RUN-7)
 	confirmLinks []Link   // pending creates reconciled with a contact (R-RUN-7)
+	markLinks    []Link   // links whose missing time or anchor changed (R-DEACT-7, R-LINK-6)
+	movePut      []Link   // links re-keyed by a directory move (R-LINK-6)
+	moveDrop     []string // their old keys, deleted once the new are saved
 	// confirmNew marks, by confirmLinks, the creates no run counted yet:
 	// the run that reconciles them counts them.
 	confirmNew []bool
@@ -170,6 +187,7 @@ func (p *Plan) WriteTo(w io.Writer) (int64, error) {
 	for i := range p.Held {
 		p.Held[i].write(cw, "held: ")
 	}
+	p.writeSafety(cw)
 	for _, c := range p.Conflicts {
 		fmt.Fprintf(cw, "! conflict %s [%s] %s: %s\n", c.Kind, c.Kind.Rule(), c.User, c.Detail)
 	}

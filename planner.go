@@ -17,6 +17,7 @@ type planParams struct {
 	grace   time.Duration // Options.JournalGrace
 	now     time.Time     // the plan's time
 	log     *slog.Logger
+	window  guardWindow // the guard's window (R-DEACT-6)
 }
 
 // planFrom computes the plan of one run from what the run read (docs/design.md "One
@@ -37,9 +38,17 @@ func planFrom(ctx context.Context, cfg *OrgConfig, r *reading, pp planParams) (*
 	}
 	p.warn(r.warnings...)
 	pl := planner{cfg: cfg, p: p, rules: r.rules, appr: pp.appr, users: r.users, contacts: r.contacts, grace: pp.grace,
-		matcher: pp.matcher, canBill: r.canBill, log: pp.log}
-	// links are changed as they are planned: the reading stays as read.
-	if err := pl.run(ctx, slices.Clone(r.links), r.conflicts, r.resolutions); err != nil {
+		matcher: pp.matcher, canBill: r.canBill, log: pp.log, window: pp.window}
+	if len(r.exemptions) > 0 {
+		pl.exempt = make(map[int64]Exemption, len(r.exemptions))
+		for _, e := range r.exemptions {
+			pl.exempt[e.ContactID] = e
+		}
+	}
+	// Links are changed as they are planned, on a copy made at the first
+	// change (mutable): the reading stays as read, and a run that changes
+	// no link copies none of its 400,000.
+	if err := pl.run(ctx, r.links, r.conflicts, r.resolutions); err != nil {
 		return p, err
 	}
 	p.finishWarnings()
@@ -56,18 +65,25 @@ type planner struct {
 	matcher  Matcher
 	canBill  bool
 	log      *slog.Logger
+	window   guardWindow
+	exempt   map[int64]Exemption // by contact id (R-DEACT-9)
 	users    []*User
 	contacts []*Contact // ascending ids
 	ids      []int64    // the contacts' ids, for cache-friendly search
 	active   []bool     // the contacts' isActive, likewise
 
-	links       []Link
+	links       []Link  // the reading's until the first change (mutable)
+	owned       bool    // links is the planner's own copy
 	linkContact []int32 // by link: index of its contact in contacts, -1 if gone
 	// linkState holds, by link, the flags below: a byte per link stays in
 	// cache where the 400,000 links themselves do not.
 	linkState  []uint8
 	linkedUser []string // by contact index: the user linked to it, confirmed links only
 	prevConf   map[string]Conflict
+	linkIndex  map[string]int // by user id, built when first needed (linkOf)
+	// sharedContact: two links name one contact, as an interrupted
+	// directory move leaves them (R-LINK-6).
+	sharedContact bool
 }
 
 // Flags of planner.linkState.
@@ -75,7 +91,18 @@ const (
 	linkPending uint8 = 1 << iota // a create journal entry not reconciled
 	linkSeen                      // its user was read in scope
 	linkGone                      // dropped (R-LINK-4, R-RUN-7)
+	linkInScope                   // its user is in this read (R-CONF-6 take-over)
 )
+
+// mutable returns link i for a change, copying the reading's links at the
+// first one.
+func (pl *planner) mutable(i int) *Link {
+	if !pl.owned {
+		pl.links = slices.Clone(pl.links)
+		pl.owned = true
+	}
+	return &pl.links[i]
+}
 
 // unknownContact says why a linked user is skipped whose contact the read
 // did not return and the store could not yet show gone (R-DEACT-5).
@@ -116,8 +143,8 @@ func (pl *planner) relink(u *User, i int, r Resolution) bool {
 	switch {
 	case c == nil:
 		why = fmt.Sprintf("is not in company %d any more", pl.cfg.CompanyID)
-	case taken && other != u.ID:
-		why = "is linked to user " + other
+	case taken && other != u.ID && !pl.takeOver(u, r.ContactID, other):
+		why = "is linked to user " + other + ", which is in scope"
 	default:
 		pl.linkState[i] |= linkGone // replaced, not deactivated
 		if ci := pl.linkContact[i]; pl.linkedUser[ci] == u.ID {
@@ -186,6 +213,7 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 			pending = append(pending, i)
 		} else if ci := pl.contactIndex(l.ContactID); ci >= 0 {
 			pl.linkContact[i] = ci
+			pl.sharedContact = pl.sharedContact || pl.linkedUser[ci] != ""
 			pl.linkedUser[ci] = l.UserID
 		}
 	}
@@ -194,6 +222,12 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 		u := pl.users[d]
 		p.warn(Warning{Rule: "R-LINK-1", UserID: u.ID, Message: "the directory returned this user twice: the second copy is ignored"})
 		userLink[d] = -2
+	}
+	pl.carryLinks(userLink) // R-LINK-6
+	for _, i := range userLink {
+		if i >= 0 {
+			pl.linkState[i] |= linkInScope
+		}
 	}
 	pl.prevConf = make(map[string]Conflict, len(prevConflicts))
 	for _, c := range prevConflicts {
@@ -243,7 +277,8 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 			} else {
 				c := pl.contacts[pl.linkContact[i]]
 				linked = append(linked, u)
-				pl.planLinked(u, l, c)
+				pl.graceBack(int(i))
+				pl.planLinked(u, &pl.links[i], c)
 				continue
 			}
 		}
@@ -279,7 +314,7 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 // created is dropped, and the user is planned afresh.
 func (pl *planner) reconcile(pending []int) {
 	for _, i := range pending {
-		l := &pl.links[i]
+		l := pl.mutable(i)
 		want := l.Written
 		found := -1
 		if l.ContactID != 0 {
@@ -335,6 +370,7 @@ func (pl *planner) reconcile(pending []int) {
 func (pl *planner) planLinked(u *User, l *Link, c *Contact) {
 	upd, warns := pl.rules.Update(u, c)
 	pl.p.warn(warns...)
+	pl.threeWay(u, l, c, &upd)
 	var ch Change
 	switch {
 	case !c.Active:
@@ -370,9 +406,9 @@ func (pl *planner) planResolution(u *User, r Resolution) {
 		pl.planCreate(u, "R-CONF-6", true)
 	case ResolveLink:
 		c := pl.contact(r.ContactID)
-		if other, taken := pl.linkedTo(r.ContactID); taken && other != u.ID {
+		if other, taken := pl.linkedTo(r.ContactID); taken && other != u.ID && (c == nil || !pl.takeOver(u, r.ContactID, other)) {
 			pl.p.Skips = append(pl.p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-CONF-6",
-				Reason: fmt.Sprintf("the resolution maps this user to contact %d, which is now linked to user %s: resolve again", r.ContactID, other)})
+				Reason: fmt.Sprintf("the resolution maps this user to contact %d, which is now linked to user %s, in scope: resolve again", r.ContactID, other)})
 			return
 		}
 		if c == nil {
@@ -487,6 +523,7 @@ func (pl *planner) conflict(u *User, c Conflict) {
 	if !c.Kind.Valid() {
 		c.Kind = ConflictMultipleContacts
 	}
+	pl.suggestTakeOver(u, &c)
 	c.FirstSeen, c.LastSeen = pl.p.Planned, pl.p.Planned
 	if prev, ok := pl.prevConf[u.ID+"\x00"+string(c.Kind)]; ok {
 		c.FirstSeen = prev.FirstSeen
@@ -526,6 +563,10 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 		if r, ok := res[l.UserID]; ok && r.Action == ResolveIgnore {
 			continue
 		}
+		if pl.exempted(l, c) || pl.keepReactivated(l, c) || pl.graceWaits(i, c) {
+			continue
+		}
+		l = &pl.links[i] // graceWaits may have copied the links
 		rule := "R-DEACT-1"
 		if p.disabled[l.UserID] {
 			rule = "R-SCOPE-8"
@@ -551,6 +592,22 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 	}
 	hold := !g.Off && len(deact) > 0 &&
 		(len(deact) > g.Limit(active) || (p.FullRead && p.Counts.Read == 0 && active > 0))
+	if !g.Off && pl.window.window > 0 {
+		wh, limit := pl.window.holds(g, len(deact), active)
+		p.Window = &GuardWindow{Window: pl.window.window, Deactivated: pl.window.deactivated, ThisRun: len(deact),
+			Limit: limit, Held: wh, Partial: pl.window.partial}
+		if wh && !hold {
+			// Held by the window alone (R-DEACT-6).
+			for i := range deact {
+				deact[i].Rule = "R-DEACT-6"
+			}
+			p.Held = deact
+			p.Counts.Held = len(deact)
+			p.Warnings = append(p.Warnings, Warning{Rule: "R-DEACT-6", Message: "held " + strconv.Itoa(len(deact)) +
+				" deactivations: " + p.Window.String() + "; approve the run to apply them, or raise guard.min / guard.percent"})
+			return
+		}
+	}
 	if hold {
 		for i := range deact {
 			deact[i].Rule = "R-DEACT-4"

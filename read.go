@@ -50,7 +50,8 @@ type reading struct {
 	gone         map[int64]bool
 	links        []Link
 	resolutions  []Resolution
-	conflicts    []Conflict // the open conflicts before this run
+	exemptions   []Exemption // R-DEACT-9
+	conflicts    []Conflict  // the open conflicts before this run
 	rules        FieldRules
 	canBill      bool // the store assigns billing products
 	warnings     []Warning
@@ -90,7 +91,8 @@ func (s *Syncer) plan(ctx context.Context, org Org, appr *approval, runs []Run) 
 			certExpiry: r.certExpiry, reads: r.reads}, err
 	}
 	s.progress(cfg.ID, PhasePlan, 0, len(r.users))
-	p, err := planFrom(ctx, cfg, r, planParams{matcher: s.opts.Matcher, appr: appr, grace: s.opts.JournalGrace, now: s.now(), log: s.log})
+	p, err := planFrom(ctx, cfg, r, planParams{matcher: s.opts.Matcher, appr: appr, grace: s.opts.JournalGrace, now: s.now(), log: s.log,
+		window: windowOf(runs, cfg.Guard.Window, s.now())})
 	if err != nil {
 		return p, err
 	}
@@ -164,6 +166,9 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	}
 	if r.gone, err = s.missingContacts(ctx, cfg, r.links, r.contacts); err != nil {
 		return r, err
+	}
+	if r.exemptions, err = h.Exemptions(ctx, cfg.ID); err != nil {
+		return r, fmt.Errorf("adsync: load the exemptions of %q: %w", cfg.ID, err)
 	}
 	if r.conflicts, err = h.Conflicts(ctx, cfg.ID); err != nil {
 		return r, fmt.Errorf("adsync: load the conflicts of %q: %w", cfg.ID, err)

@@ -25,6 +25,11 @@ type User struct {
 	// Values are the directory's values by Autotask field. CountryID holds an
 	// ISO 3166 alpha-2 code or a country name (R-FIELD-6).
 	Values Values
+	// Anchor is, for an Entra ID user synced from Active Directory, its AD
+	// objectGUID in the form source/ldap gives as ID (from
+	// onPremisesImmutableId, AnchorFromImmutableID); "" otherwise. It
+	// carries links across a move between the two directories (R-LINK-6).
+	Anchor string
 }
 
 // Label returns a short human description of the user for messages:
@@ -67,6 +72,12 @@ type Contact struct {
 	CompanyID int64
 	// Active is Autotask's isActive.
 	Active bool
+	// Exempt: the contact must never be deactivated by the sync
+	// (R-DEACT-9), as a user-defined field of the contact says. A store
+	// that reads such a field sets it with the contacts; the autotask
+	// client does not read one yet, and exemptions kept in the history
+	// (Syncer.Exempt) need no store support.
+	Exempt bool
 	// Values are the contact's field values; CountryID is the countryID as a
 	// decimal string, "" when unset.
 	Values Values

@@ -80,12 +80,17 @@ type orgYAML struct {
 	// Directories holds the keys that are not settings of the
 	// organization: its directory, under its kind's name.
 	Directories map[string]yaml.Node `yaml:",inline"`
+	// The safety settings: R-DEACT-7, R-DEACT-8, R-FIELD-9.
+	DeactivateAfter days   `yaml:"deactivateAfter"`
+	DisabledAtOnce  bool   `yaml:"disabledAtOnce"`
+	AutotaskEdits   string `yaml:"autotaskEdits"`
 }
 
 type guardYAML struct {
 	Min     int     `yaml:"min"`
 	Percent float64 `yaml:"percent"`
 	Off     bool    `yaml:"off"`
+	Window  days    `yaml:"window"` // R-DEACT-6
 }
 
 // fieldYAML is one entry of fields: a field name ("title") or a mapping
@@ -698,7 +703,8 @@ func (l *loader) org(i int, o *orgYAML) (Org, error) {
 	oc := adsync.OrgConfig{ID: o.ID, Name: o.Name, CompanyID: o.CompanyID, Enabled: enabled,
 		BillingProductID: o.BillingProductID, MaxUsers: o.MaxUsers, IncludeDisabled: o.IncludeDisabled,
 		EmailFromUPN: o.EmailFromUPN, FullReadEvery: o.FullReadEvery,
-		Guard: adsync.Guard{Min: o.Guard.Min, Percent: o.Guard.Percent, Off: o.Guard.Off}}
+		Guard:           adsync.Guard{Min: o.Guard.Min, Percent: o.Guard.Percent, Off: o.Guard.Off, Window: time.Duration(o.Guard.Window)},
+		DeactivateAfter: time.Duration(o.DeactivateAfter), DisabledAtOnce: o.DisabledAtOnce, AutotaskEdits: adsync.AutotaskEdits(o.AutotaskEdits)}
 	if o.ID == "" {
 		return Org{}, l.bad(p+".id", "required: a short stable key for the organization, e.g. contoso")
 	}

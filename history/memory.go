@@ -20,6 +20,7 @@ type Memory struct {
 	lastID      int64
 	runs        map[string][]adsync.Run // per organization, ascending ID
 	links       map[string]map[string]adsync.Link
+	exemptions  map[string]map[int64]adsync.Exemption // org → contact → exemption
 	conflicts   map[string][]adsync.Conflict
 	resolutions map[string]map[string]adsync.Resolution
 	locks       map[string]bool
@@ -41,6 +42,7 @@ func NewMemory() *Memory {
 	return &Memory{
 		runs:        map[string][]adsync.Run{},
 		links:       map[string]map[string]adsync.Link{},
+		exemptions:  map[string]map[int64]adsync.Exemption{},
 		conflicts:   map[string][]adsync.Conflict{},
 		resolutions: map[string]map[string]adsync.Resolution{},
 		locks:       map[string]bool{},
@@ -354,4 +356,53 @@ func (m *Memory) ClaimNotice(ctx context.Context, orgID, key, state string, now 
 	}
 	m.notices[k] = notice{state: state, sentAt: now.UTC()}
 	return prev.state, true, nil
+}
+
+// Exemptions returns the organization's exempt contacts (R-DEACT-9).
+func (m *Memory) Exemptions(ctx context.Context, orgID string) ([]adsync.Exemption, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	es := m.exemptions[orgID]
+	out := make([]adsync.Exemption, 0, len(es))
+	for _, e := range es {
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// PutExemption inserts or replaces the contact's exemption.
+func (m *Memory) PutExemption(ctx context.Context, e adsync.Exemption) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := record.CheckExemption(e); err != nil {
+		return err
+	}
+	e = record.CopyExemption(e)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	org := m.exemptions[e.OrgID]
+	if org == nil {
+		org = map[int64]adsync.Exemption{}
+		m.exemptions[e.OrgID] = org
+	}
+	org[e.ContactID] = e
+	return nil
+}
+
+// DeleteExemption removes the contact's exemption; ErrNotFound if none.
+func (m *Memory) DeleteExemption(ctx context.Context, orgID string, contactID int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.exemptions[orgID][contactID]; !ok {
+		return fmt.Errorf("history: exemption of contact %d of organization %q: %w", contactID, orgID, adsync.ErrNotFound)
+	}
+	delete(m.exemptions[orgID], contactID)
+	return nil
 }

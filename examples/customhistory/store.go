@@ -34,6 +34,8 @@ type fileData struct {
 	Conflicts   map[string][]adsync.Conflict            `json:"conflicts"`         // org → open conflicts
 	Resolutions map[string]map[string]adsync.Resolution `json:"resolutions"`       // org → user → resolution
 	Notices     map[string]notice                       `json:"notices,omitempty"` // org + "/" + key → state
+	// Exemptions are org → contact id → exemption (R-DEACT-9).
+	Exemptions map[string]map[int64]adsync.Exemption `json:"exemptions,omitempty"`
 }
 
 // notice is the recorded state of an alert.
@@ -239,7 +241,7 @@ func (s *FileStore) PutLinks(ctx context.Context, orgID string, links []adsync.L
 		for _, l := range links {
 			l = clone(l)
 			l.OrgID = orgID
-			l.LinkedAt, l.SyncedAt = utc(l.LinkedAt), utc(l.SyncedAt)
+			l.LinkedAt, l.SyncedAt, l.MissingSince = utc(l.LinkedAt), utc(l.SyncedAt), utc(l.MissingSince)
 			if len(l.Written) == 0 {
 				l.Written = nil
 			}
@@ -304,6 +306,45 @@ func (s *FileStore) PutResolution(ctx context.Context, r adsync.Resolution) erro
 		}
 		r.CreatedAt = utc(r.CreatedAt)
 		m[r.UserID] = r
+		return nil
+	})
+}
+
+func (s *FileStore) Exemptions(ctx context.Context, orgID string) ([]adsync.Exemption, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []adsync.Exemption
+	for _, e := range s.d.Exemptions[orgID] {
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (s *FileStore) PutExemption(ctx context.Context, e adsync.Exemption) error {
+	if e.OrgID == "" || e.ContactID <= 0 {
+		return fmt.Errorf("PutExemption: organization %q, contact %d: both are required", e.OrgID, e.ContactID)
+	}
+	return s.update(func() error {
+		if s.d.Exemptions == nil {
+			s.d.Exemptions = map[string]map[int64]adsync.Exemption{}
+		}
+		m := s.d.Exemptions[e.OrgID]
+		if m == nil {
+			m = map[int64]adsync.Exemption{}
+			s.d.Exemptions[e.OrgID] = m
+		}
+		e.CreatedAt = utc(e.CreatedAt)
+		m[e.ContactID] = e
+		return nil
+	})
+}
+
+func (s *FileStore) DeleteExemption(ctx context.Context, orgID string, contactID int64) error {
+	return s.update(func() error {
+		if _, ok := s.d.Exemptions[orgID][contactID]; !ok {
+			return fmt.Errorf("exemption of contact %d in %q: %w", contactID, orgID, adsync.ErrNotFound)
+		}
+		delete(s.d.Exemptions[orgID], contactID)
 		return nil
 	})
 }

@@ -42,6 +42,9 @@ func Run(t *testing.T, newStore func(t *testing.T) adsync.HistoryStore) {
 	for _, tc := range noticeTests {
 		runCase(t, tc, func(t *testing.T) adsync.HistoryStore { return newStore(t) })
 	}
+	for _, tc := range safetyTests {
+		runCase(t, tc, func(t *testing.T) adsync.HistoryStore { return newStore(t) })
+	}
 	for _, tc := range lockerTests {
 		runCase(t, tc, func(t *testing.T) adsync.HistoryStore {
 			return newStore(t)
@@ -356,6 +359,8 @@ func link(org, user string, contact int64) adsync.Link {
 			adsync.Phone: "+1 555 0100", adsync.CountryID: "237",
 		},
 		LinkedAt: t0, SyncedAt: at(time.Duration(contact) * time.Millisecond),
+		MissingSince: at(time.Duration(contact) * time.Second),
+		Anchor:       fmt.Sprintf("0b6f4a2c-0000-4000-8000-%012d", contact),
 	}
 }
 
@@ -368,7 +373,7 @@ func pending(org, user string, after int64) adsync.Link {
 }
 
 func normLink(l adsync.Link) adsync.Link {
-	l.LinkedAt, l.SyncedAt = utc(l.LinkedAt), utc(l.SyncedAt)
+	l.LinkedAt, l.SyncedAt, l.MissingSince = utc(l.LinkedAt), utc(l.SyncedAt), utc(l.MissingSince)
 	if len(l.Written) == 0 {
 		l.Written = nil
 	}
@@ -384,7 +389,7 @@ func requireLinks(t *testing.T, s adsync.HistoryStore, org string, want []adsync
 	require.NoError(t, err, "Links(%s)", org)
 	byUser := make(map[string]adsync.Link, len(got))
 	for _, l := range got {
-		requireUTC(t, what, l.LinkedAt, l.SyncedAt)
+		requireUTC(t, what, l.LinkedAt, l.SyncedAt, l.MissingSince)
 		_, dup := byUser[l.UserID]
 		require.False(t, dup, "%s: Links returned user %s twice", what, l.UserID)
 		byUser[l.UserID] = l
@@ -537,17 +542,27 @@ func requireResolutions(t *testing.T, s adsync.HistoryStore, org string, want []
 	t.Helper()
 	got, err := s.Resolutions(t.Context(), org)
 	require.NoError(t, err, "Resolutions(%s)", org)
-	norm := func(rs []adsync.Resolution) []adsync.Resolution {
-		out := make([]adsync.Resolution, len(rs))
-		for i, r := range rs {
-			r.CreatedAt = utc(r.CreatedAt)
-			out[i] = r
+	requireSame(t, want, got, func(r *adsync.Resolution) *time.Time { return &r.CreatedAt },
+		func(a, b adsync.Resolution) int { return strings.Compare(a.UserID, b.UserID) }, what)
+}
+
+// requireSame checks that a store returned the records want, in any order
+// (sorted by order), with their time (created) in UTC.
+func requireSame[T any](t *testing.T, want, got []T, created func(*T) *time.Time, order func(a, b T) int, what string) {
+	t.Helper()
+	norm := func(rs []T) []T {
+		out := slices.Clone(rs)
+		for i := range out {
+			*created(&out[i]) = utc(*created(&out[i]))
 		}
-		slices.SortFunc(out, func(a, b adsync.Resolution) int { return strings.Compare(a.UserID, b.UserID) })
+		slices.SortFunc(out, order)
+		if out == nil {
+			out = []T{}
+		}
 		return out
 	}
-	for _, r := range got {
-		requireUTC(t, what, r.CreatedAt)
+	for i := range got {
+		requireUTC(t, what, *created(&got[i]))
 	}
 	require.Equal(t, norm(want), norm(got), what)
 }

@@ -192,26 +192,26 @@ func (s *Store) InterruptRuns(ctx context.Context, now time.Time) (int, error) {
 // Links returns the organization's links.
 func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) {
 	what := fmt.Sprintf("links of organization %q", orgID)
-	rows, err := s.pool.Query(ctx, `SELECT user_id, contact_id, created, pending, active, after_id, written::text, linked_at, synced_at
-		FROM adsync_links WHERE org_id=$1`, orgID)
+	rows, err := s.pool.Query(ctx, `SELECT user_id, contact_id, created, pending, active, after_id, written::text, linked_at, synced_at,
+		missing_since, anchor FROM adsync_links WHERE org_id=$1`, orgID)
 	if err != nil {
 		return nil, s.wrap(what, err)
 	}
 	defer rows.Close()
 	var (
-		out                []adsync.Link
-		written            []byte
-		linkedAt, syncedAt pgtype.Timestamptz
+		out                         []adsync.Link
+		written                     []byte
+		linkedAt, syncedAt, missing pgtype.Timestamptz
 	)
 	for rows.Next() {
 		l := adsync.Link{OrgID: orgID}
-		if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt); err != nil {
+		if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt, &missing, &l.Anchor); err != nil {
 			return nil, s.wrap(what, err)
 		}
 		if l.Written, err = record.DecodeWritten(written); err != nil {
 			return nil, s.wrap(what+", user "+l.UserID, err)
 		}
-		l.LinkedAt, l.SyncedAt = fromTS(linkedAt), fromTS(syncedAt)
+		l.LinkedAt, l.SyncedAt, l.MissingSince = fromTS(linkedAt), fromTS(syncedAt), fromTS(missing)
 		out = append(out, l)
 	}
 	return out, s.wrap(what, rows.Err())
@@ -234,6 +234,8 @@ type linkArrays struct {
 	active             []bool
 	written            []pgtype.Text
 	linkedAt, syncedAt []pgtype.Timestamptz
+	missing            []pgtype.Timestamptz
+	anchors            []string
 }
 
 func (a *linkArrays) add(l *adsync.Link, written []byte) {
@@ -241,11 +243,13 @@ func (a *linkArrays) add(l *adsync.Link, written []byte) {
 	a.created, a.pending, a.active = append(a.created, l.Created), append(a.pending, l.Pending), append(a.active, l.Active)
 	a.written = append(a.written, jsonText(written))
 	a.linkedAt, a.syncedAt = append(a.linkedAt, ts(l.LinkedAt)), append(a.syncedAt, ts(l.SyncedAt))
+	a.missing, a.anchors = append(a.missing, ts(l.MissingSince)), append(a.anchors, l.Anchor)
 }
 
 const linkUpdates = `contact_id=EXCLUDED.contact_id, created=EXCLUDED.created, pending=EXCLUDED.pending,
 	active=EXCLUDED.active, after_id=EXCLUDED.after_id, written=EXCLUDED.written,
-	linked_at=EXCLUDED.linked_at, synced_at=EXCLUDED.synced_at`
+	linked_at=EXCLUDED.linked_at, synced_at=EXCLUDED.synced_at, missing_since=EXCLUDED.missing_since,
+	anchor=EXCLUDED.anchor`
 
 // PutLinks inserts or replaces links in one transaction: a few thousand
 // per statement, or through COPY for a large call. A link of another
@@ -285,13 +289,13 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 		for lo := 0; lo < len(a.users); lo += linkChunk {
 			hi := min(lo+linkChunk, len(a.users))
 			_, err := tx.Exec(ctx, `INSERT INTO adsync_links
-				(org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at)
-				SELECT $1, u, c, cr, p, ac, a, w::jsonb, la, sa
+				(org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at, missing_since, anchor)
+				SELECT $1, u, c, cr, p, ac, a, w::jsonb, la, sa, ms, an
 				FROM unnest($2::text[], $3::bigint[], $4::boolean[], $5::boolean[], $6::boolean[], $7::bigint[], $8::text[],
-					$9::timestamptz[], $10::timestamptz[]) AS x(u, c, cr, p, ac, a, w, la, sa)
+					$9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[]) AS x(u, c, cr, p, ac, a, w, la, sa, ms, an)
 				ON CONFLICT (org_id, user_id) DO UPDATE SET `+linkUpdates,
 				orgID, a.users[lo:hi], a.contacts[lo:hi], a.created[lo:hi], a.pending[lo:hi], a.active[lo:hi], a.afters[lo:hi],
-				a.written[lo:hi], a.linkedAt[lo:hi], a.syncedAt[lo:hi])
+				a.written[lo:hi], a.linkedAt[lo:hi], a.syncedAt[lo:hi], a.missing[lo:hi], a.anchors[lo:hi])
 			if err != nil {
 				return s.fail(what, err)
 			}
@@ -307,7 +311,8 @@ func copyLinks(ctx context.Context, tx pgx.Tx, orgID string, a *linkArrays) erro
 		(LIKE adsync_links INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
 		return err
 	}
-	cols := []string{"org_id", "user_id", "contact_id", "created", "pending", "active", "after_id", "written", "linked_at", "synced_at"}
+	cols := []string{"org_id", "user_id", "contact_id", "created", "pending", "active", "after_id", "written", "linked_at", "synced_at",
+		"missing_since", "anchor"}
 	row := make([]any, len(cols))
 	src := pgx.CopyFromSlice(len(a.users), func(i int) ([]any, error) {
 		var w any
@@ -316,6 +321,7 @@ func copyLinks(ctx context.Context, tx pgx.Tx, orgID string, a *linkArrays) erro
 		}
 		row[0], row[1], row[2], row[3], row[4] = orgID, a.users[i], a.contacts[i], a.created[i], a.pending[i]
 		row[5], row[6], row[7], row[8], row[9] = a.active[i], a.afters[i], w, a.linkedAt[i], a.syncedAt[i]
+		row[10], row[11] = a.missing[i], a.anchors[i]
 		return row, nil
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"adsync_links_in"}, cols, src); err != nil {

@@ -211,8 +211,8 @@ func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) 
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM links WHERE org_id=?`, orgID).Scan(&count); err != nil {
 		return nil, s.wrap(what, err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at
-		FROM links WHERE org_id=?`, orgID)
+	rows, err := s.r.QueryContext(ctx, `SELECT user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at,
+		missing_since, anchor FROM links WHERE org_id=?`, orgID)
 	if err != nil {
 		return nil, s.wrap(what, err)
 	}
@@ -221,16 +221,16 @@ func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) 
 	for rows.Next() {
 		l := adsync.Link{OrgID: orgID}
 		var (
-			written            sql.RawBytes
-			linkedAt, syncedAt sql.NullInt64
+			written                     sql.RawBytes
+			linkedAt, syncedAt, missing sql.NullInt64
 		)
-		if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt); err != nil {
+		if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt, &missing, &l.Anchor); err != nil {
 			return nil, s.wrap(what, err)
 		}
 		if l.Written, err = record.DecodeWritten(written); err != nil {
 			return nil, s.wrap(what+", user "+l.UserID, err)
 		}
-		l.LinkedAt, l.SyncedAt = fromMicros(linkedAt), fromMicros(syncedAt)
+		l.LinkedAt, l.SyncedAt, l.MissingSince = fromMicros(linkedAt), fromMicros(syncedAt), fromMicros(missing)
 		out = append(out, l)
 	}
 	return out, s.wrap(what, rows.Err())
@@ -283,7 +283,7 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 			args = args[:0]
 			for i, l := range chunk {
 				args = append(args, orgID, l.UserID, l.ContactID, l.Created, l.Pending, l.Active, l.After,
-					nullText(written[lo+i]), micros(l.LinkedAt), micros(l.SyncedAt))
+					nullText(written[lo+i]), micros(l.LinkedAt), micros(l.SyncedAt), micros(l.MissingSince), l.Anchor)
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return s.wrap(what, err)
@@ -298,19 +298,20 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 // parameters.
 const (
 	linksPerInsert = 100
-	linkColumns    = 10
+	linkColumns    = 12
 )
 
 // insertLinks is the statement inserting or replacing n links. A user
 // given twice in one statement keeps the last row.
 func insertLinks(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT OR REPLACE INTO links (org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at) VALUES `)
+	b.WriteString(`INSERT OR REPLACE INTO links (org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at,
+		missing_since, anchor) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	return b.String()
 }

@@ -69,7 +69,9 @@ func newMapping(overrides map[adsync.Field]string) *mapping {
 			m.sel = append(m.sel, p)
 		}
 	}
-	for _, p := range []string{"id", "userPrincipalName", "displayName", "accountEnabled"} {
+	// onPremisesImmutableId anchors a user synced from AD across a move
+	// between the directories (R-LINK-6).
+	for _, p := range []string{"id", "userPrincipalName", "displayName", "accountEnabled", "onPremisesImmutableId"} {
 		add(p)
 	}
 	for _, p := range m.props {
@@ -96,6 +98,7 @@ func (m *mapping) toUser(g *wireUser, emailFromUPN bool) (u adsync.User, ok bool
 		UPN:     strings.TrimSpace(g.UserPrincipalName),
 		Name:    strings.TrimSpace(g.DisplayName),
 		Enabled: g.AccountEnabled == nil || *g.AccountEnabled,
+		Anchor:  adsync.AnchorFromImmutableID(g.OnPremisesImmutableID),
 	}
 	for f, get := range m.get {
 		if get != nil {

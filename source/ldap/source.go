@@ -2,7 +2,6 @@ package ldap
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -294,10 +293,4 @@ func splitAddress(s string) (line1, line2 string) {
 // string form (MS-DTYP 2.3.4: the first three fields little-endian), as
 // `samba-tool user show` and PowerShell print it. It returns "" for a slice
 // of another length.
-func GUIDString(b []byte) string {
-	if len(b) != 16 {
-		return ""
-	}
-	return fmt.Sprintf("%08x-%04x-%04x-%x-%x", binary.LittleEndian.Uint32(b[0:4]),
-		binary.LittleEndian.Uint16(b[4:6]), binary.LittleEndian.Uint16(b[6:8]), b[8:10], b[10:16])
-}
+func GUIDString(b []byte) string { return adsync.GUIDString(b) }

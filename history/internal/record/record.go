@@ -61,7 +61,7 @@ func CopyRun(r adsync.Run) adsync.Run {
 
 // CopyLink returns l with its own Written map and times in UTC.
 func CopyLink(l adsync.Link) adsync.Link {
-	l.LinkedAt, l.SyncedAt = UTC(l.LinkedAt), UTC(l.SyncedAt)
+	l.LinkedAt, l.SyncedAt, l.MissingSince = UTC(l.LinkedAt), UTC(l.SyncedAt), UTC(l.MissingSince)
 	if len(l.Written) == 0 {
 		l.Written = nil
 	} else {
@@ -328,6 +328,24 @@ func CheckResolution(r adsync.Resolution) error {
 	if !r.Action.Valid() {
 		return fmt.Errorf("history: put resolution for user %q of organization %q: unknown action %q (want link, create or ignore): %w",
 			r.UserID, r.OrgID, r.Action, ErrInvalid)
+	}
+	return nil
+}
+
+// CopyExemption returns e with its time in UTC.
+func CopyExemption(e adsync.Exemption) adsync.Exemption {
+	e.CreatedAt = UTC(e.CreatedAt)
+	return e
+}
+
+// CheckExemption refuses an exemption without organization or with a
+// contact id that is not positive.
+func CheckExemption(e adsync.Exemption) error {
+	if err := CheckOrg("put exemption", e.OrgID); err != nil {
+		return err
+	}
+	if e.ContactID <= 0 {
+		return fmt.Errorf("history: put exemption of organization %q: contact id %d is not an Autotask contact id: %w", e.OrgID, e.ContactID, ErrInvalid)
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func build(s *config.Section, settings any) (config.Directory, error) {
 	}
 	c := graph.Config{TenantID: y.TenantID, ClientID: y.ClientID, ClientSecret: secret, Certificate: cert,
 		CertificatePassword: certPW, Cloud: graph.Cloud(y.Cloud), GroupID: y.GroupID, DirectMembersOnly: y.DirectMembersOnly,
-		IncludeDisabled: oc.IncludeDisabled, EmailFromUPN: oc.EmailFromUPN, BaseURL: y.BaseURL,
+		IncludeDisabled: config.DeliverDisabled(oc), EmailFromUPN: oc.EmailFromUPN, BaseURL: y.BaseURL,
 		AuthorityHost: y.AuthorityHost, MaxRetries: y.MaxRetries, Properties: oc.SourceOverrides()}
 	if err := c.Validate(); err != nil {
 		return nil, s.ConfigError(err, map[string]string{"clientSecret": "clientSecretEnv", "certificate": "certificateFile",

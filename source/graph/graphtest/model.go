@@ -32,6 +32,10 @@ type User struct {
 	CompanyName       string
 	Department        string
 	EmployeeID        string
+	// OnPremisesImmutableID is, for a user synced from Active Directory,
+	// the base64 of its objectGUID (adsync.ImmutableIDOf); empty for a
+	// cloud-only user (sent as null).
+	OnPremisesImmutableID string
 	// Disabled is sent as accountEnabled=false; the zero value is an
 	// enabled account.
 	Disabled bool
@@ -89,7 +93,7 @@ var userProperties = []userProperty{
 	stringProperty("employeeId", func(u *User) string { return u.EmployeeID }),
 	{"accountEnabled", func(b []byte, u *User) []byte { return strconv.AppendBool(b, !u.Disabled) }},
 	nullProperty("preferredLanguage"),
-	nullProperty("onPremisesImmutableId"),
+	stringProperty("onPremisesImmutableId", func(u *User) string { return u.OnPremisesImmutableID }),
 	nullProperty("mailNickname"),
 	nullProperty("employeeType"),
 	nullProperty("onPremisesSamAccountName"),

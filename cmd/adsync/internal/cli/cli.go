@@ -46,6 +46,8 @@ Usage:
   adsync [flags] conflicts [list]       open conflicts
   adsync [flags] conflicts resolve --org ID --user UID (--link CONTACT | --create | --ignore)
   adsync [flags] conflicts unresolve --org ID --user UID
+  adsync [flags] exempt [--json]        contacts the sync never deactivates
+  adsync [flags] exempt --org ID --contact CONTACT [--remove] [--reason TEXT]
   adsync [flags] status [--json]        the admin table: one row per organization
   adsync [flags] serve [--http ADDR]    run every organization every 24 hours until stopped;
                                         --http (or http.listen) also serves the admin console
@@ -134,7 +136,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	cmds := map[string]command{
 		"demo": a.demo, "check": a.check, "plan": a.plan, "sync": a.sync, "approve": a.approve,
 		"history": a.history, "conflicts": a.conflicts, "status": a.status, "serve": a.serve,
-		"rules": a.rules,
+		"rules": a.rules, "exempt": a.exempt,
 		"alert": a.alert,
 	}
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {

@@ -173,6 +173,13 @@ type planJSON struct {
 	Skips     []adsync.Skip    `json:"skips"`
 	Warnings  []adsync.Warning `json:"warnings"`
 	TLS       adsync.TLSStatus `json:"tls"`
+	// The optional safety features' parts (R-DEACT-6..9, R-FIELD-9/10,
+	// R-LINK-6), left out when empty.
+	Pending []adsync.PendingDeactivation `json:"pending,omitempty"`
+	Exempt  []adsync.Exempted            `json:"exempt,omitempty"`
+	Kept    []adsync.KeptEdit            `json:"kept,omitempty"`
+	Move    *adsync.MoveReport           `json:"move,omitempty"`
+	Window  *adsync.GuardWindow          `json:"window,omitempty"`
 }
 
 type conflictJSON struct {
@@ -229,7 +236,7 @@ func (a *app) plan(ctx context.Context, args []string) int {
 		if *asJSON {
 			plans = append(plans, planJSON{OrgID: p.OrgID, CompanyID: p.CompanyID, Summary: p.Summary(), FullRead: p.FullRead,
 				Counts: p.Counts, Changes: p.Changes, Held: p.Held, Conflicts: toConflictJSON(p.Conflicts), Skips: p.Skips,
-				Warnings: p.Warnings, TLS: p.TLS})
+				Warnings: p.Warnings, TLS: p.TLS, Pending: p.Pending, Exempt: p.Exempt, Kept: p.Kept, Move: p.Move, Window: p.Window})
 			continue
 		}
 		_, _ = p.WriteTo(a.stdout)
@@ -357,7 +364,13 @@ func writeRunTimed(w io.Writer, r adsync.Run, timed bool) {
 
 // writeHeld explains a held run and how to approve it.
 func writeHeld(w io.Writer, orgID string, cfg *config.Config, index int, r adsync.Run) {
-	fmt.Fprintf(w, "\n%s: run %d is HELD: it would deactivate %d contacts, more than the guard allows (R-DEACT-4).\n", orgID, r.ID, len(r.Held))
+	why := "more than the guard allows (R-DEACT-4)"
+	for _, wr := range r.Warnings {
+		if wr.Rule == "R-DEACT-6" {
+			why = "which with those of the guard's window are more than the guard allows (R-DEACT-6)"
+		}
+	}
+	fmt.Fprintf(w, "\n%s: run %d is HELD: it would deactivate %d contacts, %s.\n", orgID, r.ID, len(r.Held), why)
 	fmt.Fprintln(w, "Everything else was applied. The held deactivations:")
 	for i, h := range r.Held {
 		if i == 10 {
