@@ -42,7 +42,7 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	src, err := graph.New(graph.Config{TenantID: os.Getenv("GRAPH_TENANT_ID"), ClientID: os.Getenv("GRAPH_CLIENT_ID"),
-		ClientSecret: os.Getenv("GRAPH_CLIENT_SECRET"), GroupID: os.Getenv("GRAPH_GROUP_ID"), Logger: logger})
+		ClientSecret: adsync.NewSecret(os.Getenv("GRAPH_CLIENT_SECRET")), GroupID: os.Getenv("GRAPH_GROUP_ID"), Logger: logger})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // Scope override them.
 func TestCloudWiring(t *testing.T) {
 	base := Config{TenantID: "contoso.onmicrosoft.com", ClientID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-		ClientSecret: "x", GroupID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301"}
+		ClientSecret: adsync.NewSecret("x"), GroupID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301"}
 	for _, c := range []Cloud{"", CloudPublic, CloudUSGov, CloudUSGovDoD, CloudChina} {
 		cfg := base
 		cfg.Cloud = c

@@ -50,8 +50,6 @@ const (
 	VerifyInsecure VerifyMode = "insecure"
 )
 
-const redacted = "[redacted]"
-
 // TLSConfig configures certificate verification.
 type TLSConfig struct {
 	// CA is the CA bundle that signed the DC's certificate: a file name, or
@@ -151,14 +149,15 @@ func DefaultAttributes() map[adsync.Field]string {
 	}
 }
 
-// String describes the configuration with the password redacted.
+// String describes the configuration: the password prints as adsync.Secret
+// does, and a password written into the URL is masked.
 func (c Config) String() string {
-	return fmt.Sprintf("ldap.Config{URL: %q, BindName: %q, Password: %s, BaseDN: %q, GroupDN: %q, TLS: %s}",
-		urlForDisplay(c.URL), c.BindName, redacted, c.BaseDN, c.GroupDN, c.verifyMode())
+	return fmt.Sprintf("ldap.Config{URL: %q, BindName: %q, Password: %q, BaseDN: %q, GroupDN: %q, TLS: %s}",
+		urlForDisplay(c.URL), c.BindName, c.Password, c.BaseDN, c.GroupDN, c.verifyMode())
 }
 
-// MarshalJSON encodes the configuration with the password redacted, and
-// with any password written into the URL masked.
+// MarshalJSON encodes the configuration with any password written into the
+// URL masked; the password encodes as adsync.Secret does.
 func (c Config) MarshalJSON() ([]byte, error) {
 	type plain Config // without the method
 	p := plain(c)
@@ -186,7 +185,7 @@ func urlForDisplay(s string) string {
 	return s
 }
 
-// GoString is String, so %#v does not print the password either.
+// GoString is String, so %#v masks the URL too.
 func (c Config) GoString() string { return c.String() }
 
 // LogValue logs the configuration without the password.

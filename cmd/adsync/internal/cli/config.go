@@ -604,8 +604,8 @@ func (l *loader) azure(p string, y *azureYAML, oc *adsync.OrgConfig) (*graph.Con
 	if secret == "" && cert == nil {
 		return nil, l.bad(p+".clientSecretEnv", "required: clientSecretEnv: VARIABLE or clientSecretFile: PATH (the secret's value from Certificates & secrets), or certificateFile")
 	}
-	a := &graph.Config{TenantID: y.TenantID, ClientID: y.ClientID, ClientSecret: secret, Certificate: cert,
-		CertificatePassword: certPW, Cloud: graph.Cloud(y.Cloud), GroupID: y.GroupID, DirectMembersOnly: y.DirectMembersOnly,
+	a := &graph.Config{TenantID: y.TenantID, ClientID: y.ClientID, ClientSecret: adsync.NewSecret(secret), Certificate: cert,
+		CertificatePassword: adsync.NewSecret(certPW), Cloud: graph.Cloud(y.Cloud), GroupID: y.GroupID, DirectMembersOnly: y.DirectMembersOnly,
 		IncludeDisabled: oc.IncludeDisabled, EmailFromUPN: oc.EmailFromUPN, BaseURL: y.BaseURL,
 		AuthorityHost: y.AuthorityHost, MaxRetries: y.MaxRetries, Properties: oc.SourceOverrides()}
 	if err := a.Validate(); err != nil {

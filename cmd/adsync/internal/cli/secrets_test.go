@@ -38,7 +38,7 @@ func TestConfigSecretsRedacted(t *testing.T) {
 				Autotask: autotask.Config{Username: "api-user@example.com", IntegrationCode: "CODE", Secret: atSecret},
 				Orgs: []OrgSpec{
 					{Index: 0, LDAP: &ldap.Config{URL: "ldaps://dc1.example", BindName: "svc@example", Password: adsync.NewSecret(ldapPW)}},
-					{Index: 1, Azure: &graph.Config{TenantID: "contoso.example", ClientSecret: azSecret, CertificatePassword: certPW}},
+					{Index: 1, Azure: &graph.Config{TenantID: "contoso.example", ClientSecret: adsync.NewSecret(azSecret), CertificatePassword: adsync.NewSecret(certPW)}},
 				}}
 			var text, js bytes.Buffer
 			slog.New(slog.NewTextHandler(&text, nil)).Info("config", "cfg", cfg, "ptr", &cfg)
