@@ -17,9 +17,9 @@ const MaxPageSize = 500
 type DirectorySource interface {
 	// Users reads every in-scope user and calls page with them, in pages of
 	// 1 to MaxPageSize users, sequentially. Each user appears once per read.
-	// Disabled users are delivered with Enabled=false when the source is
-	// configured to include them, and left out otherwise; the Syncer applies
-	// the organization's policy either way (R-SCOPE-8).
+	// Disabled users are delivered too, with Enabled=false, and User.UPN is
+	// filled: the Syncer, not the source, applies the organization's
+	// IncludeDisabled (R-SCOPE-8) and EmailFromUPN (R-MATCH-8).
 	//
 	// Users returns nil only when the whole read completed: a read cut
 	// short must return an error (R-DEACT-3). If page returns an error,
@@ -44,10 +44,9 @@ type IncrementalSource interface {
 	// UsersSince reads like Users. With cursor "" it is a full read of every
 	// in-scope user; otherwise it delivers only users created or changed
 	// since the read that returned cursor (users that left scope need not be
-	// reported). An incremental read should deliver the accounts disabled
-	// since the cursor, with Enabled=false, even when disabled users are
-	// otherwise left out: the Syncer then deactivates their contacts at once
-	// (R-SCOPE-8) instead of at the next full read. It returns the cursor for
+	// reported). An account disabled since the cursor is such a change,
+	// delivered with Enabled=false: the Syncer then deactivates its contact
+	// at once (R-SCOPE-8) instead of at the next full read. It returns the cursor for
 	// the next read. A cursor that can no longer be used gives an error
 	// wrapping ErrCursorExpired, and the caller falls back to a full read.
 	UsersSince(ctx context.Context, cursor string, page func([]User) error) (next string, err error)

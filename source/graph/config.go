@@ -93,12 +93,6 @@ type Config struct {
 	// DirectMembersOnly reads the group's direct members only. By default
 	// membership is transitive: members of nested groups count (R-SCOPE-4).
 	DirectMembersOnly bool `json:"directMembersOnly,omitempty"`
-	// IncludeDisabled delivers disabled accounts (accountEnabled=false)
-	// with Enabled=false; by default they are left out (R-SCOPE-8).
-	IncludeDisabled bool `json:"includeDisabled,omitempty"`
-	// EmailFromUPN fills the email from userPrincipalName when mail is
-	// blank (R-MATCH-8). Off by default.
-	EmailFromUPN bool `json:"emailFromUpn,omitempty"`
 	// Properties overrides the Graph property a field is read from
 	// (docs/rules.md §5), e.g. {adsync.Title: "department"} or a directory
 	// extension "extension_<appid>_costCenter". A collection property gives

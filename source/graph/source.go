@@ -237,10 +237,11 @@ func unsupportedQuery(err error) bool {
 // Users reads every user member of the group (transitively unless
 // DirectMembersOnly) and hands them to page in pages of at most
 // adsync.MaxPageSize. Non-user members are left out by the OData cast;
-// disabled users are left out unless IncludeDisabled.
+// disabled users are delivered with Enabled=false (the Syncer applies the
+// organization's policy, R-SCOPE-8).
 func (s *Source) Users(ctx context.Context, page func([]adsync.User) error) error {
 	p := &pager{ctx: ctx, page: page}
-	read, disabled := 0, 0
+	read, disabled := 0, 0 // disabled: of those read
 	first, headers, err := s.firstMembersPage(ctx, s.m.sel, pageSize)
 	if err != nil {
 		err = s.apiError(s.membersOp(), err)
@@ -252,9 +253,8 @@ func (s *Source) Users(ctx context.Context, page func([]adsync.User) error) erro
 			if removed {
 				return nil
 			}
-			if !u.Enabled && !s.cfg.IncludeDisabled {
+			if !u.Enabled {
 				disabled++
-				return nil
 			}
 			read++
 			return p.add(u)
@@ -267,7 +267,7 @@ func (s *Source) Users(ctx context.Context, page func([]adsync.User) error) erro
 		return err
 	}
 	s.log.DebugContext(ctx, "graph: read the group's members", "group", s.cfg.GroupID,
-		"transitive", !s.cfg.DirectMembersOnly, "users", read, "disabledLeftOut", disabled)
+		"transitive", !s.cfg.DirectMembersOnly, "users", read, "disabled", disabled)
 	return nil
 }
 
@@ -332,7 +332,7 @@ func (s *Source) walk(ctx context.Context, body []byte, headers *abstractions.Re
 				}
 				continue
 			}
-			u, _ := s.m.toUser(g, s.cfg.EmailFromUPN)
+			u, _ := s.m.toUser(g)
 			seen++
 			if u.UPN == "" && u.Name == "" {
 				limited++

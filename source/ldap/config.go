@@ -104,9 +104,6 @@ type Config struct {
 	// Filter is a raw LDAP filter ANDed with the rest, e.g.
 	// (department=Sales). It is compiled by Validate.
 	Filter string `json:"filter,omitempty"`
-	// IncludeDisabled keeps disabled accounts in scope, delivered with
-	// Enabled=false (R-SCOPE-8).
-	IncludeDisabled bool `json:"includeDisabled,omitempty"`
 	// PageSize is the LDAP page size, 1 to MaxPageSize; 0 means
 	// DefaultPageSize. Users are handed over in pages of at most
 	// adsync.MaxPageSize whatever this is.
@@ -116,9 +113,6 @@ type Config struct {
 	// {MiddleInitial: "middleName"}. adsync.OrgConfig.SourceOverrides gives
 	// it from an organization's configuration.
 	Attributes map[adsync.Field]string `json:"attributes,omitempty"`
-	// EmailFromUPN uses userPrincipalName as the email when mail is blank
-	// (R-MATCH-8).
-	EmailFromUPN bool `json:"emailFromUpn,omitempty"`
 
 	// Logger receives connection events (and the warning of
 	// VerifyInsecure). Nil discards them.
@@ -245,7 +239,6 @@ type compiled struct {
 	roots      *x509.CertPool // nil: system roots
 	bases      []string       // search bases: the OUs, or BaseDN
 	filter     string         // the full user filter
-	changed    string         // the filter of incremental reads: disabled accounts too
 	attrs      map[adsync.Field]string
 	attrList   []string // attributes requested
 	scopeLabel string   // identifies the scope in incremental cursors
@@ -367,9 +360,6 @@ func (c *Config) compile() (*compiled, error) {
 		k.attrs[f] = a
 	}
 	k.filter = userFilter(&k.cfg)
-	withDisabled := k.cfg
-	withDisabled.IncludeDisabled = true
-	k.changed = userFilter(&withDisabled)
 	k.attrList = attributeList(k.attrs)
 	k.scopeLabel = strings.Join(append([]string{k.filter}, k.bases...), "|")
 	return k, nil
@@ -488,9 +478,8 @@ func loadCA(s string) (*x509.CertPool, error) {
 
 // Filter pieces (docs/directories.md B5).
 const (
-	filterUsers       = "(objectCategory=person)(objectClass=user)"
-	filterEnabledOnly = "(!(userAccountControl:1.2.840.113556.1.4.803:=2))"
-	ruleInChain       = "1.2.840.113556.1.4.1941"
+	filterUsers = "(objectCategory=person)(objectClass=user)"
+	ruleInChain = "1.2.840.113556.1.4.1941"
 )
 
 // userFilter composes the scope filter (R-SCOPE-5). The group DN is
@@ -499,9 +488,6 @@ func userFilter(c *Config) string {
 	var b strings.Builder
 	b.WriteString("(&")
 	b.WriteString(filterUsers)
-	if !c.IncludeDisabled {
-		b.WriteString(filterEnabledOnly)
-	}
 	if c.GroupDN != "" {
 		if c.DirectMembersOnly {
 			b.WriteString("(memberOf=")

@@ -94,25 +94,24 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// The scope filter: the fixed user filter, disabled accounts, the group
-// (escaped, nested by default) and the raw filter, ANDed (R-SCOPE-5).
+// The scope filter: the fixed user filter, the group (escaped, nested by
+// default) and the raw filter, ANDed (R-SCOPE-5). Disabled accounts are not
+// filtered out: the Syncer applies the organization's policy (R-SCOPE-8).
 func TestFilter(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		edit func(*adldap.Config)
 		want string
 	}{
-		{"R-SCOPE-8 enabled users only by default", func(c *adldap.Config) {},
-			"(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"},
-		{"R-SCOPE-8 disabled included", func(c *adldap.Config) { c.IncludeDisabled = true },
+		{"R-SCOPE-8 disabled accounts read too", func(c *adldap.Config) {},
 			"(&(objectCategory=person)(objectClass=user))"},
 		{"R-SCOPE-5 nested group, DN escaped", func(c *adldap.Config) {
-			c.IncludeDisabled, c.GroupDN = true, `CN=Sales (EU)*,DC=corp,DC=example`
+			c.GroupDN = `CN=Sales (EU)*,DC=corp,DC=example`
 		}, `(&(objectCategory=person)(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:=CN=Sales \28EU\29\2a,DC=corp,DC=example))`},
 		{"R-SCOPE-5 direct members", func(c *adldap.Config) {
-			c.IncludeDisabled, c.GroupDN, c.DirectMembersOnly = true, "CN=G,DC=corp,DC=example", true
+			c.GroupDN, c.DirectMembersOnly = "CN=G,DC=corp,DC=example", true
 		}, `(&(objectCategory=person)(objectClass=user)(memberOf=CN=G,DC=corp,DC=example))`},
-		{"R-SCOPE-5 raw filter ANDed", func(c *adldap.Config) { c.IncludeDisabled, c.Filter = true, "department=Sales" },
+		{"R-SCOPE-5 raw filter ANDed", func(c *adldap.Config) { c.Filter = "department=Sales" },
 			`(&(objectCategory=person)(objectClass=user)(department=Sales))`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,8 +12,9 @@
 // members of a group (nested membership through the in-chain matching rule
 // 1.2.840.113556.1.4.1941 unless DirectMembersOnly), optionally under one of
 // a list of OUs, optionally matching a raw LDAP filter. Disabled accounts
-// (userAccountControl bit 0x2) are left out unless IncludeDisabled
-// (R-SCOPE-8).
+// (userAccountControl bit 0x2) are delivered too, with Enabled=false: the
+// organization's policy (adsync.OrgConfig.IncludeDisabled, R-SCOPE-8) is
+// applied by the Syncer, as is its EmailFromUPN (R-MATCH-8).
 //
 // Reads are paged searches that stream: each page of the LDAP paged-results
 // control is converted and handed to the caller in pages of at most

@@ -54,10 +54,9 @@ func (k *compiled) scopeHash() string {
 // A cursor from another DC, from the same DC after a restore (a new
 // invocationId), from another scope (filter, group, OUs) or that cannot be
 // parsed gives an error wrapping adsync.ErrCursorExpired: read in full.
-// Users who left scope are not reported (a full read catches them), except
-// accounts disabled since the cursor: an incremental read delivers changed
-// disabled accounts with Enabled=false even when IncludeDisabled is off, so
-// the caller can deactivate them at once (R-SCOPE-8).
+// Users who left scope are not reported (a full read catches them); an
+// account disabled since the cursor is a change like any other, delivered
+// with Enabled=false, so the caller can deactivate it at once (R-SCOPE-8).
 func (s *Source) UsersSince(ctx context.Context, cur string, page func([]adsync.User) error) (string, error) {
 	var prev cursor
 	if cur != "" {
@@ -95,10 +94,7 @@ func (s *Source) UsersSince(ctx context.Context, cur string, page func([]adsync.
 			return "", fmt.Errorf("%w: the cursor's USN %d is ahead of the DC's %d; read in full",
 				adsync.ErrCursorExpired, prev.usn, next.usn)
 		}
-		// Disabled accounts are read too, delivered with Enabled=false: a
-		// user disabled since the cursor is a change the caller must see
-		// (docs/directories.md B5), not a user who silently vanished.
-		filter = "(&" + s.k.changed + "(uSNChanged>=" + strconv.FormatInt(prev.usn+1, 10) + "))"
+		filter = "(&" + s.k.filter + "(uSNChanged>=" + strconv.FormatInt(prev.usn+1, 10) + "))"
 	}
 	if err := s.k.read(ctx, sess, filter, page); err != nil {
 		return "", err

@@ -266,9 +266,6 @@ func (k *compiled) user(e *ldap.Entry) (adsync.User, error) {
 			u.Values[f] = e.GetEqualFoldAttributeValue(a)
 		}
 	}
-	if k.cfg.EmailFromUPN && strings.TrimSpace(u.Values[adsync.Email]) == "" {
-		u.Values[adsync.Email] = u.UPN
-	}
 	return u, nil
 }
 

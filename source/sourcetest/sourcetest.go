@@ -65,7 +65,7 @@ var cases = []testCase{
 	{"R-LINK-1 IDsStableAcrossReadsAndRenames", testStableIDs},
 	{"Paging", testPaging},
 	{"R-DEACT-1 RemovedFromScopeIsNotRead", testRemoved},
-	{"R-SCOPE-8 DisabledUsersAbsentOrDisabled", testDisabled},
+	{"R-SCOPE-8 DisabledUsersDeliveredDisabled", testDisabled},
 	{"R-DEACT-3 CancelledContextIsAnError", testCancelled},
 	{"Check", testCheck},
 	{"Incremental", testIncremental},
@@ -80,7 +80,7 @@ const (
 	ruleID        = "User.ID is the user's immutable directory id: never empty, unique, the same on every read and after any change of the user's names (R-LINK-1)"
 	ruleEnabled   = "an enabled user is delivered with Enabled=true"
 	ruleScope     = "Users reads in-scope users only: a user taken out of scope is not read (R-DEACT-1 depends on it)"
-	ruleDisabled  = "a disabled user is left out, or delivered with Enabled=false when the source includes disabled users (R-SCOPE-8)"
+	ruleDisabled  = "a disabled in-scope user is delivered with Enabled=false: the Syncer, not the source, applies the organization's policy (R-SCOPE-8)"
 	rulePageErr   = "if page returns an error, Users stops and returns that error (errors.Is must find it)"
 	ruleCancel    = "Users honours ctx between pages at least, and a read cut short never returns nil (R-DEACT-3); the error wraps context.Canceled so the Syncer can classify it"
 	ruleCheck     = "Check returns nil and a valid TLS status (R-STATUS-2) for a reachable directory with accepted credentials"
@@ -419,7 +419,9 @@ func testDisabled(t *testing.T, s *suite) {
 	users, ids := s.addSamples(2)
 	s.must(s.h.SetEnabled(s.ctx, ids[0], false), "harness: SetEnabled(false)")
 	got := s.read()
-	if u, ok := got[ids[0]]; ok && u.Enabled {
+	if u, ok := got[ids[0]]; !ok {
+		s.broken(ruleDisabled, "user %s was disabled and was not delivered", ids[0])
+	} else if u.Enabled {
 		s.broken(ruleDisabled, "user %s was disabled and was delivered with Enabled=true", ids[0])
 	}
 	if u, ok := got[ids[1]]; !ok || !u.Enabled {

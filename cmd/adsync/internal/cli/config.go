@@ -576,7 +576,7 @@ func (l *loader) ldap(p string, y *ldapYAML, oc *adsync.OrgConfig) (*ldap.Config
 		TLS:         ldap.TLSConfig{CA: ca, ServerName: y.TLS.ServerName, Verify: ldap.VerifyMode(y.TLS.Verify)},
 		DialTimeout: y.DialTimeout, Timeout: y.Timeout, BaseDN: y.BaseDN, GroupDN: y.GroupDN,
 		DirectMembersOnly: y.DirectMembersOnly, OUs: y.OUs, Filter: y.Filter, PageSize: y.PageSize,
-		IncludeDisabled: oc.IncludeDisabled, EmailFromUPN: oc.EmailFromUPN, Attributes: oc.SourceOverrides()}
+		Attributes: oc.SourceOverrides()}
 	if y.BaseDN == "" {
 		return nil, l.bad(p+".baseDN", "required: the subtree to search, e.g. DC=corp,DC=example")
 	}
@@ -606,8 +606,7 @@ func (l *loader) azure(p string, y *azureYAML, oc *adsync.OrgConfig) (*graph.Con
 	}
 	a := &graph.Config{TenantID: y.TenantID, ClientID: y.ClientID, ClientSecret: adsync.NewSecret(secret), Certificate: cert,
 		CertificatePassword: adsync.NewSecret(certPW), Cloud: graph.Cloud(y.Cloud), GroupID: y.GroupID, DirectMembersOnly: y.DirectMembersOnly,
-		IncludeDisabled: oc.IncludeDisabled, EmailFromUPN: oc.EmailFromUPN, BaseURL: y.BaseURL,
-		AuthorityHost: y.AuthorityHost, MaxRetries: y.MaxRetries, Properties: oc.SourceOverrides()}
+		BaseURL: y.BaseURL, AuthorityHost: y.AuthorityHost, MaxRetries: y.MaxRetries, Properties: oc.SourceOverrides()}
 	if err := a.Validate(); err != nil {
 		return nil, l.fromConfigError(p+".", err, map[string]string{"clientSecret": "clientSecretEnv", "certificate": "certificateFile",
 			"properties": "fields"})
