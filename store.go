@@ -1,9 +1,6 @@
 package adsync
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // ContactStore is the Autotask side: the contacts of one company, created
 // and updated, never deleted (R-DEACT-1).
@@ -54,14 +51,6 @@ type ContactGetter interface {
 	GetContact(ctx context.Context, id int64) (Contact, error)
 }
 
-// ChangedContactsReader is an optional capability of a ContactStore: reading
-// only the contacts modified since a time.
-type ChangedContactsReader interface {
-	// ContactsChangedSince reads like Contacts, restricted to contacts whose
-	// LastModified is at or after since.
-	ContactsChangedSince(ctx context.Context, companyID int64, since time.Time, fields FieldSet, page func([]Contact) error) error
-}
-
 // BillingProductAssigner is an optional capability of a ContactStore:
 // assigning a billing product to a contact the sync created (R-FIELD-7).
 // Assigning a product the contact already has must succeed and change
@@ -79,8 +68,3 @@ type CountryLister interface {
 	Countries(ctx context.Context) ([]Country, error)
 }
 
-// APICounter is an optional capability of a ContactStore: the number of API
-// calls made so far, recorded on each run (R-RUN-4).
-type APICounter interface {
-	APICalls() int64
-}

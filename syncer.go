@@ -337,7 +337,6 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	}
 	log := s.log.With("org", cfg.ID, "run", run.ID)
 	log.Info("run started", "trigger", trigger)
-	calls0 := s.apiCalls()
 	ctx, calls := withCallCounter(ctx)
 
 	runErr := func() error {
@@ -370,9 +369,6 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	run.Failures = capList(run.Failures)
 	run.boundTexts()
 	run.APICalls = calls.Load()
-	if run.APICalls == 0 { // a store that does not call CountAPICall
-		run.APICalls = s.apiCalls() - calls0
-	}
 	run.Ended = s.now()
 	switch {
 	case runErr != nil && ctx.Err() != nil && errors.Is(runErr, context.Cause(ctx)):
@@ -424,13 +420,6 @@ func (s *Syncer) interruptStale(ctx context.Context, orgID string) error {
 		s.log.Warn("run found interrupted", "org", orgID, "run", r.ID, "started", r.Started)
 	}
 	return nil
-}
-
-func (s *Syncer) apiCalls() int64 {
-	if c, ok := s.opts.Store.(APICounter); ok {
-		return c.APICalls()
-	}
-	return 0
 }
 
 func capList[T any](xs []T) []T {

@@ -75,7 +75,8 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) String() string { return "autotask.Client{" + c.cfg.String() + "}" }
 
 // APICalls is the number of HTTP requests sent to Autotask so far, zone
-// lookups and retries included (adsync.APICounter).
+// lookups and retries included. A run counts its own through
+// adsync.CountAPICall.
 func (c *Client) APICalls() int64 { return c.calls.Load() }
 
 // request is one API call.

@@ -4,9 +4,9 @@
 // Memory keeps the contacts of any number of companies, assigns ids in
 // ascending order like Autotask, and follows the ContactStore contract to the
 // letter, so that it passes the conformance suite in contacts/contactstest.
-// It also implements every optional capability: adsync.CountryLister,
-// adsync.BillingProductAssigner, adsync.ChangedContactsReader and
-// adsync.APICounter.
+// It also implements the optional capabilities adsync.CountryLister and
+// adsync.BillingProductAssigner, and counts each call for its run with
+// adsync.CountAPICall.
 //
 // Every method call is counted as one API call, as the Autotask REST API
 // would count it (a read counts one call per page), and recorded in a call

@@ -19,8 +19,6 @@ var (
 	_ adsync.ContactStore           = (*Memory)(nil)
 	_ adsync.CountryLister          = (*Memory)(nil)
 	_ adsync.BillingProductAssigner = (*Memory)(nil)
-	_ adsync.ChangedContactsReader  = (*Memory)(nil)
-	_ adsync.APICounter             = (*Memory)(nil)
 )
 
 // MemoryOptions configure a Memory. The zero value is ready to use.
@@ -48,8 +46,7 @@ type Method string
 
 // The methods of Memory that count as API calls.
 const (
-	MethodContacts             Method = "Contacts"             // one call per page
-	MethodContactsChangedSince Method = "ContactsChangedSince" // one call per page
+	MethodContacts             Method = "Contacts" // one call per page
 	MethodCreate               Method = "Create"
 	MethodUpdate               Method = "Update"
 	MethodCheck                Method = "Check"
@@ -83,8 +80,6 @@ type Call struct {
 	// ProductID is the billing product of AssignBillingProduct, or the
 	// BillingProductID of a Create.
 	ProductID int64
-	// Since is the time of a ContactsChangedSince.
-	Since time.Time
 
 	// Applied reports, in the log, that the call took effect: a write
 	// that was made (even if its response was then lost) or a page read.
@@ -103,7 +98,7 @@ func (c *Call) IsWrite() bool {
 // failed. Reads are pages (one per call).
 type Counts struct {
 	Calls   int64 // every call: APICalls
-	Reads   int64 // pages of Contacts and ContactsChangedSince
+	Reads   int64 // pages of Contacts
 	Creates int64
 	Updates int64
 	Other   int64 // Check, Countries, AssignBillingProduct
@@ -420,8 +415,9 @@ func (m *Memory) Counts() Counts {
 	return m.counts
 }
 
-// APICalls returns the number of calls made so far, failed ones included
-// (adsync.APICounter).
+// APICalls returns the number of calls made so far, failed ones included:
+// the number of the last call, for FailCall and LoseResponse. (Each call
+// also counts for its run through adsync.CountAPICall.)
 func (m *Memory) APICalls() int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -439,7 +435,7 @@ func (m *Memory) begin(c *Call) fault {
 	m.counts.Calls++
 	c.N = m.counts.Calls
 	switch c.Method {
-	case MethodContacts, MethodContactsChangedSince:
+	case MethodContacts:
 		m.counts.Reads++
 	case MethodCreate:
 		m.counts.Creates++
@@ -536,21 +532,14 @@ func (m *Memory) Countries(ctx context.Context) ([]adsync.Country, error) {
 // Contacts reads the company's contacts in ascending id order, one call per
 // page (adsync.ContactStore). fields is ignored: every value is returned.
 func (m *Memory) Contacts(ctx context.Context, companyID int64, _ adsync.FieldSet, page func([]adsync.Contact) error) error {
-	return m.read(ctx, Call{Method: MethodContacts, CompanyID: companyID}, nil, page)
+	return m.read(ctx, Call{Method: MethodContacts, CompanyID: companyID}, page)
 }
 
-// ContactsChangedSince reads, like Contacts, the contacts whose LastModified
-// is at or after since (adsync.ChangedContactsReader).
-func (m *Memory) ContactsChangedSince(ctx context.Context, companyID int64, since time.Time, _ adsync.FieldSet, page func([]adsync.Contact) error) error {
-	keep := func(c *adsync.Contact) bool { return !c.LastModified.Before(since) }
-	return m.read(ctx, Call{Method: MethodContactsChangedSince, CompanyID: companyID, Since: since}, keep, page)
-}
-
-// read pages through the company's contacts that keep accepts (all when
-// nil), as Autotask does: each page is a query for ids above the last one
-// seen, so contacts created during a read with higher ids are included.
-// page is called without the lock held, so it may call the store.
-func (m *Memory) read(ctx context.Context, c Call, keep func(*adsync.Contact) bool, page func([]adsync.Contact) error) error {
+// read pages through the company's contacts as Autotask does: each page is
+// a query for ids above the last one seen, so contacts created during a
+// read with higher ids are included. page is called without the lock held,
+// so it may call the store.
+func (m *Memory) read(ctx context.Context, c Call, page func([]adsync.Contact) error) error {
 	var after int64 // the last id delivered
 	buf := make([]adsync.Contact, 0, m.pageSize)
 	for n := 1; ; n++ {
@@ -564,9 +553,7 @@ func (m *Memory) read(ctx context.Context, c Call, keep func(*adsync.Contact) bo
 			}
 			i := co.after(after)
 			for ; i < len(co.contacts) && len(buf) < m.pageSize; i++ {
-				if ct := co.contacts[i]; keep == nil || keep(ct) {
-					buf = append(buf, *ct)
-				}
+				buf = append(buf, *co.contacts[i])
 			}
 			// A full page may be followed by more: ask again, as a
 			// client following nextPageUrl does.

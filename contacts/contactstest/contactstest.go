@@ -9,8 +9,8 @@
 //		})
 //	}
 //
-// The optional capabilities (adsync.CountryLister, adsync.ChangedContactsReader,
-// adsync.BillingProductAssigner, adsync.ContactGetter, adsync.APICounter) are found by type
+// The optional capabilities (adsync.CountryLister,
+// adsync.BillingProductAssigner, adsync.ContactGetter) are found by type
 // assertion on the store: their subtests run when the store implements
 // them and are skipped, with the reason, otherwise.
 //
@@ -98,10 +98,8 @@ var cases = []testCase{
 	{"Check", testCheck},
 	{"LastModifiedAdvancesOnUpdate", testLastModified},
 	{"Countries", testCountries},
-	{"ContactsChangedSince", testChangedSince},
 	{"AssignBillingProduct", testBillingProduct},
 	{"GetContact", testGetContact},
-	{"APICalls", testAPICalls},
 }
 
 // suite carries one subtest's harness, store and context.
@@ -213,9 +211,7 @@ const (
 	ruleCheck       = "Check returns nil for an existing company and an error wrapping adsync.ErrNotFound for a missing one"
 	ruleModified    = "Contact.LastModified is the time of the last change: an update moves it forward"
 	ruleCountries   = "Countries returns Autotask's country list: unique positive ids, unique upper-case ISO 3166-1 alpha-2 codes, names"
-	ruleChanged     = "ContactsChangedSince reads like Contacts, restricted to the contacts whose LastModified is at or after since"
 	ruleBilling     = "AssignBillingProduct assigns a billing product to a contact the sync created (R-FIELD-7)"
-	ruleAPICalls    = "APICalls returns the number of API calls made so far: it never decreases, and each read or write counts"
 	ruleGet         = "GetContact returns the contact with the id, whatever its company, and an error wrapping adsync.ErrNotFound if it does not exist"
 	ruleCreateNoCo  = "Create under a company that does not exist fails and creates nothing"
 	ruleReadAllPage = "Contacts returns every contact of the company: the contacts created are all read back"
@@ -763,43 +759,6 @@ func testCountries(t *testing.T, s *suite) {
 	}
 }
 
-func testChangedSince(t *testing.T, s *suite) {
-	cr, ok := s.store.(adsync.ChangedContactsReader)
-	if !ok {
-		t.Skip("the store is not an adsync.ChangedContactsReader")
-	}
-	co := s.newCompany()
-	a := s.create(co, person("Al", uniq("Same"), ""))
-	b := s.create(co, person("Bea", uniq("Changed"), ""))
-	var since time.Time
-	for _, c := range s.mustRead(co) {
-		if c.LastModified.After(since) {
-			since = c.LastModified
-		}
-	}
-	// A millisecond on, so that a store keeping milliseconds does not
-	// round since back onto a's stamp.
-	since = since.Add(time.Millisecond)
-	s.touchUntil(co, b, since)
-
-	var got []int64
-	err := cr.ContactsChangedSince(s.ctx, co, since, adsync.AllFieldSet, func(p []adsync.Contact) error {
-		for _, c := range p {
-			got = append(got, c.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		s.fatal(ruleChanged, "ContactsChangedSince: %v", err)
-	}
-	if !slices.Contains(got, b) {
-		s.broken(ruleChanged, "contact %d was updated after since and is not read (read %v)", b, got)
-	}
-	if slices.Contains(got, a) {
-		s.broken(ruleChanged, "contact %d was last modified before since and is read (read %v)", a, got)
-	}
-}
-
 func testBillingProduct(t *testing.T, s *suite) {
 	ba, ok := s.store.(adsync.BillingProductAssigner)
 	if !ok {
@@ -815,24 +774,6 @@ func testBillingProduct(t *testing.T, s *suite) {
 	id := s.create(co, person("Bill", uniq("Product"), ""))
 	if err := ba.AssignBillingProduct(s.ctx, id, product); err != nil {
 		s.broken(ruleBilling, "AssignBillingProduct(contact %d, product %d): %v", id, product, err)
-	}
-}
-
-func testAPICalls(t *testing.T, s *suite) {
-	ac, ok := s.store.(adsync.APICounter)
-	if !ok {
-		t.Skip("the store is not an adsync.APICounter")
-	}
-	co := s.newCompany()
-	n0 := ac.APICalls()
-	id := s.create(co, person("Cnt", uniq("Calls"), ""))
-	n1 := ac.APICalls()
-	if n1 <= n0 {
-		s.broken(ruleAPICalls, "a Create moved APICalls from %d to %d", n0, n1)
-	}
-	s.get(co, id)
-	if n2 := ac.APICalls(); n2 <= n1 {
-		s.broken(ruleAPICalls, "a read moved APICalls from %d to %d", n1, n2)
 	}
 }
 

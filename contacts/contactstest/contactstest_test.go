@@ -36,7 +36,6 @@ type mutant struct {
 	updateAll      bool // Update writes every field
 	anyCompany     bool // Update ignores u.CompanyID
 	plainErrors    bool // errors lose their sentinel
-	changedAll     bool // ContactsChangedSince ignores since
 	frozenModified bool // LastModified never moves (a stopped clock)
 }
 
@@ -55,7 +54,6 @@ var mutants = map[string]struct {
 	"update writes all":    {mutant{updateAll: true}, "contract: Update applies only the fields in u.Fields"},
 	"update any company":   {mutant{anyCompany: true}, "given company"},
 	"sentinels lost":       {mutant{plainErrors: true}, "adsync.ErrValidation, naming the field"},
-	"changed since all":    {mutant{changedAll: true}, "contract: ContactsChangedSince reads like Contacts"},
 	"frozen LastModified":  {mutant{frozenModified: true}, "contract: Contact.LastModified is the time of the last change"},
 }
 
@@ -132,13 +130,6 @@ func (m *mutant) Update(ctx context.Context, u adsync.ContactUpdate) error {
 
 func (m *mutant) Check(ctx context.Context, co int64) error {
 	return m.err(m.Memory.Check(m.ctx(ctx), co))
-}
-
-func (m *mutant) ContactsChangedSince(ctx context.Context, co int64, since time.Time, fs adsync.FieldSet, page func([]adsync.Contact) error) error {
-	if m.changedAll {
-		since = time.Time{}
-	}
-	return m.err(m.Memory.ContactsChangedSince(m.ctx(ctx), co, since, fs, page))
 }
 
 func newMutant(name string) contactstest.Harness {
