@@ -193,28 +193,30 @@ func (s *suite) get(company, id int64) adsync.Contact {
 	return adsync.Contact{}
 }
 
-// The rules, quoted in failure messages.
+// The rules, quoted in failure messages. Each names the type or method
+// whose doc comment states it (adsync.ContactStore and its optional
+// capabilities); rules_test.go checks that it exists.
 const (
-	ruleCreate      = "Create creates a contact under c.CompanyID, active, with the non-blank values of c.Values, and returns its (positive) id"
-	ruleBlank       = "Create writes only the non-blank values of c.Values (R-FIELD-1: a blank value is empty or whitespace-only)"
-	ruleRead        = "Contacts reads every contact of the company, active and inactive, and returns nil when the whole read completed"
-	rulePages       = "Contacts calls page with 1 to adsync.MaxPageSize (500) contacts at a time, in ascending id order, each contact once"
-	ruleScope       = "Contacts reads the contacts of the given company only (R-SCOPE-6)"
-	rulePageErr     = "if page returns an error, Contacts stops and returns it (errors.Is must find it)"
-	ruleCancel      = "every method honours ctx: a cancelled context gives an error wrapping context.Canceled, and a read cut short never returns nil (R-DEACT-3)"
-	ruleUpdate      = "Update applies only the fields in u.Fields, and isActive only when u.Active is set; other fields are left as they are (R-FIELD-3)"
-	ruleUpdateMiss  = "Update returns an error wrapping adsync.ErrNotFound when the contact does not exist in u.CompanyID"
-	ruleMissingCo   = "Contacts returns an error wrapping adsync.ErrNotFound if the company does not exist"
-	ruleValidation  = "Create and Update return an error wrapping adsync.ErrValidation, naming the field, when the values are refused, and write nothing"
-	ruleRoundTrip   = "a value written by Create is read back unchanged, up to the field's maximum length in runes (adsync.Field.MaxLen)"
-	ruleConcurrent  = "methods may be called concurrently: concurrent creates all land, each with its own id"
-	ruleCheck       = "Check returns nil for an existing company and an error wrapping adsync.ErrNotFound for a missing one"
-	ruleModified    = "Contact.LastModified is the time of the last change: an update moves it forward"
-	ruleCountries   = "Countries returns Autotask's country list: unique positive ids, unique upper-case ISO 3166-1 alpha-2 codes, names"
-	ruleBilling     = "AssignBillingProduct assigns a billing product to a contact the sync created (R-FIELD-7)"
-	ruleGet         = "GetContact returns the contact with the id, whatever its company, and an error wrapping adsync.ErrNotFound if it does not exist"
-	ruleCreateNoCo  = "Create under a company that does not exist fails and creates nothing"
-	ruleReadAllPage = "Contacts returns every contact of the company: the contacts created are all read back"
+	ruleCreate      = "ContactStore.Create: creates a contact under c.CompanyID, active, with the non-blank values of c.Values, and returns its (positive) id"
+	ruleBlank       = "ContactStore.Create: writes only the non-blank values of c.Values (R-FIELD-1: a blank value is empty or whitespace only)"
+	ruleRead        = "ContactStore.Contacts: reads every contact of the company, active and inactive, and returns nil only when the whole read completed"
+	rulePages       = "ContactStore.Contacts: calls page with 1 to adsync.MaxPageSize (500) contacts at a time, in ascending id order across the read, each contact once"
+	ruleScope       = "ContactStore.Contacts: reads the contacts of the given company and no other (R-SCOPE-6)"
+	rulePageErr     = "ContactStore.Contacts: if page returns an error, Contacts stops at once and returns an error that errors.Is finds it in"
+	ruleCancel      = "ContactStore: every method honours ctx: a cancelled context gives an error wrapping context.Canceled and writes nothing, and a read cut short never returns nil (R-DEACT-3)"
+	ruleUpdate      = "ContactStore.Update: applies only the fields in u.Fields, and isActive only when u.Active is set; other fields are left as they are (R-FIELD-3)"
+	ruleUpdateMiss  = "ContactStore.Update: returns an error wrapping adsync.ErrNotFound, changing nothing, when the contact does not exist in u.CompanyID"
+	ruleMissingCo   = "ContactStore.Contacts: returns an error wrapping adsync.ErrNotFound, without calling page, if the company does not exist"
+	ruleValidation  = "ContactStore.Create: refuses a blank first or last name (R-FIELD-5) and an over-long value (R-FIELD-4), as Update does the latter, with an error wrapping adsync.ErrValidation naming the field, and writes nothing"
+	ruleRoundTrip   = "ContactStore: a value written is read back unchanged, up to the field's maximum length in runes (adsync.Field.MaxLen)"
+	ruleConcurrent  = "ContactStore: methods may be called concurrently: concurrent creates all land, each with its own id"
+	ruleCheck       = "ContactStore.Check: returns nil for an existing company and an error wrapping adsync.ErrNotFound for a missing one"
+	ruleModified    = "ContactStore: Contact.LastModified is the time of the contact's last change, never zero: an update moves it forward"
+	ruleCountries   = "CountryLister.Countries: returns Autotask's country list, not empty: unique positive ids, unique upper-case ISO 3166-1 alpha-2 codes, names"
+	ruleBilling     = "BillingProductAssigner.AssignBillingProduct: assigns a billing product that exists to a contact the sync created (R-FIELD-7)"
+	ruleGet         = "ContactGetter.GetContact: returns the contact with the id, whatever its company, and an error wrapping adsync.ErrNotFound if it does not exist"
+	ruleCreateNoCo  = "ContactStore.Create: under a company that does not exist it fails and creates nothing"
+	ruleReadAllPage = "ContactStore.Contacts: reads every contact of the company: the contacts created are all read back"
 )
 
 // person returns values with a first, last name and email.
