@@ -16,5 +16,20 @@
 // failed, which is what a timeout after the server committed a write looks
 // like to a client (R-RUN-7).
 //
+// The code is in three files: memory.go is the store (the ContactStore
+// methods and their bookkeeping), memory_faults.go the call log and the
+// fault-injection API (Calls, Counts, FailCall, LoseResponse, FailWhere,
+// LoseWhere), memory_edit.go the direct access a test uses to set up and
+// inspect the company behind the API's back (AddCompany, Seed, Edit,
+// Delete, All, Contact).
+//
+// Why it is here and not in contacts/contactstest, the way testing/fstest
+// keeps MapFS with its suite: contactstest is the conformance suite and
+// imports package testing; Memory is also a plain ContactStore that
+// programs run (examples/custommatcher and examples/customhistory plan
+// against it), and a program should not link a test suite to get one.
+// sourcetest.Memory is small and used only by tests, so it lives with its
+// suite.
+//
 // Memory is safe for concurrent use. It is not meant for production.
 package contacts
