@@ -127,6 +127,20 @@ type Config struct {
 	Logger *slog.Logger `json:"-"`
 }
 
+// withDefaults returns c with each optional field left zero set to its
+// documented default. New applies it to its own copy once Validate passed;
+// the caller's Config is never changed. (ldap.Config and autotask.Config
+// fill their defaults the same way.)
+func (c Config) withDefaults() Config {
+	if c.Cloud == "" {
+		c.Cloud = CloudPublic
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = DefaultMaxRetries
+	}
+	return c
+}
+
 var (
 	guidPattern     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	domainPattern   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)

@@ -283,3 +283,13 @@ func TestNoSecretLeaks(t *testing.T) {
 		})
 	}
 }
+
+// An *Error matches its kind and its cause, and says what failed once,
+// with the package's prefix.
+func TestErrorShape(t *testing.T) {
+	err := fmt.Errorf("adsync: check the directory of %q: %w", "acme",
+		&graph.Error{Op: "reading the members of group " + gid, Kind: adsync.ErrUnavailable, Err: context.Canceled})
+	assert.ErrorIs(t, err, adsync.ErrUnavailable)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, `adsync: check the directory of "acme": graph: reading the members of group `+gid+`: context canceled`, err.Error())
+}

@@ -34,14 +34,13 @@ const pageSize = 999
 // It implements adsync.DirectorySource and adsync.IncrementalSource. Its
 // methods are safe for concurrent use.
 type Source struct {
-	cfg        Config
-	log        *slog.Logger
-	cred       azcore.TokenCredential
-	scope      string
-	base       string // Graph root, no trailing slash
-	adapter    *msgraphcore.GraphRequestAdapterBase
-	m          *mapping
-	maxRetries int
+	cfg     Config
+	log     *slog.Logger
+	cred    azcore.TokenCredential
+	scope   string
+	base    string // Graph root, no trailing slash
+	adapter *msgraphcore.GraphRequestAdapterBase
+	m       *mapping
 }
 
 var (
@@ -55,13 +54,11 @@ func New(cfg Config) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	ep, _ := cfg.Cloud.Endpoints()
-	s := &Source{cfg: cfg, log: cfg.Logger, scope: ep.Scope, base: strings.TrimRight(ep.GraphRoot, "/"), maxRetries: cfg.MaxRetries}
+	s := &Source{cfg: cfg, log: cfg.Logger, scope: ep.Scope, base: strings.TrimRight(ep.GraphRoot, "/")}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.maxRetries == 0 {
-		s.maxRetries = DefaultMaxRetries
 	}
 	if cfg.BaseURL != "" {
 		s.base = strings.TrimRight(cfg.BaseURL, "/")
@@ -102,7 +99,7 @@ func New(cfg Config) (*Source, error) {
 // with the retries bounded by MaxRetries.
 func (s *Source) httpClient() *http.Client {
 	mws, _ := khttp.GetDefaultMiddlewaresWithOptions(&khttp.RetryHandlerOptions{
-		MaxRetries:   s.maxRetries,
+		MaxRetries:   s.cfg.MaxRetries,
 		DelaySeconds: 3,
 		ShouldRetry:  func(time.Duration, int, *http.Request, *http.Response) bool { return true },
 	})

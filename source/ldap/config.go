@@ -147,7 +147,7 @@ func DefaultAttributes() map[adsync.Field]string {
 // does, and a password written into the URL is masked.
 func (c Config) String() string {
 	return fmt.Sprintf("ldap.Config{URL: %q, BindName: %q, Password: %q, BaseDN: %q, GroupDN: %q, TLS: %s}",
-		urlForDisplay(c.URL), c.BindName, c.Password, c.BaseDN, c.GroupDN, c.verifyMode())
+		urlForDisplay(c.URL), c.BindName, c.Password, c.BaseDN, c.GroupDN, c.withDefaults().TLS.Verify)
 }
 
 // MarshalJSON encodes the configuration with any password written into the
@@ -186,35 +186,27 @@ func (c Config) GoString() string { return c.String() }
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("url", urlForDisplay(c.URL)), slog.String("bind", c.BindName),
 		slog.String("baseDN", c.BaseDN), slog.String("groupDN", c.GroupDN),
-		slog.String("tls", string(c.verifyMode())))
+		slog.String("tls", string(c.withDefaults().TLS.Verify)))
 }
 
-func (c *Config) verifyMode() VerifyMode {
+// withDefaults returns c with each optional field left zero set to its
+// documented default. New applies it to its own copy once Validate passed;
+// the caller's Config is never changed. (graph.Config and autotask.Config
+// fill their defaults the same way.)
+func (c Config) withDefaults() Config {
 	if c.TLS.Verify == "" {
-		return VerifyFull
+		c.TLS.Verify = VerifyFull
 	}
-	return c.TLS.Verify
-}
-
-func (c *Config) pageSize() int {
 	if c.PageSize == 0 {
-		return DefaultPageSize
+		c.PageSize = DefaultPageSize
 	}
-	return c.PageSize
-}
-
-func (c *Config) dialTimeout() time.Duration {
 	if c.DialTimeout == 0 {
-		return DefaultDialTimeout
+		c.DialTimeout = DefaultDialTimeout
 	}
-	return c.DialTimeout
-}
-
-func (c *Config) timeout() time.Duration {
 	if c.Timeout == 0 {
-		return DefaultTimeout
+		c.Timeout = DefaultTimeout
 	}
-	return c.Timeout
+	return c
 }
 
 func bad(field, format string, args ...any) error {
@@ -246,7 +238,7 @@ type compiled struct {
 }
 
 func (c *Config) compile() (*compiled, error) {
-	k := &compiled{cfg: *c, log: c.Logger}
+	k := &compiled{cfg: c.withDefaults(), log: c.Logger}
 	if k.log == nil {
 		k.log = slog.New(slog.DiscardHandler)
 	}
@@ -302,7 +294,7 @@ func (c *Config) compile() (*compiled, error) {
 		// which then reads nothing: refuse it here.
 		return nil, bad("password", "required (an empty password makes an anonymous bind)")
 	}
-	switch c.verifyMode() {
+	switch k.cfg.TLS.Verify {
 	case VerifyFull, VerifyChainOnly, VerifyInsecure:
 	default:
 		return nil, bad("tls.verify", "%q is not a mode (want %q, %q or %q)", c.TLS.Verify, VerifyFull, VerifyChainOnly, VerifyInsecure)
@@ -312,7 +304,7 @@ func (c *Config) compile() (*compiled, error) {
 			return nil, bad("tls.ca", "%v", err)
 		}
 	}
-	if c.verifyMode() == VerifyChainOnly && k.roots == nil {
+	if k.cfg.TLS.Verify == VerifyChainOnly && k.roots == nil {
 		return nil, bad("tls.ca", "chain-only verification needs the CA that signed the DC's certificate")
 	}
 	if c.DialTimeout < 0 {

@@ -2,6 +2,7 @@ package ldap_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,10 +157,20 @@ func TestGUIDString(t *testing.T) {
 	assert.Equal(t, "", adldap.GUIDString(b[:15]))
 }
 
-func TestTLSErrorIs(t *testing.T) {
-	err := fmt.Errorf("check: %w", &adldap.TLSError{Status: adsync.TLSExpired, Msg: "expired", Err: errors.New("x509")})
+// An *Error matches its kind and its cause, and says what failed once,
+// with the package's prefix.
+func TestErrorShape(t *testing.T) {
+	cause := errors.New("x509: certificate has expired")
+	err := fmt.Errorf("adsync: check the directory of %q: %w", "acme",
+		&adldap.Error{Op: "TLS handshake with dc1:636", Kind: adsync.ErrTLS, Err: cause, TLS: adsync.TLSExpired, Message: "expired"})
 	assert.ErrorIs(t, err, adsync.ErrTLS)
+	assert.ErrorIs(t, err, cause)
 	assert.True(t, adsync.IsSystemic(err))
+	assert.Equal(t, `adsync: check the directory of "acme": ldap: TLS handshake with dc1:636: expired`, err.Error())
+	var le *adldap.Error
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, adsync.TLSExpired, le.TLS)
+	assert.Equal(t, "ldap: read the rootDSE: context canceled", (&adldap.Error{Op: "read the rootDSE", Err: context.Canceled}).Error())
 }
 
 // A URL with a password in it (ldaps://user:password@dc, as some tools take
