@@ -15,6 +15,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/internal/errkind"
 )
 
 // Permissions are the application permissions the source needs, with admin
@@ -80,15 +81,7 @@ func (e *Error) Error() string {
 }
 
 // Unwrap returns Kind and the cause, those that are set.
-func (e *Error) Unwrap() []error {
-	var errs []error
-	for _, err := range []error{e.Kind, e.Err} {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
-}
+func (e *Error) Unwrap() []error { return errkind.Unwrap(e.Kind, e.Err) }
 
 var aadstsPattern = regexp.MustCompile(`AADSTS(\d+)`)
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/internal/errkind"
 )
 
 // Error is a failed LDAP operation, with the same shape as graph.Error: what
@@ -50,15 +51,7 @@ func (e *Error) Error() string {
 }
 
 // Unwrap returns Kind and the cause, those that are set.
-func (e *Error) Unwrap() []error {
-	var errs []error
-	for _, err := range []error{e.Kind, e.Err} {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
-}
+func (e *Error) Unwrap() []error { return errkind.Unwrap(e.Kind, e.Err) }
 
 // opErr returns an *Error of kind (nil for none) with a formatted message.
 func opErr(op string, kind, cause error, format string, args ...any) error {
