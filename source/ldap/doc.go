@@ -37,5 +37,10 @@
 // reached by IP) and VerifyInsecure (nothing checked; logged as a warning on
 // every connection and reported as TLS status "untrusted").
 //
+// Errors are *Error values, shaped like graph.Error: what failed, the
+// adsync sentinel it stands for (ErrUnauthorized, ErrTLS with the TLS
+// status, ErrNotFound for a base, group or OU DN, ErrUnavailable,
+// ErrCursorExpired) and the cause, each message starting with "ldap: ".
+//
 // Nothing is ever written to the directory (R-SCOPE-1).
 package ldap
