@@ -11,8 +11,8 @@ type callCounterKey struct{}
 // record (R-RUN-4). A ContactStore calls it for every request it sends,
 // retries and bookkeeping included, with the context it was given; the
 // Syncer then counts exactly its own run's calls, even when several runs
-// share one store at once. A store that does not call it is counted by
-// APICounter instead, which cannot tell concurrent runs apart.
+// share one store at once. A store that does not call it records no
+// calls.
 func CountAPICall(ctx context.Context) {
 	if c, ok := ctx.Value(callCounterKey{}).(*atomic.Int64); ok {
 		c.Add(1)

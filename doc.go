@@ -16,8 +16,7 @@
 //
 //   - DirectorySource reads the users (optional: IncrementalSource).
 //   - ContactStore reads and writes the contacts (optional: CountryLister,
-//     BillingProductAssigner, ChangedContactsReader, ContactGetter,
-//     APICounter).
+//     BillingProductAssigner, ContactGetter).
 //   - Matcher decides for users without a link: Autotask's rules are in
 //     package matcher; MatcherFunc adapts a function.
 //   - HistoryStore keeps runs, links, conflicts and resolutions, the

@@ -47,10 +47,6 @@ func withConfig(f func(*adsync.OrgConfig)) envOption {
 	return func(e *env) { f(&e.org.Config) }
 }
 
-func withSource(o *sourcetest.MemoryOptions) envOption {
-	return func(e *env) { e.src = sourcetest.NewMemory(o) }
-}
-
 func withSyncerOptions(f func(*adsync.Options)) envOption {
 	return func(e *env) { f(&e.opts) }
 }

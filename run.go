@@ -166,8 +166,8 @@ type Run struct {
 	Failures []WriteFailure `json:"failures,omitempty"`
 	// Held lists the held deactivations of a held run (R-DEACT-4).
 	Held []HeldDeactivation `json:"held,omitempty"`
-	// APICalls is the number of Autotask API calls the run made, when the
-	// store counts them (APICounter).
+	// APICalls is the number of Autotask API calls the run made, as the
+	// store counted them with CountAPICall.
 	APICalls int64 `json:"apiCalls"`
 	// TLS is the directory connection status seen by the run (R-STATUS-2).
 	TLS TLSStatus `json:"tls,omitempty"`

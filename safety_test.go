@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/adsync"
-	"github.com/psasync/adsync/source/sourcetest"
 )
 
 // The safety features' state is kept in the history: their scenarios run
@@ -133,7 +132,7 @@ func TestGracePeriod(t *testing.T) {
 			name: "R-DEACT-8 a disabled user waits out the grace period by default",
 			// The source delivers disabled users, the organization keeps
 			// them out of scope (R-SCOPE-8).
-			opts: []envOption{grace, withSource(&sourcetest.MemoryOptions{IncludeDisabled: true})},
+			opts: []envOption{grace},
 			setup: func(e *env) {
 				three(e)
 				u := user("u0", "A", "B0", "u0@x.example")
@@ -150,8 +149,7 @@ func TestGracePeriod(t *testing.T) {
 		},
 		{
 			name: "R-DEACT-8 a disabled user is deactivated at once when the organization says so",
-			opts: []envOption{withConfig(func(c *adsync.OrgConfig) { c.DeactivateAfter, c.DisabledAtOnce = 72*time.Hour, true }),
-				withSource(&sourcetest.MemoryOptions{IncludeDisabled: true})},
+			opts: []envOption{withConfig(func(c *adsync.OrgConfig) { c.DeactivateAfter, c.DisabledAtOnce = 72*time.Hour, true })},
 			setup: func(e *env) {
 				three(e)
 				u := user("u0", "A", "B0", "u0@x.example")

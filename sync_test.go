@@ -12,7 +12,6 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/contacts"
-	"github.com/psasync/adsync/source/sourcetest"
 )
 
 // ruleCase is one end-to-end case of the sync rules: set up the directory
@@ -108,8 +107,7 @@ func TestScopeRules(t *testing.T) {
 		},
 		{
 			name: "R-SCOPE-8 include disabled keeps them in scope",
-			opts: []envOption{withConfig(func(c *adsync.OrgConfig) { c.IncludeDisabled = true }),
-				withSource(&sourcetest.MemoryOptions{IncludeDisabled: true})},
+			opts: []envOption{withConfig(func(c *adsync.OrgConfig) { c.IncludeDisabled = true })},
 			setup: func(e *env) {
 				e.src.Put(adsync.User{ID: "u3", Values: user("", "Cy", "Oh", "cy@x.example").Values})
 			},

@@ -355,7 +355,6 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	s.observe("RunStarted", func(o Observer) {
 		o.RunStarted(RunStart{OrgID: cfg.ID, RunID: run.ID, Trigger: trigger, Started: run.Started})
 	})
-	calls0 := s.apiCalls()
 	ctx, calls := withCallCounter(ctx)
 
 	runErr := func() error {
@@ -388,9 +387,6 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	run.Failures = capList(run.Failures)
 	run.boundTexts()
 	run.APICalls = calls.Load()
-	if run.APICalls == 0 { // a store that does not call CountAPICall
-		run.APICalls = s.apiCalls() - calls0
-	}
 	run.Ended = s.now()
 	switch {
 	case runErr != nil && ctx.Err() != nil && errors.Is(runErr, context.Cause(ctx)):
@@ -441,13 +437,6 @@ func (s *Syncer) interruptStale(ctx context.Context, orgID string, runs []Run) e
 		s.log.Warn("run found interrupted", "org", orgID, "run", r.ID, "started", r.Started)
 	}
 	return nil
-}
-
-func (s *Syncer) apiCalls() int64 {
-	if c, ok := s.opts.Store.(APICounter); ok {
-		return c.APICalls()
-	}
-	return 0
 }
 
 func capList[T any](xs []T) []T {

@@ -120,7 +120,8 @@ func (c *Client) GoString() string { return c.String() }
 func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
 
 // APICalls is the number of HTTP requests sent to Autotask so far, zone
-// lookups and retries included (adsync.APICounter).
+// lookups and retries included. A run counts its own through
+// adsync.CountAPICall.
 func (c *Client) APICalls() int64 { return c.calls.Load() }
 
 // request is one API call.

@@ -18,11 +18,9 @@ import (
 // Compile-time checks of the interfaces the Client implements.
 var (
 	_ adsync.ContactStore           = (*Client)(nil)
-	_ adsync.ChangedContactsReader  = (*Client)(nil)
 	_ adsync.BillingProductAssigner = (*Client)(nil)
 	_ adsync.CountryLister          = (*Client)(nil)
 	_ adsync.ContactGetter          = (*Client)(nil)
-	_ adsync.APICounter             = (*Client)(nil)
 )
 
 // pageSize is Autotask's largest page (§3.4).
@@ -133,12 +131,6 @@ func includeFields(fs adsync.FieldSet) []string {
 // one query per 500 contacts, ids ascending.
 func (c *Client) Contacts(ctx context.Context, companyID int64, fields adsync.FieldSet, page func([]adsync.Contact) error) error {
 	return c.scan(ctx, companyID, nil, fields, page)
-}
-
-// ContactsChangedSince reads the company's contacts whose lastModifiedDate
-// is at or after since.
-func (c *Client) ContactsChangedSince(ctx context.Context, companyID int64, since time.Time, fields adsync.FieldSet, page func([]adsync.Contact) error) error {
-	return c.scan(ctx, companyID, []filter{{Op: "gte", Field: "lastModifiedDate", Value: wireTime(since)}}, fields, page)
 }
 
 func (c *Client) scan(ctx context.Context, companyID int64, extra []filter, fields adsync.FieldSet, page func([]adsync.Contact) error) error {

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/psasync/adsync"
 )
 
 // days is a duration that also takes whole days, "7d", as the safety
@@ -34,13 +32,4 @@ func (d *days) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*d = days(v)
 	return nil
-}
-
-// DeliverDisabled says whether the directory source delivers disabled
-// accounts: when the organization keeps them in scope, and when it
-// deactivates them at once despite a grace period (R-DEACT-8), so that a
-// full read tells a disabled user (out of scope, R-SCOPE-8) from a missing
-// one (waiting out the grace period).
-func DeliverDisabled(oc adsync.OrgConfig) bool {
-	return oc.IncludeDisabled || (oc.DisabledAtOnce && oc.DeactivateAfter > 0)
 }

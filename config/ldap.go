@@ -69,7 +69,7 @@ func buildLDAP(s *Section, settings any) (Directory, error) {
 		TLS:         ldap.TLSConfig{CA: ca, ServerName: y.TLS.ServerName, Verify: ldap.VerifyMode(y.TLS.Verify)},
 		DialTimeout: y.DialTimeout, Timeout: y.Timeout, BaseDN: y.BaseDN, GroupDN: y.GroupDN,
 		DirectMembersOnly: y.DirectMembersOnly, OUs: y.OUs, Filter: y.Filter, PageSize: y.PageSize,
-		IncludeDisabled: DeliverDisabled(oc), EmailFromUPN: oc.EmailFromUPN, Attributes: oc.SourceOverrides()}
+		Attributes: oc.SourceOverrides()}
 	if y.BaseDN == "" {
 		return nil, s.Errorf("baseDN", "required: the subtree to search, e.g. DC=corp,DC=example")
 	}

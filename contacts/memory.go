@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,8 +18,6 @@ var (
 	_ adsync.ContactStore           = (*Memory)(nil)
 	_ adsync.CountryLister          = (*Memory)(nil)
 	_ adsync.BillingProductAssigner = (*Memory)(nil)
-	_ adsync.ChangedContactsReader  = (*Memory)(nil)
-	_ adsync.APICounter             = (*Memory)(nil)
 )
 
 // MemoryOptions configure a Memory. The zero value is ready to use.
@@ -41,81 +38,6 @@ type MemoryOptions struct {
 	// benchmarks, where it would hold every value written. Counts and
 	// APICalls are kept either way.
 	NoCallLog bool
-}
-
-// Method names a ContactStore method in the call log and in fault rules.
-type Method string
-
-// The methods of Memory that count as API calls.
-const (
-	MethodContacts             Method = "Contacts"             // one call per page
-	MethodContactsChangedSince Method = "ContactsChangedSince" // one call per page
-	MethodCreate               Method = "Create"
-	MethodUpdate               Method = "Update"
-	MethodCheck                Method = "Check"
-	MethodCountries            Method = "Countries"
-	MethodAssignBillingProduct Method = "AssignBillingProduct"
-)
-
-// Call describes one API call: what fault rules see before it runs, and what
-// the call log records after.
-type Call struct {
-	// N is the call's number, 1-based, counted across every method; it is
-	// the number FailCall and LoseResponse take.
-	N int64
-	// Method is the method called.
-	Method Method
-	// CompanyID is the company of a read, Create, Update or Check.
-	CompanyID int64
-	// ContactID is the contact of an Update or AssignBillingProduct; for a
-	// Create, the id assigned, in the log only and only when Applied.
-	ContactID int64
-	// Page is the 1-based page number of a read.
-	Page int
-	// Fields are the fields written: u.Fields of an Update, the non-blank
-	// fields of a Create.
-	Fields adsync.FieldSet
-	// Values are the values of a Create (its non-blank ones) or an Update
-	// (those of Fields).
-	Values adsync.Values
-	// Active is u.Active of an Update.
-	Active *bool
-	// ProductID is the billing product of AssignBillingProduct, or the
-	// BillingProductID of a Create.
-	ProductID int64
-	// Since is the time of a ContactsChangedSince.
-	Since time.Time
-
-	// Applied reports, in the log, that the call took effect: a write
-	// that was made (even if its response was then lost) or a page read.
-	Applied bool
-	// Err is, in the log, the error the call returned; nil on success.
-	Err error
-}
-
-// IsWrite reports whether the call is a Create, Update or
-// AssignBillingProduct.
-func (c *Call) IsWrite() bool {
-	return c.Method == MethodCreate || c.Method == MethodUpdate || c.Method == MethodAssignBillingProduct
-}
-
-// Counts are the numbers of calls made, by kind, including the calls that
-// failed. Reads are pages (one per call).
-type Counts struct {
-	Calls   int64 // every call: APICalls
-	Reads   int64 // pages of Contacts and ContactsChangedSince
-	Creates int64
-	Updates int64
-	Other   int64 // Check, Countries, AssignBillingProduct
-}
-
-// Writes returns the number of Create and Update calls.
-func (c Counts) Writes() int64 { return c.Creates + c.Updates }
-
-// Assignment is one billing product assigned to a contact.
-type Assignment struct {
-	ContactID int64
-	ProductID int64
 }
 
 type company struct {
@@ -205,305 +127,6 @@ func DefaultCountries() []adsync.Country {
 	}
 }
 
-// AddCompany adds a company, or renames it if it exists.
-func (m *Memory) AddCompany(id int64, name string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if c, ok := m.companies[id]; ok {
-		c.name = name
-		return
-	}
-	m.companies[id] = &company{name: name}
-}
-
-// Seed adds a contact directly, bypassing Create, its validation and fault
-// injection, and without counting a call: any Active flag and any values.
-// c.ID, when non-zero, is the id to use (it must be free); otherwise the
-// next id is assigned. A zero c.LastModified is set to now. Seed returns the
-// contact's id. It panics if c.CompanyID was not added or c.ID is taken:
-// those are mistakes in the test.
-func (m *Memory) Seed(c adsync.Contact) int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	co, ok := m.companies[c.CompanyID]
-	if !ok {
-		panic(fmt.Sprintf("contacts: Seed: company %d does not exist; call AddCompany first", c.CompanyID))
-	}
-	if c.ID == 0 {
-		c.ID = m.nextID
-	}
-	if _, taken := m.contacts[c.ID]; taken {
-		panic(fmt.Sprintf("contacts: Seed: contact id %d is taken", c.ID))
-	}
-	if c.ID >= m.nextID {
-		m.nextID = c.ID + 1
-	}
-	if c.LastModified.IsZero() {
-		c.LastModified = m.now()
-	}
-	m.insert(co, &c)
-	return c.ID
-}
-
-// insert adds c to the store and to its company's list, kept ascending.
-func (m *Memory) insert(co *company, c *adsync.Contact) {
-	m.contacts[c.ID] = c
-	i := co.after(c.ID - 1)
-	co.contacts = slices.Insert(co.contacts, i, c)
-}
-
-// after returns the index of the company's first contact with an id above id.
-func (co *company) after(id int64) int {
-	return sort.Search(len(co.contacts), func(i int) bool { return co.contacts[i].ID > id })
-}
-
-// remove takes c out of its company's list, with m.mu held.
-func (m *Memory) remove(c *adsync.Contact) {
-	co := m.companies[c.CompanyID]
-	if i := co.after(c.ID - 1); i < len(co.contacts) && co.contacts[i] == c {
-		co.contacts = slices.Delete(co.contacts, i, i+1)
-	}
-	delete(m.contacts, c.ID)
-}
-
-// Delete removes a contact, as a person deleting it in Autotask does (the
-// sync itself never deletes, R-DEACT-1): for tests of a link to a contact
-// that no longer exists (R-LINK-4). It is not an API call. It reports
-// whether the contact existed.
-func (m *Memory) Delete(id int64) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c, ok := m.contacts[id]
-	if ok {
-		m.remove(c)
-	}
-	return ok
-}
-
-// Edit changes a contact directly, as a person editing it in Autotask does:
-// fn may change anything but the ID; a new CompanyID moves the contact to
-// that company, which must exist (Edit panics otherwise). LastModified is
-// set to now unless fn changed it. It is not an API call, and is not
-// subject to faults. It reports whether the contact exists.
-func (m *Memory) Edit(id int64, fn func(*adsync.Contact)) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c, ok := m.contacts[id]
-	if !ok {
-		return false
-	}
-	edited := *c
-	fn(&edited)
-	if edited.ID != id {
-		panic(fmt.Sprintf("contacts: Edit: the id of contact %d cannot change", id))
-	}
-	co, ok := m.companies[edited.CompanyID]
-	if !ok {
-		panic(fmt.Sprintf("contacts: Edit: company %d does not exist; call AddCompany first", edited.CompanyID))
-	}
-	if edited.LastModified.Equal(c.LastModified) {
-		edited.LastModified = m.now()
-	}
-	m.remove(c)
-	*c = edited
-	m.insert(co, c)
-	return true
-}
-
-// Contact returns a copy of the contact with the given id.
-func (m *Memory) Contact(id int64) (adsync.Contact, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c, ok := m.contacts[id]
-	if !ok {
-		return adsync.Contact{}, false
-	}
-	return *c, true
-}
-
-// All returns copies of the company's contacts, sorted by id; nil for an
-// unknown company.
-func (m *Memory) All(companyID int64) []adsync.Contact {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	co, ok := m.companies[companyID]
-	if !ok {
-		return nil
-	}
-	out := make([]adsync.Contact, len(co.contacts))
-	for i, c := range co.contacts {
-		out[i] = *c
-	}
-	return out
-}
-
-// BillingProducts returns the billing products assigned to the contact, in
-// the order assigned.
-func (m *Memory) BillingProducts(contactID int64) []int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.products[contactID])
-}
-
-// Assignments returns every billing product assignment, in the order made.
-func (m *Memory) Assignments() []Assignment {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.assigned)
-}
-
-// FailCall makes call number n (see Call.N) fail without taking effect,
-// returning err; a nil err means an error wrapping adsync.ErrUnavailable,
-// as a server error would. The fault fires once. For a read, the pages
-// before the failing one are delivered. The next call's number is
-// APICalls()+1.
-func (m *Memory) FailCall(n int64, err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.failAt[n] = err
-}
-
-// LoseResponse makes call number n take effect and then return an error
-// wrapping adsync.ErrUnavailable and adsync.ErrOutcomeUnknown, as when the response to a write that the
-// server committed never reaches the client: the contact IS created or
-// updated, but the caller cannot know. A Create whose response is lost
-// returns id 0. The fault fires once.
-func (m *Memory) LoseResponse(n int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.loseAt[n] = true
-}
-
-// FailWhere adds a fault rule: each call for which rule returns a non-nil
-// error fails with it (wrapped with the call) without taking effect. Rules
-// stay until ClearFaults and are checked in the order added. rule sees the
-// call before it runs (Applied and Err unset; ContactID unset for a
-// Create); it is called with the store's lock held, so it must not call
-// the store.
-func (m *Memory) FailWhere(rule func(Call) error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.failRules = append(m.failRules, rule)
-}
-
-// LoseWhere adds a fault rule: each call for which rule returns true takes
-// effect and then returns an error wrapping adsync.ErrUnavailable and
-// adsync.ErrOutcomeUnknown, as LoseResponse. Same conditions as FailWhere.
-func (m *Memory) LoseWhere(rule func(Call) bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.loseRules = append(m.loseRules, rule)
-}
-
-// ClearFaults removes every pending fault and rule.
-func (m *Memory) ClearFaults() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	clear(m.failAt)
-	clear(m.loseAt)
-	m.failRules = nil
-	m.loseRules = nil
-}
-
-// Calls returns the call log: every call made, in order, with its outcome
-// (nil when MemoryOptions.NoCallLog is set).
-func (m *Memory) Calls() []Call {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.log)
-}
-
-// Counts returns the number of calls made, by kind.
-func (m *Memory) Counts() Counts {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.counts
-}
-
-// APICalls returns the number of calls made so far, failed ones included
-// (adsync.APICounter).
-func (m *Memory) APICalls() int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.counts.Calls
-}
-
-// fault is the fate the injected faults decide for a call.
-type fault struct {
-	fail error // non-nil: fail without applying
-	lose bool  // apply, then report an error
-}
-
-// begin counts a call, with m.mu held, and returns its fault.
-func (m *Memory) begin(c *Call) fault {
-	m.counts.Calls++
-	c.N = m.counts.Calls
-	switch c.Method {
-	case MethodContacts, MethodContactsChangedSince:
-		m.counts.Reads++
-	case MethodCreate:
-		m.counts.Creates++
-	case MethodUpdate:
-		m.counts.Updates++
-	default:
-		m.counts.Other++
-	}
-	if err, ok := m.failAt[c.N]; ok {
-		delete(m.failAt, c.N)
-		if err == nil {
-			err = adsync.ErrUnavailable
-		}
-		return fault{fail: fmt.Errorf("contacts: %s (call %d): injected failure: %w", c.Method, c.N, err)}
-	}
-	for _, rule := range m.failRules {
-		if err := rule(*c); err != nil {
-			return fault{fail: fmt.Errorf("contacts: %s (call %d): injected failure: %w", c.Method, c.N, err)}
-		}
-	}
-	if m.loseAt[c.N] {
-		delete(m.loseAt, c.N)
-		return fault{lose: true}
-	}
-	for _, rule := range m.loseRules {
-		if rule(*c) {
-			return fault{lose: true}
-		}
-	}
-	return fault{}
-}
-
-// end records the outcome of a call, with m.mu held, and returns the error
-// the caller sees: err, or the lost response's error.
-func (m *Memory) end(c *Call, f fault, applied bool, err error) error {
-	if err == nil && f.lose {
-		err = fmt.Errorf("contacts: %s (call %d): response lost after the server applied it: %w: %w",
-			c.Method, c.N, adsync.ErrUnavailable, adsync.ErrOutcomeUnknown)
-	}
-	c.Applied = applied
-	c.Err = err
-	if !m.noLog {
-		m.log = append(m.log, *c)
-	}
-	return err
-}
-
-// call runs one API call: counts it, applies the faults, runs apply (which
-// reports whether it took effect) with m.mu held, and logs the outcome.
-func (m *Memory) call(ctx context.Context, c *Call, apply func() (bool, error)) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("contacts: %s: %w", c.Method, err)
-	}
-	adsync.CountAPICall(ctx)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	f := m.begin(c)
-	if f.fail != nil {
-		return m.end(c, f, false, f.fail)
-	}
-	applied, err := apply()
-	return m.end(c, f, applied, err)
-}
-
 func errNoCompany(op string, id int64) error {
 	return fmt.Errorf("contacts: %s: company %d does not exist: %w", op, id, adsync.ErrNotFound)
 }
@@ -536,21 +159,14 @@ func (m *Memory) Countries(ctx context.Context) ([]adsync.Country, error) {
 // Contacts reads the company's contacts in ascending id order, one call per
 // page (adsync.ContactStore). fields is ignored: every value is returned.
 func (m *Memory) Contacts(ctx context.Context, companyID int64, _ adsync.FieldSet, page func([]adsync.Contact) error) error {
-	return m.read(ctx, Call{Method: MethodContacts, CompanyID: companyID}, nil, page)
+	return m.read(ctx, Call{Method: MethodContacts, CompanyID: companyID}, page)
 }
 
-// ContactsChangedSince reads, like Contacts, the contacts whose LastModified
-// is at or after since (adsync.ChangedContactsReader).
-func (m *Memory) ContactsChangedSince(ctx context.Context, companyID int64, since time.Time, _ adsync.FieldSet, page func([]adsync.Contact) error) error {
-	keep := func(c *adsync.Contact) bool { return !c.LastModified.Before(since) }
-	return m.read(ctx, Call{Method: MethodContactsChangedSince, CompanyID: companyID, Since: since}, keep, page)
-}
-
-// read pages through the company's contacts that keep accepts (all when
-// nil), as Autotask does: each page is a query for ids above the last one
-// seen, so contacts created during a read with higher ids are included.
-// page is called without the lock held, so it may call the store.
-func (m *Memory) read(ctx context.Context, c Call, keep func(*adsync.Contact) bool, page func([]adsync.Contact) error) error {
+// read pages through the company's contacts as Autotask does: each page is
+// a query for ids above the last one seen, so contacts created during a
+// read with higher ids are included. page is called without the lock held,
+// so it may call the store.
+func (m *Memory) read(ctx context.Context, c Call, page func([]adsync.Contact) error) error {
 	var after int64 // the last id delivered
 	buf := make([]adsync.Contact, 0, m.pageSize)
 	for n := 1; ; n++ {
@@ -564,9 +180,7 @@ func (m *Memory) read(ctx context.Context, c Call, keep func(*adsync.Contact) bo
 			}
 			i := co.after(after)
 			for ; i < len(co.contacts) && len(buf) < m.pageSize; i++ {
-				if ct := co.contacts[i]; keep == nil || keep(ct) {
-					buf = append(buf, *ct)
-				}
+				buf = append(buf, *co.contacts[i])
 			}
 			// A full page may be followed by more: ask again, as a
 			// client following nextPageUrl does.

@@ -9,8 +9,8 @@
 //		})
 //	}
 //
-// The optional capabilities (adsync.CountryLister, adsync.ChangedContactsReader,
-// adsync.BillingProductAssigner, adsync.ContactGetter, adsync.APICounter) are found by type
+// The optional capabilities (adsync.CountryLister,
+// adsync.BillingProductAssigner, adsync.ContactGetter) are found by type
 // assertion on the store: their subtests run when the store implements
 // them and are skipped, with the reason, otherwise.
 //
@@ -98,10 +98,8 @@ var cases = []testCase{
 	{"Check", testCheck},
 	{"LastModifiedAdvancesOnUpdate", testLastModified},
 	{"Countries", testCountries},
-	{"ContactsChangedSince", testChangedSince},
 	{"AssignBillingProduct", testBillingProduct},
 	{"GetContact", testGetContact},
-	{"APICalls", testAPICalls},
 }
 
 // suite carries one subtest's harness, store and context.
@@ -195,30 +193,30 @@ func (s *suite) get(company, id int64) adsync.Contact {
 	return adsync.Contact{}
 }
 
-// The rules, quoted in failure messages.
+// The rules, quoted in failure messages. Each names the type or method
+// whose doc comment states it (adsync.ContactStore and its optional
+// capabilities); rules_test.go checks that it exists.
 const (
-	ruleCreate      = "Create creates a contact under c.CompanyID, active, with the non-blank values of c.Values, and returns its (positive) id"
-	ruleBlank       = "Create writes only the non-blank values of c.Values (R-FIELD-1: a blank value is empty or whitespace-only)"
-	ruleRead        = "Contacts reads every contact of the company, active and inactive, and returns nil when the whole read completed"
-	rulePages       = "Contacts calls page with 1 to adsync.MaxPageSize (500) contacts at a time, in ascending id order, each contact once"
-	ruleScope       = "Contacts reads the contacts of the given company only (R-SCOPE-6)"
-	rulePageErr     = "if page returns an error, Contacts stops and returns it (errors.Is must find it)"
-	ruleCancel      = "every method honours ctx: a cancelled context gives an error wrapping context.Canceled, and a read cut short never returns nil (R-DEACT-3)"
-	ruleUpdate      = "Update applies only the fields in u.Fields, and isActive only when u.Active is set; other fields are left as they are (R-FIELD-3)"
-	ruleUpdateMiss  = "Update returns an error wrapping adsync.ErrNotFound when the contact does not exist in u.CompanyID"
-	ruleMissingCo   = "Contacts returns an error wrapping adsync.ErrNotFound if the company does not exist"
-	ruleValidation  = "Create and Update return an error wrapping adsync.ErrValidation, naming the field, when the values are refused, and write nothing"
-	ruleRoundTrip   = "a value written by Create is read back unchanged, up to the field's maximum length in runes (adsync.Field.MaxLen)"
-	ruleConcurrent  = "methods may be called concurrently: concurrent creates all land, each with its own id"
-	ruleCheck       = "Check returns nil for an existing company and an error wrapping adsync.ErrNotFound for a missing one"
-	ruleModified    = "Contact.LastModified is the time of the last change: an update moves it forward"
-	ruleCountries   = "Countries returns Autotask's country list: unique positive ids, unique upper-case ISO 3166-1 alpha-2 codes, names"
-	ruleChanged     = "ContactsChangedSince reads like Contacts, restricted to the contacts whose LastModified is at or after since"
-	ruleBilling     = "AssignBillingProduct assigns a billing product to a contact the sync created (R-FIELD-7)"
-	ruleAPICalls    = "APICalls returns the number of API calls made so far: it never decreases, and each read or write counts"
-	ruleGet         = "GetContact returns the contact with the id, whatever its company, and an error wrapping adsync.ErrNotFound if it does not exist"
-	ruleCreateNoCo  = "Create under a company that does not exist fails and creates nothing"
-	ruleReadAllPage = "Contacts returns every contact of the company: the contacts created are all read back"
+	ruleCreate      = "ContactStore.Create: creates a contact under c.CompanyID, active, with the non-blank values of c.Values, and returns its (positive) id"
+	ruleBlank       = "ContactStore.Create: writes only the non-blank values of c.Values (R-FIELD-1: a blank value is empty or whitespace only)"
+	ruleRead        = "ContactStore.Contacts: reads every contact of the company, active and inactive, and returns nil only when the whole read completed"
+	rulePages       = "ContactStore.Contacts: calls page with 1 to adsync.MaxPageSize (500) contacts at a time, in ascending id order across the read, each contact once"
+	ruleScope       = "ContactStore.Contacts: reads the contacts of the given company and no other (R-SCOPE-6)"
+	rulePageErr     = "ContactStore.Contacts: if page returns an error, Contacts stops at once and returns an error that errors.Is finds it in"
+	ruleCancel      = "ContactStore: every method honours ctx: a cancelled context gives an error wrapping context.Canceled and writes nothing, and a read cut short never returns nil (R-DEACT-3)"
+	ruleUpdate      = "ContactStore.Update: applies only the fields in u.Fields, and isActive only when u.Active is set; other fields are left as they are (R-FIELD-3)"
+	ruleUpdateMiss  = "ContactStore.Update: returns an error wrapping adsync.ErrNotFound, changing nothing, when the contact does not exist in u.CompanyID"
+	ruleMissingCo   = "ContactStore.Contacts: returns an error wrapping adsync.ErrNotFound, without calling page, if the company does not exist"
+	ruleValidation  = "ContactStore.Create: refuses a blank first or last name (R-FIELD-5) and an over-long value (R-FIELD-4), as Update does the latter, with an error wrapping adsync.ErrValidation naming the field, and writes nothing"
+	ruleRoundTrip   = "ContactStore: a value written is read back unchanged, up to the field's maximum length in runes (adsync.Field.MaxLen)"
+	ruleConcurrent  = "ContactStore: methods may be called concurrently: concurrent creates all land, each with its own id"
+	ruleCheck       = "ContactStore.Check: returns nil for an existing company and an error wrapping adsync.ErrNotFound for a missing one"
+	ruleModified    = "ContactStore: Contact.LastModified is the time of the contact's last change, never zero: an update moves it forward"
+	ruleCountries   = "CountryLister.Countries: returns Autotask's country list, not empty: unique positive ids, unique upper-case ISO 3166-1 alpha-2 codes, names"
+	ruleBilling     = "BillingProductAssigner.AssignBillingProduct: assigns a billing product that exists to a contact the sync created (R-FIELD-7)"
+	ruleGet         = "ContactGetter.GetContact: returns the contact with the id, whatever its company, and an error wrapping adsync.ErrNotFound if it does not exist"
+	ruleCreateNoCo  = "ContactStore.Create: under a company that does not exist it fails and creates nothing"
+	ruleReadAllPage = "ContactStore.Contacts: reads every contact of the company: the contacts created are all read back"
 )
 
 // person returns values with a first, last name and email.
@@ -763,43 +761,6 @@ func testCountries(t *testing.T, s *suite) {
 	}
 }
 
-func testChangedSince(t *testing.T, s *suite) {
-	cr, ok := s.store.(adsync.ChangedContactsReader)
-	if !ok {
-		t.Skip("the store is not an adsync.ChangedContactsReader")
-	}
-	co := s.newCompany()
-	a := s.create(co, person("Al", uniq("Same"), ""))
-	b := s.create(co, person("Bea", uniq("Changed"), ""))
-	var since time.Time
-	for _, c := range s.mustRead(co) {
-		if c.LastModified.After(since) {
-			since = c.LastModified
-		}
-	}
-	// A millisecond on, so that a store keeping milliseconds does not
-	// round since back onto a's stamp.
-	since = since.Add(time.Millisecond)
-	s.touchUntil(co, b, since)
-
-	var got []int64
-	err := cr.ContactsChangedSince(s.ctx, co, since, adsync.AllFieldSet, func(p []adsync.Contact) error {
-		for _, c := range p {
-			got = append(got, c.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		s.fatal(ruleChanged, "ContactsChangedSince: %v", err)
-	}
-	if !slices.Contains(got, b) {
-		s.broken(ruleChanged, "contact %d was updated after since and is not read (read %v)", b, got)
-	}
-	if slices.Contains(got, a) {
-		s.broken(ruleChanged, "contact %d was last modified before since and is read (read %v)", a, got)
-	}
-}
-
 func testBillingProduct(t *testing.T, s *suite) {
 	ba, ok := s.store.(adsync.BillingProductAssigner)
 	if !ok {
@@ -815,24 +776,6 @@ func testBillingProduct(t *testing.T, s *suite) {
 	id := s.create(co, person("Bill", uniq("Product"), ""))
 	if err := ba.AssignBillingProduct(s.ctx, id, product); err != nil {
 		s.broken(ruleBilling, "AssignBillingProduct(contact %d, product %d): %v", id, product, err)
-	}
-}
-
-func testAPICalls(t *testing.T, s *suite) {
-	ac, ok := s.store.(adsync.APICounter)
-	if !ok {
-		t.Skip("the store is not an adsync.APICounter")
-	}
-	co := s.newCompany()
-	n0 := ac.APICalls()
-	id := s.create(co, person("Cnt", uniq("Calls"), ""))
-	n1 := ac.APICalls()
-	if n1 <= n0 {
-		s.broken(ruleAPICalls, "a Create moved APICalls from %d to %d", n0, n1)
-	}
-	s.get(co, id)
-	if n2 := ac.APICalls(); n2 <= n1 {
-		s.broken(ruleAPICalls, "a read moved APICalls from %d to %d", n1, n2)
 	}
 }
 

@@ -36,7 +36,6 @@ type mutant struct {
 	updateAll      bool // Update writes every field
 	anyCompany     bool // Update ignores u.CompanyID
 	plainErrors    bool // errors lose their sentinel
-	changedAll     bool // ContactsChangedSince ignores since
 	frozenModified bool // LastModified never moves (a stopped clock)
 }
 
@@ -46,17 +45,16 @@ var mutants = map[string]struct {
 	m    mutant
 	want string
 }{
-	"one page":             {mutant{pageAll: true}, "contract: Contacts calls page with 1 to adsync.MaxPageSize"},
+	"one page":             {mutant{pageAll: true}, "contract: ContactStore.Contacts: calls page with 1 to adsync.MaxPageSize"},
 	"descending ids":       {mutant{descending: true}, "ids must ascend"},
-	"page error ignored":   {mutant{ignorePageErr: true}, "contract: if page returns an error, Contacts stops"},
+	"page error ignored":   {mutant{ignorePageErr: true}, "contract: ContactStore.Contacts: if page returns an error, Contacts stops"},
 	"other companies read": {mutant{allCompanies: true}, "(R-SCOPE-6)"},
-	"context ignored":      {mutant{ignoreCtx: true}, "contract: every method honours ctx"},
-	"blank values written": {mutant{writeBlank: true}, "contract: Create writes only the non-blank values"},
-	"update writes all":    {mutant{updateAll: true}, "contract: Update applies only the fields in u.Fields"},
+	"context ignored":      {mutant{ignoreCtx: true}, "contract: ContactStore: every method honours ctx"},
+	"blank values written": {mutant{writeBlank: true}, "contract: ContactStore.Create: writes only the non-blank values"},
+	"update writes all":    {mutant{updateAll: true}, "contract: ContactStore.Update: applies only the fields in u.Fields"},
 	"update any company":   {mutant{anyCompany: true}, "given company"},
-	"sentinels lost":       {mutant{plainErrors: true}, "adsync.ErrValidation, naming the field"},
-	"changed since all":    {mutant{changedAll: true}, "contract: ContactsChangedSince reads like Contacts"},
-	"frozen LastModified":  {mutant{frozenModified: true}, "contract: Contact.LastModified is the time of the last change"},
+	"sentinels lost":       {mutant{plainErrors: true}, "adsync.ErrValidation naming the field"},
+	"frozen LastModified":  {mutant{frozenModified: true}, "contract: ContactStore: Contact.LastModified is the time of the contact's last change"},
 }
 
 func (m *mutant) ctx(ctx context.Context) context.Context {
@@ -132,13 +130,6 @@ func (m *mutant) Update(ctx context.Context, u adsync.ContactUpdate) error {
 
 func (m *mutant) Check(ctx context.Context, co int64) error {
 	return m.err(m.Memory.Check(m.ctx(ctx), co))
-}
-
-func (m *mutant) ContactsChangedSince(ctx context.Context, co int64, since time.Time, fs adsync.FieldSet, page func([]adsync.Contact) error) error {
-	if m.changedAll {
-		since = time.Time{}
-	}
-	return m.err(m.Memory.ContactsChangedSince(m.ctx(ctx), co, since, fs, page))
 }
 
 func newMutant(name string) contactstest.Harness {

@@ -39,7 +39,7 @@ type settings struct {
 func main() {
 	s := settings{
 		Graph: graph.Config{TenantID: os.Getenv("GRAPH_TENANT_ID"), ClientID: os.Getenv("GRAPH_CLIENT_ID"),
-			ClientSecret: os.Getenv("GRAPH_CLIENT_SECRET"), GroupID: os.Getenv("GRAPH_GROUP_ID")},
+			ClientSecret: adsync.NewSecret(os.Getenv("GRAPH_CLIENT_SECRET")), GroupID: os.Getenv("GRAPH_GROUP_ID")},
 		Autotask: autotask.Config{Username: os.Getenv("AUTOTASK_USERNAME"), IntegrationCode: os.Getenv("AUTOTASK_INTEGRATION_CODE"),
 			Secret: os.Getenv("AUTOTASK_SECRET")},
 	}

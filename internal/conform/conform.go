@@ -1,6 +1,13 @@
 // Package conform holds what the conformance suites (contacts/contactstest,
 // source/sourcetest) share: one format for a broken contract, so that
 // every suite's failures read alike.
+//
+// A rule is quoted as its suite's rule constant, which starts with where
+// the rule is stated: the interface or method whose doc comment holds it
+// ("ContactStore.Check: returns nil for ..."), with the spec's rule id in
+// parentheses where one applies. CheckRuleNames keeps those names true.
+// Subtests are named by the rule id where one applies, then the behaviour
+// ("R-SCOPE-8 DisabledUsersDeliveredDisabled").
 package conform
 
 import (

@@ -75,13 +75,15 @@ type Config struct {
 	// Required unless Credential is set.
 	ClientID string `json:"clientId"`
 	// ClientSecret is a client secret's value (not its id). Give it or
-	// Certificate, not both. Secret: never logged or printed.
-	ClientSecret string `json:"clientSecret,omitempty"`
+	// Certificate, not both. Redacted everywhere (adsync.Secret).
+	ClientSecret adsync.Secret `json:"clientSecret,omitzero"`
 	// Certificate is a client certificate with its private key, PEM or
-	// PKCS#12, as an alternative to ClientSecret. Secret.
+	// PKCS#12, as an alternative to ClientSecret. It holds the key, so
+	// Config's String, JSON and LogValue leave it out (its length shows).
 	Certificate []byte `json:"certificate,omitempty"`
-	// CertificatePassword decrypts a PKCS#12 Certificate. Secret.
-	CertificatePassword string `json:"certificatePassword,omitempty"`
+	// CertificatePassword decrypts a PKCS#12 Certificate. Redacted
+	// everywhere (adsync.Secret).
+	CertificatePassword adsync.Secret `json:"certificatePassword,omitzero"`
 	// Cloud selects the national cloud. Empty means CloudPublic.
 	Cloud Cloud `json:"cloud,omitempty"`
 
@@ -91,12 +93,6 @@ type Config struct {
 	// DirectMembersOnly reads the group's direct members only. By default
 	// membership is transitive: members of nested groups count (R-SCOPE-4).
 	DirectMembersOnly bool `json:"directMembersOnly,omitempty"`
-	// IncludeDisabled delivers disabled accounts (accountEnabled=false)
-	// with Enabled=false; by default they are left out (R-SCOPE-8).
-	IncludeDisabled bool `json:"includeDisabled,omitempty"`
-	// EmailFromUPN fills the email from userPrincipalName when mail is
-	// blank (R-MATCH-8). Off by default.
-	EmailFromUPN bool `json:"emailFromUpn,omitempty"`
 	// Properties overrides the Graph property a field is read from
 	// (docs/rules.md §5), e.g. {adsync.Title: "department"} or a directory
 	// extension "extension_<appid>_costCenter". A collection property gives
@@ -131,6 +127,20 @@ type Config struct {
 	Logger *slog.Logger `json:"-"`
 }
 
+// withDefaults returns c with each optional field left zero set to its
+// documented default. New applies it to its own copy once Validate passed;
+// the caller's Config is never changed. (ldap.Config and autotask.Config
+// fill their defaults the same way.)
+func (c Config) withDefaults() Config {
+	if c.Cloud == "" {
+		c.Cloud = CloudPublic
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = DefaultMaxRetries
+	}
+	return c
+}
+
 var (
 	guidPattern     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	domainPattern   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
@@ -153,13 +163,13 @@ func (c *Config) Validate() error {
 			return bad("clientId", "is required: the Application (client) ID from the app registration's Overview page")
 		case !guidPattern.MatchString(c.ClientID):
 			return bad("clientId", "%s is not an application (client) id: expected a GUID like 00000000-0000-0000-0000-000000000000", idForMessage(c.ClientID))
-		case c.ClientSecret == "" && len(c.Certificate) == 0:
+		case c.ClientSecret.IsZero() && len(c.Certificate) == 0:
 			return bad("clientSecret", "is required (or a certificate): create one under the app registration's Certificates & secrets")
-		case c.ClientSecret != "" && len(c.Certificate) > 0:
+		case !c.ClientSecret.IsZero() && len(c.Certificate) > 0:
 			return bad("certificate", "give a client secret or a certificate, not both")
 		}
 		if len(c.Certificate) > 0 {
-			if _, _, err := parseCertificate(c.Certificate, c.CertificatePassword); err != nil {
+			if _, _, err := parseCertificate(c.Certificate, c.CertificatePassword.Reveal()); err != nil {
 				return bad("certificate", "%v", err)
 			}
 		}
@@ -239,22 +249,16 @@ func idForMessage(v string) string {
 	return "the value (not shown: it has characters no id has; if it is the client secret, move it to clientSecret)"
 }
 
-func redacted(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// String describes the configuration with its secrets redacted.
+// String describes the configuration. The secrets print as adsync.Secret
+// does ("[redacted]"); the certificate, which holds a private key, as its
+// length only.
 func (c Config) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "graph.Config{TenantID:%q ClientID:%q ClientSecret:%q", c.TenantID, c.ClientID, redacted(c.ClientSecret))
+	fmt.Fprintf(&b, "graph.Config{TenantID:%q ClientID:%q ClientSecret:%q", c.TenantID, c.ClientID, c.ClientSecret)
 	if len(c.Certificate) > 0 {
-		fmt.Fprintf(&b, " Certificate:[redacted %d bytes] CertificatePassword:%q", len(c.Certificate), redacted(c.CertificatePassword))
+		fmt.Fprintf(&b, " Certificate:[redacted %d bytes] CertificatePassword:%q", len(c.Certificate), c.CertificatePassword)
 	}
-	fmt.Fprintf(&b, " Cloud:%q GroupID:%q DirectMembersOnly:%t IncludeDisabled:%t EmailFromUPN:%t",
-		c.Cloud, c.GroupID, c.DirectMembersOnly, c.IncludeDisabled, c.EmailFromUPN)
+	fmt.Fprintf(&b, " Cloud:%q GroupID:%q DirectMembersOnly:%t", c.Cloud, c.GroupID, c.DirectMembersOnly)
 	if len(c.Properties) > 0 {
 		b.WriteString(" Properties:map[")
 		for i, f := range sortedFields(c.Properties) {
@@ -275,29 +279,28 @@ func (c Config) String() string {
 	return b.String()
 }
 
-// GoString is String, so that %#v redacts the secrets too.
+// GoString is String: fmt would print the certificate's bytes.
 func (c Config) GoString() string { return c.String() }
 
-// MarshalJSON encodes the configuration without its secrets (client secret,
-// certificate and its password), so that a configuration dumped or logged
-// as JSON never carries them. Unmarshaling still reads them.
+// MarshalJSON encodes the configuration without the certificate; the
+// secrets encode as adsync.Secret does ("[redacted]"). Unmarshaling reads
+// them all.
 func (c Config) MarshalJSON() ([]byte, error) {
 	type plain Config // without the method
 	p := plain(c)
-	p.ClientSecret, p.Certificate, p.CertificatePassword = "", nil, ""
+	p.Certificate = nil
 	return json.Marshal(p)
 }
 
-// LogValue logs the configuration without its secrets.
+// LogValue logs the configuration without the certificate.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("tenantId", c.TenantID),
 		slog.String("clientId", c.ClientID),
-		slog.String("clientSecret", redacted(c.ClientSecret)),
+		slog.Any("clientSecret", c.ClientSecret),
 		slog.Bool("certificate", len(c.Certificate) > 0),
 		slog.String("cloud", string(c.Cloud)),
 		slog.String("groupId", c.GroupID),
 		slog.Bool("transitive", !c.DirectMembersOnly),
-		slog.Bool("includeDisabled", c.IncludeDisabled),
 	)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/internal/leaktest"
 	"github.com/psasync/adsync/source/graph"
 	"github.com/psasync/adsync/source/graph/graphtest"
 )
@@ -30,7 +31,7 @@ import (
 const gid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 
 func validConfig() graph.Config {
-	return graph.Config{TenantID: tenant, ClientID: client, ClientSecret: secret, GroupID: gid}
+	return graph.Config{TenantID: tenant, ClientID: client, ClientSecret: adsync.NewSecret(secret), GroupID: gid}
 }
 
 // selfSignedPEM is a certificate and its private key, PEM-encoded: RSA,
@@ -65,7 +66,7 @@ func TestValidate(t *testing.T) {
 		field  string // "" = valid
 	}{
 		{"valid with a secret", func(*graph.Config) {}, ""},
-		{"valid with a PEM certificate", func(c *graph.Config) { c.ClientSecret, c.Certificate = "", cert }, ""},
+		{"valid with a PEM certificate", func(c *graph.Config) { c.ClientSecret, c.Certificate = adsync.Secret{}, cert }, ""},
 		{"valid with a domain as tenant", func(c *graph.Config) { c.TenantID = "contoso.onmicrosoft.com" }, ""},
 		{"valid in every cloud", func(c *graph.Config) { c.Cloud = graph.CloudUSGovDoD }, ""},
 		{"valid with an injected credential only", func(c *graph.Config) {
@@ -75,10 +76,10 @@ func TestValidate(t *testing.T) {
 		{"bad tenant", func(c *graph.Config) { c.TenantID = "not a tenant!" }, "tenantId"},
 		{"missing client id", func(c *graph.Config) { c.ClientID = "" }, "clientId"},
 		{"client id not a GUID", func(c *graph.Config) { c.ClientID = "my-app" }, "clientId"},
-		{"no secret nor certificate", func(c *graph.Config) { c.ClientSecret = "" }, "clientSecret"},
+		{"no secret nor certificate", func(c *graph.Config) { c.ClientSecret = adsync.Secret{} }, "clientSecret"},
 		{"both secret and certificate", func(c *graph.Config) { c.Certificate = cert }, "certificate"},
-		{"unreadable certificate", func(c *graph.Config) { c.ClientSecret, c.Certificate = "", []byte("garbage") }, "certificate"},
-		{"certificate with a non-RSA key", func(c *graph.Config) { c.ClientSecret, c.Certificate = "", selfSignedPEM(t, true) }, "certificate"},
+		{"unreadable certificate", func(c *graph.Config) { c.ClientSecret, c.Certificate = adsync.Secret{}, []byte("garbage") }, "certificate"},
+		{"certificate with a non-RSA key", func(c *graph.Config) { c.ClientSecret, c.Certificate = adsync.Secret{}, selfSignedPEM(t, true) }, "certificate"},
 		{"unknown cloud", func(c *graph.Config) { c.Cloud = "mars" }, "cloud"},
 		{"R-SCOPE-3 missing group", func(c *graph.Config) { c.GroupID = "" }, "groupId"},
 		{"R-SCOPE-3 group name instead of id", func(c *graph.Config) { c.GroupID = "All Staff" }, "groupId"},
@@ -108,7 +109,7 @@ func TestValidate(t *testing.T) {
 
 func TestSecretsRedacted(t *testing.T) {
 	c := validConfig()
-	c.CertificatePassword = "pkcs12-password"
+	c.CertificatePassword = adsync.NewSecret("pkcs12-password")
 	var logs, textLogs bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", c)
 	slog.New(slog.NewTextHandler(&textLogs, nil)).Info("config", "cfg", c)
@@ -122,7 +123,7 @@ func TestSecretsRedacted(t *testing.T) {
 		assert.NotContains(t, s, "pkcs12-password")
 		assert.Contains(t, s, client, "the rest stays readable")
 	}
-	c.ClientSecret, c.Certificate = "", selfSignedPEM(t, false)
+	c.ClientSecret, c.Certificate = adsync.Secret{}, selfSignedPEM(t, false)
 	assert.NotContains(t, fmt.Sprint(c), "PRIVATE KEY")
 	assert.Contains(t, fmt.Sprint(c), "redacted")
 	js, err = json.Marshal(c)
@@ -143,9 +144,9 @@ func TestSourceSecretsRedacted(t *testing.T) {
 		cfg  func(*graph.Config)
 	}{
 		{"client secret", func(*graph.Config) {}},
-		{"certificate", func(c *graph.Config) { c.ClientSecret, c.Certificate = "", pemData }},
+		{"certificate", func(c *graph.Config) { c.ClientSecret, c.Certificate = adsync.Secret{}, pemData }},
 		{"PKCS#12 certificate", func(c *graph.Config) {
-			c.ClientSecret, c.Certificate, c.CertificatePassword = "", pkcs12(t, pemData, "pkcs12-password", false), "pkcs12-password"
+			c.ClientSecret, c.Certificate, c.CertificatePassword = adsync.Secret{}, pkcs12(t, pemData, "pkcs12-password", false), adsync.NewSecret("pkcs12-password")
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,7 +199,7 @@ func TestLogging(t *testing.T) {
 	gid := srv.AddGroup("", "Staff")
 	srv.AddMembers(gid, srv.PutUser(graphtest.User{UserPrincipalName: "a@contoso.example", DisplayName: "A"}))
 	var logs bytes.Buffer
-	cfg := graph.Config{TenantID: tenant, ClientID: client, ClientSecret: "the-right-secret", GroupID: gid,
+	cfg := graph.Config{TenantID: tenant, ClientID: client, ClientSecret: adsync.NewSecret("the-right-secret"), GroupID: gid,
 		BaseURL: srv.GraphURL(), AuthorityHost: srv.URL() + "/", HTTPClient: srv.Client(),
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	src, err := graph.New(cfg)
@@ -206,7 +207,7 @@ func TestLogging(t *testing.T) {
 	require.NoError(t, src.Users(context.Background(), func([]adsync.User) error { return nil }))
 	assert.Contains(t, logs.String(), "users=1")
 
-	cfg.ClientSecret = "a-wrong-secret"
+	cfg.ClientSecret = adsync.NewSecret("a-wrong-secret")
 	src, err = graph.New(cfg)
 	require.NoError(t, err)
 	require.Error(t, src.Users(context.Background(), func([]adsync.User) error { return nil }))
@@ -230,7 +231,7 @@ func TestSecretPastedIntoIDField(t *testing.T) {
 		{"tenantId", "tenantId", func(c *graph.Config, v string) { c.TenantID = v }, "contoso.onmicrosoft"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := graph.Config{TenantID: tenant, ClientID: client, ClientSecret: secret, GroupID: gid}
+			c := graph.Config{TenantID: tenant, ClientID: client, ClientSecret: adsync.NewSecret(secret), GroupID: gid}
 			tc.edit(&c, pasted)
 			err := c.Validate()
 			var ce *adsync.ConfigError
@@ -240,7 +241,7 @@ func TestSecretPastedIntoIDField(t *testing.T) {
 			assert.NotContains(t, err.Error(), "aBcDeFgHiJ", "not even a part")
 			assert.Contains(t, err.Error(), "secret", "says why it is not shown")
 
-			c = graph.Config{TenantID: tenant, ClientID: client, ClientSecret: secret, GroupID: gid}
+			c = graph.Config{TenantID: tenant, ClientID: client, ClientSecret: adsync.NewSecret(secret), GroupID: gid}
 			tc.edit(&c, tc.typo)
 			if err := c.Validate(); tc.field == "clientId" {
 				require.ErrorAs(t, err, &ce)
@@ -248,4 +249,47 @@ func TestSecretPastedIntoIDField(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNoSecretLeaks formats the Config and the Source, as values and as
+// pointers, every way internal/leaktest knows, with each kind of credential,
+// and finds none of the secrets.
+func TestNoSecretLeaks(t *testing.T) {
+	pemData := selfSignedPEM(t, false)
+	keyPart := string(pemData[len(pemData)-120 : len(pemData)-80]) // inside the private key's base64
+	for _, tt := range []struct {
+		name    string
+		cfg     func(*graph.Config)
+		secrets []string
+	}{
+		{"client secret", func(*graph.Config) {}, []string{secret}},
+		{"PEM certificate", func(c *graph.Config) { c.ClientSecret, c.Certificate = adsync.Secret{}, pemData },
+			// The key as text, and as fmt prints a []byte with %v and %#v.
+			[]string{keyPart, "PRIVATE KEY", fmt.Sprint([]byte(keyPart))[1:60], fmt.Sprintf("%#v", []byte(keyPart))[len("[]byte{"):60]}},
+		{"PKCS#12 certificate", func(c *graph.Config) {
+			c.ClientSecret, c.Certificate, c.CertificatePassword = adsync.Secret{}, pkcs12(t, pemData, "pkcs12-password", false), adsync.NewSecret("pkcs12-password")
+		}, []string{"pkcs12-password"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.cfg(&c)
+			src, err := graph.New(c)
+			require.NoError(t, err)
+			for what, v := range map[string]any{"Config": c, "*Config": &c, "Source": *src, "*Source": src} {
+				for _, s := range tt.secrets {
+					assert.Empty(t, leaktest.Find(v, s), "%s leaks %q", what, s)
+				}
+			}
+		})
+	}
+}
+
+// An *Error matches its kind and its cause, and says what failed once,
+// with the package's prefix.
+func TestErrorShape(t *testing.T) {
+	err := fmt.Errorf("adsync: check the directory of %q: %w", "acme",
+		&graph.Error{Op: "reading the members of group " + gid, Kind: adsync.ErrUnavailable, Err: context.Canceled})
+	assert.ErrorIs(t, err, adsync.ErrUnavailable)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, `adsync: check the directory of "acme": graph: reading the members of group `+gid+`: context canceled`, err.Error())
 }

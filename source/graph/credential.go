@@ -86,11 +86,11 @@ func (c *Config) credential(ep Endpoints) (azcore.TokenCredential, error) {
 		return slices.Contains(signInRetryStatuses, resp.StatusCode)
 	}
 	disco := c.AuthorityHost != ""
-	if c.ClientSecret != "" {
-		return azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, c.ClientSecret,
+	if !c.ClientSecret.IsZero() {
+		return azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, c.ClientSecret.Reveal(),
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disco})
 	}
-	certs, key, err := parseCertificate(c.Certificate, c.CertificatePassword)
+	certs, key, err := parseCertificate(c.Certificate, c.CertificatePassword.Reveal())
 	if err != nil {
 		return nil, err
 	}

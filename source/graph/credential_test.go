@@ -60,7 +60,7 @@ func TestSignIn(t *testing.T) {
 			srv.AddMembers(gid, uid)
 			srv.RequireToken("only-issued-tokens-work")
 			src, err := graph.New(graph.Config{
-				TenantID: tt.tenant, ClientID: tt.client, ClientSecret: tt.secret, GroupID: gid,
+				TenantID: tt.tenant, ClientID: tt.client, ClientSecret: adsync.NewSecret(tt.secret), GroupID: gid,
 				BaseURL: srv.GraphURL(), AuthorityHost: srv.URL() + "/", HTTPClient: srv.Client(),
 			})
 			require.NoError(t, err)
@@ -155,7 +155,7 @@ func TestSignInWithCertificate(t *testing.T) {
 			gid := srv.AddGroup("", "Staff")
 			srv.AddMembers(gid, srv.PutUser(graphtest.User{UserPrincipalName: "a@contoso.example", DisplayName: "A"}))
 			srv.RequireToken("only-issued-tokens-work")
-			cfg := graph.Config{TenantID: tenant, ClientID: client, Certificate: data, CertificatePassword: password,
+			cfg := graph.Config{TenantID: tenant, ClientID: client, Certificate: data, CertificatePassword: adsync.NewSecret(password),
 				GroupID: gid, BaseURL: srv.GraphURL(), AuthorityHost: srv.URL() + "/", HTTPClient: srv.Client()}
 			src, err := graph.New(cfg)
 			if tt.badInput {

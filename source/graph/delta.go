@@ -81,7 +81,7 @@ func (s *Source) UsersSince(ctx context.Context, cursor string, page func([]adsy
 	}
 	p := &pager{ctx: ctx, page: page}
 	for _, id := range order {
-		if u := latest[id]; u != nil && (u.Enabled || s.cfg.IncludeDisabled) {
+		if u := latest[id]; u != nil {
 			if err := p.add(*u); err != nil {
 				return "", err
 			}

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -51,9 +52,13 @@ func TestDelta(t *testing.T) {
 
 	got, next, err := readSince(t, e.src, cursor)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, members[:20], ids(got), "changed members only: not the outsider, not the deleted or disabled")
+	assert.ElementsMatch(t, append(members[:20:20], members[28]), ids(got),
+		"changed members only: not the outsider, not the deleted; the disabled one with Enabled=false (R-SCOPE-8)")
 	for _, u := range got {
-		assert.Equal(t, "Changed", u.Values[adsync.Title])
+		assert.Equal(t, u.ID != members[28], u.Enabled)
+		if u.ID != members[28] {
+			assert.Equal(t, "Changed", u.Values[adsync.Title])
+		}
 		assert.NotEmpty(t, u.UPN, "every selected property comes back")
 	}
 	assert.NotEqual(t, cursor, next)
@@ -80,11 +85,12 @@ func TestDelta(t *testing.T) {
 		require.NoError(t, err)
 		assert.Contains(t, ids(got), members[3])
 	})
-	t.Run("disabled members when included", func(t *testing.T) {
-		src := e.source(t, func(c *graph.Config) { c.IncludeDisabled = true })
-		got, _, err := readSince(t, src, cursor)
+	t.Run("R-SCOPE-8 disabled members delivered disabled", func(t *testing.T) {
+		got, _, err := readSince(t, e.src, cursor)
 		require.NoError(t, err)
-		assert.Contains(t, ids(got), members[28])
+		i := slices.IndexFunc(got, func(u adsync.User) bool { return u.ID == members[28] })
+		require.GreaterOrEqual(t, i, 0)
+		assert.False(t, got[i].Enabled)
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/internal/errkind"
 )
 
 // Permissions are the application permissions the source needs, with admin
@@ -22,10 +23,13 @@ import (
 // members, User.Read.All to see their properties.
 const Permissions = "GroupMember.Read.All and User.Read.All"
 
-// Error is a failed Graph or sign-in call. It wraps one of the adsync
-// sentinels (Kind), so errors.Is(err, adsync.ErrUnauthorized) and the like
-// hold, and says what to fix. It never carries the SDK's error values,
-// whose Error method can panic (docs/directories.md §A6).
+// Error is a failed Graph or sign-in call, with the same shape as
+// ldap.Error: what failed (Op), the adsync sentinel it stands for (Kind),
+// what went wrong (Status, Code, Message) and what to fix (Hint), and the
+// cause (Err). errors.Is finds both Kind and the cause, so
+// errors.Is(err, adsync.ErrUnauthorized) and errors.Is(err,
+// context.Canceled) hold as they should. It never carries the SDK's error
+// values, whose Error method can panic (docs/directories.md §A6).
 type Error struct {
 	// Op is what failed, e.g. "reading the members of group <id>".
 	Op string
@@ -42,6 +46,9 @@ type Error struct {
 	// ErrRateLimited, ErrUnavailable or ErrCursorExpired; nil for other
 	// failures.
 	Kind error
+	// Err is the cause when it is safe to keep (a context's error), or nil:
+	// never one of the SDK's error values.
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -57,6 +64,8 @@ func (e *Error) Error() string {
 		}
 	case e.Code != "":
 		b.WriteString(e.Code)
+	case e.Err != nil:
+		b.WriteString(e.Err.Error())
 	case e.Kind != nil:
 		b.WriteString(e.Kind.Error())
 	default:
@@ -71,18 +80,18 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns Kind.
-func (e *Error) Unwrap() error { return e.Kind }
+// Unwrap returns Kind and the cause, those that are set.
+func (e *Error) Unwrap() []error { return errkind.Unwrap(e.Kind, e.Err) }
 
 var aadstsPattern = regexp.MustCompile(`AADSTS(\d+)`)
 
 // tokenError classifies a failure to get a token from Entra ID by its
 // AADSTS code.
 func (s *Source) tokenError(err error) error {
-	if ctxErr := contextError(err); ctxErr != nil {
-		return ctxErr
-	}
 	op := "signing in to Entra ID as app " + s.cfg.ClientID + " in tenant " + s.cfg.TenantID
+	if ctxErr := contextError(err); ctxErr != nil {
+		return &Error{Op: op, Err: ctxErr}
+	}
 	var afe *azidentity.AuthenticationFailedError
 	isAFE := errors.As(err, &afe)
 	msg := safeError(err)
@@ -131,7 +140,7 @@ func (s *Source) tokenError(err error) error {
 // apiError classifies a failed Graph call. op says what was being done.
 func (s *Source) apiError(op string, err error) error {
 	if ctxErr := contextError(err); ctxErr != nil {
-		return ctxErr
+		return &Error{Op: op, Err: ctxErr}
 	}
 	var afe *azidentity.AuthenticationFailedError
 	if errors.As(err, &afe) || aadstsPattern.MatchString(safeError(err)) {
@@ -172,7 +181,7 @@ func (s *Source) apiError(op string, err error) error {
 		e.Hint = "check groupId: it must be the Object ID of a group in this tenant"
 	case st == http.StatusTooManyRequests:
 		e.Kind = adsync.ErrRateLimited
-		e.Hint = "Graph throttled the app past " + strconv.Itoa(s.maxRetries) + " retries; try again later"
+		e.Hint = "Graph throttled the app past " + strconv.Itoa(s.cfg.MaxRetries) + " retries; try again later"
 	case st == http.StatusGone || strings.EqualFold(e.Code, "syncStateNotFound") || strings.EqualFold(e.Code, "resyncRequired"):
 		e.Kind = adsync.ErrCursorExpired
 		e.Hint = "the delta token has expired; a full read is needed"

@@ -194,20 +194,14 @@ func TestMapping(t *testing.T) {
 		configure func(*graph.Config)
 		want      adsync.Values
 		enabled   bool
-		absent    bool
 	}{
 		{name: "default field map (docs/rules.md §5)", want: want, enabled: true},
 		{name: "R-FIELD-6 country name when usageLocation is blank", user: func(u *graphtest.User) { u.UsageLocation = "" },
 			want: with(want, map[adsync.Field]string{adsync.CountryID: "United Kingdom"}), enabled: true},
-		{name: "R-MATCH-8 no UPN fallback by default", user: func(u *graphtest.User) { u.Mail = "" },
+		{name: "R-MATCH-8 no UPN fallback: the Syncer's", user: func(u *graphtest.User) { u.Mail = "" },
 			want: with(want, map[adsync.Field]string{adsync.Email: ""}), enabled: true},
-		{name: "R-MATCH-8 UPN fallback when enabled", user: func(u *graphtest.User) { u.Mail = "" },
-			configure: func(c *graph.Config) { c.EmailFromUPN = true },
-			want:      with(want, map[adsync.Field]string{adsync.Email: "ada.l@contoso.example"}), enabled: true},
-		{name: "R-MATCH-8 mail wins over UPN", configure: func(c *graph.Config) { c.EmailFromUPN = true }, want: want, enabled: true},
-		{name: "R-SCOPE-8 disabled users left out by default", user: func(u *graphtest.User) { u.Disabled = true }, absent: true},
-		{name: "R-SCOPE-8 disabled users delivered when included", user: func(u *graphtest.User) { u.Disabled = true },
-			configure: func(c *graph.Config) { c.IncludeDisabled = true }, want: want, enabled: false},
+		{name: "R-SCOPE-8 disabled users delivered disabled", user: func(u *graphtest.User) { u.Disabled = true },
+			want: want, enabled: false},
 		{name: "blank properties are blank values", user: func(u *graphtest.User) {
 			*u = graphtest.User{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: "Only Name"}
 		}, enabled: true},
@@ -232,10 +226,6 @@ func TestMapping(t *testing.T) {
 			e.srv.AddMembers(e.gid, e.srv.PutUser(u))
 			got, err := readAll(t, e.src)
 			require.NoError(t, err)
-			if tt.absent {
-				assert.Empty(t, got)
-				return
-			}
 			require.Len(t, got, 1)
 			assert.Equal(t, u.ID, got[0].ID)
 			assert.Equal(t, u.UserPrincipalName, got[0].UPN)

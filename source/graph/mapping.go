@@ -89,7 +89,7 @@ func newMapping(overrides map[adsync.Field]string) *mapping {
 // counts as enabled: Graph always returns it when selected, so null means
 // the property could not be read, and treating that as "disabled" would
 // deactivate contacts over a permission problem.
-func (m *mapping) toUser(g *wireUser, emailFromUPN bool) (u adsync.User, ok bool) {
+func (m *mapping) toUser(g *wireUser) (u adsync.User, ok bool) {
 	if g.ID == "" {
 		return adsync.User{}, false
 	}
@@ -119,9 +119,6 @@ func (m *mapping) toUser(g *wireUser, emailFromUPN bool) (u adsync.User, ok bool
 	}
 	if c := u.Values[adsync.CountryID]; len(c) == 2 {
 		u.Values[adsync.CountryID] = strings.ToUpper(c) // usageLocation is an ISO 3166 alpha-2 code
-	}
-	if u.Values[adsync.Email] == "" && emailFromUPN {
-		u.Values[adsync.Email] = u.UPN
 	}
 	return u, true
 }

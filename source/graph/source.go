@@ -34,14 +34,13 @@ const pageSize = 999
 // It implements adsync.DirectorySource and adsync.IncrementalSource. Its
 // methods are safe for concurrent use.
 type Source struct {
-	cfg        Config
-	log        *slog.Logger
-	cred       azcore.TokenCredential
-	scope      string
-	base       string // Graph root, no trailing slash
-	adapter    *msgraphcore.GraphRequestAdapterBase
-	m          *mapping
-	maxRetries int
+	cfg     Config
+	log     *slog.Logger
+	cred    azcore.TokenCredential
+	scope   string
+	base    string // Graph root, no trailing slash
+	adapter *msgraphcore.GraphRequestAdapterBase
+	m       *mapping
 }
 
 var (
@@ -55,13 +54,11 @@ func New(cfg Config) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	ep, _ := cfg.Cloud.Endpoints()
-	s := &Source{cfg: cfg, log: cfg.Logger, scope: ep.Scope, base: strings.TrimRight(ep.GraphRoot, "/"), maxRetries: cfg.MaxRetries}
+	s := &Source{cfg: cfg, log: cfg.Logger, scope: ep.Scope, base: strings.TrimRight(ep.GraphRoot, "/")}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.maxRetries == 0 {
-		s.maxRetries = DefaultMaxRetries
 	}
 	if cfg.BaseURL != "" {
 		s.base = strings.TrimRight(cfg.BaseURL, "/")
@@ -102,7 +99,7 @@ func New(cfg Config) (*Source, error) {
 // with the retries bounded by MaxRetries.
 func (s *Source) httpClient() *http.Client {
 	mws, _ := khttp.GetDefaultMiddlewaresWithOptions(&khttp.RetryHandlerOptions{
-		MaxRetries:   s.maxRetries,
+		MaxRetries:   s.cfg.MaxRetries,
 		DelaySeconds: 3,
 		ShouldRetry:  func(time.Duration, int, *http.Request, *http.Response) bool { return true },
 	})
@@ -237,10 +234,11 @@ func unsupportedQuery(err error) bool {
 // Users reads every user member of the group (transitively unless
 // DirectMembersOnly) and hands them to page in pages of at most
 // adsync.MaxPageSize. Non-user members are left out by the OData cast;
-// disabled users are left out unless IncludeDisabled.
+// disabled users are delivered with Enabled=false (the Syncer applies the
+// organization's policy, R-SCOPE-8).
 func (s *Source) Users(ctx context.Context, page func([]adsync.User) error) error {
 	p := &pager{ctx: ctx, page: page}
-	read, disabled := 0, 0
+	read, disabled := 0, 0 // disabled: of those read
 	first, headers, err := s.firstMembersPage(ctx, s.m.sel, pageSize)
 	if err != nil {
 		err = s.apiError(s.membersOp(), err)
@@ -252,9 +250,8 @@ func (s *Source) Users(ctx context.Context, page func([]adsync.User) error) erro
 			if removed {
 				return nil
 			}
-			if !u.Enabled && !s.cfg.IncludeDisabled {
+			if !u.Enabled {
 				disabled++
-				return nil
 			}
 			read++
 			return p.add(u)
@@ -267,7 +264,7 @@ func (s *Source) Users(ctx context.Context, page func([]adsync.User) error) erro
 		return err
 	}
 	s.log.DebugContext(ctx, "graph: read the group's members", "group", s.cfg.GroupID,
-		"transitive", !s.cfg.DirectMembersOnly, "users", read, "disabledLeftOut", disabled)
+		"transitive", !s.cfg.DirectMembersOnly, "users", read, "disabled", disabled)
 	return nil
 }
 
@@ -332,7 +329,7 @@ func (s *Source) walk(ctx context.Context, body []byte, headers *abstractions.Re
 				}
 				continue
 			}
-			u, _ := s.m.toUser(g, s.cfg.EmailFromUPN)
+			u, _ := s.m.toUser(g)
 			seen++
 			if u.UPN == "" && u.Name == "" {
 				limited++

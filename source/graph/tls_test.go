@@ -26,7 +26,7 @@ func TestUntrustedCertificate(t *testing.T) {
 		name string
 		cfg  graph.Config
 	}{
-		{"sign-in endpoint", graph.Config{TenantID: tenant, ClientID: client, ClientSecret: secret, GroupID: gid,
+		{"sign-in endpoint", graph.Config{TenantID: tenant, ClientID: client, ClientSecret: adsync.NewSecret(secret), GroupID: gid,
 			BaseURL: srv.GraphURL(), AuthorityHost: srv.URL() + "/", HTTPClient: &http.Client{}}},
 		{"Graph endpoint", graph.Config{Credential: graph.StaticToken("t"), GroupID: gid,
 			BaseURL: srv.GraphURL(), HTTPClient: &http.Client{}}},

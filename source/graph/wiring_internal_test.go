@@ -13,7 +13,7 @@ import (
 // Scope override them.
 func TestCloudWiring(t *testing.T) {
 	base := Config{TenantID: "contoso.onmicrosoft.com", ClientID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-		ClientSecret: "x", GroupID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301"}
+		ClientSecret: adsync.NewSecret("x"), GroupID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301"}
 	for _, c := range []Cloud{"", CloudPublic, CloudUSGov, CloudUSGovDoD, CloudChina} {
 		cfg := base
 		cfg.Cloud = c
@@ -53,16 +53,16 @@ func TestNilSafeMapping(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, p.Value, 5)
 		for _, g := range p.Value[:3] {
-			_, ok := m.toUser(&g, true)
+			_, ok := m.toUser(&g)
 			assert.False(t, ok, "no id: not a user")
 		}
-		u, ok := m.toUser(&p.Value[3], true)
+		u, ok := m.toUser(&p.Value[3])
 		require.True(t, ok)
 		assert.Equal(t, id, u.ID)
 		assert.True(t, u.Enabled)
 		assert.Equal(t, adsync.Values{}, u.Values)
 		assert.NotNil(t, p.Value[3].Removed, "an @removed without a reason still counts as removed")
-		u, _ = m.toUser(&p.Value[4], false)
+		u, _ = m.toUser(&p.Value[4])
 		assert.False(t, u.Enabled)
 		if extras {
 			assert.Equal(t, "12345678901234567890", u.Values[adsync.City], "extension names ignore case; numbers keep their digits")
@@ -80,7 +80,7 @@ func TestPageDecoderReuse(t *testing.T) {
 	p, err := d.decode([]byte(`{"value":[{"id":"b"},null],"@odata.deltaLink":"https://x/delta"}`))
 	require.NoError(t, err)
 	require.Len(t, p.Value, 2)
-	u, _ := m.toUser(&p.Value[0], false)
+	u, _ := m.toUser(&p.Value[0])
 	assert.Equal(t, "", u.Values[adsync.City])
 	assert.True(t, u.Enabled)
 	assert.Equal(t, "", p.Value[1].ID)

@@ -21,7 +21,6 @@ func BenchmarkReadSeeded(b *testing.B) {
 		b.Skip("needs the seeded OU (ADSYNC_LDAP_SEED_OU); run ./scripts/samba/run.sh ./scripts/samba/bench.sh")
 	}
 	cfg := e.config(ou)
-	cfg.IncludeDisabled = true
 	cfg.PageSize = 500
 	src, err := adldap.New(cfg)
 	if err != nil {

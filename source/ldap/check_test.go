@@ -79,9 +79,9 @@ func TestCheckTLS(t *testing.T) {
 				return
 			}
 			require.ErrorIs(t, err, adsync.ErrTLS)
-			var te *adldap.TLSError
-			require.ErrorAs(t, err, &te)
-			assert.Equal(t, tc.status, te.Status)
+			var le *adldap.Error
+			require.ErrorAs(t, err, &le)
+			assert.Equal(t, tc.status, le.TLS)
 			for _, s := range tc.errHas {
 				assert.Contains(t, err.Error(), s)
 			}
@@ -188,7 +188,7 @@ func TestCheckNotFound(t *testing.T) {
 			src := newSource(t, cfg)
 			st, err := src.Check(context.Background())
 			require.ErrorIs(t, err, adsync.ErrNotFound)
-			assert.True(t, strings.HasPrefix(err.Error(), tc.field+" "), err.Error())
+			assert.True(t, strings.HasPrefix(err.Error(), "ldap: check "+tc.field+": "), err.Error())
 			assert.Equal(t, adsync.TLSOK, st.TLS, "the TLS status is known even when the check fails")
 		})
 	}

@@ -50,8 +50,6 @@ const (
 	VerifyInsecure VerifyMode = "insecure"
 )
 
-const redacted = "[redacted]"
-
 // TLSConfig configures certificate verification.
 type TLSConfig struct {
 	// CA is the CA bundle that signed the DC's certificate: a file name, or
@@ -106,9 +104,6 @@ type Config struct {
 	// Filter is a raw LDAP filter ANDed with the rest, e.g.
 	// (department=Sales). It is compiled by Validate.
 	Filter string `json:"filter,omitempty"`
-	// IncludeDisabled keeps disabled accounts in scope, delivered with
-	// Enabled=false (R-SCOPE-8).
-	IncludeDisabled bool `json:"includeDisabled,omitempty"`
 	// PageSize is the LDAP page size, 1 to MaxPageSize; 0 means
 	// DefaultPageSize. Users are handed over in pages of at most
 	// adsync.MaxPageSize whatever this is.
@@ -118,9 +113,6 @@ type Config struct {
 	// {MiddleInitial: "middleName"}. adsync.OrgConfig.SourceOverrides gives
 	// it from an organization's configuration.
 	Attributes map[adsync.Field]string `json:"attributes,omitempty"`
-	// EmailFromUPN uses userPrincipalName as the email when mail is blank
-	// (R-MATCH-8).
-	EmailFromUPN bool `json:"emailFromUpn,omitempty"`
 
 	// Logger receives connection events (and the warning of
 	// VerifyInsecure). Nil discards them.
@@ -151,14 +143,15 @@ func DefaultAttributes() map[adsync.Field]string {
 	}
 }
 
-// String describes the configuration with the password redacted.
+// String describes the configuration: the password prints as adsync.Secret
+// does, and a password written into the URL is masked.
 func (c Config) String() string {
-	return fmt.Sprintf("ldap.Config{URL: %q, BindName: %q, Password: %s, BaseDN: %q, GroupDN: %q, TLS: %s}",
-		urlForDisplay(c.URL), c.BindName, redacted, c.BaseDN, c.GroupDN, c.verifyMode())
+	return fmt.Sprintf("ldap.Config{URL: %q, BindName: %q, Password: %q, BaseDN: %q, GroupDN: %q, TLS: %s}",
+		urlForDisplay(c.URL), c.BindName, c.Password, c.BaseDN, c.GroupDN, c.withDefaults().TLS.Verify)
 }
 
-// MarshalJSON encodes the configuration with the password redacted, and
-// with any password written into the URL masked.
+// MarshalJSON encodes the configuration with any password written into the
+// URL masked; the password encodes as adsync.Secret does.
 func (c Config) MarshalJSON() ([]byte, error) {
 	type plain Config // without the method
 	p := plain(c)
@@ -186,42 +179,34 @@ func urlForDisplay(s string) string {
 	return s
 }
 
-// GoString is String, so %#v does not print the password either.
+// GoString is String, so %#v masks the URL too.
 func (c Config) GoString() string { return c.String() }
 
 // LogValue logs the configuration without the password.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("url", urlForDisplay(c.URL)), slog.String("bind", c.BindName),
 		slog.String("baseDN", c.BaseDN), slog.String("groupDN", c.GroupDN),
-		slog.String("tls", string(c.verifyMode())))
+		slog.String("tls", string(c.withDefaults().TLS.Verify)))
 }
 
-func (c *Config) verifyMode() VerifyMode {
+// withDefaults returns c with each optional field left zero set to its
+// documented default. New applies it to its own copy once Validate passed;
+// the caller's Config is never changed. (graph.Config and autotask.Config
+// fill their defaults the same way.)
+func (c Config) withDefaults() Config {
 	if c.TLS.Verify == "" {
-		return VerifyFull
+		c.TLS.Verify = VerifyFull
 	}
-	return c.TLS.Verify
-}
-
-func (c *Config) pageSize() int {
 	if c.PageSize == 0 {
-		return DefaultPageSize
+		c.PageSize = DefaultPageSize
 	}
-	return c.PageSize
-}
-
-func (c *Config) dialTimeout() time.Duration {
 	if c.DialTimeout == 0 {
-		return DefaultDialTimeout
+		c.DialTimeout = DefaultDialTimeout
 	}
-	return c.DialTimeout
-}
-
-func (c *Config) timeout() time.Duration {
 	if c.Timeout == 0 {
-		return DefaultTimeout
+		c.Timeout = DefaultTimeout
 	}
-	return c.Timeout
+	return c
 }
 
 func bad(field, format string, args ...any) error {
@@ -246,7 +231,6 @@ type compiled struct {
 	roots      *x509.CertPool // nil: system roots
 	bases      []string       // search bases: the OUs, or BaseDN
 	filter     string         // the full user filter
-	changed    string         // the filter of incremental reads: disabled accounts too
 	attrs      map[adsync.Field]string
 	attrList   []string // attributes requested
 	scopeLabel string   // identifies the scope in incremental cursors
@@ -254,7 +238,7 @@ type compiled struct {
 }
 
 func (c *Config) compile() (*compiled, error) {
-	k := &compiled{cfg: *c, log: c.Logger}
+	k := &compiled{cfg: c.withDefaults(), log: c.Logger}
 	if k.log == nil {
 		k.log = slog.New(slog.DiscardHandler)
 	}
@@ -310,7 +294,7 @@ func (c *Config) compile() (*compiled, error) {
 		// which then reads nothing: refuse it here.
 		return nil, bad("password", "required (an empty password makes an anonymous bind)")
 	}
-	switch c.verifyMode() {
+	switch k.cfg.TLS.Verify {
 	case VerifyFull, VerifyChainOnly, VerifyInsecure:
 	default:
 		return nil, bad("tls.verify", "%q is not a mode (want %q, %q or %q)", c.TLS.Verify, VerifyFull, VerifyChainOnly, VerifyInsecure)
@@ -320,7 +304,7 @@ func (c *Config) compile() (*compiled, error) {
 			return nil, bad("tls.ca", "%v", err)
 		}
 	}
-	if c.verifyMode() == VerifyChainOnly && k.roots == nil {
+	if k.cfg.TLS.Verify == VerifyChainOnly && k.roots == nil {
 		return nil, bad("tls.ca", "chain-only verification needs the CA that signed the DC's certificate")
 	}
 	if c.DialTimeout < 0 {
@@ -368,9 +352,6 @@ func (c *Config) compile() (*compiled, error) {
 		k.attrs[f] = a
 	}
 	k.filter = userFilter(&k.cfg)
-	withDisabled := k.cfg
-	withDisabled.IncludeDisabled = true
-	k.changed = userFilter(&withDisabled)
 	k.attrList = attributeList(k.attrs)
 	k.scopeLabel = strings.Join(append([]string{k.filter}, k.bases...), "|")
 	return k, nil
@@ -489,9 +470,8 @@ func loadCA(s string) (*x509.CertPool, error) {
 
 // Filter pieces (docs/directories.md B5).
 const (
-	filterUsers       = "(objectCategory=person)(objectClass=user)"
-	filterEnabledOnly = "(!(userAccountControl:1.2.840.113556.1.4.803:=2))"
-	ruleInChain       = "1.2.840.113556.1.4.1941"
+	filterUsers = "(objectCategory=person)(objectClass=user)"
+	ruleInChain = "1.2.840.113556.1.4.1941"
 )
 
 // userFilter composes the scope filter (R-SCOPE-5). The group DN is
@@ -500,9 +480,6 @@ func userFilter(c *Config) string {
 	var b strings.Builder
 	b.WriteString("(&")
 	b.WriteString(filterUsers)
-	if !c.IncludeDisabled {
-		b.WriteString(filterEnabledOnly)
-	}
 	if c.GroupDN != "" {
 		if c.DirectMembersOnly {
 			b.WriteString("(memberOf=")

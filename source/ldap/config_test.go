@@ -2,6 +2,7 @@ package ldap_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/internal/leaktest"
 	adldap "github.com/psasync/adsync/source/ldap"
 )
 
@@ -93,25 +95,24 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// The scope filter: the fixed user filter, disabled accounts, the group
-// (escaped, nested by default) and the raw filter, ANDed (R-SCOPE-5).
+// The scope filter: the fixed user filter, the group (escaped, nested by
+// default) and the raw filter, ANDed (R-SCOPE-5). Disabled accounts are not
+// filtered out: the Syncer applies the organization's policy (R-SCOPE-8).
 func TestFilter(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		edit func(*adldap.Config)
 		want string
 	}{
-		{"R-SCOPE-8 enabled users only by default", func(c *adldap.Config) {},
-			"(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"},
-		{"R-SCOPE-8 disabled included", func(c *adldap.Config) { c.IncludeDisabled = true },
+		{"R-SCOPE-8 disabled accounts read too", func(c *adldap.Config) {},
 			"(&(objectCategory=person)(objectClass=user))"},
 		{"R-SCOPE-5 nested group, DN escaped", func(c *adldap.Config) {
-			c.IncludeDisabled, c.GroupDN = true, `CN=Sales (EU)*,DC=corp,DC=example`
+			c.GroupDN = `CN=Sales (EU)*,DC=corp,DC=example`
 		}, `(&(objectCategory=person)(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:=CN=Sales \28EU\29\2a,DC=corp,DC=example))`},
 		{"R-SCOPE-5 direct members", func(c *adldap.Config) {
-			c.IncludeDisabled, c.GroupDN, c.DirectMembersOnly = true, "CN=G,DC=corp,DC=example", true
+			c.GroupDN, c.DirectMembersOnly = "CN=G,DC=corp,DC=example", true
 		}, `(&(objectCategory=person)(objectClass=user)(memberOf=CN=G,DC=corp,DC=example))`},
-		{"R-SCOPE-5 raw filter ANDed", func(c *adldap.Config) { c.IncludeDisabled, c.Filter = true, "department=Sales" },
+		{"R-SCOPE-5 raw filter ANDed", func(c *adldap.Config) { c.Filter = "department=Sales" },
 			`(&(objectCategory=person)(objectClass=user)(department=Sales))`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,20 +125,15 @@ func TestFilter(t *testing.T) {
 	}
 }
 
-// The password never shows in %v, %+v, %#v, JSON or slog output.
-func TestPasswordRedacted(t *testing.T) {
+// TestNoSecretLeaks formats the Config and the Source, as values and as
+// pointers, every way internal/leaktest knows, and finds the password in
+// none of them.
+func TestNoSecretLeaks(t *testing.T) {
 	cfg := validConfig()
-	var logged bytes.Buffer
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", cfg, "pw", cfg.Password)
-	js, err := json.Marshal(cfg)
-	require.NoError(t, err)
 	src, err := adldap.New(cfg)
 	require.NoError(t, err)
-	for _, s := range []string{
-		fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprint(cfg.Password),
-		fmt.Sprintf("%#v", cfg.Password), fmt.Sprintf("%v", &cfg), fmt.Sprintf("%+v", src), logged.String(), string(js),
-	} {
-		assert.NotContains(t, s, cfg.Password.Reveal())
+	for what, v := range map[string]any{"Config": cfg, "*Config": &cfg, "Source": *src, "*Source": src, "Secret": cfg.Password} {
+		assert.Empty(t, leaktest.Find(v, cfg.Password.Reveal()), "%s leaks the password", what)
 	}
 	assert.Contains(t, fmt.Sprintf("%v", cfg), "svc-sync@corp.example", "the rest of the configuration shows")
 }
@@ -161,10 +157,20 @@ func TestGUIDString(t *testing.T) {
 	assert.Equal(t, "", adldap.GUIDString(b[:15]))
 }
 
-func TestTLSErrorIs(t *testing.T) {
-	err := fmt.Errorf("check: %w", &adldap.TLSError{Status: adsync.TLSExpired, Msg: "expired", Err: errors.New("x509")})
+// An *Error matches its kind and its cause, and says what failed once,
+// with the package's prefix.
+func TestErrorShape(t *testing.T) {
+	cause := errors.New("x509: certificate has expired")
+	err := fmt.Errorf("adsync: check the directory of %q: %w", "acme",
+		&adldap.Error{Op: "TLS handshake with dc1:636", Kind: adsync.ErrTLS, Err: cause, TLS: adsync.TLSExpired, Message: "expired"})
 	assert.ErrorIs(t, err, adsync.ErrTLS)
+	assert.ErrorIs(t, err, cause)
 	assert.True(t, adsync.IsSystemic(err))
+	assert.Equal(t, `adsync: check the directory of "acme": ldap: TLS handshake with dc1:636: expired`, err.Error())
+	var le *adldap.Error
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, adsync.TLSExpired, le.TLS)
+	assert.Equal(t, "ldap: read the rootDSE: context canceled", (&adldap.Error{Op: "read the rootDSE", Err: context.Canceled}).Error())
 }
 
 // A URL with a password in it (ldaps://user:password@dc, as some tools take

@@ -59,8 +59,6 @@ func (h *harness) Source(ctx context.Context) (adsync.DirectorySource, error) {
 	if h.byGroup {
 		cfg.BaseDN = strings.SplitN(h.in, ",", 2)[1]
 		cfg.GroupDN = h.outer
-	} else {
-		cfg.IncludeDisabled = true
 	}
 	return adldap.New(cfg)
 }

@@ -22,45 +22,6 @@ var (
 	errConnRefused = syscall.ECONNREFUSED
 )
 
-// TLSError is a failed TLS handshake (or StartTLS). It wraps adsync.ErrTLS
-// and carries the TLS status (R-STATUS-2) the failure stands for.
-type TLSError struct {
-	// Status is TLSUntrusted, TLSHostnameMismatch or TLSExpired, or
-	// TLSUnknown for a handshake that failed before any certificate was
-	// seen (protocol or cipher mismatch, connection reset).
-	Status adsync.TLSStatus
-	// CertExpiry is the server certificate's NotAfter when one was seen.
-	CertExpiry time.Time
-	// Msg says what failed and what to change.
-	Msg string
-	// Err is the underlying error.
-	Err error
-}
-
-func (e *TLSError) Error() string { return e.Msg }
-
-// Unwrap returns the underlying error.
-func (e *TLSError) Unwrap() error { return e.Err }
-
-// Is makes errors.Is(err, adsync.ErrTLS) hold.
-func (e *TLSError) Is(target error) bool { return target == adsync.ErrTLS }
-
-// kindError is an error of a given adsync kind with its own message: Is
-// matches the kind, Unwrap gives the cause.
-type kindError struct {
-	kind error
-	msg  string
-	err  error
-}
-
-func (e *kindError) Error() string        { return e.msg }
-func (e *kindError) Unwrap() error        { return e.err }
-func (e *kindError) Is(target error) bool { return target == e.kind }
-
-func kindErr(kind, cause error, format string, args ...any) error {
-	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...), err: cause}
-}
-
 // session is one bound connection.
 type session struct {
 	conn   *wire
@@ -93,14 +54,14 @@ func (k *compiled) connect(ctx context.Context) (*session, error) {
 // connection is closed when ctx is done: LDAP operations take no context.
 func (k *compiled) dial(ctx context.Context) (*session, error) {
 	c := &k.cfg
-	d := net.Dialer{Timeout: c.dialTimeout()}
+	d := net.Dialer{Timeout: c.DialTimeout}
 	raw, err := d.DialContext(ctx, "tcp", k.hostPort)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("connect to %s: %w", k.hostPort, ctx.Err())
+			return nil, ctxErr("connect to "+k.hostPort, ctx.Err())
 		}
-		return nil, kindErr(adsync.ErrUnavailable, err, "cannot connect to the DC at %s: %s; check the URL, that the DC is up and that a firewall lets port %s through",
-			k.hostPort, dialProblem(err), portOf(k.hostPort))
+		return nil, opErr("connect to "+k.hostPort, adsync.ErrUnavailable, err, "cannot connect to the DC: %s; check the URL, that the DC is up and that a firewall lets port %s through",
+			dialProblem(err), portOf(k.hostPort))
 	}
 	s := &session{status: adsync.TLSNotApplicable}
 	var w *wire
@@ -112,29 +73,29 @@ func (k *compiled) dial(ctx context.Context) (*session, error) {
 			return nil, err
 		}
 		s.state = tc.ConnectionState()
-		w = newWire(tc, c.timeout())
+		w = newWire(tc, c.Timeout)
 	default:
-		w = newWire(raw, c.dialTimeout())
+		w = newWire(raw, c.DialTimeout)
 		if c.StartTLS {
 			var holder verifyResult
 			tc, err := w.startTLS(k.tlsConfig(&holder))
 			if err != nil {
 				w.Close()
 				if ctx.Err() != nil {
-					return nil, fmt.Errorf("StartTLS with %s: %w", k.hostPort, ctx.Err())
+					return nil, ctxErr("StartTLS with "+k.hostPort, ctx.Err())
 				}
 				return nil, k.tlsFailure(err, &holder, "StartTLS")
 			}
 			s.state = tc.ConnectionState()
 		}
-		w.timeout = c.timeout()
+		w.timeout = c.Timeout
 	}
 	s.conn = w
 	s.stop = context.AfterFunc(ctx, func() { w.Close() })
 	if len(s.state.PeerCertificates) > 0 {
 		s.expiry = s.state.PeerCertificates[0].NotAfter
 		s.status = adsync.TLSStatusOf(s.expiry, time.Now())
-		if c.verifyMode() == VerifyInsecure {
+		if c.TLS.Verify == VerifyInsecure {
 			s.status = adsync.TLSUntrusted
 			k.log.Warn("ldap: TLS certificate NOT verified (tls.verify=insecure): anyone on the path can read the bind password; set tls.ca and use full or chain-only",
 				"server", k.hostPort)
@@ -176,7 +137,7 @@ func (k *compiled) tlsConfig(res *verifyResult) *tls.Config {
 	if name == "" {
 		name = k.host
 	}
-	mode := c.verifyMode()
+	mode := c.TLS.Verify
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ServerName:         name,
@@ -213,26 +174,26 @@ func (k *compiled) tlsConfig(res *verifyResult) *tls.Config {
 func (k *compiled) handshake(ctx context.Context, raw net.Conn) (*tls.Conn, error) {
 	var res verifyResult
 	tc := tls.Client(raw, k.tlsConfig(&res))
-	hctx, cancel := context.WithTimeout(ctx, k.cfg.dialTimeout())
+	hctx, cancel := context.WithTimeout(ctx, k.cfg.DialTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("TLS handshake with %s: %w", k.hostPort, ctx.Err())
+			return nil, ctxErr("TLS handshake with "+k.hostPort, ctx.Err())
 		}
 		return nil, k.tlsFailure(err, &res, "TLS handshake")
 	}
 	return tc, nil
 }
 
-// tlsFailure turns a handshake error into a *TLSError whose message says
-// which setting to change.
+// tlsFailure turns a handshake error into an *Error of kind adsync.ErrTLS
+// with its TLS status, whose message says which setting to change.
 func (k *compiled) tlsFailure(err error, res *verifyResult, what string) error {
+	op := what + " with " + k.hostPort
 	var ne net.Error
 	if res.leaf == nil && errorsAs(err, &ne) && ne.Timeout() {
-		return kindErr(adsync.ErrUnavailable, err, "%s with %s timed out: the port answers but does not speak TLS in time; check that it is the DC's LDAPS port (636) and that the DC is not overloaded",
-			what, k.hostPort)
+		return opErr(op, adsync.ErrUnavailable, err, "timed out: the port answers but does not speak TLS in time; check that it is the DC's LDAPS port (636) and that the DC is not overloaded")
 	}
-	e := &TLSError{Status: adsync.TLSUnknown, Err: err}
+	e := &Error{Op: op, Kind: adsync.ErrTLS, TLS: adsync.TLSUnknown, Err: err}
 	if res.leaf != nil {
 		e.CertExpiry = res.leaf.NotAfter
 	}
@@ -247,30 +208,30 @@ func (k *compiled) tlsFailure(err error, res *verifyResult, what string) error {
 	}
 	switch {
 	case errorsAs(res.err, &host):
-		e.Status = adsync.TLSHostnameMismatch
-		e.Msg = fmt.Sprintf("%s with %s: the DC's certificate does not name %q%s: %v; set tls.serverName to a name the certificate holds%s, or use tls.verify=%q to check the CA chain without the host name",
-			what, k.hostPort, host.Host, subject, err, certNames(res.leaf), VerifyChainOnly)
+		e.TLS = adsync.TLSHostnameMismatch
+		e.Message = fmt.Sprintf("the DC's certificate does not name %q%s: %v; set tls.serverName to a name the certificate holds%s, or use tls.verify=%q to check the CA chain without the host name",
+			host.Host, subject, err, certNames(res.leaf), VerifyChainOnly)
 	case errorsAs(res.err, &invalid) && invalid.Reason == x509.Expired:
-		e.Status = adsync.TLSExpired
-		e.Msg = fmt.Sprintf("%s with %s: the DC's certificate has expired%s; renew the DC's LDAPS certificate", what, k.hostPort, subject)
+		e.TLS = adsync.TLSExpired
+		e.Message = fmt.Sprintf("the DC's certificate has expired%s; renew the DC's LDAPS certificate", subject)
 	case errorsAs(res.err, &unknown) || errorsAs(res.err, &invalid):
-		e.Status = adsync.TLSUntrusted
+		e.TLS = adsync.TLSUntrusted
 		fix := "set tls.ca to the CA certificate that signed it (PEM file or text)"
 		if k.cfg.TLS.CA != "" {
 			fix = "tls.ca does not hold the CA that signed it; give that CA (PEM)"
 		}
-		e.Msg = fmt.Sprintf("%s with %s: the DC's certificate is not trusted%s: %v; %s", what, k.hostPort, subject, err, fix)
+		e.Message = fmt.Sprintf("the DC's certificate is not trusted%s: %v; %s", subject, err, fix)
 	case strings.Contains(err.Error(), "negative serial number"):
 		// Samba's self-made certificates have a random 32-bit serial,
 		// negative half the time; Go refuses to parse them.
-		e.Status = adsync.TLSUntrusted
-		e.Msg = fmt.Sprintf("%s with %s: the DC's certificate has a negative serial number, which Go refuses (%v); issue the DC a new certificate (on Samba: delete private/tls/*.pem and restart), or run this program with GODEBUG=x509negativeserial=1",
-			what, k.hostPort, err)
+		e.TLS = adsync.TLSUntrusted
+		e.Message = fmt.Sprintf("the DC's certificate has a negative serial number, which Go refuses (%v); issue the DC a new certificate (on Samba: delete private/tls/*.pem and restart), or run this program with GODEBUG=x509negativeserial=1",
+			err)
 	case res.err != nil:
-		e.Status = adsync.TLSUntrusted
-		e.Msg = fmt.Sprintf("%s with %s: certificate check failed%s: %v", what, k.hostPort, subject, res.err)
+		e.TLS = adsync.TLSUntrusted
+		e.Message = fmt.Sprintf("certificate check failed%s: %v", subject, res.err)
 	default:
-		e.Msg = fmt.Sprintf("%s with %s failed: %v; check that the port speaks LDAPS (636) or, for ldap:// with startTLS, that the DC has a certificate", what, k.hostPort, err)
+		e.Message = fmt.Sprintf("failed: %v; check that the port speaks LDAPS (636) or, for ldap:// with startTLS, that the DC has a certificate", err)
 	}
 	return e
 }
@@ -321,7 +282,7 @@ func (s *session) bind(ctx context.Context, c *Config) error {
 		return nil
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("bind as %s: %w", c.BindName, ctx.Err())
+		return ctxErr("bind as "+c.BindName, ctx.Err())
 	}
 	var le *ldap.Error
 	if errorsAs(err, &le) {
@@ -331,12 +292,12 @@ func (s *session) bind(ctx context.Context, c *Config) error {
 			if why == "" {
 				why = "invalid credentials"
 			}
-			return kindErr(adsync.ErrUnauthorized, nil, "bind as %s refused: %s (LDAP 49: %s); check bindName and password",
-				c.BindName, why, strings.TrimSpace(le.Err.Error()))
+			return opErr("bind as "+c.BindName, adsync.ErrUnauthorized, nil, "refused: %s (LDAP 49: %s); check bindName and password",
+				why, strings.TrimSpace(le.Err.Error()))
 		case ldap.LDAPResultStrongAuthRequired:
-			return kindErr(adsync.ErrUnauthorized, nil, "bind as %s refused: the DC requires an encrypted connection for simple binds (LDAP 8, strong authentication required); use ldaps:// or startTLS", c.BindName)
+			return opErr("bind as "+c.BindName, adsync.ErrUnauthorized, nil, "refused: the DC requires an encrypted connection for simple binds (LDAP 8, strong authentication required); use ldaps:// or startTLS")
 		case ldap.LDAPResultConfidentialityRequired:
-			return kindErr(adsync.ErrUnauthorized, nil, "bind as %s refused: the DC requires confidentiality (LDAP 13); use ldaps:// or startTLS", c.BindName)
+			return opErr("bind as "+c.BindName, adsync.ErrUnauthorized, nil, "refused: the DC requires confidentiality (LDAP 13); use ldaps:// or startTLS")
 		}
 	}
 	return opError(err, "bind as "+c.BindName)
@@ -350,14 +311,14 @@ func opError(err error, what string) error {
 		switch le.ResultCode {
 		case ldap.ErrorNetwork, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable, ldap.LDAPResultServerDown,
 			ldap.LDAPResultTimeout, ldap.LDAPResultTimeLimitExceeded, ldap.LDAPResultAdminLimitExceeded:
-			return kindErr(adsync.ErrUnavailable, err, "%s: %v", what, err)
+			return &Error{Op: what, Kind: adsync.ErrUnavailable, Err: err}
 		case ldap.LDAPResultInsufficientAccessRights:
-			return kindErr(adsync.ErrUnauthorized, err, "%s: the bind account may not read this (LDAP 50): %v", what, err)
+			return opErr(what, adsync.ErrUnauthorized, err, "the bind account may not read this (LDAP 50): %v", err)
 		}
 	}
 	var ne net.Error
 	if errorsAs(err, &ne) || errors.Is(err, net.ErrClosed) {
-		return kindErr(adsync.ErrUnavailable, err, "%s: %v", what, err)
+		return &Error{Op: what, Kind: adsync.ErrUnavailable, Err: err}
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return &Error{Op: what, Err: err}
 }

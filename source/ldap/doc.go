@@ -12,8 +12,9 @@
 // members of a group (nested membership through the in-chain matching rule
 // 1.2.840.113556.1.4.1941 unless DirectMembersOnly), optionally under one of
 // a list of OUs, optionally matching a raw LDAP filter. Disabled accounts
-// (userAccountControl bit 0x2) are left out unless IncludeDisabled
-// (R-SCOPE-8).
+// (userAccountControl bit 0x2) are delivered too, with Enabled=false: the
+// organization's policy (adsync.OrgConfig.IncludeDisabled, R-SCOPE-8) is
+// applied by the Syncer, as is its EmailFromUPN (R-MATCH-8).
 //
 // Reads are paged searches that stream: each page of the LDAP paged-results
 // control is converted and handed to the caller in pages of at most
@@ -35,6 +36,11 @@
 // many AD certificates, Samba's among them, have no subjectAltName or are
 // reached by IP) and VerifyInsecure (nothing checked; logged as a warning on
 // every connection and reported as TLS status "untrusted").
+//
+// Errors are *Error values, shaped like graph.Error: what failed, the
+// adsync sentinel it stands for (ErrUnauthorized, ErrTLS with the TLS
+// status, ErrNotFound for a base, group or OU DN, ErrUnavailable,
+// ErrCursorExpired) and the cause, each message starting with "ldap: ".
 //
 // Nothing is ever written to the directory (R-SCOPE-1).
 package ldap

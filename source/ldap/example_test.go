@@ -83,8 +83,9 @@ func ExampleConfig_Validate() {
 	// invalid configuration: url: "ldap://dc1.corp.example" is plain LDAP: the password and user data would travel unencrypted; use ldaps://dc1.corp.example or set startTLS (allowPlaintext exists for tests only)
 }
 
-// An organization's configuration selects attribute overrides and the
-// email-from-UPN fallback; the source applies them.
+// An organization's configuration selects attribute overrides, which the
+// source applies. Its EmailFromUPN and IncludeDisabled are the Syncer's to
+// apply: the source delivers every user with the UPN and Enabled set.
 func ExampleConfig_fromOrgConfig() {
 	org := adsync.OrgConfig{
 		ID: "acme", CompanyID: 42, Directory: adsync.DirectoryLDAP, EmailFromUPN: true,
@@ -93,7 +94,6 @@ func ExampleConfig_fromOrgConfig() {
 	cfg := adldap.Config{
 		URL: "ldaps://dc1.corp.example", BindName: "svc-adsync@corp.example", Password: adsync.NewSecret("…"),
 		BaseDN: "DC=corp,DC=example", Attributes: org.SourceOverrides(),
-		EmailFromUPN: org.EmailFromUPN, IncludeDisabled: org.IncludeDisabled,
 	}
 	fmt.Println(cfg.Validate(), cfg.Attributes[adsync.MiddleInitial])
 	// Output: <nil> middleName

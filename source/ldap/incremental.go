@@ -45,6 +45,9 @@ func (k *compiled) scopeHash() string {
 	return hex.EncodeToString(h[:6])
 }
 
+// opSince is the Op of UsersSince's errors.
+const opSince = "read the users changed since the cursor"
+
 // UsersSince reads the users created or changed since the read that
 // returned cursor, by uSNChanged; with cursor "" it reads every user in
 // scope. The returned cursor holds the DC's host name, its invocationId and
@@ -54,16 +57,15 @@ func (k *compiled) scopeHash() string {
 // A cursor from another DC, from the same DC after a restore (a new
 // invocationId), from another scope (filter, group, OUs) or that cannot be
 // parsed gives an error wrapping adsync.ErrCursorExpired: read in full.
-// Users who left scope are not reported (a full read catches them), except
-// accounts disabled since the cursor: an incremental read delivers changed
-// disabled accounts with Enabled=false even when IncludeDisabled is off, so
-// the caller can deactivate them at once (R-SCOPE-8).
+// Users who left scope are not reported (a full read catches them); an
+// account disabled since the cursor is a change like any other, delivered
+// with Enabled=false, so the caller can deactivate it at once (R-SCOPE-8).
 func (s *Source) UsersSince(ctx context.Context, cur string, page func([]adsync.User) error) (string, error) {
 	var prev cursor
 	if cur != "" {
 		var err error
 		if prev, err = parseCursor(cur); err != nil {
-			return "", fmt.Errorf("%w: %v; read in full", adsync.ErrCursorExpired, err)
+			return "", opErr(opSince, adsync.ErrCursorExpired, nil, "%v; read in full", err)
 		}
 	}
 	sess, err := s.k.connect(ctx)
@@ -76,29 +78,25 @@ func (s *Source) UsersSince(ctx context.Context, cur string, page func([]adsync.
 		return "", err
 	}
 	if d.host == "" || d.invocationID == "" {
-		return "", kindErr(adsync.ErrUnavailable, nil, "read the rootDSE: no dnsHostName or invocationId; is this an Active Directory DC?")
+		return "", opErr("read the rootDSE", adsync.ErrUnavailable, nil, "no dnsHostName or invocationId; is this an Active Directory DC?")
 	}
 	next := cursor{host: d.host, invocationID: d.invocationID, usn: d.highestUSN, scope: s.k.scopeHash()}
 	filter := s.k.filter
 	if cur != "" {
 		switch {
 		case prev.host != next.host:
-			return "", fmt.Errorf("%w: the cursor is from DC %s but this connection reached %s (uSNChanged is per DC); read in full",
-				adsync.ErrCursorExpired, prev.host, next.host)
+			return "", opErr(opSince, adsync.ErrCursorExpired, nil, "the cursor is from DC %s but this connection reached %s (uSNChanged is per DC); read in full",
+				prev.host, next.host)
 		case prev.invocationID != next.invocationID:
-			return "", fmt.Errorf("%w: DC %s has a new invocationId (restored from a backup?); read in full",
-				adsync.ErrCursorExpired, next.host)
+			return "", opErr(opSince, adsync.ErrCursorExpired, nil, "DC %s has a new invocationId (restored from a backup?); read in full",
+				next.host)
 		case prev.scope != next.scope:
-			return "", fmt.Errorf("%w: the scope (filter, group or OUs) changed since the cursor was made; read in full",
-				adsync.ErrCursorExpired)
+			return "", opErr(opSince, adsync.ErrCursorExpired, nil, "the scope (filter, group or OUs) changed since the cursor was made; read in full")
 		case prev.usn > next.usn:
-			return "", fmt.Errorf("%w: the cursor's USN %d is ahead of the DC's %d; read in full",
-				adsync.ErrCursorExpired, prev.usn, next.usn)
+			return "", opErr(opSince, adsync.ErrCursorExpired, nil, "the cursor's USN %d is ahead of the DC's %d; read in full",
+				prev.usn, next.usn)
 		}
-		// Disabled accounts are read too, delivered with Enabled=false: a
-		// user disabled since the cursor is a change the caller must see
-		// (docs/directories.md B5), not a user who silently vanished.
-		filter = "(&" + s.k.changed + "(uSNChanged>=" + strconv.FormatInt(prev.usn+1, 10) + "))"
+		filter = "(&" + s.k.filter + "(uSNChanged>=" + strconv.FormatInt(prev.usn+1, 10) + "))"
 	}
 	if err := s.k.read(ctx, sess, filter, page); err != nil {
 		return "", err

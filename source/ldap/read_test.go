@@ -82,24 +82,23 @@ func TestReadManyUsersPaged(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		pageSize int
-		disabled bool
 		group    string
-		want     map[string]string
 	}{
-		{"R-SCOPE-8 page size 200, enabled only", 200, false, "", enabled},
-		{"R-SCOPE-8 page size 200, disabled included", 200, true, "", all},
-		{"R-SCOPE-7 LDAP pages of 1000 are handed over in pages of 500", 1000, true, "", all},
-		{"R-SCOPE-5 nested group of every seeded user", 200, true, group, all},
+		{"R-SCOPE-8 page size 200, disabled accounts delivered disabled", 200, ""},
+		{"R-SCOPE-7 LDAP pages of 1000 are handed over in pages of 500", 1000, ""},
+		{"R-SCOPE-5 nested group of every seeded user", 200, group},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := d.env.config(ou)
-			cfg.PageSize, cfg.IncludeDisabled, cfg.GroupDN = tc.pageSize, tc.disabled, tc.group
+			cfg.PageSize, cfg.GroupDN = tc.pageSize, tc.group
 			users, pages := readAll(t, newSource(t, cfg))
-			require.Len(t, users, len(tc.want))
+			require.Len(t, users, len(all))
 			for id, u := range users {
-				mail, ok := tc.want[id]
+				mail, ok := all[id]
 				require.True(t, ok, "unexpected user %s", u.Label())
 				assert.Equal(t, mail, u.Values[adsync.Email])
+				_, on := enabled[id]
+				assert.Equal(t, on, u.Enabled, "%s enabled", u.Label())
 			}
 			for _, p := range pages[:len(pages)-1] {
 				assert.Equal(t, adsync.MaxPageSize, p, "every page but the last is full")
@@ -135,20 +134,19 @@ func TestScope(t *testing.T) {
 		cfg  func(*adldap.Config)
 		want []string
 	}{
-		{"R-SCOPE-5 base DN subtree, enabled only", func(c *adldap.Config) {}, []string{"alice", "bob", "carol", "erin"}},
-		{"R-SCOPE-8 disabled accounts included", func(c *adldap.Config) { c.IncludeDisabled = true }, []string{"alice", "bob", "carol", "dave", "erin"}},
+		{"R-SCOPE-8 base DN subtree, disabled accounts delivered disabled", func(c *adldap.Config) {}, []string{"alice", "bob", "carol", "dave", "erin"}},
 		{"R-SCOPE-5 nested group membership (in-chain)", func(c *adldap.Config) {
-			c.GroupDN, c.IncludeDisabled = "CN=Outer,"+root, true
+			c.GroupDN = "CN=Outer," + root
 		}, []string{"alice", "bob", "dave"}},
 		{"R-SCOPE-5 direct members only", func(c *adldap.Config) {
 			c.GroupDN, c.DirectMembersOnly = "CN=Outer,"+root, true
 		}, []string{"alice"}},
 		{"R-SCOPE-5 group DN with parentheses is escaped", func(c *adldap.Config) {
 			c.GroupDN = inner
-		}, []string{"bob"}},
+		}, []string{"bob", "dave"}},
 		{"R-SCOPE-5 any of several OUs, subtrees", func(c *adldap.Config) {
 			c.OUs = []string{sales, ops}
-		}, []string{"alice", "bob", "carol"}},
+		}, []string{"alice", "bob", "carol", "dave"}},
 		{"R-SCOPE-5 nested OU listed with its parent is read once", func(c *adldap.Config) {
 			c.OUs = []string{emea, sales}
 		}, []string{"alice", "bob"}},
@@ -206,18 +204,16 @@ func TestValues(t *testing.T) {
 		assert.Equal(t, full.UPN, z.UPN)
 		assert.True(t, z.Enabled)
 		assert.Equal(t, "Иван", users["Иван Петров"].Values[adsync.FirstName])
-		assert.Equal(t, "", users["Иван Петров"].Values[adsync.Email], "R-MATCH-8 no UPN fallback by default")
+		assert.Equal(t, "", users["Иван Петров"].Values[adsync.Email], "R-MATCH-8 no UPN fallback: the Syncer's")
+		assert.Equal(t, "ivan@"+d.env.Realm, users["Иван Петров"].UPN, "the UPN the Syncer may fall back to")
 		assert.Equal(t, "佐藤", users["佐藤 美咲"].Values[adsync.LastName])
 		// The id is the canonical objectGUID: the DC finds the object by it.
 		assert.Equal(t, "CN="+full.CN+","+ou, d.dnOfGUID(z.ID))
 	})
-	t.Run("R-MATCH-8 email from UPN and attribute override", func(t *testing.T) {
+	t.Run("attribute override", func(t *testing.T) {
 		cfg := d.env.config(ou)
-		cfg.EmailFromUPN = true
 		cfg.Attributes = map[adsync.Field]string{adsync.MiddleInitial: "middleName", adsync.Title: "physicalDeliveryOfficeName"}
 		users := byName(mustRead(t, cfg))
-		assert.Equal(t, "ivan@"+d.env.Realm, users["Иван Петров"].Values[adsync.Email])
-		assert.Equal(t, "zoe@example.com", users[full.CN].Values[adsync.Email], "mail wins over the UPN")
 		assert.Equal(t, "Quinn", users[full.CN].Values[adsync.MiddleInitial])
 		assert.Equal(t, "B-301", users[full.CN].Values[adsync.Title])
 	})

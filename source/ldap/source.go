@@ -60,9 +60,9 @@ func (s *Source) Check(ctx context.Context) (adsync.ConnStatus, error) {
 	st := adsync.ConnStatus{TLS: adsync.TLSUnknown}
 	sess, err := s.k.dial(ctx)
 	if err != nil {
-		var te *TLSError
-		if errors.As(err, &te) {
-			st.TLS, st.CertExpiry = te.Status, te.CertExpiry
+		var le *Error
+		if errors.As(err, &le) && le.TLS != "" {
+			st.TLS, st.CertExpiry = le.TLS, le.CertExpiry
 		}
 		return st, err
 	}
@@ -99,9 +99,9 @@ func (k *compiled) tlsLabel() string {
 	case k.scheme == "ldap" && !k.cfg.StartTLS:
 		return "off (plaintext)"
 	case k.scheme == "ldap":
-		return "StartTLS, verify " + string(k.cfg.verifyMode())
+		return "StartTLS, verify " + string(k.cfg.TLS.Verify)
 	}
-	return "LDAPS, verify " + string(k.cfg.verifyMode())
+	return "LDAPS, verify " + string(k.cfg.TLS.Verify)
 }
 
 // exists checks that dn names an object, with a base-scope search.
@@ -113,10 +113,10 @@ func (k *compiled) exists(ctx context.Context, sess *session, field, dn string) 
 		return nil
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return ctxErr("look up "+field+" "+dn, ctx.Err())
 	}
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-		return kindErr(adsync.ErrNotFound, err, "%s %q does not exist on the DC (or the bind account cannot see it); check the DN", field, dn)
+		return opErr("check "+field, adsync.ErrNotFound, err, "%q does not exist on the DC (or the bind account cannot see it); check the DN", dn)
 	}
 	return opError(err, "look up "+field+" "+dn)
 }
@@ -133,13 +133,13 @@ func (k *compiled) rootDSE(ctx context.Context, sess *session) (dse, error) {
 		"(objectClass=*)", []string{"dnsHostName", "highestCommittedUSN", "dsServiceName"}, nil)
 	entries, err := sess.entries(req)
 	if ctx.Err() != nil {
-		return dse{}, fmt.Errorf("read the rootDSE: %w", ctx.Err())
+		return dse{}, ctxErr("read the rootDSE", ctx.Err())
 	}
 	if err != nil {
 		return dse{}, opError(err, "read the rootDSE")
 	}
 	if len(entries) != 1 {
-		return dse{}, kindErr(adsync.ErrUnavailable, nil, "read the rootDSE: %d entries, want 1; is this an Active Directory DC?", len(entries))
+		return dse{}, opErr("read the rootDSE", adsync.ErrUnavailable, nil, "%d entries, want 1; is this an Active Directory DC?", len(entries))
 	}
 	e := entries[0]
 	d := dse{host: strings.ToLower(e.GetEqualFoldAttributeValue("dnsHostName"))}
@@ -207,7 +207,7 @@ func (s *session) entries(req *ldap.SearchRequest) ([]*ldap.Entry, error) {
 // paging-control loop: go-ldap's SearchWithPaging would buffer every
 // entry), handing each entry to emit as it is decoded.
 func (k *compiled) search(ctx context.Context, sess *session, base, filter string, emit func(*ldap.Entry) error) error {
-	pc := ldap.NewControlPaging(uint32(k.cfg.pageSize()))
+	pc := ldap.NewControlPaging(uint32(k.cfg.PageSize))
 	for pageNo := 1; ; pageNo++ {
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 			filter, k.attrList, []ldap.Control{pc})
@@ -220,9 +220,9 @@ func (k *compiled) search(ctx context.Context, sess *session, base, filter strin
 		case emitErr != nil:
 			return emitErr
 		case ctx.Err() != nil:
-			return fmt.Errorf("read users under %s: %w", base, ctx.Err())
+			return ctxErr("read users under "+base, ctx.Err())
 		case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
-			return kindErr(adsync.ErrNotFound, err, "read users: %q does not exist on the DC (or the bind account cannot see it); check the DN", base)
+			return opErr("read users under "+base, adsync.ErrNotFound, err, "it does not exist on the DC (or the bind account cannot see it); check the DN")
 		case err != nil:
 			return opError(err, fmt.Sprintf("read users under %s (page %d)", base, pageNo))
 		case len(cookie) == 0:
@@ -236,7 +236,7 @@ func (k *compiled) search(ctx context.Context, sess *session, base, filter strin
 func (k *compiled) user(e *ldap.Entry) (adsync.User, error) {
 	guid := e.GetEqualFoldRawAttributeValue("objectGUID")
 	if len(guid) != 16 {
-		return adsync.User{}, fmt.Errorf("read users: %s has no objectGUID (%d bytes); the bind account must be able to read it", e.DN, len(guid))
+		return adsync.User{}, opErr("read users", nil, nil, "%s has no objectGUID (%d bytes); the bind account must be able to read it", e.DN, len(guid))
 	}
 	u := adsync.User{
 		ID:      GUIDString(guid),
@@ -250,7 +250,7 @@ func (k *compiled) user(e *ldap.Entry) (adsync.User, error) {
 	if v := e.GetEqualFoldAttributeValue("userAccountControl"); v != "" {
 		uac, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return adsync.User{}, fmt.Errorf("read users: %s: userAccountControl %q is not a number", e.DN, v)
+			return adsync.User{}, opErr("read users", nil, nil, "%s: userAccountControl %q is not a number", e.DN, v)
 		}
 		u.Enabled = uac&2 == 0
 	}
@@ -264,9 +264,6 @@ func (k *compiled) user(e *ldap.Entry) (adsync.User, error) {
 		default:
 			u.Values[f] = e.GetEqualFoldAttributeValue(a)
 		}
-	}
-	if k.cfg.EmailFromUPN && strings.TrimSpace(u.Values[adsync.Email]) == "" {
-		u.Values[adsync.Email] = u.UPN
 	}
 	return u, nil
 }

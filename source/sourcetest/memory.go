@@ -22,10 +22,6 @@ type MemoryOptions struct {
 	// PageSize is the number of users per page; 0 (the default) means
 	// adsync.MaxPageSize (500), and values above it are lowered to it.
 	PageSize int
-	// IncludeDisabled delivers disabled users with Enabled=false. By
-	// default they are left out of reads, as a source configured to
-	// exclude them does (R-SCOPE-8).
-	IncludeDisabled bool
 	// Status is what Check reports. A zero TLS means
 	// adsync.TLSNotApplicable, as for Entra ID.
 	Status adsync.ConnStatus
@@ -53,7 +49,6 @@ type entry struct {
 // concurrent use.
 type Memory struct {
 	pageSize int
-	withDis  bool
 	status   adsync.ConnStatus
 
 	mu       sync.Mutex
@@ -83,7 +78,6 @@ func NewMemory(opts *MemoryOptions) *Memory {
 	}
 	return &Memory{
 		pageSize: o.PageSize,
-		withDis:  o.IncludeDisabled,
 		status:   o.Status,
 		users:    make(map[string]*entry),
 		failPage: -1,
@@ -375,9 +369,9 @@ func (m *Memory) page(buf []adsync.User, last string, since uint64) ([]adsync.Us
 		i++
 	}
 	for ; i < len(order) && len(buf) < m.pageSize; i++ {
-		// An incremental read (since > 0) delivers users disabled since
-		// the cursor too, as adsync.IncrementalSource asks.
-		if e := order[i]; e.inScope && (e.user.Enabled || m.withDis || since > 0) && e.changed > since {
+		// Disabled users are delivered with Enabled=false, as
+		// adsync.DirectorySource asks (R-SCOPE-8).
+		if e := order[i]; e.inScope && e.changed > since {
 			buf = append(buf, e.user)
 		}
 	}

@@ -21,7 +21,6 @@ func TestConformance(t *testing.T) {
 		opts *sourcetest.MemoryOptions
 	}{
 		{"default", nil},
-		{"R-SCOPE-8 disabled included", &sourcetest.MemoryOptions{IncludeDisabled: true}},
 		{"pages of 7", &sourcetest.MemoryOptions{PageSize: 7}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,7 +117,7 @@ func TestMemoryIncrementalExact(t *testing.T) {
 	assert.Equal(t, a, disabled[0].ID)
 	assert.False(t, disabled[0].Enabled)
 	ids, _ = since("")
-	assert.NotContains(t, ids, a, "R-SCOPE-8 a full read leaves disabled users out by default")
+	assert.Contains(t, ids, a, "R-SCOPE-8 a full read delivers disabled users too (with Enabled=false)")
 	require.NoError(t, m.SetEnabled(a, true))
 	ids, _ = since(c4)
 	assert.Equal(t, []string{a}, ids, "a user enabled again is changed")
@@ -204,6 +203,7 @@ type mutant struct {
 	allSince     bool // UsersSince is always a full read
 	dropValues   bool // City is not delivered
 	disabledOn   bool // disabled users delivered with Enabled=true
+	disabledOut  bool // disabled users left out (the policy applied by the source)
 	outOfScope   bool // users out of scope still read
 	unstableIDs  bool // ids change with every read
 	nilOnCursor  bool // an unknown cursor is taken for a full read
@@ -216,18 +216,19 @@ var mutants = map[string]struct {
 	m    mutant
 	want string
 }{
-	"big pages":          {mutant{bigPages: true}, "contract: Users calls page with 1 to adsync.MaxPageSize"},
-	"duplicates":         {mutant{dupes: true}, "contract: each in-scope user appears exactly once per read"},
-	"context ignored":    {mutant{ignoreCtx: true}, "a read cut short never returns nil (R-DEACT-3)"},
-	"page error ignored": {mutant{ignoreErr: true}, "contract: if page returns an error, Users stops"},
-	"since is full":      {mutant{allSince: true}, "contract: UsersSince delivers only the users created or changed"},
+	"big pages":          {mutant{bigPages: true}, "contract: DirectorySource.Users: calls page with 1 to adsync.MaxPageSize"},
+	"duplicates":         {mutant{dupes: true}, "contract: DirectorySource.Users: each in-scope user appears once per read"},
+	"context ignored":    {mutant{ignoreCtx: true}, "a cancelled read returns an error wrapping context.Canceled, never nil (R-DEACT-3)"},
+	"page error ignored": {mutant{ignoreErr: true}, "contract: DirectorySource.Users: if page returns an error, Users stops"},
+	"since is full":      {mutant{allSince: true}, "contract: IncrementalSource.UsersSince: delivers the users created or changed"},
 	"values dropped":     {mutant{dropValues: true}, "city: got \"\", want \"Berlin\""},
 	"disabled enabled":   {mutant{disabledOn: true}, "(R-SCOPE-8)"},
-	"scope ignored":      {mutant{outOfScope: true}, "contract: Users reads in-scope users only"},
+	"disabled left out":  {mutant{disabledOut: true}, "was disabled and was not delivered"},
+	"scope ignored":      {mutant{outOfScope: true}, "contract: DirectorySource.Users: reads every in-scope user, and no other"},
 	"unstable ids":       {mutant{unstableIDs: true}, "(R-LINK-1)"},
 	"cursor not checked": {mutant{nilOnCursor: true}, "adsync.ErrCursorExpired"},
-	"empty page":         {mutant{emptyPage: true}, "contract: page is never called with an empty page"},
-	"TLS unknown":        {mutant{badTLSStatus: true}, "contract: Check returns nil and a valid TLS status"},
+	"empty page":         {mutant{emptyPage: true}, "contract: DirectorySource.Users: page is never called with an empty page"},
+	"TLS unknown":        {mutant{badTLSStatus: true}, "contract: DirectorySource.Check: returns nil and a TLS status other than TLSUnknown"},
 }
 
 func (m *mutant) Check(ctx context.Context) (adsync.ConnStatus, error) {
@@ -256,6 +257,9 @@ func (m *mutant) UsersSince(ctx context.Context, cursor string, page func([]adsy
 		for _, u := range p {
 			if m.dropValues {
 				u.Values[adsync.City] = ""
+			}
+			if m.disabledOut && !u.Enabled {
+				continue
 			}
 			if m.unstableIDs {
 				u.ID = fmt.Sprintf("%s-%d", u.ID, m.reads)

@@ -65,31 +65,33 @@ var cases = []testCase{
 	{"R-LINK-1 IDsStableAcrossReadsAndRenames", testStableIDs},
 	{"Paging", testPaging},
 	{"R-DEACT-1 RemovedFromScopeIsNotRead", testRemoved},
-	{"R-SCOPE-8 DisabledUsersAbsentOrDisabled", testDisabled},
+	{"R-SCOPE-8 DisabledUsersDeliveredDisabled", testDisabled},
 	{"R-DEACT-3 CancelledContextIsAnError", testCancelled},
 	{"Check", testCheck},
 	{"Incremental", testIncremental},
 }
 
-// The rules, quoted in failure messages.
+// The rules, quoted in failure messages. Each names the method whose doc
+// comment states it (adsync.DirectorySource, adsync.IncrementalSource, or
+// this package's Harness); rules_test.go checks that the method exists.
 const (
-	ruleRead      = "Users reads every in-scope user and returns nil only when the whole read completed"
-	ruleOnce      = "each in-scope user appears exactly once per read"
-	rulePages     = "Users calls page with 1 to adsync.MaxPageSize (500) users at a time"
-	ruleValues    = "a user's directory values are delivered in User.Values by Autotask field, as written (for every field in Harness.Fields)"
-	ruleID        = "User.ID is the user's immutable directory id: never empty, unique, the same on every read and after any change of the user's names (R-LINK-1)"
-	ruleEnabled   = "an enabled user is delivered with Enabled=true"
-	ruleScope     = "Users reads in-scope users only: a user taken out of scope is not read (R-DEACT-1 depends on it)"
-	ruleDisabled  = "a disabled user is left out, or delivered with Enabled=false when the source includes disabled users (R-SCOPE-8)"
-	rulePageErr   = "if page returns an error, Users stops and returns that error (errors.Is must find it)"
-	ruleCancel    = "Users honours ctx between pages at least, and a read cut short never returns nil (R-DEACT-3); the error wraps context.Canceled so the Syncer can classify it"
-	ruleCheck     = "Check returns nil and a valid TLS status (R-STATUS-2) for a reachable directory with accepted credentials"
-	ruleFull      = "UsersSince with cursor \"\" is a full read of every in-scope user, and returns a non-empty cursor for the next read"
-	ruleSince     = "UsersSince delivers only the users created or changed since the read that returned cursor, and returns the next cursor"
-	ruleExpired   = "a cursor that cannot be used (expired, or never issued by this source) gives an error wrapping adsync.ErrCursorExpired, so the caller falls back to a full read"
-	ruleAddUsers  = "harness: AddUsers returns one id per user, in order"
-	ruleUPN       = "User.UPN is the user's userPrincipalName, as written"
-	ruleEmptyPage = "page is never called with an empty page"
+	ruleRead      = "DirectorySource.Users: reads every in-scope user and returns nil only when the whole read completed"
+	ruleOnce      = "DirectorySource.Users: each in-scope user appears once per read"
+	rulePages     = "DirectorySource.Users: calls page with 1 to adsync.MaxPageSize (500) users at a time"
+	ruleValues    = "DirectorySource: User.Values holds the directory's values by contact field, as written (checked for every field in Harness.Fields)"
+	ruleID        = "DirectorySource: User.ID is the user's immutable directory id: never empty, unique, the same on every read and after any rename (R-LINK-1)"
+	ruleEnabled   = "DirectorySource: User.Enabled reports whether the account is enabled"
+	ruleScope     = "DirectorySource.Users: reads every in-scope user, and no other: a user taken out of scope is not read (R-DEACT-1 depends on it)"
+	ruleDisabled  = "DirectorySource.Users: disabled users are delivered too, with Enabled=false: the Syncer, not the source, applies the organization's policy (R-SCOPE-8)"
+	rulePageErr   = "DirectorySource.Users: if page returns an error, Users stops at once and returns an error that errors.Is finds it in"
+	ruleCancel    = "DirectorySource.Users: honours ctx before reading and between pages at least; a cancelled read returns an error wrapping context.Canceled, never nil (R-DEACT-3)"
+	ruleCheck     = "DirectorySource.Check: returns nil and a TLS status other than TLSUnknown (R-STATUS-2) for a reachable directory with accepted credentials"
+	ruleFull      = "IncrementalSource.UsersSince: with cursor \"\" it is a full read of every in-scope user, and returns a non-empty cursor"
+	ruleSince     = "IncrementalSource.UsersSince: delivers the users created or changed since the read that returned cursor, few others, and returns a non-empty cursor"
+	ruleExpired   = "IncrementalSource.UsersSince: a cursor that cannot be used (expired, or never issued by this source) gives an error wrapping adsync.ErrCursorExpired"
+	ruleAddUsers  = "Harness.AddUsers: returns one id per user, in order"
+	ruleUPN       = "DirectorySource: User.UPN is the userPrincipalName as written in the directory"
+	ruleEmptyPage = "DirectorySource.Users: page is never called with an empty page (an empty scope makes no call)"
 )
 
 // validTLS are the statuses a successful Check may report.
@@ -419,7 +421,9 @@ func testDisabled(t *testing.T, s *suite) {
 	users, ids := s.addSamples(2)
 	s.must(s.h.SetEnabled(s.ctx, ids[0], false), "harness: SetEnabled(false)")
 	got := s.read()
-	if u, ok := got[ids[0]]; ok && u.Enabled {
+	if u, ok := got[ids[0]]; !ok {
+		s.broken(ruleDisabled, "user %s was disabled and was not delivered", ids[0])
+	} else if u.Enabled {
 		s.broken(ruleDisabled, "user %s was disabled and was delivered with Enabled=true", ids[0])
 	}
 	if u, ok := got[ids[1]]; !ok || !u.Enabled {

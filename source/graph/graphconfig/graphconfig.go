@@ -101,10 +101,9 @@ func build(s *config.Section, settings any) (config.Directory, error) {
 	if secret == "" && cert == nil {
 		return nil, s.Errorf("clientSecretEnv", "required: clientSecretEnv: VARIABLE or clientSecretFile: PATH (the secret's value from Certificates & secrets), or certificateFile")
 	}
-	c := graph.Config{TenantID: y.TenantID, ClientID: y.ClientID, ClientSecret: secret, Certificate: cert,
-		CertificatePassword: certPW, Cloud: graph.Cloud(y.Cloud), GroupID: y.GroupID, DirectMembersOnly: y.DirectMembersOnly,
-		IncludeDisabled: config.DeliverDisabled(oc), EmailFromUPN: oc.EmailFromUPN, BaseURL: y.BaseURL,
-		AuthorityHost: y.AuthorityHost, MaxRetries: y.MaxRetries, Properties: oc.SourceOverrides()}
+	c := graph.Config{TenantID: y.TenantID, ClientID: y.ClientID, ClientSecret: adsync.NewSecret(secret), Certificate: cert,
+		CertificatePassword: adsync.NewSecret(certPW), Cloud: graph.Cloud(y.Cloud), GroupID: y.GroupID, DirectMembersOnly: y.DirectMembersOnly,
+		BaseURL: y.BaseURL, AuthorityHost: y.AuthorityHost, MaxRetries: y.MaxRetries, Properties: oc.SourceOverrides()}
 	if err := c.Validate(); err != nil {
 		return nil, s.ConfigError(err, map[string]string{"clientSecret": "clientSecretEnv", "certificate": "certificateFile",
 			"properties": "fields"})

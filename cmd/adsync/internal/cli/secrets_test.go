@@ -45,7 +45,7 @@ func TestConfigSecretsRedacted(t *testing.T) {
 				Autotask: autotask.Config{Username: "api-user@example.com", IntegrationCode: "CODE", Secret: atSecret},
 				Organizations: []config.Org{
 					{Index: 0, Directory: &config.LDAP{Config: ldap.Config{URL: "ldaps://dc1.example", BindName: "svc@example", Password: adsync.NewSecret(ldapPW)}}},
-					{Index: 1, Directory: &graphconfig.Directory{Config: graph.Config{TenantID: "contoso.example", ClientSecret: azSecret, CertificatePassword: certPW}}},
+					{Index: 1, Directory: &graphconfig.Directory{Config: graph.Config{TenantID: "contoso.example", ClientSecret: adsync.NewSecret(azSecret), CertificatePassword: adsync.NewSecret(certPW)}}},
 				},
 				Alerts: &notify.Config{Routes: []notify.Route{
 					{Channel: &notify.Webhook{URL: "https://hooks.example/x", Secret: []byte(hookSecret)}},
