@@ -98,4 +98,3 @@ type CountryLister interface {
 	// Code and a Name. A CountryID value written is one of these ids.
 	Countries(ctx context.Context) ([]Country, error)
 }
-
