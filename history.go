@@ -11,8 +11,9 @@ const KeepRuns = 10
 // HistoryStore persists what the sync must remember between runs. It is
 // one value composed of named parts, the way hashicorp/raft composes its
 // stores, so that an implementer sees the pieces: runs (RunStore), links
-// and the create journal (LinkStore), conflicts and resolutions
-// (ConflictStore), and the per-organization lock (Locker).
+// and the create journal (LinkStore), each run's change log (ChangeStore),
+// conflicts and resolutions (ConflictStore), and the per-organization lock
+// (Locker).
 //
 // Implementations: history.NewMemory (tests, one process), history/sqlite
 // (the embedded default) and history/postgres (several replicas).
@@ -32,6 +33,7 @@ const KeepRuns = 10
 type HistoryStore interface {
 	RunStore
 	LinkStore
+	ChangeStore
 	ConflictStore
 	Locker
 }
@@ -42,7 +44,8 @@ type RunStore interface {
 	// with its ID set. IDs grow with each call within a store.
 	StartRun(ctx context.Context, r Run) (Run, error)
 	// FinishRun replaces the run with r.ID by r, and removes the
-	// organization's runs beyond the newest KeepRuns (R-RUN-3). ErrNotFound
+	// organization's runs beyond the newest KeepRuns with their change
+	// logs (R-RUN-3), in one atomic step. ErrNotFound
 	// if no such run exists.
 	FinishRun(ctx context.Context, r Run) error
 	// Runs returns the organization's runs, newest (highest ID) first, at
