@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
+	"time"
 )
 
 // apply writes a plan in batches of at most BatchSize changes, with at most
@@ -57,6 +58,7 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 	total := len(p.Changes)
 	s.progress(cfg.ID, PhaseApply, 0, total)
 	var stop error
+	done := 0 // changes logged by applyBatch
 	for start := 0; start < total && stop == nil; start += s.opts.BatchSize {
 		if err := ctx.Err(); err != nil {
 			stop = err
@@ -68,8 +70,14 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 			break
 		}
 		batch := p.Changes[start:min(start+s.opts.BatchSize, total)]
-		stop = s.applyBatch(ctx, cfg, p, batch, run, log)
+		stop = s.applyBatch(ctx, cfg, p, start, batch, run, log)
 		s.progress(cfg.ID, PhaseApply, min(start+len(batch), total), total)
+		done = start + len(batch)
+	}
+	// The log also tells what was not sent: the held deactivations, and
+	// the changes a stop left (R-DEACT-4, R-RUN-6).
+	if err := s.logUnsent(ctx, cfg.ID, p, done, run.ID); err != nil {
+		return errors.Join(stop, err)
 	}
 
 	// Conflicts are recomputed by every run (R-CONF-5); an incremental read
@@ -127,27 +135,32 @@ func (s *Syncer) mergeConflicts(ctx context.Context, orgID string, p *Plan) ([]C
 
 // result is the outcome of one write.
 type result struct {
-	ch  *Change
-	id  int64 // created contact id, also when a later step failed
-	err error
+	ch     *Change
+	id     int64 // created contact id, also when a later step failed
+	err    error
+	unsent bool // not started: the batch was stopped first
 }
 
-func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch []Change, run *Run, log *slog.Logger) error {
+// applyBatch applies the changes p.Changes[start:start+len(batch)].
+func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start int, batch []Change, run *Run, log *slog.Logger) error {
 	h := s.opts.History
 	now := s.now()
 
-	// Journal the creates before sending them.
+	// Journal the creates and log every change (outcome unknown) before
+	// sending them, in one step: a write is never in Autotask without
+	// being in the log or the journal (R-RUN-7).
 	var journal []Link
+	logs := make([]ChangeRecord, len(batch))
 	for i := range batch {
-		if ch := &batch[i]; ch.Kind == ChangeCreate {
+		ch := &batch[i]
+		logs[i] = ch.record(start+i, OutcomeUnknown, nil, now)
+		if ch.Kind == ChangeCreate {
 			journal = append(journal, Link{OrgID: cfg.ID, UserID: ch.UserID, Pending: true, Active: true, After: p.maxContactID,
 				Created: true, Written: written(ch), LinkedAt: now})
 		}
 	}
-	if len(journal) > 0 {
-		if err := h.PutLinks(ctx, cfg.ID, journal); err != nil {
-			return fmt.Errorf("adsync: journal %d creates of %q: %w", len(journal), cfg.ID, err)
-		}
+	if err := h.PutChanges(ctx, cfg.ID, run.ID, logs, journal); err != nil {
+		return fmt.Errorf("adsync: log %d changes and journal %d creates of %q: %w", len(batch), len(journal), cfg.ID, err)
 	}
 
 	// Writes, at most WriteConcurrency at once. A systemic error cancels
@@ -164,7 +177,7 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 		case <-wctx.Done():
 		}
 		if wctx.Err() != nil {
-			results[i] = result{ch: &batch[i], err: context.Cause(wctx)}
+			results[i] = result{ch: &batch[i], err: context.Cause(wctx), unsent: true}
 			continue
 		}
 		wg.Add(1)
@@ -186,6 +199,9 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 	for i := range results {
 		r := &results[i]
 		ch := r.ch
+		logs[i] = outcome(logs[i], r, s.now())
+		log.Debug("write", "kind", ch.Kind, "rule", ch.Rule, "user", ch.UserID, "contact", logs[i].ContactID,
+			"fields", len(ch.Fields), "outcome", logs[i].Outcome)
 		if r.err != nil && r.id != 0 {
 			// Created, but its billing product failed: the contact
 			// counts, and its journal entry stays for the next run to
@@ -216,33 +232,31 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 			put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: r.id, Created: true, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
 		case ChangeLink:
 			run.Counts.Linked++
+			if !ch.Writes() {
+				run.Counts.LinkedAsIs++
+			}
 			put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: ch.ContactID, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
-		case ChangeUpdate, ChangeReactivate, ChangeDeactivate:
-			switch ch.Kind {
-			case ChangeUpdate:
+		case ChangeReactivate:
+			run.Counts.Reactivated++
+			if ch.link.UserID == "" { // a new link (R-MATCH-2, R-MATCH-4, R-CONF-6)
+				put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: ch.ContactID, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
+				break
+			}
+			put = append(put, s.relinked(ch, now))
+		case ChangeUpdate, ChangeDeactivate:
+			if ch.Kind == ChangeUpdate {
 				run.Counts.Updated++
-			case ChangeReactivate:
-				run.Counts.Reactivated++
-			default:
+			} else {
 				run.Counts.Deactivated++
 			}
-			l := ch.link
-			l.SyncedAt = now
-			l.Active = ch.Kind != ChangeDeactivate
-			if ch.set != 0 {
-				l.Written = written(ch)
-			} else {
-				l.Written = maps.Clone(l.Written)
-			}
-			put = append(put, l)
+			put = append(put, s.relinked(ch, now))
 		}
 	}
-	// Saved even when the run stops: what was written must be linked.
+	// Saved even when the run stops: what was written must be linked, and
+	// logged with its outcome, in one step.
 	sctx := context.WithoutCancel(ctx)
-	if len(put) > 0 {
-		if err := h.PutLinks(sctx, cfg.ID, put); err != nil {
-			return errors.Join(stop, fmt.Errorf("adsync: save %d links of %q: %w", len(put), cfg.ID, err))
-		}
+	if err := h.PutChanges(sctx, cfg.ID, run.ID, logs, put); err != nil {
+		return errors.Join(stop, fmt.Errorf("adsync: save %d links and the outcomes of %d changes of %q: %w", len(put), len(logs), cfg.ID, err))
 	}
 	if len(drop) > 0 {
 		if err := h.DeleteLinks(sctx, cfg.ID, drop); err != nil {
@@ -251,6 +265,60 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 	}
 	if stop != nil {
 		return fmt.Errorf("adsync: apply the plan of %q: stopped after a systemic failure: %w", cfg.ID, stop)
+	}
+	return nil
+}
+
+// relinked returns the link of an already linked user after its change.
+func (s *Syncer) relinked(ch *Change, now time.Time) Link {
+	l := ch.link
+	l.SyncedAt = now
+	l.Active = ch.Kind != ChangeDeactivate
+	if ch.set != 0 {
+		l.Written = written(ch)
+	} else {
+		l.Written = maps.Clone(l.Written)
+	}
+	return l
+}
+
+// outcome completes a change's log record with the result of its write.
+func outcome(rec ChangeRecord, r *result, now time.Time) ChangeRecord {
+	rec.At = now
+	if r.id != 0 {
+		rec.ContactID = r.id // created, also when a later step failed
+	}
+	switch {
+	case r.unsent:
+		rec.Outcome = OutcomeStopped
+	case r.err == nil && !r.ch.Writes():
+		rec.Outcome = OutcomeLinked
+	case r.err == nil:
+		rec.Outcome = OutcomeWritten
+	case errors.Is(r.err, ErrOutcomeUnknown):
+		rec.Outcome, rec.Error = OutcomeUnknown, r.err.Error()
+	default:
+		rec.Outcome, rec.Error = OutcomeFailed, r.err.Error()
+	}
+	return rec
+}
+
+// logUnsent logs the changes never sent: those from index from on, which a
+// stop left, and the held deactivations (logged after the changes).
+func (s *Syncer) logUnsent(ctx context.Context, orgID string, p *Plan, from int, runID int64) error {
+	now := s.now()
+	var logs []ChangeRecord
+	for i := from; i < len(p.Changes); i++ {
+		logs = append(logs, p.Changes[i].record(i, OutcomeStopped, nil, now))
+	}
+	for i := range p.Held {
+		logs = append(logs, p.Held[i].record(len(p.Changes)+i, OutcomeHeld, nil, now))
+	}
+	if len(logs) == 0 {
+		return nil
+	}
+	if err := s.opts.History.PutChanges(context.WithoutCancel(ctx), orgID, runID, logs, nil); err != nil {
+		return fmt.Errorf("adsync: log %d changes not sent by run %d of %q: %w", len(logs), runID, orgID, err)
 	}
 	return nil
 }

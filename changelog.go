@@ -14,12 +14,12 @@ type Outcome string
 
 // The outcomes.
 const (
-	// OutcomePending: recorded before the write was sent, and the run
-	// stopped (the process died) before its outcome was recorded. The
-	// write may or may not have reached Autotask. Every change is logged
-	// pending before it is sent, so a write the log does not know of
-	// cannot exist (R-RUN-7).
-	OutcomePending Outcome = "pending"
+	// OutcomeUnknown: the write may or may not have reached Autotask. Every
+	// change is logged with this outcome before it is sent, so that a write
+	// the log does not know of cannot exist (R-RUN-7); it stays so when the
+	// process died before the outcome was recorded, or when the write's
+	// answer was lost (ErrOutcomeUnknown).
+	OutcomeUnknown Outcome = "unknown"
 	// OutcomeWritten: the write was sent and Autotask accepted it.
 	OutcomeWritten Outcome = "written"
 	// OutcomeLinked: a new link to a contact that already agreed with the

@@ -378,7 +378,7 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 		err = fmt.Errorf("adsync: record the end of run %d of %q: %w", run.ID, cfg.ID, err)
 		return run, errors.Join(runErr, err)
 	}
-	log.Info("run finished", "status", run.Status, "counts", run.Counts.String(), "api_calls", run.APICalls, "duration", run.Duration())
+	log.Info("run finished", "status", run.Status, "counts", run.Counts, "api_calls", run.APICalls, "duration", run.Duration())
 	if runErr != nil {
 		log.Error("run failed", "error", runErr)
 	}

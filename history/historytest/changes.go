@@ -70,7 +70,7 @@ func testChangeFields(t *testing.T, s adsync.HistoryStore) {
 	noIDs := want
 	noIDs.OrgID, noIDs.RunID = "", 0
 	deact := adsync.ChangeRecord{Seq: 0, Change: adsync.Change{Kind: adsync.ChangeDeactivate, Rule: "R-DEACT-1", UserID: "user-d",
-		User: "user user-d", ContactID: 9, Active: ptr(false)}, Outcome: adsync.OutcomePending, At: t0}
+		User: "user user-d", ContactID: 9, Active: ptr(false)}, Outcome: adsync.OutcomeUnknown, At: t0}
 	require.NoError(t, s.PutChanges(t.Context(), "org-a", r.ID, []adsync.ChangeRecord{deact, noIDs}, nil))
 	got := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
 	require.Len(t, got, 2)
@@ -207,7 +207,7 @@ func testManyChanges(t *testing.T, s adsync.HistoryStore) {
 			batch = append(batch, adsync.ChangeRecord{Seq: seq, Change: adsync.Change{Kind: adsync.ChangeCreate, Rule: "R-MATCH-5",
 				UserID: fmt.Sprintf("user-%06d", seq), User: "New User",
 				Fields: []adsync.FieldChange{{Field: adsync.FirstName, After: "New"}, {Field: adsync.LastName, After: "User"}}},
-				Outcome: adsync.OutcomePending, At: t0})
+				Outcome: adsync.OutcomeUnknown, At: t0})
 		}
 		require.NoError(t, s.PutChanges(ctx, "org-a", r.ID, batch, nil))
 		for i := range batch {

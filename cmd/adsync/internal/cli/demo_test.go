@@ -21,7 +21,7 @@ func TestDemo(t *testing.T) {
 	// The facts the demo is there to show, checked beside the golden file.
 	out := r.stdout
 	assert.Contains(t, out, "run 1 (forced) succeeded")
-	assert.Contains(t, out, "created 1450, linked 533", "R-MATCH-1..5 on the first run")
+	assert.Contains(t, out, "created 1450, linked 493, updated 0, reactivated 40", "R-MATCH-1..5 on the first run: the 40 inactive contacts matched are reactivations (R-MATCH-2, R-MATCH-4)")
 	assert.Contains(t, out, "created 6, linked 0, updated 15, reactivated 0, deactivated 7", "day two")
 	assert.Contains(t, out, "Autotask writes (POST/PATCH) during this run: 0", "R-RUN-8 an unchanged run writes nothing")
 	assert.Contains(t, out, "run 4 (forced) held", "R-DEACT-4 the guard holds a mass deactivation")
