@@ -238,18 +238,18 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 			put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: ch.ContactID, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
 		case ChangeReactivate:
 			run.Counts.Reactivated++
-			if ch.link.UserID == "" { // a new link (R-MATCH-2, R-MATCH-4, R-CONF-6)
+			if ch.link.UserID == "" && ch.linkOp == linkKeep { // a new link (R-MATCH-2, R-MATCH-4, R-CONF-6)
 				put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: ch.ContactID, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
 				break
 			}
-			put = append(put, s.relinked(ch, now))
+			put, drop = afterWrite(ch, now, put, drop)
 		case ChangeUpdate, ChangeDeactivate:
 			if ch.Kind == ChangeUpdate {
 				run.Counts.Updated++
 			} else {
 				run.Counts.Deactivated++
 			}
-			put = append(put, s.relinked(ch, now))
+			put, drop = afterWrite(ch, now, put, drop)
 		}
 	}
 	// Saved even when the run stops: what was written must be linked, and
@@ -260,7 +260,7 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 	}
 	if len(drop) > 0 {
 		if err := h.DeleteLinks(sctx, cfg.ID, drop); err != nil {
-			return errors.Join(stop, fmt.Errorf("adsync: drop %d refused creates of %q: %w", len(drop), cfg.ID, err))
+			return errors.Join(stop, fmt.Errorf("adsync: drop %d links of %q (refused creates, undone links): %w", len(drop), cfg.ID, err))
 		}
 	}
 	if stop != nil {
@@ -270,7 +270,7 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 }
 
 // relinked returns the link of an already linked user after its change.
-func (s *Syncer) relinked(ch *Change, now time.Time) Link {
+func relinked(ch *Change, now time.Time) Link {
 	l := ch.link
 	l.SyncedAt = now
 	l.Active = ch.Kind != ChangeDeactivate

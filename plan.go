@@ -65,7 +65,8 @@ type Change struct {
 	values Values
 	set    FieldSet
 	user   *User
-	link   Link // the link before the change, for linked users
+	link   Link  // the link before the change, for linked users
+	linkOp uint8 // what the write does to the link: linkKeep, or an undo's linkDrop / linkLeave
 }
 
 // Plan is what a run would write, computed without writing anything
@@ -102,6 +103,8 @@ type Plan struct {
 	basis        runMark // the newest run when the plan was made, for Apply
 	billing      int64
 	selected     FieldSet
+	trigger      Trigger // the trigger of the run applying it; "" for TriggerForced
+	undoOf       int64   // the run an undo plan undoes (PlanUndo)
 }
 
 // maxPlanWarnings bounds the warnings a plan lists one by one: a directory

@@ -35,6 +35,8 @@ const (
 	TriggerForced    Trigger = "forced"
 	// TriggerApproval: an admin approved a held run's deactivations.
 	TriggerApproval Trigger = "approval"
+	// TriggerUndo: an admin applied the undo of a run (Syncer.PlanUndo).
+	TriggerUndo Trigger = "undo"
 )
 
 // TLSStatus is the state of a directory connection's certificate (R-STATUS-2).
@@ -195,6 +197,8 @@ type Run struct {
 	Cursor   string
 	// ApprovedRun is, for an approval run, the id of the held run it approved.
 	ApprovedRun int64
+	// UndoneRun is, for an undo run, the id of the run it undid.
+	UndoneRun int64
 }
 
 // Duration is the run's wall time, or 0 while running.

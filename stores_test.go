@@ -38,10 +38,14 @@ var historyStores = []historyStore{
 	}},
 }
 
-// onEveryStore runs f once per history store, as a subtest.
+// onEveryStore runs f once per history store, as a subtest. f may make
+// several envs (each with a fresh store) from the option it is given.
 func onEveryStore(t *testing.T, f func(t *testing.T, opt envOption)) {
 	for _, hs := range historyStores {
 		t.Run(hs.name, func(t *testing.T) {
+			if hs.name == "postgres" {
+				pgtest.BaseDSN(t) // skips the store without a server
+			}
 			f(t, withSyncerOptions(func(o *adsync.Options) { o.History = hs.open(t) }))
 		})
 	}

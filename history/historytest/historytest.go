@@ -226,7 +226,7 @@ func fullRun(org string) adsync.Run {
 		Status:  adsync.StatusRunning,
 		TLS:     adsync.TLSExpiring,
 		Counts: adsync.Counts{Read: 1, Unchanged: 2, Created: 3, Linked: 4, Updated: 5, Reactivated: 6,
-			Deactivated: 7, Held: 8, Conflicts: 9, Skipped: 10, FailedWrites: 11},
+			Deactivated: 7, Held: 8, Conflicts: 9, Skipped: 10, FailedWrites: 11, LinkedAsIs: 12},
 		Warnings: []adsync.Warning{{UserID: "u1", Field: "title", Rule: "R-FIELD-4", Message: "cut to 50 runes: «Überlänge»"},
 			{Rule: "R-FIELD-6", Message: "unknown country"}},
 		Skips:       []adsync.Skip{{UserID: "u2", User: "Ann <ann@example.test>", Rule: "R-FIELD-5", Reason: "no last name"}},
@@ -236,6 +236,7 @@ func fullRun(org string) adsync.Run {
 		FullRead:    true,
 		Cursor:      "delta-token/with?odd=chars&é",
 		ApprovedRun: 77,
+		UndoneRun:   78,
 	}
 }
 
