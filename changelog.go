@@ -3,6 +3,7 @@ package adsync
 import (
 	"context"
 	"fmt"
+	"io"
 	"iter"
 	"slices"
 	"time"
@@ -125,6 +126,18 @@ type ChangeStore interface {
 	// by f, in (RunID, Seq) order, at most f.PageSize() of them. Records of
 	// runs no longer kept are gone.
 	Changes(ctx context.Context, orgID string, f ChangeFilter) ([]ChangeRecord, error)
+}
+
+// WriteTo writes the record as Plan.WriteTo writes a change (a line with
+// the kind, user, contact and rule, then a "before → after" line per
+// field), its outcome first, and the error of a failed write.
+func (r *ChangeRecord) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	r.write(cw, string(r.Outcome)+" ")
+	if r.Error != "" {
+		fmt.Fprintf(cw, "    error: %s\n", r.Error)
+	}
+	return cw.n, cw.err
 }
 
 // Writes reports whether applying the change sends a write to Autotask: a

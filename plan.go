@@ -157,6 +157,10 @@ func (p *Plan) Writes() int {
 // Summary is a one-line account of the plan.
 func (p *Plan) Summary() string {
 	c := p.Counts
+	if p.undoOf != 0 {
+		return fmt.Sprintf("%s: undo of run %d: %d to update, %d to reactivate, %d to deactivate, %d held",
+			p.OrgID, p.undoOf, c.Updated, c.Reactivated, c.Deactivated, c.Held)
+	}
 	return fmt.Sprintf("%s: %d users read; %d to create, %d to link, %d to update, %d to reactivate, %d to deactivate, %d held, %d unchanged, %d conflicts, %d skipped",
 		p.OrgID, c.Read, c.Created, c.Linked, c.Updated, c.Reactivated, c.Deactivated, c.Held, c.Unchanged, c.Conflicts, c.Skipped)
 }

@@ -311,11 +311,16 @@ func (a *app) approve(ctx context.Context, args []string) int {
 func (a *app) history(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	asJSON := fs.Bool("json", false, "print the runs as JSON, with their warnings, skips and failures")
+	var cf changeFlags
+	cf.register(&fs)
 	e, code := a.open(ctx, "history", &fs, args, "warn", true, nil)
 	if e == nil {
 		return code
 	}
 	defer e.close()
+	if cf.set() {
+		return a.changes(ctx, e, &cf, *asJSON)
+	}
 	all := map[string][]adsync.Run{}
 	for _, o := range e.orgs {
 		runs, err := e.hist.Runs(ctx, o.Config.ID, adsync.KeepRuns)
