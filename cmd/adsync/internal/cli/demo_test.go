@@ -26,6 +26,10 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, out, "Autotask writes (POST/PATCH) during this run: 0", "R-RUN-8 an unchanged run writes nothing")
 	assert.Contains(t, out, "run 4 (forced) held", "R-DEACT-4 the guard holds a mass deactivation")
 	assert.Contains(t, out, "adsync approve --org northwind --run 4")
+	assert.Contains(t, out, "adsync history --org northwind --run 2", "how to list day two's changes")
+	assert.Contains(t, out, "Its 7 deactivations, from the log:")
+	assert.Contains(t, out, "run 6 (undo) succeeded", "the mistaken approval is undone")
+	assert.Contains(t, out, "reactivated 786, deactivated 0")
 	assert.Contains(t, r.stderr, "northwind: applied", "progress")
 	golden(t, "demo", normalize(out, map[string]string{state: "<state>"}))
 
