@@ -49,7 +49,7 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 			}
 		}
 		if len(confirmed) > 0 {
-			if err := h.PutLinks(ctx, cfg.ID, confirmed); err != nil {
+			if err := h.PutChanges(ctx, cfg.ID, run.ID, reconciled(p, confirmed, s.now()), confirmed); err != nil {
 				return fmt.Errorf("adsync: save reconciled links of %q: %w", cfg.ID, err)
 			}
 		}
@@ -146,10 +146,13 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 	h := s.opts.History
 	now := s.now()
 
-	// Journal the creates and log every change (outcome unknown) before
-	// sending them, in one step: a write is never in Autotask without
-	// being in the log or the journal (R-RUN-7).
+	// Journal the creates and log the other changes (outcome unknown)
+	// before sending them, in one step: a write is never in Autotask
+	// without being in the log or the journal (R-RUN-7). A create is
+	// logged once, with its outcome: its journal entry stands for it until
+	// then, and a later run that reconciles it logs it.
 	var journal []Link
+	var pre []ChangeRecord
 	logs := make([]ChangeRecord, len(batch))
 	for i := range batch {
 		ch := &batch[i]
@@ -157,9 +160,11 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 		if ch.Kind == ChangeCreate {
 			journal = append(journal, Link{OrgID: cfg.ID, UserID: ch.UserID, Pending: true, Active: true, After: p.maxContactID,
 				Created: true, Written: written(ch), LinkedAt: now})
+		} else {
+			pre = append(pre, logs[i])
 		}
 	}
-	if err := h.PutChanges(ctx, cfg.ID, run.ID, logs, journal); err != nil {
+	if err := h.PutChanges(ctx, cfg.ID, run.ID, pre, journal); err != nil {
 		return fmt.Errorf("adsync: log %d changes and journal %d creates of %q: %w", len(batch), len(journal), cfg.ID, err)
 	}
 
@@ -267,6 +272,23 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 		return fmt.Errorf("adsync: apply the plan of %q: stopped after a systemic failure: %w", cfg.ID, stop)
 	}
 	return nil
+}
+
+// reconciled returns the log records of the creates a crashed run made and
+// this one found (R-RUN-7): the crashed run had them in its create journal
+// only. They come after the plan's changes and held deactivations.
+func reconciled(p *Plan, links []Link, now time.Time) []ChangeRecord {
+	recs := make([]ChangeRecord, len(links))
+	for i, l := range links {
+		ch := Change{Kind: ChangeCreate, Rule: "R-RUN-7", UserID: l.UserID, User: "user " + l.UserID, ContactID: l.ContactID}
+		for f := Field(0); f < NumFields; f++ {
+			if v, ok := l.Written[f]; ok {
+				ch.Fields = append(ch.Fields, FieldChange{Field: f, After: v})
+			}
+		}
+		recs[i] = ch.record(len(p.Changes)+len(p.Held)+i, OutcomeWritten, nil, now)
+	}
+	return recs
 }
 
 // relinked returns the link of an already linked user after its change.

@@ -16,10 +16,13 @@ type Outcome string
 // The outcomes.
 const (
 	// OutcomeUnknown: the write may or may not have reached Autotask. Every
-	// change is logged with this outcome before it is sent, so that a write
-	// the log does not know of cannot exist (R-RUN-7); it stays so when the
-	// process died before the outcome was recorded, or when the write's
-	// answer was lost (ErrOutcomeUnknown).
+	// change but a create is logged with this outcome before it is sent (a
+	// create's journal entry stands for it), so that a write neither the
+	// log nor the create journal knows of cannot exist (R-RUN-7); it stays
+	// so when the process died before the outcome was recorded, or when
+	// the write's answer was lost (ErrOutcomeUnknown). A create the
+	// process died with is logged by the run that reconciles its journal
+	// entry (rule R-RUN-7).
 	OutcomeUnknown Outcome = "unknown"
 	// OutcomeWritten: the write was sent and Autotask accepted it.
 	OutcomeWritten Outcome = "written"
@@ -114,10 +117,10 @@ func (f ChangeFilter) Match(r *ChangeRecord) bool {
 type ChangeStore interface {
 	// PutChanges inserts or replaces change records of run runID, keyed by
 	// (RunID, Seq), and inserts or replaces links as PutLinks does, in one
-	// atomic step: the Syncer logs a batch's changes with its create
-	// journal before it sends them, and their outcomes with the links they
-	// made after, so that a crash can never leave a write in Autotask that
-	// neither the log nor the journal knows of (R-RUN-7). The store sets
+	// atomic step: the Syncer logs a batch's changes (creates aside) with
+	// its create journal before it sends them, and their outcomes with the
+	// links they made after, so that a crash can never leave a write in
+	// Autotask that neither the log nor the journal knows of (R-RUN-7). The store sets
 	// each record's OrgID and RunID; a record naming another organization
 	// or run is refused and nothing is written. An error wrapping
 	// ErrNotFound if run runID of the organization is not kept.

@@ -302,6 +302,21 @@ func (s *crashScenario) final(t *testing.T) ([]string, map[string]string) {
 		require.True(t, ok, "link of %s names an existing contact", uid)
 		links[uid] = c.Values[adsync.Email] + "/" + c.Values[adsync.FirstName]
 	}
+	// Every contact the sync created is in a run's change log, also one
+	// whose create the dead process made and the restart reconciled
+	// (R-RUN-7).
+	createLogged := map[int64]bool{}
+	for r, err := range e.syncer.AllChanges(e.ctx, e.org.Config.ID, adsync.ChangeFilter{Kind: adsync.ChangeCreate}) {
+		require.NoError(e.t, err)
+		if r.Outcome == adsync.OutcomeWritten {
+			createLogged[r.ContactID] = true
+		}
+	}
+	for uid, l := range e.links() {
+		if l.Created {
+			assert.True(e.t, createLogged[l.ContactID], "the create of contact %d for %s is in a change log", l.ContactID, uid)
+		}
+	}
 	// Billing products only on created contacts, once each.
 	for _, a := range e.store.Assignments() {
 		assert.Equal(t, int64(9), a.ProductID)

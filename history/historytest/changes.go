@@ -69,8 +69,10 @@ func testChangeFields(t *testing.T, s adsync.HistoryStore) {
 	requireAllSet(t, want.Change)
 	noIDs := want
 	noIDs.OrgID, noIDs.RunID = "", 0
+	// A label ending with the user id in parentheses, as adsync.User.Label
+	// makes them (a store may keep it without).
 	deact := adsync.ChangeRecord{Seq: 0, Change: adsync.Change{Kind: adsync.ChangeDeactivate, Rule: "R-DEACT-1", UserID: "user-d",
-		User: "user user-d", ContactID: 9, Active: ptr(false)}, Outcome: adsync.OutcomeUnknown, At: t0}
+		User: "Dee Dee <dd@example.test> (user-d)", ContactID: 9, Active: ptr(false)}, Outcome: adsync.OutcomeUnknown, At: t0}
 	require.NoError(t, s.PutChanges(t.Context(), "org-a", r.ID, []adsync.ChangeRecord{deact, noIDs}, nil))
 	got := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
 	require.Len(t, got, 2)
@@ -218,7 +220,7 @@ func testManyChanges(t *testing.T, s adsync.HistoryStore) {
 	got := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID, Limit: adsync.MaxChangePage})
 	require.Len(t, got, n)
 	for i, c := range got {
-		if c.Seq != i || c.Outcome != adsync.OutcomeWritten || c.ContactID != int64(i+1) {
+		if c.Seq != i || c.Outcome != adsync.OutcomeWritten || c.ContactID != int64(i+1) || c.User != "New User" || len(c.Fields) != 2 {
 			t.Fatalf("record %d: seq %d, outcome %s, contact %d", i, c.Seq, c.Outcome, c.ContactID)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	"github.com/psasync/adsync"
@@ -14,19 +15,84 @@ import (
 // are.
 const (
 	changesPerInsert = 100
-	changeColumns    = 15
+	changeColumns    = 16
 )
+
+// Bits of the flags column.
+const (
+	flagResolution = 1 // Change.Resolution
+	flagLabelID    = 2 // the label ended with " (user_id)", stored without it
+	flagLabelNames = 4 // the rest of the label is fieldsLabel of the fields, stored as ""
+)
+
+// userKey is the indexed hash of a user id: FNV-1a 64, as an SQLite integer.
+func userKey(id string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(id))
+	return int64(h.Sum64())
+}
+
+// storedLabel returns the label as stored, and its flags: a user's label
+// ends with its id (adsync.User.Label), which the row holds already.
+func storedLabel(c *adsync.ChangeRecord) (string, int) {
+	flags := 0
+	if c.Resolution {
+		flags |= flagResolution
+	}
+	label := c.User
+	if l, ok := strings.CutSuffix(label, " ("+c.UserID+")"); ok {
+		label, flags = l, flags|flagLabelID
+	}
+	if label != "" && label == fieldsLabel(c.Fields) {
+		label, flags = "", flags|flagLabelNames
+	}
+	return label, flags
+}
+
+// fieldsLabel is a user's label as the fields of its create give it,
+// "first last <email>" (adsync.User.Label without a display name): a
+// create's label is most often exactly that, and need not be stored twice.
+func fieldsLabel(fs []adsync.FieldChange) string {
+	var first, last, email string
+	for _, f := range fs {
+		switch f.Field {
+		case adsync.FirstName:
+			first = f.After
+		case adsync.LastName:
+			last = f.After
+		case adsync.Email:
+			email = f.After
+		}
+	}
+	var parts []string
+	for _, p := range []string{first, last} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if email != "" {
+		parts = append(parts, "<"+email+">")
+	}
+	return strings.Join(parts, " ")
+}
 
 func insertChanges(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT OR REPLACE INTO changes (run_id, seq, org_id, kind, rule, user_id, user_label, contact_id, contact_label,
-		fields, active, resolution, outcome, error, at) VALUES `)
+	b.WriteString(`INSERT INTO changes (run_id, seq, org_id, kind, rule, user_id, user_key, user_label, contact_id, contact_label,
+		fields, active, flags, outcome, error, at) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
+	// An upsert updates the row in place where REPLACE would delete and
+	// insert it: a record is written twice (before the write, then with its
+	// outcome), and replacing left the pages half empty.
+	b.WriteString(` ON CONFLICT (run_id, seq) DO UPDATE SET kind=excluded.kind, rule=excluded.rule, user_id=excluded.user_id,
+		user_key=excluded.user_key, user_label=excluded.user_label, contact_id=excluded.contact_id, contact_label=excluded.contact_label,
+		fields=excluded.fields, active=excluded.active, flags=excluded.flags, outcome=excluded.outcome,
+		error=excluded.error, at=excluded.at`)
 	return b.String()
 }
 
@@ -39,7 +105,7 @@ func (s *Store) PutChanges(ctx context.Context, orgID string, runID int64, chang
 	fields := make([][]byte, len(changes))
 	for i := range changes {
 		var err error
-		if fields[i], err = record.EncodeFields(changes[i].Fields); err != nil {
+		if fields[i], err = record.EncodeFieldsCompact(changes[i].Fields); err != nil {
 			return fmt.Errorf("%w (change %d of run %d of organization %q)", err, changes[i].Seq, runID, orgID)
 		}
 	}
@@ -81,8 +147,9 @@ func (s *Store) PutChanges(ctx context.Context, orgID string, runID int64, chang
 				if c.Active != nil {
 					active = *c.Active
 				}
-				args = append(args, runID, c.Seq, orgID, string(c.Kind), c.Rule, c.UserID, c.User, c.ContactID, c.Contact,
-					nullText(fields[lo+i]), active, c.Resolution, string(c.Outcome), c.Error, micros(c.At))
+				label, flags := storedLabel(c)
+				args = append(args, runID, c.Seq, orgID, string(c.Kind), c.Rule, c.UserID, userKey(c.UserID), label, c.ContactID, c.Contact,
+					nullBlob(fields[lo+i]), active, flags, string(c.Outcome), c.Error, micros(c.At))
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return s.wrap(what, err)
@@ -95,10 +162,18 @@ func (s *Store) PutChanges(ctx context.Context, orgID string, runID int64, chang
 	})
 }
 
+// nullBlob stores bytes as a BLOB, NULL when there are none.
+func nullBlob(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
 // Changes returns a page of the organization's change records.
 func (s *Store) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter) ([]adsync.ChangeRecord, error) {
 	q := strings.Builder{}
-	q.WriteString(`SELECT run_id, seq, kind, rule, user_id, user_label, contact_id, contact_label, fields, active, resolution,
+	q.WriteString(`SELECT run_id, seq, kind, rule, user_id, user_label, contact_id, contact_label, fields, active, flags,
 		outcome, error, at FROM changes WHERE org_id=?`)
 	args := []any{orgID}
 	if f.RunID != 0 {
@@ -106,8 +181,8 @@ func (s *Store) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter
 		args = append(args, f.RunID)
 	}
 	if f.UserID != "" {
-		q.WriteString(` AND user_id=?`)
-		args = append(args, f.UserID)
+		q.WriteString(` AND user_key=? AND user_id=?`)
+		args = append(args, userKey(f.UserID), f.UserID)
 	}
 	if f.ContactID != 0 {
 		q.WriteString(` AND contact_id=?`)
@@ -135,14 +210,22 @@ func (s *Store) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter
 		var (
 			fields sql.RawBytes
 			active sql.NullBool
+			flags  int
 			at     sql.NullInt64
 		)
 		if err := rows.Scan(&c.RunID, &c.Seq, &c.Kind, &c.Rule, &c.UserID, &c.User, &c.ContactID, &c.Contact, &fields, &active,
-			&c.Resolution, &c.Outcome, &c.Error, &at); err != nil {
+			&flags, &c.Outcome, &c.Error, &at); err != nil {
 			return nil, s.wrap(what, err)
 		}
-		if c.Fields, err = record.DecodeFields(fields); err != nil {
+		if c.Fields, err = record.DecodeFieldsCompact(fields); err != nil {
 			return nil, s.wrap(fmt.Sprintf("%s, run %d change %d", what, c.RunID, c.Seq), err)
+		}
+		c.Resolution = flags&flagResolution != 0
+		if flags&flagLabelNames != 0 {
+			c.User = fieldsLabel(c.Fields)
+		}
+		if flags&flagLabelID != 0 {
+			c.User += " (" + c.UserID + ")"
 		}
 		if active.Valid {
 			c.Active = &active.Bool

@@ -1,7 +1,9 @@
 package record
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/psasync/adsync"
@@ -72,6 +74,85 @@ func DecodeFields(b []byte) ([]adsync.FieldChange, error) {
 			return nil, fmt.Errorf("history: decode field changes: %w", err)
 		}
 		out[i] = adsync.FieldChange{Field: f, Before: r[1], After: r[2]}
+	}
+	return out, nil
+}
+
+// fieldCodes are the one-byte codes of the fields in the compact encoding
+// (EncodeFieldsCompact). They are part of the stored format: a code is
+// never reused or renumbered, and a new field gets the next one.
+var fieldCodes = map[string]byte{
+	"firstName": 1, "lastName": 2, "middleInitial": 3, "emailAddress": 4, "title": 5, "phone": 6, "mobilePhone": 7,
+	"faxNumber": 8, "alternatePhone": 9, "addressLine": 10, "addressLine1": 11, "city": 12, "state": 13, "zipCode": 14,
+	"countryID": 15, "roomNumber": 16,
+}
+
+var codeFields = func() map[byte]string {
+	m := make(map[byte]string, len(fieldCodes))
+	for name, c := range fieldCodes {
+		m[c] = name
+	}
+	return m
+}()
+
+// EncodeFieldsCompact encodes field changes as the SQLite store keeps them,
+// a BLOB of, per field, its code (fieldCodes), then the before and after
+// values, each as a uvarint length and the bytes. It is about half the size
+// of the JSON form: a first run logs 400,000 creates of a dozen fields.
+// nil when there are none.
+func EncodeFieldsCompact(fs []adsync.FieldChange) ([]byte, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	n := 0
+	for _, f := range fs {
+		n += 1 + 2*binary.MaxVarintLen16 + len(f.Before) + len(f.After)
+	}
+	b := make([]byte, 0, n)
+	for _, f := range fs {
+		code, ok := fieldCodes[f.Field.String()]
+		if !ok {
+			return nil, fmt.Errorf("history: encode field changes: field %v has no code", f.Field)
+		}
+		b = append(b, code)
+		b = binary.AppendUvarint(b, uint64(len(f.Before)))
+		b = append(b, f.Before...)
+		b = binary.AppendUvarint(b, uint64(len(f.After)))
+		b = append(b, f.After...)
+	}
+	return b, nil
+}
+
+// DecodeFieldsCompact decodes what EncodeFieldsCompact encoded.
+func DecodeFieldsCompact(b []byte) ([]adsync.FieldChange, error) {
+	var out []adsync.FieldChange
+	str := func() (string, error) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return "", errors.New("history: decode field changes: truncated value")
+		}
+		s := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		return s, nil
+	}
+	for len(b) > 0 {
+		name, ok := codeFields[b[0]]
+		if !ok {
+			return nil, fmt.Errorf("history: decode field changes: unknown field code %d", b[0])
+		}
+		f, err := adsync.ParseField(name)
+		if err != nil {
+			return nil, fmt.Errorf("history: decode field changes: %w", err)
+		}
+		b = b[1:]
+		fc := adsync.FieldChange{Field: f}
+		if fc.Before, err = str(); err != nil {
+			return nil, err
+		}
+		if fc.After, err = str(); err != nil {
+			return nil, err
+		}
+		out = append(out, fc)
 	}
 	return out, nil
 }
