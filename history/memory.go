@@ -160,18 +160,27 @@ func (m *Memory) PutLinks(ctx context.Context, orgID string, links []adsync.Link
 	if err := record.CheckOrg("put links", orgID); err != nil {
 		return err
 	}
-	copies := make([]adsync.Link, len(links))
-	for i, l := range links {
-		if err := record.CheckMember("put links", orgID, l.OrgID, l.UserID); err != nil {
-			return err
-		}
-		copies[i] = record.CopyLink(l)
-		copies[i].OrgID = orgID
+	copies, err := copyLinks(orgID, links)
+	if err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.putLinks(orgID, copies)
 	return nil
+}
+
+// copyLinks checks that links are of the organization and copies them.
+func copyLinks(orgID string, links []adsync.Link) ([]adsync.Link, error) {
+	copies := make([]adsync.Link, len(links))
+	for i, l := range links {
+		if err := record.CheckMember("put links", orgID, l.OrgID, l.UserID); err != nil {
+			return nil, err
+		}
+		copies[i] = record.CopyLink(l)
+		copies[i].OrgID = orgID
+	}
+	return copies, nil
 }
 
 // putLinks stores copied links; m.mu is held.
@@ -195,13 +204,9 @@ func (m *Memory) PutChanges(ctx context.Context, orgID string, runID int64, chan
 	if err := record.CheckChanges(orgID, runID, changes); err != nil {
 		return err
 	}
-	copies := make([]adsync.Link, len(links))
-	for i, l := range links {
-		if err := record.CheckMember("put links", orgID, l.OrgID, l.UserID); err != nil {
-			return err
-		}
-		copies[i] = record.CopyLink(l)
-		copies[i].OrgID = orgID
+	copies, err := copyLinks(orgID, links)
+	if err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

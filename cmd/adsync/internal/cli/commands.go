@@ -257,18 +257,12 @@ func (a *app) approve(ctx context.Context, args []string) int {
 	if !a.parse("approve", &fs, args, "warn") {
 		return a.parseCode()
 	}
-	if len(a.orgs) != 1 {
-		return a.usageError("approve: name the organization with --org ID")
-	}
 	pr := a.newProgress()
-	e, err := a.setup(ctx, true, pr.update)
-	if err != nil {
-		return a.fail(err)
+	e, code := a.setupOrg(ctx, "approve", pr)
+	if e == nil {
+		return code
 	}
 	defer e.close()
-	if _, err := e.hist.InterruptRuns(ctx, time.Now()); err != nil {
-		return a.fail(err)
-	}
 	o := e.orgs[0]
 	runs, err := e.hist.Runs(ctx, o.Config.ID, 0)
 	if err != nil {

@@ -7,6 +7,25 @@ import (
 	"time"
 )
 
+// setupOrg sets up a command that acts on the one organization named by
+// --org, and marks the runs a dead process left running interrupted (they
+// would refuse an approval or an undo). A nil env means the command must
+// return code.
+func (a *app) setupOrg(ctx context.Context, name string, pr *progress) (*env, int) {
+	if len(a.orgs) != 1 {
+		return nil, a.usageError(name + ": name the organization with --org ID")
+	}
+	e, err := a.setup(ctx, true, pr.update)
+	if err != nil {
+		return nil, a.fail(err)
+	}
+	if _, err := e.hist.InterruptRuns(ctx, time.Now()); err != nil {
+		e.close()
+		return nil, a.fail(err)
+	}
+	return e, ExitOK
+}
+
 // undo plans the inverse of a run's writes and, with --apply, applies it
 // as a run of its own (trigger undo).
 func (a *app) undo(ctx context.Context, args []string) int {
@@ -16,22 +35,15 @@ func (a *app) undo(ctx context.Context, args []string) int {
 	if !a.parse("undo", &fs, args, "warn") {
 		return a.parseCode()
 	}
-	if len(a.orgs) != 1 {
-		return a.usageError("undo: name the organization with --org ID")
-	}
 	if *runID <= 0 {
 		return a.usageError("undo: name the run to undo with --run N (adsync history --org ID lists the runs)")
 	}
 	pr := a.newProgress()
-	e, err := a.setup(ctx, true, pr.update)
-	if err != nil {
-		return a.fail(err)
+	e, code := a.setupOrg(ctx, "undo", pr)
+	if e == nil {
+		return code
 	}
 	defer e.close()
-	// A run left running by a dead process would refuse the undo.
-	if _, err := e.hist.InterruptRuns(ctx, time.Now()); err != nil {
-		return a.fail(err)
-	}
 	o := e.orgs[0]
 	p, err := e.syncer.PlanUndo(ctx, o, *runID)
 	pr.done()
@@ -47,7 +59,7 @@ func (a *app) undo(ctx context.Context, args []string) int {
 	fmt.Fprintln(a.stdout)
 	run, err := e.syncer.Apply(ctx, o, p)
 	pr.done()
-	code := a.report(o.Config.ID, e.cfg, e.cfg.Orgs[0].Index, run, err)
+	code = a.report(o.Config.ID, e.cfg, e.cfg.Orgs[0].Index, run, err)
 	if run.ID != 0 {
 		fmt.Fprintf(a.stdout, "The undo is run %d; its changes: adsync history --org %s --run %d (undo it with adsync undo --org %s --run %d)\n",
 			run.ID, o.Config.ID, run.ID, o.Config.ID, run.ID)
