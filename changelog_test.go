@@ -47,6 +47,10 @@ func testChangeLog(t *testing.T, store envOption) {
 		return nil
 	})
 
+	p, err := e.syncer.Plan(e.ctx, e.org)
+	require.NoError(t, err)
+	assert.Equal(t, 3, p.Writes(), "the reactivation and two creates: the link to a contact that agrees sends nothing")
+	assert.Equal(t, 3, p.Counts.Writes())
 	run1, err := e.sync()
 	require.NoError(t, err)
 	assert.Equal(t, []string{
