@@ -20,10 +20,10 @@
 //     APICounter).
 //   - Matcher decides for users without a link: Autotask's rules are in
 //     package matcher; MatcherFunc adapts a function.
-//   - HistoryStore keeps runs, links, conflicts and resolutions, and holds
-//     the per-organization lock (RunStore, LinkStore, ConflictStore,
-//     Locker): in memory (package history), SQLite (history/sqlite) or
-//     PostgreSQL (history/postgres).
+//   - HistoryStore keeps runs with their change logs, links, conflicts and
+//     resolutions, and holds the per-organization lock (RunStore,
+//     LinkStore, ChangeStore, ConflictStore, Locker): in memory (package
+//     history), SQLite (history/sqlite) or PostgreSQL (history/postgres).
 //
 // The field rules (which fields are written, blank values never overwrite,
 // truncation, countries) are a FieldPolicy; package merge has Autotask's.
