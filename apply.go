@@ -69,8 +69,9 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 		if stop = lk.held(ctx); stop != nil {
 			break
 		}
-		batch := p.Changes[start:min(start+s.opts.BatchSize, total)]
-		stop = s.applyBatch(ctx, cfg, p, start, batch, run, log)
+		end := min(start+s.opts.BatchSize, total)
+		batch, next := p.Changes[start:end], p.Changes[end:min(end+s.opts.BatchSize, total)]
+		stop = s.applyBatch(ctx, cfg, p, start, batch, next, start > 0, run, log)
 		s.progress(cfg.ID, PhaseApply, min(start+len(batch), total), total)
 		done = start + len(batch)
 	}
@@ -141,8 +142,12 @@ type result struct {
 	unsent bool // not started: the batch was stopped first
 }
 
-// applyBatch applies the changes p.Changes[start:start+len(batch)].
-func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start int, batch []Change, run *Run, log *slog.Logger) error {
+// applyBatch applies the changes p.Changes[start:start+len(batch)]. Its
+// last save also logs the next batch's changes before they are sent: one
+// commit per batch, as before the change log; prelogged says the previous
+// batch logged this one's.
+func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start int, batch, next []Change, prelogged bool,
+	run *Run, log *slog.Logger) error {
 	h := s.opts.History
 	now := s.now()
 
@@ -152,7 +157,6 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 	// logged once, with its outcome: its journal entry stands for it until
 	// then, and a later run that reconciles it logs it.
 	var journal []Link
-	var pre []ChangeRecord
 	logs := make([]ChangeRecord, len(batch))
 	for i := range batch {
 		ch := &batch[i]
@@ -160,12 +164,16 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 		if ch.Kind == ChangeCreate {
 			journal = append(journal, Link{OrgID: cfg.ID, UserID: ch.UserID, Pending: true, Active: true, After: p.maxContactID,
 				Created: true, Written: written(ch), LinkedAt: now})
-		} else {
-			pre = append(pre, logs[i])
 		}
 	}
-	if err := h.PutChanges(ctx, cfg.ID, run.ID, pre, journal); err != nil {
-		return fmt.Errorf("adsync: log %d changes and journal %d creates of %q: %w", len(batch), len(journal), cfg.ID, err)
+	var pre []ChangeRecord
+	if !prelogged {
+		pre = preRecords(batch, start, now)
+	}
+	if len(pre) > 0 || len(journal) > 0 {
+		if err := h.PutChanges(ctx, cfg.ID, run.ID, pre, journal); err != nil {
+			return fmt.Errorf("adsync: log %d changes and journal %d creates of %q: %w", len(pre), len(journal), cfg.ID, err)
+		}
 	}
 
 	// Writes, at most WriteConcurrency at once. A systemic error cancels
@@ -260,6 +268,7 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 	// Saved even when the run stops: what was written must be linked, and
 	// logged with its outcome, in one step.
 	sctx := context.WithoutCancel(ctx)
+	logs = append(logs, preRecords(next, start+len(batch), s.now())...)
 	if err := h.PutChanges(sctx, cfg.ID, run.ID, logs, put); err != nil {
 		return errors.Join(stop, fmt.Errorf("adsync: save %d links and the outcomes of %d changes of %q: %w", len(put), len(logs), cfg.ID, err))
 	}
@@ -272,6 +281,18 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 		return fmt.Errorf("adsync: apply the plan of %q: stopped after a systemic failure: %w", cfg.ID, stop)
 	}
 	return nil
+}
+
+// preRecords returns the records that log a batch's changes before they are
+// sent: all but the creates, whose journal entries stand for them.
+func preRecords(batch []Change, start int, now time.Time) []ChangeRecord {
+	var pre []ChangeRecord
+	for i := range batch {
+		if batch[i].Kind != ChangeCreate {
+			pre = append(pre, batch[i].record(start+i, OutcomeUnknown, nil, now))
+		}
+	}
+	return pre
 }
 
 // reconciled returns the log records of the creates a crashed run made and

@@ -160,7 +160,10 @@ func (h *killableHistory) Links(ctx context.Context, org string) ([]adsync.Link,
 type crashScenario struct{ e *env }
 
 func newCrashScenario(t *testing.T) *crashScenario {
-	e := newEnv(t, withConfig(func(c *adsync.OrgConfig) { c.BillingProductID = 9 }))
+	// Small batches: a kill falls between batches too, where one batch's
+	// last save logs the next one's changes.
+	e := newEnv(t, withConfig(func(c *adsync.OrgConfig) { c.BillingProductID = 9 }),
+		withSyncerOptions(func(o *adsync.Options) { o.BatchSize = 4 }))
 	for i := range 8 { // matched by email, two of them inactive
 		e.seed(fmt.Sprint("Old", i), fmt.Sprint("Name", i), fmt.Sprintf("u%02d@x.example", i), i >= 6)
 	}

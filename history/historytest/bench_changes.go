@@ -49,9 +49,10 @@ func dailyChanges(n int) []adsync.ChangeRecord {
 }
 
 // SaveRun saves one run's history as the Syncer does, in batches of 500:
-// with the change log (withLog), each batch's create journal, or its
-// records when they are not creates, in one PutChanges before the writes,
-// and the outcomes and links in one after; without it, as the Syncer did before the change log, the journal
+// with the change log (withLog), each batch's create journal in one
+// PutChanges before the writes (with the first batch's records when they
+// are not creates), and the outcomes, the links and the next batch's
+// records (not creates) in one after; without it, as the Syncer did before the change log, the journal
 // and the links in two PutLinks. creates says whether the records are
 // creates (journaled) or updates. The run is started and finished around
 // the saves.
@@ -71,13 +72,13 @@ func SaveRun(tb testing.TB, s adsync.HistoryStore, org string, recs []adsync.Cha
 			}
 		}
 		batch := recs[lo:hi]
-		if withLog {
-			var pre []adsync.ChangeRecord // creates are logged once, after
-			if !creates {
-				pre = batch
-			}
+		var pre []adsync.ChangeRecord // creates are logged once, after; the others by the previous batch's save
+		if !creates && lo == 0 {
+			pre = batch
+		}
+		if withLog && len(pre)+len(journal) > 0 {
 			err = s.PutChanges(ctx, org, r.ID, pre, journal)
-		} else if len(journal) > 0 {
+		} else if !withLog && len(journal) > 0 {
 			err = s.PutLinks(ctx, org, journal)
 		}
 		if err != nil {
@@ -92,6 +93,9 @@ func SaveRun(tb testing.TB, s adsync.HistoryStore, org string, recs []adsync.Cha
 			done[i] = c
 		}
 		if withLog {
+			if !creates {
+				done = append(done, recs[hi:min(hi+adsync.MaxPageSize, len(recs))]...)
+			}
 			err = s.PutChanges(ctx, org, r.ID, done, links[lo:hi])
 		} else {
 			err = s.PutLinks(ctx, org, links[lo:hi])

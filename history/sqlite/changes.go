@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"hash/fnv"
 	"strings"
 
 	"github.com/psasync/adsync"
@@ -15,7 +14,7 @@ import (
 // are.
 const (
 	changesPerInsert = 100
-	changeColumns    = 16
+	changeColumns    = 15
 )
 
 // Bits of the flags column.
@@ -24,13 +23,6 @@ const (
 	flagLabelID    = 2 // the label ended with " (user_id)", stored without it
 	flagLabelNames = 4 // the rest of the label is fieldsLabel of the fields, stored as ""
 )
-
-// userKey is the indexed hash of a user id: FNV-1a 64, as an SQLite integer.
-func userKey(id string) int64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(id))
-	return int64(h.Sum64())
-}
 
 // storedLabel returns the label as stored, and its flags: a user's label
 // ends with its id (adsync.User.Label), which the row holds already.
@@ -78,19 +70,19 @@ func fieldsLabel(fs []adsync.FieldChange) string {
 
 func insertChanges(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO changes (run_id, seq, org_id, kind, rule, user_id, user_key, user_label, contact_id, contact_label,
+	b.WriteString(`INSERT INTO changes (run_id, seq, org_id, kind, rule, user_id, user_label, contact_id, contact_label,
 		fields, active, flags, outcome, error, at) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	// An upsert updates the row in place where REPLACE would delete and
 	// insert it: a record is written twice (before the write, then with its
 	// outcome), and replacing left the pages half empty.
 	b.WriteString(` ON CONFLICT (run_id, seq) DO UPDATE SET kind=excluded.kind, rule=excluded.rule, user_id=excluded.user_id,
-		user_key=excluded.user_key, user_label=excluded.user_label, contact_id=excluded.contact_id, contact_label=excluded.contact_label,
+		user_label=excluded.user_label, contact_id=excluded.contact_id, contact_label=excluded.contact_label,
 		fields=excluded.fields, active=excluded.active, flags=excluded.flags, outcome=excluded.outcome,
 		error=excluded.error, at=excluded.at`)
 	return b.String()
@@ -148,7 +140,7 @@ func (s *Store) PutChanges(ctx context.Context, orgID string, runID int64, chang
 					active = *c.Active
 				}
 				label, flags := storedLabel(c)
-				args = append(args, runID, c.Seq, orgID, string(c.Kind), c.Rule, c.UserID, userKey(c.UserID), label, c.ContactID, c.Contact,
+				args = append(args, runID, c.Seq, orgID, string(c.Kind), c.Rule, c.UserID, label, c.ContactID, c.Contact,
 					nullBlob(fields[lo+i]), active, flags, string(c.Outcome), c.Error, micros(c.At))
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
@@ -181,8 +173,8 @@ func (s *Store) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter
 		args = append(args, f.RunID)
 	}
 	if f.UserID != "" {
-		q.WriteString(` AND user_key=? AND user_id=?`)
-		args = append(args, userKey(f.UserID), f.UserID)
+		q.WriteString(` AND user_id=?`)
+		args = append(args, f.UserID)
 	}
 	if f.ContactID != 0 {
 		q.WriteString(` AND contact_id=?`)
@@ -193,8 +185,9 @@ func (s *Store) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter
 		args = append(args, string(f.Kind))
 	}
 	if f.AfterRun != 0 {
-		q.WriteString(` AND (run_id > ? OR (run_id = ? AND seq > ?))`)
-		args = append(args, f.AfterRun, f.AfterRun, f.AfterSeq)
+		// A row value: SQLite starts the key index's scan there.
+		q.WriteString(` AND (run_id, seq) > (?, ?)`)
+		args = append(args, f.AfterRun, f.AfterSeq)
 	}
 	q.WriteString(` ORDER BY run_id, seq LIMIT ?`)
 	args = append(args, f.PageSize())

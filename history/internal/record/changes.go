@@ -87,10 +87,14 @@ var fieldCodes = map[string]byte{
 	"countryID": 15, "roomNumber": 16,
 }
 
-var codeFields = func() map[byte]string {
-	m := make(map[byte]string, len(fieldCodes))
+var codeFields = func() map[byte]adsync.Field {
+	m := make(map[byte]adsync.Field, len(fieldCodes))
 	for name, c := range fieldCodes {
-		m[c] = name
+		f, err := adsync.ParseField(name)
+		if err != nil {
+			panic("history: field code table: " + err.Error())
+		}
+		m[c] = f
 	}
 	return m
 }()
@@ -136,16 +140,13 @@ func DecodeFieldsCompact(b []byte) ([]adsync.FieldChange, error) {
 		return s, nil
 	}
 	for len(b) > 0 {
-		name, ok := codeFields[b[0]]
+		f, ok := codeFields[b[0]]
 		if !ok {
 			return nil, fmt.Errorf("history: decode field changes: unknown field code %d", b[0])
 		}
-		f, err := adsync.ParseField(name)
-		if err != nil {
-			return nil, fmt.Errorf("history: decode field changes: %w", err)
-		}
 		b = b[1:]
 		fc := adsync.FieldChange{Field: f}
+		var err error
 		if fc.Before, err = str(); err != nil {
 			return nil, err
 		}
