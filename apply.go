@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
+	"time"
 )
 
 // apply writes a plan in batches of at most BatchSize changes, with at most
@@ -82,7 +83,7 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 			}
 		}
 		if len(confirmed) > 0 {
-			if err := h.PutLinks(ctx, cfg.ID, confirmed); err != nil {
+			if err := h.PutChanges(ctx, cfg.ID, run.ID, reconciled(p, confirmed, s.now()), confirmed); err != nil {
 				return fmt.Errorf("adsync: save reconciled links of %q: %w", cfg.ID, err)
 			}
 		}
@@ -91,6 +92,7 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 	total := len(p.Changes)
 	s.progress(cfg.ID, PhaseApply, 0, total)
 	var stop error
+	done := 0 // changes logged by applyBatch
 	for start := 0; start < total && stop == nil; start += s.opts.BatchSize {
 		if err := ctx.Err(); err != nil {
 			stop = err
@@ -101,9 +103,16 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 		if stop = lk.held(ctx); stop != nil {
 			break
 		}
-		batch := p.Changes[start:min(start+s.opts.BatchSize, total)]
-		stop = s.applyBatch(ctx, cfg, p, batch, run, log)
+		end := min(start+s.opts.BatchSize, total)
+		batch, next := p.Changes[start:end], p.Changes[end:min(end+s.opts.BatchSize, total)]
+		stop = s.applyBatch(ctx, cfg, p, start, batch, next, start > 0, run, log)
 		s.progress(cfg.ID, PhaseApply, min(start+len(batch), total), total)
+		done = start + len(batch)
+	}
+	// The log also tells what was not sent: the held deactivations, and
+	// the changes a stop left (R-DEACT-4, R-RUN-6).
+	if err := s.logUnsent(ctx, cfg.ID, p, done, run.ID); err != nil {
+		return errors.Join(stop, err)
 	}
 
 	// Conflicts are recomputed by every run (R-CONF-5); an incremental read
@@ -174,21 +183,37 @@ func maybeCreated(err error) bool {
 	return errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch []Change, run *Run, log *slog.Logger) error {
+// applyBatch applies the changes p.Changes[start:start+len(batch)]. Its
+// last save also logs the next batch's changes before they are sent: one
+// commit per batch, as before the change log; prelogged says the previous
+// batch logged this one's.
+func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start int, batch, next []Change, prelogged bool,
+	run *Run, log *slog.Logger) error {
 	h := s.opts.History
 	now := s.now()
 
-	// Journal the creates before sending them.
+	// Journal the creates and log the other changes (outcome unknown)
+	// before sending them, in one step: a write is never in Autotask
+	// without being in the log or the journal (R-RUN-7). A create is
+	// logged once, with its outcome: its journal entry stands for it until
+	// then, and a later run that reconciles it logs it.
 	var journal []Link
+	logs := make([]ChangeRecord, len(batch))
 	for i := range batch {
-		if ch := &batch[i]; ch.Kind == ChangeCreate {
+		ch := &batch[i]
+		logs[i] = ch.record(start+i, OutcomeUnknown, nil, now)
+		if ch.Kind == ChangeCreate {
 			journal = append(journal, Link{OrgID: cfg.ID, UserID: ch.UserID, Pending: true, Active: true, After: p.maxContactID,
 				Created: true, Written: written(ch), LinkedAt: now})
 		}
 	}
-	if len(journal) > 0 {
-		if err := h.PutLinks(ctx, cfg.ID, journal); err != nil {
-			return fmt.Errorf("adsync: journal %d creates of %q: %w", len(journal), cfg.ID, err)
+	var pre []ChangeRecord
+	if !prelogged {
+		pre = preRecords(batch, start, now)
+	}
+	if len(pre) > 0 || len(journal) > 0 {
+		if err := h.PutChanges(ctx, cfg.ID, run.ID, pre, journal); err != nil {
+			return fmt.Errorf("adsync: log %d changes and journal %d creates of %q: %w", len(pre), len(journal), cfg.ID, err)
 		}
 	}
 
@@ -236,6 +261,9 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 	for i := range results {
 		r := &results[i]
 		ch := r.ch
+		logs[i] = outcome(logs[i], r, s.now())
+		log.Debug("write", "kind", ch.Kind, "rule", ch.Rule, "user", ch.UserID, "contact", logs[i].ContactID,
+			"fields", len(ch.Fields), "outcome", logs[i].Outcome)
 		if r.err != nil && r.id != 0 {
 			// Created, but its billing product failed: the contact
 			// counts, and its journal entry stays, now with the contact's
@@ -271,39 +299,36 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, batch 
 			put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: r.id, Created: true, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
 		case ChangeLink:
 			run.Counts.Linked++
+			if !ch.Writes() {
+				run.Counts.LinkedAsIs++
+			}
 			put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: ch.ContactID, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
-		case ChangeUpdate, ChangeReactivate, ChangeDeactivate:
-			switch ch.Kind {
-			case ChangeUpdate:
+		case ChangeReactivate:
+			run.Counts.Reactivated++
+			if ch.link.UserID == "" && ch.linkOp == linkKeep { // a new link (R-MATCH-2, R-MATCH-4, R-CONF-6)
+				put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: ch.ContactID, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
+				break
+			}
+			put, drop = afterWrite(ch, now, put, drop)
+		case ChangeUpdate, ChangeDeactivate:
+			if ch.Kind == ChangeUpdate {
 				run.Counts.Updated++
-			case ChangeReactivate:
-				run.Counts.Reactivated++
-			default:
+			} else {
 				run.Counts.Deactivated++
 			}
-			l := ch.link
-			l.SyncedAt = now
-			l.Active = ch.Kind != ChangeDeactivate
-			if ch.set != 0 {
-				// What the sync last wrote, per field: the base of the
-				// three-way comparison (R-FIELD-9).
-				l.Written = mergeWritten(l.Written, ch)
-			} else {
-				l.Written = maps.Clone(l.Written)
-			}
-			put = append(put, l)
+			put, drop = afterWrite(ch, now, put, drop)
 		}
 	}
-	// Saved even when the run stops: what was written must be linked.
+	// Saved even when the run stops: what was written must be linked, and
+	// logged with its outcome, in one step.
 	sctx := context.WithoutCancel(ctx)
-	if len(put) > 0 {
-		if err := h.PutLinks(sctx, cfg.ID, put); err != nil {
-			return errors.Join(stop, fmt.Errorf("adsync: save %d links of %q: %w", len(put), cfg.ID, err))
-		}
+	logs = append(logs, preRecords(next, start+len(batch), s.now())...)
+	if err := h.PutChanges(sctx, cfg.ID, run.ID, logs, put); err != nil {
+		return errors.Join(stop, fmt.Errorf("adsync: save %d links and the outcomes of %d changes of %q: %w", len(put), len(logs), cfg.ID, err))
 	}
 	if len(drop) > 0 {
 		if err := h.DeleteLinks(sctx, cfg.ID, drop); err != nil {
-			return errors.Join(stop, fmt.Errorf("adsync: drop %d refused creates of %q: %w", len(drop), cfg.ID, err))
+			return errors.Join(stop, fmt.Errorf("adsync: drop %d links of %q (refused creates, undone links): %w", len(drop), cfg.ID, err))
 		}
 	}
 	if stop != nil {
@@ -366,4 +391,89 @@ func written(ch *Change) map[Field]string {
 		m[f] = ch.values[f]
 	}
 	return m
+}
+
+// preRecords returns the records that log a batch's changes before they are
+// sent: all but the creates, whose journal entries stand for them.
+func preRecords(batch []Change, start int, now time.Time) []ChangeRecord {
+	var pre []ChangeRecord
+	for i := range batch {
+		if batch[i].Kind != ChangeCreate {
+			pre = append(pre, batch[i].record(start+i, OutcomeUnknown, nil, now))
+		}
+	}
+	return pre
+}
+
+// reconciled returns the log records of the creates a crashed run made and
+// this one found (R-RUN-7): the crashed run had them in its create journal
+// only. They come after the plan's changes and held deactivations.
+func reconciled(p *Plan, links []Link, now time.Time) []ChangeRecord {
+	recs := make([]ChangeRecord, len(links))
+	for i, l := range links {
+		ch := Change{Kind: ChangeCreate, Rule: "R-RUN-7", UserID: l.UserID, User: "user " + l.UserID, ContactID: l.ContactID}
+		for f := Field(0); f < NumFields; f++ {
+			if v, ok := l.Written[f]; ok {
+				ch.Fields = append(ch.Fields, FieldChange{Field: f, After: v})
+			}
+		}
+		recs[i] = ch.record(len(p.Changes)+len(p.Held)+i, OutcomeWritten, nil, now)
+	}
+	return recs
+}
+
+// relinked returns the link of an already linked user after its change.
+func relinked(ch *Change, now time.Time) Link {
+	l := ch.link
+	l.SyncedAt = now
+	l.Active = ch.Kind != ChangeDeactivate
+	if ch.set != 0 {
+		// What the sync last wrote, per field: the base of the three-way
+		// comparison (R-FIELD-9).
+		l.Written = mergeWritten(l.Written, ch)
+	} else {
+		l.Written = maps.Clone(l.Written)
+	}
+	return l
+}
+
+// outcome completes a change's log record with the result of its write.
+func outcome(rec ChangeRecord, r *result, now time.Time) ChangeRecord {
+	rec.At = now
+	if r.id != 0 {
+		rec.ContactID = r.id // created, also when a later step failed
+	}
+	switch {
+	case r.notSent:
+		rec.Outcome = OutcomeStopped
+	case r.err == nil && !r.ch.Writes():
+		rec.Outcome = OutcomeLinked
+	case r.err == nil:
+		rec.Outcome = OutcomeWritten
+	case errors.Is(r.err, ErrOutcomeUnknown):
+		rec.Outcome, rec.Error = OutcomeUnknown, r.err.Error()
+	default:
+		rec.Outcome, rec.Error = OutcomeFailed, r.err.Error()
+	}
+	return rec
+}
+
+// logUnsent logs the changes never sent: those from index from on, which a
+// stop left, and the held deactivations (logged after the changes).
+func (s *Syncer) logUnsent(ctx context.Context, orgID string, p *Plan, from int, runID int64) error {
+	now := s.now()
+	var logs []ChangeRecord
+	for i := from; i < len(p.Changes); i++ {
+		logs = append(logs, p.Changes[i].record(i, OutcomeStopped, nil, now))
+	}
+	for i := range p.Held {
+		logs = append(logs, p.Held[i].record(len(p.Changes)+i, OutcomeHeld, nil, now))
+	}
+	if len(logs) == 0 {
+		return nil
+	}
+	if err := s.opts.History.PutChanges(context.WithoutCancel(ctx), orgID, runID, logs, nil); err != nil {
+		return fmt.Errorf("adsync: log %d changes not sent by run %d of %q: %w", len(logs), runID, orgID, err)
+	}
+	return nil
 }

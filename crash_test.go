@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +28,22 @@ type killSwitch struct {
 	after  int64 // kill after this many writes; 0: never
 	writes atomic.Int64
 	dead   atomic.Bool
+
+	mu   sync.Mutex
+	sent []sentWrite // the contact writes the server applied
+}
+
+// sentWrite is a contact write that reached Autotask: an update of a
+// contact, or a create with its email.
+type sentWrite struct {
+	contactID int64
+	email     string
+}
+
+func (k *killSwitch) sentWrite(w sentWrite) {
+	k.mu.Lock()
+	k.sent = append(k.sent, w)
+	k.mu.Unlock()
 }
 
 func (k *killSwitch) before() error {
@@ -66,6 +83,7 @@ func (s *killableStore) Create(ctx context.Context, c adsync.NewContact) (int64,
 	if err != nil {
 		return 0, err
 	}
+	s.k.sentWrite(sentWrite{email: c.Values[adsync.Email]})
 	return id, s.k.wrote()
 }
 
@@ -76,6 +94,7 @@ func (s *killableStore) Update(ctx context.Context, u adsync.ContactUpdate) erro
 	if err := s.Memory.Update(ctx, u); err != nil {
 		return err
 	}
+	s.k.sentWrite(sentWrite{contactID: u.ContactID})
 	return s.k.wrote()
 }
 
@@ -120,6 +139,9 @@ func (h *killableHistory) FinishRun(ctx context.Context, r adsync.Run) error {
 func (h *killableHistory) PutLinks(ctx context.Context, org string, ls []adsync.Link) error {
 	return h.do(true, func() error { return h.HistoryStore.PutLinks(ctx, org, ls) })
 }
+func (h *killableHistory) PutChanges(ctx context.Context, org string, run int64, cs []adsync.ChangeRecord, ls []adsync.Link) error {
+	return h.do(true, func() error { return h.HistoryStore.PutChanges(ctx, org, run, cs, ls) })
+}
 func (h *killableHistory) DeleteLinks(ctx context.Context, org string, ids []string) error {
 	return h.do(true, func() error { return h.HistoryStore.DeleteLinks(ctx, org, ids) })
 }
@@ -138,7 +160,10 @@ func (h *killableHistory) Links(ctx context.Context, org string) ([]adsync.Link,
 type crashScenario struct{ e *env }
 
 func newCrashScenario(t *testing.T) *crashScenario {
-	e := newEnv(t, withConfig(func(c *adsync.OrgConfig) { c.BillingProductID = 9 }))
+	// Small batches: a kill falls between batches too, where one batch's
+	// last save logs the next one's changes.
+	e := newEnv(t, withConfig(func(c *adsync.OrgConfig) { c.BillingProductID = 9 }),
+		withSyncerOptions(func(o *adsync.Options) { o.BatchSize = 4 }))
 	for i := range 8 { // matched by email, two of them inactive
 		e.seed(fmt.Sprint("Old", i), fmt.Sprint("Name", i), fmt.Sprintf("u%02d@x.example", i), i >= 6)
 	}
@@ -193,6 +218,7 @@ func (s *crashScenario) syncWith(t *testing.T, n int64) (writes int64) {
 		return k.writes.Load()
 	}
 	require.ErrorIs(t, err, errKilled)
+	s.requireLogged(t, k)
 	// The restart: a new process runs again, and finds the dead run
 	// interrupted (R-RUN-7). It comes after the journal's grace: a create
 	// journaled by the dead process may have been sent, and only a read
@@ -215,6 +241,43 @@ func (s *crashScenario) syncWith(t *testing.T, n int64) (writes int64) {
 		assert.Equal(t, adsync.StatusInterrupted, runs[1].Status, "the dead run is marked interrupted")
 	}
 	return k.writes.Load()
+}
+
+// requireLogged checks that every contact write the dead process made is
+// in the change log, or its create in the create journal, with an outcome
+// that does not deny it (written, or unknown): a crash never leaves a write
+// nobody can account for (R-RUN-7).
+func (s *crashScenario) requireLogged(t *testing.T, k *killSwitch) {
+	e := s.e
+	logged := map[int64]bool{}   // contacts with an update logged
+	created := map[string]bool{} // emails of logged or journaled creates
+	for r, err := range e.syncer.AllChanges(e.ctx, e.org.Config.ID, adsync.ChangeFilter{Limit: 7}) {
+		require.NoError(t, err)
+		if r.Outcome != adsync.OutcomeWritten && r.Outcome != adsync.OutcomeUnknown {
+			continue
+		}
+		if r.Kind != adsync.ChangeCreate {
+			logged[r.ContactID] = true
+			continue
+		}
+		for _, f := range r.Fields {
+			if f.Field == adsync.Email {
+				created[strings.ToLower(f.After)] = true
+			}
+		}
+	}
+	for _, l := range e.links() {
+		if l.Pending {
+			created[strings.ToLower(l.Written[adsync.Email])] = true
+		}
+	}
+	for _, w := range k.sent {
+		if w.contactID != 0 {
+			assert.True(t, logged[w.contactID], "the update of contact %d is in the change log", w.contactID)
+		} else {
+			assert.True(t, created[strings.ToLower(w.email)], "the create of %s is in the change log or the create journal", w.email)
+		}
+	}
 }
 
 func (s *crashScenario) final(t *testing.T) ([]string, map[string]string) {
@@ -244,6 +307,21 @@ func (s *crashScenario) final(t *testing.T) ([]string, map[string]string) {
 		c, ok := byID[l.ContactID]
 		require.True(t, ok, "link of %s names an existing contact", uid)
 		links[uid] = c.Values[adsync.Email] + "/" + c.Values[adsync.FirstName]
+	}
+	// Every contact the sync created is in a run's change log, also one
+	// whose create the dead process made and the restart reconciled
+	// (R-RUN-7).
+	createLogged := map[int64]bool{}
+	for r, err := range e.syncer.AllChanges(e.ctx, e.org.Config.ID, adsync.ChangeFilter{Kind: adsync.ChangeCreate}) {
+		require.NoError(e.t, err)
+		if r.Outcome == adsync.OutcomeWritten {
+			createLogged[r.ContactID] = true
+		}
+	}
+	for uid, l := range e.links() {
+		if l.Created {
+			assert.True(e.t, createLogged[l.ContactID], "the create of contact %d for %s is in a change log", l.ContactID, uid)
+		}
 	}
 	// Billing products only on created contacts, once each.
 	for _, a := range e.store.Assignments() {

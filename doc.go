@@ -19,11 +19,12 @@
 //     BillingProductAssigner, ContactGetter).
 //   - Matcher decides for users without a link: Autotask's rules are in
 //     package matcher; MatcherFunc adapts a function.
-//   - HistoryStore keeps runs, links, conflicts and resolutions, the
-//     contacts exempt from deactivation and the state of alerts, and holds
-//     the per-organization lock (RunStore, LinkStore, ConflictStore,
-//     ExemptionStore, NoticeStore, Locker): in memory (package history),
-//     SQLite (history/sqlite) or PostgreSQL (history/postgres).
+//   - HistoryStore keeps runs with their change logs, links, conflicts and
+//     resolutions, the contacts exempt from deactivation and the state of
+//     alerts, and holds the per-organization lock (RunStore, LinkStore,
+//     ChangeStore, ConflictStore, ExemptionStore, NoticeStore, Locker): in
+//     memory (package history), SQLite (history/sqlite) or PostgreSQL
+//     (history/postgres).
 //   - Observer receives the events of the runs (Options.Observer): alerts
 //     (package notify) and Prometheus metrics (package metrics) are built
 //     on it.

@@ -106,7 +106,7 @@ func (e *env) contacts() []adsync.Contact { return e.store.All(company) }
 
 func (e *env) links() map[string]adsync.Link {
 	e.t.Helper()
-	ls, err := e.hist.Links(e.ctx, e.org.Config.ID)
+	ls, err := e.opts.History.Links(e.ctx, e.org.Config.ID)
 	require.NoError(e.t, err)
 	m := map[string]adsync.Link{}
 	for _, l := range ls {

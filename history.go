@@ -11,10 +11,10 @@ const KeepRuns = 10
 // HistoryStore persists what the sync must remember between runs. It is
 // one value composed of named parts, the way hashicorp/raft composes its
 // stores, so that an implementer sees the pieces: runs (RunStore), links
-// and the create journal (LinkStore), conflicts and resolutions
-// (ConflictStore), the contacts exempt from deactivation (ExemptionStore),
-// the per-organization lock (Locker), and the state of alerts
-// (NoticeStore).
+// and the create journal (LinkStore), each run's change log (ChangeStore),
+// conflicts and resolutions (ConflictStore), the contacts exempt from
+// deactivation (ExemptionStore), the per-organization lock (Locker), and
+// the state of alerts (NoticeStore).
 //
 // Implementations: history.NewMemory (tests, one process), history/sqlite
 // (the embedded default) and history/postgres (several replicas).
@@ -34,6 +34,7 @@ const KeepRuns = 10
 type HistoryStore interface {
 	RunStore
 	LinkStore
+	ChangeStore
 	ConflictStore
 	ExemptionStore
 	Locker
@@ -46,7 +47,8 @@ type RunStore interface {
 	// with its ID set. IDs grow with each call within a store.
 	StartRun(ctx context.Context, r Run) (Run, error)
 	// FinishRun replaces the run with r.ID by r, and removes the
-	// organization's runs beyond the newest KeepRuns (R-RUN-3). ErrNotFound
+	// organization's runs beyond the newest KeepRuns with their change
+	// logs (R-RUN-3), in one atomic step. ErrNotFound
 	// if no such run exists.
 	FinishRun(ctx context.Context, r Run) error
 	// Runs returns the organization's runs, newest (highest ID) first, at

@@ -46,11 +46,12 @@ func (f *flightStore) Update(ctx context.Context, u adsync.ContactUpdate) error 
 	return f.Memory.Update(ctx, u)
 }
 
-// batchHistory records the sizes of link saves.
+// batchHistory records the sizes of link saves and change logs.
 type batchHistory struct {
 	adsync.HistoryStore
-	mu    sync.Mutex
-	sizes []int
+	mu      sync.Mutex
+	sizes   []int
+	changes []int
 }
 
 func (b *batchHistory) PutLinks(ctx context.Context, org string, ls []adsync.Link) error {
@@ -58,6 +59,14 @@ func (b *batchHistory) PutLinks(ctx context.Context, org string, ls []adsync.Lin
 	b.sizes = append(b.sizes, len(ls))
 	b.mu.Unlock()
 	return b.HistoryStore.PutLinks(ctx, org, ls)
+}
+
+func (b *batchHistory) PutChanges(ctx context.Context, org string, run int64, cs []adsync.ChangeRecord, ls []adsync.Link) error {
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(ls))
+	b.changes = append(b.changes, len(cs))
+	b.mu.Unlock()
+	return b.HistoryStore.PutChanges(ctx, org, run, cs, ls)
 }
 
 func TestApplyInBatchesWithBoundedConcurrency(t *testing.T) {
@@ -78,8 +87,11 @@ func TestApplyInBatchesWithBoundedConcurrency(t *testing.T) {
 	fs := e.storeIf.(*flightStore)
 	assert.LessOrEqual(t, fs.peak, adsync.DefaultWriteConcurrency, "never more than 3 writes in flight")
 	assert.Greater(t, fs.peak, 1, "writes do run concurrently")
-	// Each batch journals its creates, then saves its links: 500, 500, 200.
+	// Each batch journals its creates, then saves its links: 500, 500, 200,
+	// with their change log records; creates are logged once, after (their
+	// journal entries stand for them before, R-RUN-7).
 	assert.Equal(t, []int{500, 500, 500, 500, 200, 200}, bh.sizes)
+	assert.Equal(t, []int{0, 500, 0, 500, 0, 200}, bh.changes)
 
 	// The two reads run at once, then planning, then applying.
 	var phases []adsync.Phase

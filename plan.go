@@ -9,20 +9,28 @@ import (
 	"time"
 )
 
-// ChangeKind is the kind of a planned write.
+// ChangeKind is the kind of a planned write. Each change has exactly one
+// kind and counts in exactly one of Counts.Created, Linked, Updated,
+// Reactivated and Deactivated: a change that makes an inactive contact
+// active is a reactivation, whether its user was linked before (R-LINK-2,
+// R-LINK-3) or is linked by it (R-MATCH-2, R-MATCH-4, R-CONF-6).
 type ChangeKind string
 
 // The change kinds.
 const (
 	// ChangeCreate creates a contact for an unmatched user (R-MATCH-5).
 	ChangeCreate ChangeKind = "create"
-	// ChangeLink links a user to an existing contact (R-MATCH-1..4,
-	// R-CONF-6), with the field updates and reactivation that come with it.
+	// ChangeLink links a user to an existing active contact (R-MATCH-1,
+	// R-MATCH-3, R-CONF-6), with the field updates that come with it. It
+	// never reactivates: a link to an inactive contact is a
+	// ChangeReactivate. A link to a contact that already agrees with its
+	// user sends no write (Change.Writes).
 	ChangeLink ChangeKind = "link"
 	// ChangeUpdate updates a linked user's contact (R-LINK-2, R-FIELD-3).
 	ChangeUpdate ChangeKind = "update"
-	// ChangeReactivate reactivates the contact of a linked user who came
-	// back into scope (R-LINK-3), with its field updates.
+	// ChangeReactivate makes an inactive contact active, with its field
+	// updates: the contact of a linked user (R-LINK-2, R-LINK-3), or one a
+	// user is newly linked to (R-MATCH-2, R-MATCH-4, R-CONF-6).
 	ChangeReactivate ChangeKind = "reactivate"
 	// ChangeDeactivate makes the contact of a user who left scope inactive
 	// (R-DEACT-1).
@@ -57,7 +65,8 @@ type Change struct {
 	values Values
 	set    FieldSet
 	user   *User
-	link   Link // the link before the change, for linked users
+	link   Link  // the link before the change, for linked users
+	linkOp uint8 // what the write does to the link: linkKeep, or an undo's linkDrop / linkLeave
 }
 
 // Plan is what a run would write, computed without writing anything
@@ -123,6 +132,8 @@ type Plan struct {
 	// For the observer: the certificate's expiry and the read durations.
 	certExpiry time.Time
 	reads      map[Phase]time.Duration
+	trigger    Trigger // the trigger of the run applying it; "" for TriggerForced
+	undoOf     int64   // the run an undo plan undoes (PlanUndo)
 }
 
 // maxPlanWarnings bounds the warnings a plan lists one by one: a directory
@@ -158,12 +169,27 @@ func (p *Plan) finishWarnings() {
 	p.unlisted = nil
 }
 
-// Writes returns the number of contact writes applying the plan makes.
-func (p *Plan) Writes() int { return len(p.Changes) }
+// Writes returns the number of contact writes applying the plan sends: its
+// changes but the new links to contacts that already agree (Change.Writes).
+// A create with a billing product sends a second call, which Writes does
+// not count.
+func (p *Plan) Writes() int {
+	n := 0
+	for i := range p.Changes {
+		if p.Changes[i].Writes() {
+			n++
+		}
+	}
+	return n
+}
 
 // Summary is a one-line account of the plan.
 func (p *Plan) Summary() string {
 	c := p.Counts
+	if p.undoOf != 0 {
+		return fmt.Sprintf("%s: undo of run %d: %d to update, %d to reactivate, %d to deactivate, %d held",
+			p.OrgID, p.undoOf, c.Updated, c.Reactivated, c.Deactivated, c.Held)
+	}
 	return fmt.Sprintf("%s: %d users read; %d to create, %d to link, %d to update, %d to reactivate, %d to deactivate, %d held, %d unchanged, %d conflicts, %d skipped",
 		p.OrgID, c.Read, c.Created, c.Linked, c.Updated, c.Reactivated, c.Deactivated, c.Held, c.Unchanged, c.Conflicts, c.Skipped)
 }

@@ -421,18 +421,28 @@ func (pl *planner) planResolution(u *User, r Resolution) {
 }
 
 // planLink plans a new link to an existing contact, with its field updates
-// and its reactivation.
+// and, for an inactive contact, its reactivation (reactivate is what the
+// matcher said; the contact's state decides).
 func (pl *planner) planLink(u *User, c *Contact, rule string, reactivate, resolution bool) {
 	upd, warns := pl.rules.Update(u, c)
 	pl.p.warn(warns...)
 	ch := Change{Kind: ChangeLink, Rule: rule, UserID: u.ID, User: u.Label(), ContactID: c.ID, Contact: c.Label(),
 		user: u, Resolution: resolution}
-	if reactivate || !c.Active {
-		ch.Active = ptr(true)
-	}
 	ch.setFields(c, upd)
+	switch {
+	case !c.Active:
+		// A reactivation, however it was found (R-MATCH-2, R-MATCH-4); the
+		// contact's state decides, not the matcher's reactivate flag, so
+		// an active contact is never "reactivated".
+		ch.Kind, ch.Active = ChangeReactivate, ptr(true)
+		pl.p.Counts.Reactivated++
+	case !ch.Writes():
+		pl.p.Counts.Linked++
+		pl.p.Counts.LinkedAsIs++
+	default:
+		pl.p.Counts.Linked++
+	}
 	pl.setLinked(c.ID, u.ID)
-	pl.p.Counts.Linked++
 	pl.p.Changes = append(pl.p.Changes, ch)
 }
 

@@ -2,6 +2,7 @@ package adsync
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -34,6 +35,8 @@ const (
 	TriggerForced    Trigger = "forced"
 	// TriggerApproval: an admin approved a held run's deactivations.
 	TriggerApproval Trigger = "approval"
+	// TriggerUndo: an admin applied the undo of a run (Syncer.PlanUndo).
+	TriggerUndo Trigger = "undo"
 )
 
 // TLSStatus is the state of a directory connection's certificate (R-STATUS-2).
@@ -76,14 +79,21 @@ type ConnStatus struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// Counts are the numbers a run records (R-RUN-4).
+// Counts are the numbers a run records (R-RUN-4). Each change counts in
+// exactly one of Created, Linked, Updated, Reactivated and Deactivated (see
+// ChangeKind): a user newly linked to an inactive contact counts as
+// reactivated (R-MATCH-2, R-MATCH-4), not as linked.
 type Counts struct {
-	Read         int `json:"read"`         // users read from the directory (in scope)
-	Unchanged    int `json:"unchanged"`    // linked users whose contact needed no write
-	Created      int `json:"created"`      // contacts created
-	Linked       int `json:"linked"`       // users newly linked to an existing contact
+	Read      int `json:"read"`      // users read from the directory (in scope)
+	Unchanged int `json:"unchanged"` // linked users whose contact needed no write
+	Created   int `json:"created"`   // contacts created
+	// Linked counts users newly linked to an existing active contact,
+	// LinkedAsIs those of them whose contact already agreed: no write was
+	// sent for them.
+	Linked       int `json:"linked"`
+	LinkedAsIs   int `json:"linkedAsIs,omitempty"`
 	Updated      int `json:"updated"`      // contacts updated
-	Reactivated  int `json:"reactivated"`  // contacts made active again
+	Reactivated  int `json:"reactivated"`  // contacts made active again, newly linked ones included
 	Deactivated  int `json:"deactivated"`  // contacts made inactive
 	Held         int `json:"held"`         // deactivations held by the guard
 	Conflicts    int `json:"conflicts"`    // users in conflict
@@ -91,9 +101,19 @@ type Counts struct {
 	FailedWrites int `json:"failedWrites"` // writes that failed for one contact
 }
 
-// Writes is the number of contact writes the counts stand for.
+// Writes is the number of contact writes the counts stand for: the
+// changes made, but the links that sent nothing (LinkedAsIs). A create
+// with a billing product makes a second call, not counted here.
 func (c Counts) Writes() int {
-	return c.Created + c.Updated + c.Deactivated + c.Reactivated + c.Linked
+	return c.Created + c.Updated + c.Deactivated + c.Reactivated + c.Linked - c.LinkedAsIs
+}
+
+// LogValue logs the counts as a group of named numbers.
+func (c Counts) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("read", c.Read), slog.Int("created", c.Created), slog.Int("linked", c.Linked),
+		slog.Int("updated", c.Updated), slog.Int("reactivated", c.Reactivated), slog.Int("deactivated", c.Deactivated),
+		slog.Int("held", c.Held), slog.Int("unchanged", c.Unchanged), slog.Int("conflicts", c.Conflicts),
+		slog.Int("skipped", c.Skipped), slog.Int("failed_writes", c.FailedWrites), slog.Int("writes", c.Writes()))
 }
 
 // String summarizes the counts on one line.
@@ -177,6 +197,8 @@ type Run struct {
 	Cursor   string `json:"cursor,omitempty"`
 	// ApprovedRun is, for an approval run, the id of the held run it approved.
 	ApprovedRun int64 `json:"approvedRun,omitempty"`
+	// UndoneRun is, for an undo run, the id of the run it undid.
+	UndoneRun int64 `json:"undoneRun,omitempty"`
 	// By names who started the run (WithActor): an admin of the console, a
 	// CLI user. Empty for the scheduler.
 	By string `json:"by,omitempty"`

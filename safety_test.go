@@ -261,7 +261,9 @@ func TestRecreatedAccount(t *testing.T) {
 				assert.Contains(t, p.String(), "the contact is taken over and the link of user u1 is dropped")
 				run = e.mustSync()
 				assert.Zero(t, run.Counts.Created, "the contact is kept")
-				assert.Equal(t, 1, run.Counts.Linked)
+				// The old contact is inactive: a new link to it counts as a
+				// reactivation (R-MATCH-2's vocabulary).
+				assert.Equal(t, 1, run.Counts.Reactivated)
 				links := e.links()
 				assert.NotContains(t, links, "u1", "the old link is dropped")
 				assert.Equal(t, id, links["u1b"].ContactID)

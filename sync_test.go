@@ -237,7 +237,11 @@ func TestMatchRules(t *testing.T) {
 			},
 			check: func(t *testing.T, e *env) {
 				run := e.mustSync()
-				assert.Equal(t, 1, run.Counts.Linked)
+				// A reactivation, counted once, as R-LINK-3's are.
+				assert.Equal(t, 1, run.Counts.Reactivated)
+				assert.Zero(t, run.Counts.Linked)
+				assert.Equal(t, 1, run.Counts.Writes())
+				assert.Equal(t, "u1", e.links()["u1"].UserID, "linked")
 				assert.True(t, e.contacts()[0].Active)
 			},
 		},
@@ -260,7 +264,9 @@ func TestMatchRules(t *testing.T) {
 				e.src.Put(user("u1", "Ann", "Lee", "ann@x.example"))
 			},
 			check: func(t *testing.T, e *env) {
-				e.mustSync()
+				run := e.mustSync()
+				assert.Equal(t, 1, run.Counts.Reactivated, "counted as a reactivation")
+				assert.Zero(t, run.Counts.Linked)
 				cs := e.contacts()
 				require.Len(t, cs, 1)
 				assert.True(t, cs[0].Active)
@@ -900,11 +906,11 @@ func TestPlanIsADryRun(t *testing.T) {
 	assert.Empty(t, e.links(), "no link saved")
 
 	assert.Equal(t, 1, p.Counts.Created)
-	assert.Equal(t, 1, p.Counts.Linked)
+	assert.Equal(t, 1, p.Counts.Reactivated, "a link to an inactive contact is a reactivation (R-MATCH-2)")
 	text := p.String()
 	for _, want := range []string{
-		"contoso: 2 users read; 1 to create, 1 to link",
-		"= link Ann Lee <a@x.example> (u1) → Ann Lee <a@x.example> (contact 1) [R-MATCH-2]",
+		"contoso: 2 users read; 1 to create, 0 to link, 0 to update, 1 to reactivate",
+		"^ reactivate Ann Lee <a@x.example> (u1) → Ann Lee <a@x.example> (contact 1) [R-MATCH-2]",
 		"isActive: 0 → 1",
 		`title: "" → "CFO"`,
 		"+ create Bob Ray <b@x.example> (u2) → new contact [R-MATCH-5]",
@@ -916,7 +922,7 @@ func TestPlanIsADryRun(t *testing.T) {
 	run, err := e.syncer.Apply(e.ctx, e.org, p)
 	require.NoError(t, err)
 	assert.Equal(t, 1, run.Counts.Created)
-	assert.Equal(t, 1, run.Counts.Linked)
+	assert.Equal(t, 1, run.Counts.Reactivated)
 	assert.Len(t, e.links(), 2)
 }
 

@@ -194,8 +194,8 @@ func newestOf(runs []Run) runMark {
 	return runMark{runs[0].ID, runs[0].Status}
 }
 
-// Apply applies a plan made by Plan for the same organization, records the
-// run (trigger forced) and returns it. A plan is applied once: links made by
+// Apply applies a plan made by Plan (or PlanUndo) for the same
+// organization, records the run (trigger forced, or undo) and returns it. A plan is applied once: links made by
 // it are in the history afterwards, so planning again is cheap. A plan
 // applied twice, or after another run of the organization started, is
 // refused with ErrStalePlan: its creates may have been made already.
@@ -207,7 +207,11 @@ func (s *Syncer) Apply(ctx context.Context, org Org, p *Plan) (Run, error) {
 		return Run{}, fmt.Errorf("adsync: Apply: the plan is for organization %q (company %d), not %q (company %d)",
 			p.OrgID, p.CompanyID, org.Config.ID, org.Config.CompanyID)
 	}
-	return s.run(ctx, org, TriggerForced, p, nil)
+	trigger := TriggerForced
+	if p.trigger != "" {
+		trigger = p.trigger
+	}
+	return s.run(ctx, org, trigger, p, nil)
 }
 
 // Sync plans and applies one run of the organization, records it (R-RUN-4)
@@ -227,6 +231,10 @@ func (s *Syncer) Approve(ctx context.Context, org Org, runID int64) (Run, error)
 	held, err := s.opts.History.Run(ctx, org.Config.ID, runID)
 	if err != nil {
 		return Run{}, fmt.Errorf("adsync: approve run %d of %q: %w", runID, org.Config.ID, err)
+	}
+	if held.Trigger == TriggerUndo && held.Status == StatusHeld {
+		return Run{}, fmt.Errorf("adsync: approve run %d of %q: it is an undo of run %d: %w: raise guard.min / guard.percent and undo run %d again",
+			runID, org.Config.ID, held.UndoneRun, ErrRefused, held.UndoneRun)
 	}
 	if held.Status != StatusHeld || len(held.Held) == 0 {
 		return Run{}, fmt.Errorf("adsync: approve run %d of %q (status %s): %w", runID, org.Config.ID, held.Status, ErrNothingHeld)
@@ -350,6 +358,9 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	if appr != nil {
 		run.ApprovedRun = appr.runID
 	}
+	if p != nil {
+		run.UndoneRun = p.undoOf
+	}
 	log := s.log.With("org", cfg.ID, "run", run.ID)
 	log.Info("run started", "trigger", trigger)
 	s.observe("RunStarted", func(o Observer) {
@@ -411,7 +422,7 @@ func (s *Syncer) run(ctx context.Context, org Org, trigger Trigger, p *Plan, app
 	s.finished(context.WithoutCancel(ctx), run, p, runErr)
 	// The error is returned, not logged: whoever handles it reports it,
 	// once (the Scheduler logs it when no OnRun takes it).
-	log.Info("run finished", "status", run.Status, "counts", run.Counts.String(), "api_calls", run.APICalls, "duration", run.Duration())
+	log.Info("run finished", "status", run.Status, "counts", run.Counts, "api_calls", run.APICalls, "duration", run.Duration())
 	return run, runErr
 }
 

@@ -21,6 +21,7 @@ type Memory struct {
 	runs        map[string][]adsync.Run // per organization, ascending ID
 	links       map[string]map[string]adsync.Link
 	exemptions  map[string]map[int64]adsync.Exemption // org → contact → exemption
+	changes     map[int64][]adsync.ChangeRecord       // per run id, ascending seq
 	conflicts   map[string][]adsync.Conflict
 	resolutions map[string]map[string]adsync.Resolution
 	locks       map[string]bool
@@ -43,6 +44,7 @@ func NewMemory() *Memory {
 		runs:        map[string][]adsync.Run{},
 		links:       map[string]map[string]adsync.Link{},
 		exemptions:  map[string]map[int64]adsync.Exemption{},
+		changes:     map[int64][]adsync.ChangeRecord{},
 		conflicts:   map[string][]adsync.Conflict{},
 		resolutions: map[string]map[string]adsync.Resolution{},
 		locks:       map[string]bool{},
@@ -81,6 +83,9 @@ func (m *Memory) FinishRun(ctx context.Context, r adsync.Run) error {
 	}
 	runs[i] = record.CopyRun(r)
 	if n := len(runs); n > adsync.KeepRuns {
+		for _, old := range runs[:n-adsync.KeepRuns] {
+			delete(m.changes, old.ID) // the log goes with its run
+		}
 		runs = slices.Delete(runs, 0, n-adsync.KeepRuns)
 	}
 	m.runs[r.OrgID] = runs
@@ -165,25 +170,99 @@ func (m *Memory) PutLinks(ctx context.Context, orgID string, links []adsync.Link
 	if err := record.CheckOrg("put links", orgID); err != nil {
 		return err
 	}
+	copies, err := copyLinks(orgID, links)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.putLinks(orgID, copies)
+	return nil
+}
+
+// copyLinks checks that links are of the organization and copies them.
+func copyLinks(orgID string, links []adsync.Link) ([]adsync.Link, error) {
 	copies := make([]adsync.Link, len(links))
 	for i, l := range links {
 		if err := record.CheckMember("put links", orgID, l.OrgID, l.UserID); err != nil {
-			return err
+			return nil, err
 		}
 		copies[i] = record.CopyLink(l)
 		copies[i].OrgID = orgID
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	return copies, nil
+}
+
+// putLinks stores copied links; m.mu is held.
+func (m *Memory) putLinks(orgID string, copies []adsync.Link) {
 	org := m.links[orgID]
 	if org == nil {
-		org = make(map[string]adsync.Link, len(links))
+		org = make(map[string]adsync.Link, len(copies))
 		m.links[orgID] = org
 	}
 	for _, l := range copies {
 		org[l.UserID] = l
 	}
+}
+
+// PutChanges records the run's change records and puts the links, in one
+// step under the store's lock.
+func (m *Memory) PutChanges(ctx context.Context, orgID string, runID int64, changes []adsync.ChangeRecord, links []adsync.Link) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := record.CheckChanges(orgID, runID, changes); err != nil {
+		return err
+	}
+	copies, err := copyLinks(orgID, links)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !slices.ContainsFunc(m.runs[orgID], func(r adsync.Run) bool { return r.ID == runID }) {
+		return fmt.Errorf("history: put changes of run %d of organization %q: %w", runID, orgID, adsync.ErrNotFound)
+	}
+	log := m.changes[runID]
+	for _, c := range changes {
+		c = record.CopyChange(c)
+		c.OrgID, c.RunID = orgID, runID
+		// The Syncer puts seqs in ascending order: appends, and replaces of
+		// the batch just logged.
+		i, found := slices.BinarySearchFunc(log, c.Seq, func(x adsync.ChangeRecord, seq int) int { return x.Seq - seq })
+		if found {
+			log[i] = c
+		} else {
+			log = slices.Insert(log, i, c)
+		}
+	}
+	m.changes[runID] = log
+	m.putLinks(orgID, copies)
 	return nil
+}
+
+// Changes returns a page of the organization's change records.
+func (m *Memory) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter) ([]adsync.ChangeRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []adsync.ChangeRecord
+	for _, r := range m.runs[orgID] { // ascending ids
+		if f.RunID != 0 && r.ID != f.RunID || r.ID < f.AfterRun {
+			continue
+		}
+		for _, c := range m.changes[r.ID] {
+			if f.Match(&c) {
+				out = append(out, record.CopyChange(c))
+				if len(out) == f.PageSize() {
+					return out, nil
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // DeleteLinks removes the users' links; missing ones are ignored.

@@ -34,6 +34,7 @@ type fileData struct {
 	Conflicts   map[string][]adsync.Conflict            `json:"conflicts"`         // org → open conflicts
 	Resolutions map[string]map[string]adsync.Resolution `json:"resolutions"`       // org → user → resolution
 	Notices     map[string]notice                       `json:"notices,omitempty"` // org + "/" + key → state
+	Changes     map[int64][]adsync.ChangeRecord         `json:"changes"`           // run id → change log, by seq
 	// Exemptions are org → contact id → exemption (R-DEACT-9).
 	Exemptions map[string]map[int64]adsync.Exemption `json:"exemptions,omitempty"`
 }
@@ -67,6 +68,9 @@ func OpenFileStore(path string) (*FileStore, error) {
 	}
 	if s.d.Resolutions == nil {
 		s.d.Resolutions = map[string]map[string]adsync.Resolution{}
+	}
+	if s.d.Changes == nil {
+		s.d.Changes = map[int64][]adsync.ChangeRecord{}
 	}
 	return s, nil
 }
@@ -169,6 +173,7 @@ func (s *FileStore) FinishRun(ctx context.Context, r adsync.Run) error {
 				continue
 			}
 			if kept++; kept > adsync.KeepRuns {
+				delete(s.d.Changes, s.d.Runs[j].ID) // the change log goes with its run
 				s.d.Runs = slices.Delete(s.d.Runs, j, j+1)
 			}
 		}
@@ -227,28 +232,93 @@ func (s *FileStore) PutLinks(ctx context.Context, orgID string, links []adsync.L
 	if len(links) == 0 {
 		return nil
 	}
+	if err := checkLinks(orgID, links); err != nil {
+		return err
+	}
+	return s.update(func() error {
+		s.putLinks(orgID, links)
+		return nil
+	})
+}
+
+func checkLinks(orgID string, links []adsync.Link) error {
 	for _, l := range links {
 		if l.OrgID != "" && l.OrgID != orgID {
 			return fmt.Errorf("PutLinks(%q): the link of user %q is of organization %q", orgID, l.UserID, l.OrgID)
 		}
 	}
+	return nil
+}
+
+// putLinks stores links; callers hold s.mu.
+func (s *FileStore) putLinks(orgID string, links []adsync.Link) {
+	m := s.d.Links[orgID]
+	if m == nil {
+		m = map[string]adsync.Link{}
+		s.d.Links[orgID] = m
+	}
+	for _, l := range links {
+		l = clone(l)
+		l.OrgID = orgID
+		l.LinkedAt, l.SyncedAt, l.MissingSince = utc(l.LinkedAt), utc(l.SyncedAt), utc(l.MissingSince)
+		if len(l.Written) == 0 {
+			l.Written = nil
+		}
+		m[l.UserID] = l
+	}
+}
+
+// PutChanges records change records of a run and puts links in one update
+// of the file.
+func (s *FileStore) PutChanges(ctx context.Context, orgID string, runID int64, changes []adsync.ChangeRecord, links []adsync.Link) error {
+	for _, c := range changes {
+		if (c.OrgID != "" && c.OrgID != orgID) || (c.RunID != 0 && c.RunID != runID) {
+			return fmt.Errorf("PutChanges(%q, %d): change %d is of organization %q, run %d", orgID, runID, c.Seq, c.OrgID, c.RunID)
+		}
+	}
+	if err := checkLinks(orgID, links); err != nil {
+		return err
+	}
 	return s.update(func() error {
-		m := s.d.Links[orgID]
-		if m == nil {
-			m = map[string]adsync.Link{}
-			s.d.Links[orgID] = m
+		if !slices.ContainsFunc(s.d.Runs, func(r adsync.Run) bool { return r.ID == runID && r.OrgID == orgID }) {
+			return fmt.Errorf("changes of run %d of %q: %w", runID, orgID, adsync.ErrNotFound)
 		}
-		for _, l := range links {
-			l = clone(l)
-			l.OrgID = orgID
-			l.LinkedAt, l.SyncedAt, l.MissingSince = utc(l.LinkedAt), utc(l.SyncedAt), utc(l.MissingSince)
-			if len(l.Written) == 0 {
-				l.Written = nil
+		log := s.d.Changes[runID]
+		for _, c := range clone(changes) {
+			c.OrgID, c.RunID, c.At = orgID, runID, utc(c.At)
+			i, found := slices.BinarySearchFunc(log, c.Seq, func(x adsync.ChangeRecord, seq int) int { return x.Seq - seq })
+			if found {
+				log[i] = c
+			} else {
+				log = slices.Insert(log, i, c)
 			}
-			m[l.UserID] = l
 		}
+		s.d.Changes[runID] = log
+		s.putLinks(orgID, links)
 		return nil
 	})
+}
+
+// Changes returns a page of the organization's change records, in (run,
+// seq) order.
+func (s *FileStore) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter) ([]adsync.ChangeRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []adsync.ChangeRecord
+	for _, r := range s.d.Runs { // ascending ids
+		if r.OrgID != orgID {
+			continue
+		}
+		for _, c := range s.d.Changes[r.ID] {
+			if f.Match(&c) {
+				out = append(out, clone(c))
+				if len(out) == f.PageSize() {
+					return out, nil
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 func (s *FileStore) DeleteLinks(ctx context.Context, orgID string, userIDs []string) error {

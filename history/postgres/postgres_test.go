@@ -255,3 +255,26 @@ func TestNoticeTwoReplicas(t *testing.T) {
 	dsn := freshSchema(t)
 	historytest.NoticeRace(t, open(t, dsn), open(t, dsn))
 }
+
+func BenchmarkChangeLog(b *testing.B) {
+	historytest.RunChangeLogBenchmarks(b, func(b *testing.B) adsync.HistoryStore { return open(b, freshSchema(b)) })
+}
+
+// BenchmarkChangeLogSize reports the bytes on disk per change record of a
+// 400,000-create first run: adsync_changes with its indexes and TOAST.
+func BenchmarkChangeLogSize(b *testing.B) {
+	recs := historytest.ManyCreates(historytest.BenchLinks)
+	links := historytest.ManyLinks("bench", historytest.BenchLinks)
+	for b.Loop() {
+		dsn := freshSchema(b)
+		historytest.SaveRun(b, open(b, dsn), "bench", recs, links, true, true)
+		conn, err := pgx.Connect(b.Context(), dsn)
+		require.NoError(b, err)
+		var bytes, linkBytes int64
+		require.NoError(b, conn.QueryRow(b.Context(), `SELECT pg_total_relation_size('adsync_changes'), pg_total_relation_size('adsync_links')`).Scan(&bytes, &linkBytes))
+		_ = conn.Close(b.Context())
+		b.ReportMetric(float64(bytes)/1e6, "MB-of-log")
+		b.ReportMetric(float64(linkBytes)/1e6, "MB-of-links")
+		b.ReportMetric(float64(bytes)/historytest.BenchLinks, "B/entry")
+	}
+}

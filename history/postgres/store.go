@@ -104,8 +104,10 @@ func (s *Store) FinishRun(ctx context.Context, r adsync.Run) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.key("prune", r.OrgID)); err != nil {
 			return s.fail(what, err)
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM adsync_runs WHERE org_id=$1 AND id NOT IN
-			(SELECT id FROM adsync_runs WHERE org_id=$1 ORDER BY id DESC LIMIT $2)`, r.OrgID, adsync.KeepRuns)
+		// The change logs of the pruned runs go with them.
+		_, err = tx.Exec(ctx, `WITH gone AS (DELETE FROM adsync_runs WHERE org_id=$1 AND id NOT IN
+			(SELECT id FROM adsync_runs WHERE org_id=$1 ORDER BY id DESC LIMIT $2) RETURNING id)
+			DELETE FROM adsync_changes WHERE run_id IN (SELECT id FROM gone)`, r.OrgID, adsync.KeepRuns)
 		return s.fail(what, err)
 	})
 }
@@ -258,16 +260,23 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 	if err := record.CheckOrg("put links", orgID); err != nil {
 		return err
 	}
-	// The last link of a user wins; one statement may not touch a row twice.
+	a, err := linkColumnsOf(orgID, links)
+	if err != nil || len(a.users) == 0 {
+		return err
+	}
+	what := fmt.Sprintf("put %d links of organization %q", len(links), orgID)
+	return s.inTx(ctx, what, func(tx pgx.Tx) error { return s.putLinks(ctx, tx, what, orgID, a) })
+}
+
+// linkColumnsOf checks links and arranges them by column. The last link of
+// a user wins: one statement may not touch a row twice.
+func linkColumnsOf(orgID string, links []adsync.Link) (*linkArrays, error) {
 	last := make(map[string]int, len(links))
 	for i, l := range links {
 		if err := record.CheckMember("put links", orgID, l.OrgID, l.UserID); err != nil {
-			return err
+			return nil, err
 		}
 		last[l.UserID] = i
-	}
-	if len(links) == 0 {
-		return nil
 	}
 	var a linkArrays
 	for i := range links {
@@ -277,31 +286,34 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 		}
 		w, err := record.EncodeWritten(l.Written)
 		if err != nil {
-			return fmt.Errorf("%w (user %s of organization %q)", err, l.UserID, orgID)
+			return nil, fmt.Errorf("%w (user %s of organization %q)", err, l.UserID, orgID)
 		}
 		a.add(l, w)
 	}
-	what := fmt.Sprintf("put %d links of organization %q", len(links), orgID)
-	return s.inTx(ctx, what, func(tx pgx.Tx) error {
-		if len(a.users) >= copyFrom {
-			return s.fail(what, copyLinks(ctx, tx, orgID, &a))
+	return &a, nil
+}
+
+// putLinks upserts links within tx: a few thousand per statement, or
+// through COPY for a large call.
+func (s *Store) putLinks(ctx context.Context, tx pgx.Tx, what, orgID string, a *linkArrays) error {
+	if len(a.users) >= copyFrom {
+		return s.fail(what, copyLinks(ctx, tx, orgID, a))
+	}
+	for lo := 0; lo < len(a.users); lo += linkChunk {
+		hi := min(lo+linkChunk, len(a.users))
+		_, err := tx.Exec(ctx, `INSERT INTO adsync_links
+			(org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at, missing_since, anchor)
+			SELECT $1, u, c, cr, p, ac, a, w::jsonb, la, sa, ms, an
+			FROM unnest($2::text[], $3::bigint[], $4::boolean[], $5::boolean[], $6::boolean[], $7::bigint[], $8::text[],
+				$9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[]) AS x(u, c, cr, p, ac, a, w, la, sa, ms, an)
+			ON CONFLICT (org_id, user_id) DO UPDATE SET `+linkUpdates,
+			orgID, a.users[lo:hi], a.contacts[lo:hi], a.created[lo:hi], a.pending[lo:hi], a.active[lo:hi], a.afters[lo:hi],
+			a.written[lo:hi], a.linkedAt[lo:hi], a.syncedAt[lo:hi], a.missing[lo:hi], a.anchors[lo:hi])
+		if err != nil {
+			return s.fail(what, err)
 		}
-		for lo := 0; lo < len(a.users); lo += linkChunk {
-			hi := min(lo+linkChunk, len(a.users))
-			_, err := tx.Exec(ctx, `INSERT INTO adsync_links
-				(org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at, missing_since, anchor)
-				SELECT $1, u, c, cr, p, ac, a, w::jsonb, la, sa, ms, an
-				FROM unnest($2::text[], $3::bigint[], $4::boolean[], $5::boolean[], $6::boolean[], $7::bigint[], $8::text[],
-					$9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[]) AS x(u, c, cr, p, ac, a, w, la, sa, ms, an)
-				ON CONFLICT (org_id, user_id) DO UPDATE SET `+linkUpdates,
-				orgID, a.users[lo:hi], a.contacts[lo:hi], a.created[lo:hi], a.pending[lo:hi], a.active[lo:hi], a.afters[lo:hi],
-				a.written[lo:hi], a.linkedAt[lo:hi], a.syncedAt[lo:hi], a.missing[lo:hi], a.anchors[lo:hi])
-			if err != nil {
-				return s.fail(what, err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // copyLinks streams the links into a temporary table and upserts them

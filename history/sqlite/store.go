@@ -99,6 +99,12 @@ func (s *Store) FinishRun(ctx context.Context, r adsync.Run) error {
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return fmt.Errorf("history/sqlite: %s: %w", what, adsync.ErrNotFound)
 		}
+		// The change logs of the pruned runs go with them.
+		_, err = tx.ExecContext(ctx, `DELETE FROM changes WHERE run_id IN (SELECT id FROM runs WHERE org_id=? AND id NOT IN
+			(SELECT id FROM runs WHERE org_id=? ORDER BY id DESC LIMIT ?))`, r.OrgID, r.OrgID, adsync.KeepRuns)
+		if err != nil {
+			return s.wrap(what, err)
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM runs WHERE org_id=? AND id NOT IN
 			(SELECT id FROM runs WHERE org_id=? ORDER BY id DESC LIMIT ?)`, r.OrgID, r.OrgID, adsync.KeepRuns)
 		return s.wrap(what, err)
@@ -246,6 +252,13 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 	if len(links) == 0 {
 		return nil
 	}
+	what := fmt.Sprintf("put %d links of organization %q", len(links), orgID)
+	return s.inTx(ctx, what, func(tx *sql.Tx) error { return s.putLinks(ctx, tx, what, orgID, links) })
+}
+
+// putLinks inserts or replaces links within tx, with one prepared
+// statement per chunk size.
+func (s *Store) putLinks(ctx context.Context, tx *sql.Tx, what, orgID string, links []adsync.Link) error {
 	written := make([][]byte, len(links))
 	for i, l := range links {
 		if err := record.CheckMember("put links", orgID, l.OrgID, l.UserID); err != nil {
@@ -256,41 +269,38 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 			return fmt.Errorf("%w (user %s of organization %q)", err, l.UserID, orgID)
 		}
 	}
-	what := fmt.Sprintf("put %d links of organization %q", len(links), orgID)
-	return s.inTx(ctx, what, func(tx *sql.Tx) error {
-		var (
-			stmt     *sql.Stmt
-			stmtRows int
-			args     = make([]any, 0, linksPerInsert*linkColumns)
-		)
-		defer func() {
+	var (
+		stmt     *sql.Stmt
+		stmtRows int
+		args     = make([]any, 0, linksPerInsert*linkColumns)
+	)
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	for lo := 0; lo < len(links); lo += linksPerInsert {
+		chunk := links[lo:min(lo+linksPerInsert, len(links))]
+		if len(chunk) != stmtRows { // the first chunk, and a short last one
 			if stmt != nil {
 				stmt.Close()
 			}
-		}()
-		for lo := 0; lo < len(links); lo += linksPerInsert {
-			chunk := links[lo:min(lo+linksPerInsert, len(links))]
-			if len(chunk) != stmtRows { // the first chunk, and a short last one
-				if stmt != nil {
-					stmt.Close()
-				}
-				var err error
-				if stmt, err = tx.PrepareContext(ctx, insertLinks(len(chunk))); err != nil {
-					return s.wrap(what, err)
-				}
-				stmtRows = len(chunk)
-			}
-			args = args[:0]
-			for i, l := range chunk {
-				args = append(args, orgID, l.UserID, l.ContactID, l.Created, l.Pending, l.Active, l.After,
-					nullText(written[lo+i]), micros(l.LinkedAt), micros(l.SyncedAt), micros(l.MissingSince), l.Anchor)
-			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			var err error
+			if stmt, err = tx.PrepareContext(ctx, insertLinks(len(chunk))); err != nil {
 				return s.wrap(what, err)
 			}
+			stmtRows = len(chunk)
 		}
-		return nil
-	})
+		args = args[:0]
+		for i, l := range chunk {
+			args = append(args, orgID, l.UserID, l.ContactID, l.Created, l.Pending, l.Active, l.After,
+				nullText(written[lo+i]), micros(l.LinkedAt), micros(l.SyncedAt), micros(l.MissingSince), l.Anchor)
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return s.wrap(what, err)
+		}
+	}
+	return nil
 }
 
 // Links are inserted linksPerInsert rows per statement: far fewer calls

@@ -102,11 +102,14 @@ type RunDetails struct {
 	Failures []adsync.WriteFailure     `json:"failures,omitempty"`
 	Held     []adsync.HeldDeactivation `json:"held,omitempty"`
 	By       string                    `json:"by,omitempty"`
+	// UndoneRun is kept here rather than in a column: most runs have none.
+	UndoneRun int64 `json:"undoneRun,omitempty"`
 }
 
 // EncodeRunDetails encodes the counts and lists of r.
 func EncodeRunDetails(r *adsync.Run) ([]byte, error) {
-	b, err := json.Marshal(RunDetails{Counts: r.Counts, Warnings: r.Warnings, Skips: r.Skips, Failures: r.Failures, Held: r.Held, By: r.By})
+	b, err := json.Marshal(RunDetails{Counts: r.Counts, Warnings: r.Warnings, Skips: r.Skips, Failures: r.Failures, Held: r.Held, By: r.By,
+		UndoneRun: r.UndoneRun})
 	if err != nil {
 		return nil, fmt.Errorf("history: encode run %d of organization %q: %w", r.ID, r.OrgID, err)
 	}
@@ -119,7 +122,7 @@ func DecodeRunDetails(r *adsync.Run, b []byte) error {
 	if err := json.Unmarshal(b, &d); err != nil {
 		return fmt.Errorf("history: decode run %d of organization %q: %w", r.ID, r.OrgID, err)
 	}
-	r.Counts, r.By = d.Counts, d.By
+	r.Counts, r.By, r.UndoneRun = d.Counts, d.By, d.UndoneRun
 	r.Warnings, r.Skips, r.Failures, r.Held = clone(d.Warnings), clone(d.Skips), clone(d.Failures), clone(d.Held)
 	return nil
 }

@@ -43,6 +43,9 @@ Usage:
   adsync [flags] sync                   sync now (exit 3 when deactivations are held)
   adsync [flags] approve --org ID [--run N]   apply a held run's deactivations
   adsync [flags] history [--json]       the last 10 runs of each organization
+  adsync [flags] history --org ID --run N [--kind K] [--json]   the changes a run made
+  adsync [flags] history --org ID (--contact ID | --user UID)    every change to a contact or user
+  adsync [flags] undo --org ID --run N [--apply]   plan (and with --apply, write) the inverse of a run
   adsync [flags] conflicts [list]       open conflicts
   adsync [flags] conflicts resolve --org ID --user UID (--link CONTACT | --create | --ignore)
   adsync [flags] conflicts unresolve --org ID --user UID
@@ -135,7 +138,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	type command func(context.Context, []string) int
 	cmds := map[string]command{
 		"demo": a.demo, "check": a.check, "plan": a.plan, "sync": a.sync, "approve": a.approve,
-		"history": a.history, "conflicts": a.conflicts, "status": a.status, "serve": a.serve,
+		"history": a.history, "conflicts": a.conflicts, "status": a.status, "serve": a.serve, "undo": a.undo,
 		"rules": a.rules, "exempt": a.exempt,
 		"alert": a.alert,
 	}

@@ -393,18 +393,12 @@ func (a *app) approve(ctx context.Context, args []string) int {
 	if !a.parse("approve", &fs, args, "warn") {
 		return a.parseCode()
 	}
-	if len(a.orgs) != 1 {
-		return a.usageError("approve: name the organization with --org ID")
-	}
 	pr := a.newProgress()
-	e, err := a.setup(ctx, needAll, pr.update)
-	if err != nil {
-		return a.fail(err)
+	e, code := a.setupOrg(ctx, "approve", pr)
+	if e == nil {
+		return code
 	}
 	defer e.close()
-	if _, err := e.hist.InterruptRuns(ctx, time.Now()); err != nil {
-		return a.fail(err)
-	}
 	o := e.orgs[0]
 	runs, err := e.hist.Runs(ctx, o.Config.ID, 0)
 	if err != nil {
@@ -447,11 +441,16 @@ func (a *app) approve(ctx context.Context, args []string) int {
 func (a *app) history(ctx context.Context, args []string) int {
 	var fs flag.FlagSet
 	asJSON := fs.Bool("json", false, "print the runs as JSON, with their warnings, skips and failures")
+	var cf changeFlags
+	cf.register(&fs)
 	e, code := a.open(ctx, "history", &fs, args, "warn", needHistory, nil)
 	if e == nil {
 		return code
 	}
 	defer e.close()
+	if cf.set() {
+		return a.changes(ctx, e, &cf, *asJSON)
+	}
 	all := map[string][]adsync.Run{}
 	for _, o := range e.orgs {
 		runs, err := e.hist.Runs(ctx, o.Config.ID, adsync.KeepRuns)

@@ -158,6 +158,9 @@ func (d *demo) run(ctx context.Context) error {
 		return fmt.Errorf("applying: %w", err)
 	}
 	writeRunTimed(d.w, run, false)
+	if err := d.showChanges(ctx, run.ID); err != nil {
+		return err
+	}
 
 	d.step("5. Run again with no change: nothing is written")
 	before := d.writeRequests()
@@ -185,6 +188,16 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		writeHeld(d.w, demoOrg, nil, 0, run)
 	}
+
+	d.step("7. A mistake undone")
+	if d.keep {
+		// The kept state is the one the commands above were printed for:
+		// run 4 still waits for its approval.
+		d.printf("(Left out with --keep, so that run 4 still waits for the approval printed above. Approve it,\n")
+		d.printf("then take the approval back with adsync undo --org %s --run RUN, the approval's run.)\n", demoOrg)
+	} else if err := d.undoMistake(ctx, run.ID); err != nil {
+		return err
+	}
 	d.printf("\nThe group is put back; the next run holds nothing and deactivates nobody:\n")
 	d.restoreGroup("US Staff")
 	run, err = d.syncer.Sync(ctx, d.org, adsync.TriggerForced)
@@ -194,7 +207,7 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	writeRunTimed(d.w, run, false)
 
-	d.step("7. History and status")
+	d.step("8. History and status")
 	runs, err := d.hist.Runs(ctx, demoOrg, adsync.KeepRuns)
 	if err != nil {
 		return err
@@ -611,6 +624,51 @@ func (d *demo) showPlan(p *adsync.Plan, perKind int) {
 		d.printf("  - %s [%s]: %s\n", s.User, s.Rule, s.Reason)
 	}
 	d.printf("\n")
+}
+
+// showChanges answers "which contacts did the run change?" from its change
+// log, and says how to ask it.
+func (d *demo) showChanges(ctx context.Context, runID int64) error {
+	d.printf("\nWhich contacts did run %d change, and why? Every write is in the run's change log:\n", runID)
+	d.printf("  adsync history --org %s --run %d                 (add --kind deactivate, or --json)\n", demoOrg, runID)
+	d.printf("  adsync history --org %s --user USER_ID  (or --contact ID: one person's changes across the kept runs)\n", demoOrg)
+	recs, err := d.syncer.Changes(ctx, demoOrg, adsync.ChangeFilter{RunID: runID, Kind: adsync.ChangeDeactivate})
+	if err != nil {
+		return err
+	}
+	d.printf("Its %d deactivations, from the log:\n", len(recs))
+	for i := range recs {
+		_, _ = recs[i].WriteTo(&indent{w: d.w, prefix: "  "})
+	}
+	return nil
+}
+
+// undoMistake approves the held run by mistake, then undoes the approval
+// run: the deactivated contacts are active again.
+func (d *demo) undoMistake(ctx context.Context, heldRun int64) error {
+	d.printf("The admin approves run %d anyway (adsync approve --org %s --run %d):\n", heldRun, demoOrg, heldRun)
+	run, err := d.syncer.Approve(ctx, d.org, heldRun)
+	d.pr.done()
+	if err != nil {
+		return fmt.Errorf("approving: %w", err)
+	}
+	writeRunTimed(d.w, run, false)
+	d.printf("\n%d contacts are inactive that should not be. Run %d is in the history with its change log,\n", run.Counts.Deactivated, run.ID)
+	d.printf("so it can be taken back. adsync undo --org %s --run %d plans the inverse against Autotask as it is:\n\n", demoOrg, run.ID)
+	p, err := d.syncer.PlanUndo(ctx, d.org, run.ID)
+	d.pr.done()
+	if err != nil {
+		return fmt.Errorf("planning the undo: %w", err)
+	}
+	d.showPlan(p, 3)
+	d.printf("adsync undo --org %s --run %d --apply writes it, as a run of its own (which can be undone too):\n", demoOrg, run.ID)
+	undo, err := d.syncer.Apply(ctx, d.org, p)
+	d.pr.done()
+	if err != nil {
+		return fmt.Errorf("applying the undo: %w", err)
+	}
+	writeRunTimed(d.w, undo, false)
+	return nil
 }
 
 // dayTwo changes the directory: promotions, leavers, disabled accounts, a

@@ -26,13 +26,17 @@ func TestDemo(t *testing.T) {
 	// The facts the demo is there to show, checked beside the golden file.
 	out := r.stdout
 	assert.Contains(t, out, "run 1 (forced) succeeded")
-	assert.Contains(t, out, "created 1450, linked 533", "R-MATCH-1..5 on the first run")
+	assert.Contains(t, out, "created 1450, linked 493, updated 0, reactivated 40", "R-MATCH-1..5 on the first run: the 40 inactive contacts matched are reactivations (R-MATCH-2, R-MATCH-4)")
 	assert.Contains(t, out, "created 6, linked 0, updated 15, reactivated 0, deactivated 7", "day two")
 	assert.Contains(t, out, "Autotask writes (POST/PATCH) during this run: 0", "R-RUN-8 an unchanged run writes nothing")
 	assert.Contains(t, out, "run 4 (forced) held", "R-DEACT-4 the guard holds a mass deactivation")
 	assert.Contains(t, out, "adsync approve --org northwind --run 4")
 	assert.Contains(t, out, "The 120 supplier contacts the directory does not have: 120 of them untouched", "contacts outside the directory are never touched")
 	assert.Contains(t, out, "786 of the 792 people have a linked contact", "the held count explained")
+	assert.Contains(t, out, "adsync history --org northwind --run 2", "how to list day two's changes")
+	assert.Contains(t, out, "Its 7 deactivations, from the log:")
+	assert.Contains(t, out, "run 6 (undo) succeeded", "the mistaken approval is undone")
+	assert.Contains(t, out, "reactivated 786, deactivated 0")
 	assert.Contains(t, r.stderr, "northwind: applied", "progress")
 	golden(t, "demo", normalize(out, map[string]string{state: "<state>"}))
 
@@ -115,23 +119,27 @@ func TestDemoKeep(t *testing.T) {
 	}
 	require.Contains(t, printed, "approve --org northwind --run 4")
 	require.Contains(t, printed, "history --json --org northwind")
-	// The run order matters: approve applies the held run once.
-	cmds := []string{"status", "plan", "history --json --org northwind", "conflicts", "approve --org northwind --run 4", "sync"}
-	for c := range printed {
-		assert.Contains(t, cmds, c, "a printed command the test does not run")
-	}
-	for _, c := range cmds {
-		r := invocation{env: env}.run(t, strings.Fields(c)...)
-		assert.Equal(t, ExitOK, r.code, "adsync %s: %s", c, r.stderr)
-	}
-
-	// conflicts resolve, whose USER_ID the story leaves to the reader.
+	// A USER_ID the story leaves to the reader: one of the conflicts'.
 	r := invocation{env: env}.run(t, "conflicts", "--json")
 	require.Equal(t, ExitOK, r.code, r.stderr)
 	var cs map[string][]conflictJSON
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &cs))
 	require.NotEmpty(t, cs["northwind"])
-	r = invocation{env: env}.run(t, "conflicts", "resolve", "--org", "northwind", "--user", cs["northwind"][0].UserID, "--ignore")
+	userID := cs["northwind"][0].UserID
+
+	// The run order matters: approve applies the held run once.
+	cmds := []string{"status", "plan", "history --json --org northwind", "history --org northwind --run 2",
+		"history --org northwind --user USER_ID", "conflicts", "approve --org northwind --run 4", "sync"}
+	for c := range printed {
+		assert.Contains(t, cmds, c, "a printed command the test does not run")
+	}
+	for _, c := range cmds {
+		r := invocation{env: env}.run(t, strings.Fields(strings.ReplaceAll(c, "USER_ID", userID))...)
+		assert.Equal(t, ExitOK, r.code, "adsync %s: %s", c, r.stderr)
+	}
+
+	// conflicts resolve, whose USER_ID the story leaves to the reader.
+	r = invocation{env: env}.run(t, "conflicts", "resolve", "--org", "northwind", "--user", userID, "--ignore")
 	assert.Equal(t, ExitOK, r.code, r.stderr)
 
 	// serve starts on the demo's state and stops on a signal.

@@ -144,7 +144,9 @@ func TestSafetyScenarios(t *testing.T) {
 		require.Equal(t, ExitOK, r.code, r.stderr)
 		r = w.run(t, "sync")
 		require.Equal(t, ExitOK, r.code, r.stderr)
-		assert.Contains(t, r.stdout, "created 0, linked 1,")
+		// The old contact was inactive: taking it over is a reactivation
+		// (R-MATCH-2's vocabulary), not a plain link.
+		assert.Contains(t, r.stdout, "created 0, linked 0, updated 0, reactivated 1,")
 		_, active := w.contactOf(t, "user04@contoso.example")
 		assert.True(t, active, "the old contact, reactivated for the new account")
 	})

@@ -1,0 +1,152 @@
+package historytest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/psasync/adsync"
+)
+
+// BenchDailyChanges is the daily run of the change-log benchmarks: 1 % of
+// BenchLinks users changed.
+const BenchDailyChanges = BenchLinks / 100
+
+// ManyCreates returns n change records as a first run logs its creates:
+// eleven fields each, as the demo's users have, the user's label with its
+// id, outcome unknown (as logged before the writes).
+func ManyCreates(n int) []adsync.ChangeRecord {
+	out := make([]adsync.ChangeRecord, n)
+	for i := range out {
+		id := fmt.Sprintf("%08x-0000-4000-8000-%012d", i, i)
+		first, last := fmt.Sprintf("First%d", i%997), fmt.Sprintf("Lastname%d", i%1009)
+		email := fmt.Sprintf("first%d.lastname%d@northwind.example", i%997, i)
+		out[i] = adsync.ChangeRecord{Seq: i, At: t0, Outcome: adsync.OutcomeUnknown, Change: adsync.Change{
+			Kind: adsync.ChangeCreate, Rule: "R-MATCH-5", UserID: id, User: first + " " + last + " <" + email + "> (" + id + ")",
+			Fields: []adsync.FieldChange{
+				{Field: adsync.FirstName, After: first}, {Field: adsync.LastName, After: last}, {Field: adsync.Email, After: email},
+				{Field: adsync.Title, After: "Software Engineer"}, {Field: adsync.Phone, After: fmt.Sprintf("+44 20 7946 %04d", i%10000)},
+				{Field: adsync.MobilePhone, After: fmt.Sprintf("+44 7700 9%05d", i%100000)}, {Field: adsync.AddressLine, After: "1 Harbour Road"},
+				{Field: adsync.AddressLine2, After: fmt.Sprintf("Floor %d", i%9)}, {Field: adsync.City, After: "London"},
+				{Field: adsync.ZipCode, After: fmt.Sprintf("1%04d", i%10000)}, {Field: adsync.CountryID, After: "236"},
+			}}}
+	}
+	return out
+}
+
+// dailyChanges returns the records of a daily run: title updates of n
+// linked users.
+func dailyChanges(n int) []adsync.ChangeRecord {
+	out := make([]adsync.ChangeRecord, n)
+	for i := range out {
+		id := fmt.Sprintf("%08x-0000-4000-8000-%012d", i*100, i*100)
+		out[i] = adsync.ChangeRecord{Seq: i, At: t0, Outcome: adsync.OutcomeUnknown, Change: adsync.Change{
+			Kind: adsync.ChangeUpdate, Rule: "R-FIELD-3", UserID: id, User: "First Lastname <first.lastname@northwind.example> (" + id + ")",
+			ContactID: int64(30_000_000 + i*100), Contact: "First Lastname <first.lastname@northwind.example> (contact 30000000)",
+			Fields: []adsync.FieldChange{{Field: adsync.Title, Before: "Software Engineer", After: "Senior Software Engineer"}}}}
+	}
+	return out
+}
+
+// SaveRun saves one run's history as the Syncer does, in batches of 500:
+// with the change log (withLog), each batch's create journal in one
+// PutChanges before the writes (with the first batch's records when they
+// are not creates), and the outcomes, the links and the next batch's
+// records (not creates) in one after; without it, as the Syncer did before the change log, the journal
+// and the links in two PutLinks. creates says whether the records are
+// creates (journaled) or updates. The run is started and finished around
+// the saves.
+func SaveRun(tb testing.TB, s adsync.HistoryStore, org string, recs []adsync.ChangeRecord, links []adsync.Link, creates, withLog bool) int64 {
+	ctx := tb.Context()
+	r, err := s.StartRun(ctx, adsync.Run{OrgID: org, Trigger: adsync.TriggerScheduled, Started: t0, Status: adsync.StatusRunning})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for lo := 0; lo < len(recs); lo += adsync.MaxPageSize {
+		hi := min(lo+adsync.MaxPageSize, len(recs))
+		var journal []adsync.Link
+		if creates {
+			journal = make([]adsync.Link, hi-lo)
+			for i := range journal {
+				journal[i] = pending(org, recs[lo+i].UserID, 29_999_999)
+			}
+		}
+		batch := recs[lo:hi]
+		var pre []adsync.ChangeRecord // creates are logged once, after; the others by the previous batch's save
+		if !creates && lo == 0 {
+			pre = batch
+		}
+		if withLog && len(pre)+len(journal) > 0 {
+			err = s.PutChanges(ctx, org, r.ID, pre, journal)
+		} else if !withLog && len(journal) > 0 {
+			err = s.PutLinks(ctx, org, journal)
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		done := make([]adsync.ChangeRecord, len(batch))
+		for i, c := range batch {
+			c.Outcome, c.At = adsync.OutcomeWritten, t0.Add(time.Second)
+			if creates {
+				c.ContactID = int64(30_000_000 + c.Seq)
+			}
+			done[i] = c
+		}
+		if withLog {
+			if !creates {
+				done = append(done, recs[hi:min(hi+adsync.MaxPageSize, len(recs))]...)
+			}
+			err = s.PutChanges(ctx, org, r.ID, done, links[lo:hi])
+		} else {
+			err = s.PutLinks(ctx, org, links[lo:hi])
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	r.Status, r.Ended = adsync.StatusSucceeded, t0.Add(time.Minute)
+	if err := s.FinishRun(ctx, r); err != nil {
+		tb.Fatal(err)
+	}
+	return r.ID
+}
+
+// RunChangeLogBenchmarks measures what the change log adds to a run's
+// history saves, on stores made by newStore: a first run of BenchLinks
+// creates, and a daily run of BenchDailyChanges updates over BenchLinks
+// links whose history already holds KeepRuns daily runs (so that its
+// FinishRun prunes one, log included). Each pair runs the same saves with
+// and without the log.
+func RunChangeLogBenchmarks(b *testing.B, newStore func(b *testing.B) adsync.HistoryStore) {
+	for _, withLog := range []bool{false, true} {
+		name := map[bool]string{false: "links-only", true: "links+log"}[withLog]
+		b.Run("FirstRun/"+name, func(b *testing.B) {
+			recs, links := ManyCreates(BenchLinks), ManyLinks("bench", BenchLinks)
+			for b.Loop() {
+				b.StopTimer()
+				s := newStore(b)
+				b.StartTimer()
+				SaveRun(b, s, "bench", recs, links, true, withLog)
+			}
+		})
+		b.Run("DailyRun/"+name, func(b *testing.B) {
+			recs := dailyChanges(BenchDailyChanges)
+			links := make([]adsync.Link, len(recs))
+			for i, r := range recs {
+				links[i] = link("bench", r.UserID, r.ContactID)
+			}
+			for b.Loop() {
+				b.StopTimer()
+				s := newStore(b)
+				if err := s.PutLinks(b.Context(), "bench", ManyLinks("bench", BenchLinks)); err != nil {
+					b.Fatal(err)
+				}
+				for range adsync.KeepRuns {
+					SaveRun(b, s, "bench", recs, links, false, withLog)
+				}
+				b.StartTimer()
+				SaveRun(b, s, "bench", recs, links, false, withLog)
+			}
+		})
+	}
+}

@@ -1,0 +1,227 @@
+package historytest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/adsync"
+)
+
+var changeTests = []test{
+	{"change log records round-trip with every field",
+		"PutChanges stores every field of adsync.ChangeRecord (the embedded Change included: kind, rule, user id and label, contact id and label, fields before→after, active, resolution; outcome, error, time in UTC) keyed by (run, seq), setting OrgID and RunID; a second PutChanges of the same seq replaces the record (the Syncer logs a change pending, then its outcome)",
+		testChangeFields},
+	{"PutChanges saves links in the same step and refuses bad records whole",
+		"PutChanges also inserts or replaces the links given, as PutLinks does; a record naming another organization or run, or a link of another organization, fails the call and writes neither records nor links; a run that is not kept (never issued, or another organization's) is adsync.ErrNotFound",
+		testChangesAtomic},
+	{"R-RUN-3 the change log is pruned with its run",
+		"FinishRun removes a pruned run's change records with it: once a run is beyond the newest adsync.KeepRuns, Changes returns none of its records; the kept runs' records and other organizations' are untouched",
+		testChangesPrune},
+	{"change log filters and pages",
+		"Changes returns the organization's records in (RunID, Seq) order, at most ChangeFilter.PageSize() of them, selected by RunID, UserID, ContactID and Kind; AfterRun/AfterSeq continue after the given record, so that paging visits every record once; other organizations' records never show",
+		testChangePages},
+	{"a 20,000-change run logged in batches of 500 reads back in pages",
+		"a first run may log 400,000 changes: PutChanges is called per batch of 500 (pending, then with outcomes) and Changes pages through all of them in order",
+		testManyChanges},
+}
+
+func fullChange(seq int) adsync.ChangeRecord {
+	return adsync.ChangeRecord{
+		OrgID: "org-a", RunID: 0, Seq: seq,
+		Change: adsync.Change{Kind: adsync.ChangeReactivate, Rule: "R-MATCH-2", UserID: "user-é", User: "Zoë O'Brien <zoe@example.test>",
+			ContactID: 4711, Contact: "Zoë OBrien", Resolution: true, Active: ptr(true),
+			Fields: []adsync.FieldChange{{Field: adsync.Title, Before: "", After: "Ünïcode ✓"}, {Field: adsync.Phone, Before: "+1 555 0100", After: "+1 555 0199"}}},
+		Outcome: adsync.OutcomeFailed, Error: "validation failed: phone \"x\"", At: at(time.Second),
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func normChange(c adsync.ChangeRecord) adsync.ChangeRecord {
+	c.At = utc(c.At)
+	c.Fields = nilIfEmpty(c.Fields)
+	return c
+}
+
+func allChanges(t *testing.T, s adsync.HistoryStore, org string, f adsync.ChangeFilter) []adsync.ChangeRecord {
+	t.Helper()
+	var out []adsync.ChangeRecord
+	for {
+		page, err := s.Changes(t.Context(), org, f)
+		require.NoError(t, err, "Changes(%s, %+v)", org, f)
+		require.LessOrEqual(t, len(page), f.PageSize(), "a page holds at most PageSize records")
+		out = append(out, page...)
+		if len(page) < f.PageSize() {
+			return out
+		}
+		f.AfterRun, f.AfterSeq = page[len(page)-1].RunID, page[len(page)-1].Seq
+	}
+}
+
+func testChangeFields(t *testing.T, s adsync.HistoryStore) {
+	r := startRun(t, s, "org-a", t0)
+	want := fullChange(3)
+	want.RunID = r.ID
+	requireAllSet(t, want)
+	requireAllSet(t, want.Change)
+	noIDs := want
+	noIDs.OrgID, noIDs.RunID = "", 0
+	// A label ending with the user id in parentheses, as adsync.User.Label
+	// makes them (a store may keep it without).
+	deact := adsync.ChangeRecord{Seq: 0, Change: adsync.Change{Kind: adsync.ChangeDeactivate, Rule: "R-DEACT-1", UserID: "user-d",
+		User: "Dee Dee <dd@example.test> (user-d)", ContactID: 9, Active: ptr(false)}, Outcome: adsync.OutcomeUnknown, At: t0}
+	require.NoError(t, s.PutChanges(t.Context(), "org-a", r.ID, []adsync.ChangeRecord{deact, noIDs}, nil))
+	got := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
+	require.Len(t, got, 2)
+	deact.OrgID, deact.RunID = "org-a", r.ID
+	require.Equal(t, normChange(deact), normChange(got[0]), "the pending deactivation")
+	requireUTC(t, "change record", got[1].At)
+	require.True(t, want.At.Equal(got[1].At), "At %v, want %v", got[1].At, want.At)
+	require.Equal(t, normChange(want), normChange(got[1]), "the record with every field")
+
+	// The outcome replaces the pending record.
+	deact.Outcome, deact.At = adsync.OutcomeWritten, at(2*time.Second)
+	require.NoError(t, s.PutChanges(t.Context(), "org-a", r.ID, []adsync.ChangeRecord{deact}, nil))
+	got = allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
+	require.Len(t, got, 2, "replaced, not added")
+	require.Equal(t, adsync.OutcomeWritten, got[0].Outcome)
+
+	// Copies: changing what was returned changes nothing stored.
+	got[1].Fields[0].After = "changed"
+	*got[1].Active = false
+	again := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
+	require.Equal(t, normChange(want), normChange(again[1]), "records are copies")
+}
+
+func testChangesAtomic(t *testing.T, s adsync.HistoryStore) {
+	ctx := t.Context()
+	ra := startRun(t, s, "org-a", t0)
+	rb := startRun(t, s, "org-b", t0)
+	rec := fullChange(0)
+	rec.OrgID = ""
+	l := link("org-a", "user-l", 5)
+	require.NoError(t, s.PutChanges(ctx, "org-a", ra.ID, []adsync.ChangeRecord{rec}, []adsync.Link{l}))
+	requireLinks(t, s, "org-a", []adsync.Link{l}, "links put with the changes")
+
+	bad := []struct {
+		name    string
+		org     string
+		run     int64
+		changes []adsync.ChangeRecord
+		links   []adsync.Link
+	}{
+		{"a record of another organization", "org-a", ra.ID, []adsync.ChangeRecord{fullChange(1), {OrgID: "org-b", Seq: 2}}, nil},
+		{"a record of another run", "org-a", ra.ID, []adsync.ChangeRecord{{Seq: 1}, {RunID: rb.ID, Seq: 2}}, nil},
+		{"a link of another organization", "org-a", ra.ID, []adsync.ChangeRecord{{Seq: 1}}, []adsync.Link{link("org-b", "user-x", 6)}},
+	}
+	for _, b := range bad {
+		err := s.PutChanges(ctx, b.org, b.run, b.changes, append([]adsync.Link{link("org-a", "user-new", 7)}, b.links...))
+		require.Error(t, err, b.name)
+	}
+	got := allChanges(t, s, "org-a", adsync.ChangeFilter{})
+	require.Len(t, got, 1, "a refused call writes no record")
+	requireLinks(t, s, "org-a", []adsync.Link{l}, "a refused call writes no link")
+
+	for _, c := range []struct {
+		name string
+		run  int64
+	}{{"a run never issued", rb.ID + 100}, {"another organization's run", rb.ID}} {
+		err := s.PutChanges(ctx, "org-a", c.run, []adsync.ChangeRecord{{Seq: 5}}, nil)
+		require.ErrorIs(t, err, adsync.ErrNotFound, c.name)
+	}
+}
+
+func testChangesPrune(t *testing.T, s adsync.HistoryStore) {
+	ctx := t.Context()
+	var runs []adsync.Run
+	other := startRun(t, s, "org-b", t0)
+	require.NoError(t, s.PutChanges(ctx, "org-b", other.ID, []adsync.ChangeRecord{{Seq: 0, Outcome: adsync.OutcomeWritten}}, nil))
+	for i := range adsync.KeepRuns + 2 {
+		r := startRun(t, s, "org-a", at(time.Duration(i)*time.Hour))
+		rec := fullChange(0)
+		rec.OrgID = ""
+		require.NoError(t, s.PutChanges(ctx, "org-a", r.ID, []adsync.ChangeRecord{rec}, nil))
+		runs = append(runs, finish(t, s, r, adsync.StatusSucceeded, at(time.Duration(i)*time.Hour+time.Minute)))
+	}
+	got := allChanges(t, s, "org-a", adsync.ChangeFilter{})
+	require.Len(t, got, adsync.KeepRuns, "one record per kept run")
+	require.Equal(t, runs[2].ID, got[0].RunID, "the two oldest runs' records are gone")
+	for _, r := range runs[:2] {
+		page, err := s.Changes(ctx, "org-a", adsync.ChangeFilter{RunID: r.ID})
+		require.NoError(t, err)
+		require.Empty(t, page, "records of pruned run %d", r.ID)
+	}
+	ob, err := s.Changes(ctx, "org-b", adsync.ChangeFilter{})
+	require.NoError(t, err)
+	require.Len(t, ob, 1, "another organization's log is untouched")
+}
+
+func testChangePages(t *testing.T, s adsync.HistoryStore) {
+	ctx := t.Context()
+	kinds := []adsync.ChangeKind{adsync.ChangeCreate, adsync.ChangeLink, adsync.ChangeUpdate, adsync.ChangeReactivate, adsync.ChangeDeactivate}
+	var want []adsync.ChangeRecord
+	for range 2 {
+		r := startRun(t, s, "org-a", t0)
+		var recs []adsync.ChangeRecord
+		for seq := range 12 {
+			recs = append(recs, adsync.ChangeRecord{Seq: seq, Change: adsync.Change{Kind: kinds[seq%len(kinds)], Rule: "R-X",
+				UserID: fmt.Sprintf("u%d", seq%4), User: "u", ContactID: int64(100 + seq%3)}, Outcome: adsync.OutcomeWritten, At: t0})
+		}
+		require.NoError(t, s.PutChanges(ctx, "org-a", r.ID, recs, nil))
+		for _, c := range recs {
+			c.OrgID, c.RunID = "org-a", r.ID
+			want = append(want, c)
+		}
+		rb := startRun(t, s, "org-b", t0)
+		require.NoError(t, s.PutChanges(ctx, "org-b", rb.ID, recs[:3], nil))
+	}
+	for _, f := range []adsync.ChangeFilter{
+		{Limit: 5}, {Limit: 1}, {},
+		{RunID: want[0].RunID, Limit: 5}, {RunID: want[12].RunID, Limit: 4},
+		{UserID: "u1", Limit: 2}, {ContactID: 101, Limit: 3}, {Kind: adsync.ChangeUpdate, Limit: 2},
+		{UserID: "u2", Kind: adsync.ChangeUpdate, ContactID: 102, RunID: want[12].RunID},
+		{AfterRun: want[0].RunID, AfterSeq: 10, Limit: 3},
+	} {
+		var exp []adsync.ChangeRecord
+		for _, c := range want {
+			if f.Match(&c) {
+				exp = append(exp, c)
+			}
+		}
+		got := allChanges(t, s, "org-a", f)
+		require.Equal(t, len(exp), len(got), "filter %+v", f)
+		for i := range exp {
+			require.Equal(t, normChange(exp[i]), normChange(got[i]), "filter %+v, record %d", f, i)
+		}
+	}
+}
+
+func testManyChanges(t *testing.T, s adsync.HistoryStore) {
+	const n = 20_000
+	ctx := t.Context()
+	r := startRun(t, s, "org-a", t0)
+	for lo := 0; lo < n; lo += adsync.MaxPageSize {
+		var batch []adsync.ChangeRecord
+		for seq := lo; seq < lo+adsync.MaxPageSize; seq++ {
+			batch = append(batch, adsync.ChangeRecord{Seq: seq, Change: adsync.Change{Kind: adsync.ChangeCreate, Rule: "R-MATCH-5",
+				UserID: fmt.Sprintf("user-%06d", seq), User: "New User",
+				Fields: []adsync.FieldChange{{Field: adsync.FirstName, After: "New"}, {Field: adsync.LastName, After: "User"}}},
+				Outcome: adsync.OutcomeUnknown, At: t0})
+		}
+		require.NoError(t, s.PutChanges(ctx, "org-a", r.ID, batch, nil))
+		for i := range batch {
+			batch[i].Outcome, batch[i].ContactID = adsync.OutcomeWritten, int64(batch[i].Seq+1)
+		}
+		require.NoError(t, s.PutChanges(ctx, "org-a", r.ID, batch, nil))
+	}
+	got := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID, Limit: adsync.MaxChangePage})
+	require.Len(t, got, n)
+	for i, c := range got {
+		if c.Seq != i || c.Outcome != adsync.OutcomeWritten || c.ContactID != int64(i+1) || c.User != "New User" || len(c.Fields) != 2 {
+			t.Fatalf("record %d: seq %d, outcome %s, contact %d", i, c.Seq, c.Outcome, c.ContactID)
+		}
+	}
+}

@@ -1,0 +1,159 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/history/internal/record"
+)
+
+// changeChunk is the number of change records per INSERT statement.
+const changeChunk = 2000
+
+// PutChanges records the run's change records and puts the links, in one
+// transaction.
+func (s *Store) PutChanges(ctx context.Context, orgID string, runID int64, changes []adsync.ChangeRecord, links []adsync.Link) error {
+	if err := record.CheckChanges(orgID, runID, changes); err != nil {
+		return err
+	}
+	la, err := linkColumnsOf(orgID, links)
+	if err != nil {
+		return err
+	}
+	// One statement may not touch a row twice: the last record of a seq
+	// wins.
+	last := make(map[int]int, len(changes))
+	for i := range changes {
+		last[changes[i].Seq] = i
+	}
+	var (
+		seqs                         []int32
+		kinds                        []string
+		rules, users, labels, clabel []string
+		contacts                     []int64
+		fields                       []pgtype.Text
+		active                       []pgtype.Bool
+		resolution                   []bool
+		outcomes, errs               []string
+		ats                          []pgtype.Timestamptz
+	)
+	for i := range changes {
+		c := &changes[i]
+		if last[c.Seq] != i {
+			continue
+		}
+		f, err := record.EncodeFields(c.Fields)
+		if err != nil {
+			return fmt.Errorf("%w (change %d of run %d of organization %q)", err, c.Seq, runID, orgID)
+		}
+		var a pgtype.Bool
+		if c.Active != nil {
+			a = pgtype.Bool{Bool: *c.Active, Valid: true}
+		}
+		seqs, kinds = append(seqs, int32(c.Seq)), append(kinds, string(c.Kind))
+		rules, users, labels, clabel = append(rules, c.Rule), append(users, c.UserID), append(labels, c.User), append(clabel, c.Contact)
+		contacts, fields, active = append(contacts, c.ContactID), append(fields, jsonText(f)), append(active, a)
+		resolution, outcomes, errs = append(resolution, c.Resolution), append(outcomes, string(c.Outcome)), append(errs, c.Error)
+		ats = append(ats, ts(c.At))
+	}
+	what := fmt.Sprintf("put %d changes of run %d of organization %q", len(changes), runID, orgID)
+	return s.inTx(ctx, what, func(tx pgx.Tx) error {
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM adsync_runs WHERE id=$1 AND org_id=$2`, runID, orgID).Scan(&one)
+		if err == pgx.ErrNoRows {
+			return &storeError{fmt.Errorf("history/postgres: %s: %w", what, adsync.ErrNotFound)}
+		}
+		if err != nil {
+			return s.fail(what, err)
+		}
+		for lo := 0; lo < len(seqs); lo += changeChunk {
+			hi := min(lo+changeChunk, len(seqs))
+			_, err := tx.Exec(ctx, `INSERT INTO adsync_changes (run_id, seq, org_id, kind, rule, user_id, user_label, contact_id,
+				contact_label, fields, active, resolution, outcome, error, at)
+				SELECT $1, sq, $2, k, r, u, ul, c, cl, f::jsonb, ac, rs, o, e, t
+				FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[],
+					$11::boolean[], $12::boolean[], $13::text[], $14::text[], $15::timestamptz[])
+					AS x(sq, k, r, u, ul, c, cl, f, ac, rs, o, e, t)
+				ON CONFLICT (run_id, seq) DO UPDATE SET kind=EXCLUDED.kind, rule=EXCLUDED.rule, user_id=EXCLUDED.user_id,
+					user_label=EXCLUDED.user_label, contact_id=EXCLUDED.contact_id, contact_label=EXCLUDED.contact_label,
+					fields=EXCLUDED.fields, active=EXCLUDED.active, resolution=EXCLUDED.resolution, outcome=EXCLUDED.outcome,
+					error=EXCLUDED.error, at=EXCLUDED.at`,
+				runID, orgID, seqs[lo:hi], kinds[lo:hi], rules[lo:hi], users[lo:hi], labels[lo:hi], contacts[lo:hi], clabel[lo:hi],
+				fields[lo:hi], active[lo:hi], resolution[lo:hi], outcomes[lo:hi], errs[lo:hi], ats[lo:hi])
+			if err != nil {
+				return s.fail(what, err)
+			}
+		}
+		if len(la.users) == 0 {
+			return nil
+		}
+		return s.putLinks(ctx, tx, what, orgID, la)
+	})
+}
+
+// Changes returns a page of the organization's change records.
+func (s *Store) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter) ([]adsync.ChangeRecord, error) {
+	var q strings.Builder
+	q.WriteString(`SELECT run_id, seq, kind, rule, user_id, user_label, contact_id, contact_label, fields::text, active, resolution,
+		outcome, error, at FROM adsync_changes WHERE org_id=$1`)
+	args := []any{orgID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.RunID != 0 {
+		q.WriteString(` AND run_id=` + arg(f.RunID))
+	}
+	if f.UserID != "" {
+		q.WriteString(` AND user_id=` + arg(f.UserID))
+	}
+	if f.ContactID != 0 {
+		q.WriteString(` AND contact_id=` + arg(f.ContactID))
+	}
+	if f.Kind != "" {
+		q.WriteString(` AND kind=` + arg(string(f.Kind)))
+	}
+	if f.AfterRun != 0 {
+		q.WriteString(` AND (run_id, seq) > (` + arg(f.AfterRun) + `, ` + arg(f.AfterSeq) + `)`)
+	}
+	q.WriteString(` ORDER BY run_id, seq LIMIT ` + arg(f.PageSize()))
+	what := fmt.Sprintf("changes of organization %q", orgID)
+	rows, err := s.pool.Query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, s.wrap(what, err)
+	}
+	defer rows.Close()
+	var out []adsync.ChangeRecord
+	for rows.Next() {
+		c := adsync.ChangeRecord{OrgID: orgID}
+		var (
+			seq    int32
+			fields pgtype.Text
+			active pgtype.Bool
+			at     pgtype.Timestamptz
+		)
+		if err := rows.Scan(&c.RunID, &seq, &c.Kind, &c.Rule, &c.UserID, &c.User, &c.ContactID, &c.Contact, &fields, &active,
+			&c.Resolution, &c.Outcome, &c.Error, &at); err != nil {
+			return nil, s.wrap(what, err)
+		}
+		c.Seq = int(seq)
+		if fields.Valid {
+			if c.Fields, err = record.DecodeFields([]byte(fields.String)); err != nil {
+				return nil, s.wrap(fmt.Sprintf("%s, run %d change %d", what, c.RunID, c.Seq), err)
+			}
+		}
+		if active.Valid {
+			b := active.Bool
+			c.Active = &b
+		}
+		c.At = fromTS(at)
+		out = append(out, c)
+	}
+	return out, s.wrap(what, rows.Err())
+}
