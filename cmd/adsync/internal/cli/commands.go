@@ -229,7 +229,7 @@ func (a *app) plan(ctx context.Context, args []string) int {
 		p, err := e.syncer.Plan(ctx, o)
 		pr.done()
 		if err != nil {
-			fmt.Fprintf(a.stderr, "adsync: %s: %v\n", o.Config.ID, err)
+			fmt.Fprintln(a.stderr, orgError(o.Config.ID, err))
 			code = ExitFailed
 			continue
 		}
@@ -297,7 +297,7 @@ func worse(a, b int) int {
 // organization's position in the configuration file, for messages.
 func (a *app) report(orgID string, cfg *config.Config, index int, run adsync.Run, err error) int {
 	if run.ID == 0 && err != nil {
-		fmt.Fprintf(a.stderr, "adsync: %s: %v\n", orgID, err)
+		fmt.Fprintln(a.stderr, orgError(orgID, err))
 		if errors.Is(err, adsync.ErrRunInProgress) {
 			// Another process runs the organization: not a failure of
 			// this one, which did nothing (R-RUN-5).
@@ -431,7 +431,7 @@ func (a *app) approve(ctx context.Context, args []string) int {
 	run, err := e.syncer.Approve(ctx, o, id)
 	pr.done()
 	if errors.Is(err, adsync.ErrNothingHeld) || errors.Is(err, adsync.ErrNotFound) {
-		fmt.Fprintf(a.stderr, "adsync: %s: %v\n", o.Config.ID, err)
+		fmt.Fprintln(a.stderr, orgError(o.Config.ID, err))
 		return ExitFailed
 	}
 	return a.report(o.Config.ID, e.cfg, e.cfg.Organizations[0].Index, run, err)
@@ -673,4 +673,15 @@ func writeStatus(w io.Writer, st []adsync.OrgStatus, at func(time.Time) string) 
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "(✓ succeeded, ✗ failed, H held for approval, I interrupted)")
+}
+
+// orgError is the line that reports an organization's error: the package
+// prefix once, and the organization named once. The library's errors begin
+// with "adsync: " and most already name the organization.
+func orgError(orgID string, err error) string {
+	msg := strings.TrimPrefix(err.Error(), "adsync: ")
+	if strings.Contains(msg, strconv.Quote(orgID)) {
+		return "adsync: " + msg
+	}
+	return "adsync: " + orgID + ": " + msg
 }

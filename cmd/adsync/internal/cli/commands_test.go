@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -348,4 +349,16 @@ orgs:
 	assert.Positive(t, plans[0].Counts.Read)
 	assert.Equal(t, adsync.TLSOK, plans[0].TLS)
 	assert.Empty(t, at.Contacts(company), "a plan writes nothing")
+}
+
+func TestOrgErrorPrefixOnce(t *testing.T) {
+	for _, tc := range []struct{ err, want string }{
+		{`adsync: check the directory of "fabrikam": ldap: bind refused`, `adsync: check the directory of "fabrikam": ldap: bind refused`},
+		{`adsync: run 4 was already approved by run 5`, `adsync: fabrikam: run 4 was already approved by run 5`},
+		{`history/sqlite: locked`, `adsync: fabrikam: history/sqlite: locked`},
+	} {
+		got := orgError("fabrikam", errors.New(tc.err))
+		assert.Equal(t, tc.want, got)
+		assert.False(t, strings.HasPrefix(got, "adsync: fabrikam: adsync:"), "the prefix once: %s", got)
+	}
 }

@@ -48,7 +48,7 @@ func (a *app) undo(ctx context.Context, args []string) int {
 	p, err := e.syncer.PlanUndo(ctx, o, *runID)
 	pr.done()
 	if err != nil {
-		fmt.Fprintf(a.stderr, "adsync: %s: %v\n", o.Config.ID, err)
+		fmt.Fprintln(a.stderr, orgError(o.Config.ID, err))
 		return ExitFailed
 	}
 	_, _ = p.WriteTo(a.stdout)
