@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"bytes"
 	"html"
 	"io"
 	"log/slog"
@@ -11,13 +10,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/console"
+	"github.com/psasync/adsync/internal/testio"
 )
 
 // server is a console on an httptest server, with the log it wrote.
@@ -27,22 +26,7 @@ type server struct {
 	log *syncBuffer
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testio.SyncBuffer
 
 // serve starts the fixture's console; edit adjusts the options.
 func serve(t testing.TB, f *fixture, edit func(*console.Options)) *server {

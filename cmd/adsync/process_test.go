@@ -5,7 +5,6 @@ package main_test
 // of internal/cli cannot show (R-RUN-5 across processes).
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -32,6 +31,7 @@ import (
 	"github.com/psasync/adsync/autotask/autotasktest"
 	"github.com/psasync/adsync/cmd/adsync/internal/cli"
 	"github.com/psasync/adsync/history/postgres/pgtest"
+	"github.com/psasync/adsync/internal/testio"
 	"github.com/psasync/adsync/source/graph/graphtest"
 )
 
@@ -180,23 +180,7 @@ func (w *procWorld) command(ctx context.Context, t *testing.T, args ...string) (
 	return cmd, &out, &errb
 }
 
-// syncBuffer is a buffer read while the process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testio.SyncBuffer
 
 // start starts two processes of the binary with args, as close together as
 // it can, and returns them with their stderr.

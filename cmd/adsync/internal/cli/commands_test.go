@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask/autotasktest"
 	"github.com/psasync/adsync/history/postgres/pgtest"
+	"github.com/psasync/adsync/internal/testio"
 	"github.com/psasync/adsync/source/graph/graphtest"
 )
 
@@ -259,23 +258,7 @@ func TestServe(t *testing.T) {
 	assert.Contains(t, errb.String(), "msg=stopped")
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testio.SyncBuffer
 
 // TestPostgresStore: --store postgres:DSN (here through ADSYNC_STORE) keeps
 // the history in PostgreSQL, and the DSN's password is never printed.
