@@ -26,7 +26,7 @@ func TestRecordJSON(t *testing.T) {
 		{"R-LINK-1 a link", adsync.Link{OrgID: "o", UserID: "u", ContactID: 9, Written: map[adsync.Field]string{adsync.Email: "a@x"}},
 			[]string{`"userId":"u"`, `"contactId":9`, `"written":{"emailAddress":"a@x"}`}, []string{"linkedAt", "0001-01-01"}},
 		{"R-CONF-5 a conflict", adsync.Conflict{OrgID: "o", UserID: "u", Kind: adsync.ConflictDuplicateEmail, FirstSeen: start},
-			[]string{`"kind":"duplicate-email"`, `"firstSeen":"2026-11-02T03:00:00Z"`}, []string{"lastSeen"}},
+			[]string{`"kind":"duplicate-email"`, `"firstSeen":"2026-11-02T03:00:00Z"`, `"rule":"R-CONF-1"`}, []string{"lastSeen"}},
 		{"R-STATUS-1 a status row", adsync.OrgStatus{OrgID: "o", TLS: adsync.TLSUnknown},
 			[]string{`"activeLinkedUsers":0`, `"tls":"unknown"`}, []string{"lastAttempt"}},
 	} {

@@ -1,6 +1,9 @@
 package adsync
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Link pairs a directory user with the Autotask contact the sync matched or
 // created for it (R-LINK-1). Links are keyed by (OrgID, UserID); a contact is
@@ -99,6 +102,16 @@ type Conflict struct {
 	Detail    string    `json:"detail,omitempty"`
 	FirstSeen time.Time `json:"firstSeen,omitzero"`
 	LastSeen  time.Time `json:"lastSeen,omitzero"`
+}
+
+// MarshalJSON adds the conflict's rule id ("rule": "R-CONF-1") to its
+// fields, so that every JSON output names the rule, as the text does.
+func (c Conflict) MarshalJSON() ([]byte, error) {
+	type plain Conflict // without the method
+	return json.Marshal(struct {
+		plain
+		Rule string `json:"rule,omitempty"`
+	}{plain(c), c.Kind.Rule()})
 }
 
 // ResolutionAction is what an admin decided for a conflicting user (R-CONF-6).

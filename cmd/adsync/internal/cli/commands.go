@@ -160,47 +160,11 @@ func (c *checker) anyFailed() bool {
 	return c.failure
 }
 
-// planJSON is the --json form of a plan.
+// planJSON is the --json form of a plan: the plan's own JSON (the root
+// types carry the tags, one casing for every output) and its summary line.
 type planJSON struct {
-	OrgID     string           `json:"orgId"`
-	CompanyID int64            `json:"companyId"`
-	Summary   string           `json:"summary"`
-	FullRead  bool             `json:"fullRead"`
-	Counts    adsync.Counts    `json:"counts"`
-	Changes   []adsync.Change  `json:"changes"`
-	Held      []adsync.Change  `json:"held"`
-	Conflicts []conflictJSON   `json:"conflicts"`
-	Skips     []adsync.Skip    `json:"skips"`
-	Warnings  []adsync.Warning `json:"warnings"`
-	TLS       adsync.TLSStatus `json:"tls"`
-	// The optional safety features' parts (R-DEACT-6..9, R-FIELD-9/10,
-	// R-LINK-6), left out when empty.
-	Pending []adsync.PendingDeactivation `json:"pending,omitempty"`
-	Exempt  []adsync.Exempted            `json:"exempt,omitempty"`
-	Kept    []adsync.KeptEdit            `json:"kept,omitempty"`
-	Move    *adsync.MoveReport           `json:"move,omitempty"`
-	Window  *adsync.GuardWindow          `json:"window,omitempty"`
-}
-
-type conflictJSON struct {
-	UserID     string              `json:"userId"`
-	User       string              `json:"user"`
-	Kind       adsync.ConflictKind `json:"kind"`
-	Rule       string              `json:"rule"`
-	OtherUsers []string            `json:"otherUsers,omitempty"`
-	Candidates []int64             `json:"candidates,omitempty"`
-	Detail     string              `json:"detail"`
-	FirstSeen  time.Time           `json:"firstSeen"`
-	LastSeen   time.Time           `json:"lastSeen"`
-}
-
-func toConflictJSON(cs []adsync.Conflict) []conflictJSON {
-	out := make([]conflictJSON, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, conflictJSON{UserID: c.UserID, User: c.User, Kind: c.Kind, Rule: c.Kind.Rule(), OtherUsers: c.OtherUsers,
-			Candidates: c.Candidates, Detail: c.Detail, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen})
-	}
-	return out
+	*adsync.Plan
+	Summary string `json:"summary"`
 }
 
 // plan is the dry run.
@@ -234,9 +198,7 @@ func (a *app) plan(ctx context.Context, args []string) int {
 			continue
 		}
 		if *asJSON {
-			plans = append(plans, planJSON{OrgID: p.OrgID, CompanyID: p.CompanyID, Summary: p.Summary(), FullRead: p.FullRead,
-				Counts: p.Counts, Changes: p.Changes, Held: p.Held, Conflicts: toConflictJSON(p.Conflicts), Skips: p.Skips,
-				Warnings: p.Warnings, TLS: p.TLS, Pending: p.Pending, Exempt: p.Exempt, Kept: p.Kept, Move: p.Move, Window: p.Window})
+			plans = append(plans, planJSON{Plan: p, Summary: p.Summary()})
 			continue
 		}
 		_, _ = p.WriteTo(a.stdout)
@@ -582,13 +544,13 @@ func (a *app) conflicts(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stdout, "%s: resolution of user %s removed; the next sync matches the user again\n", o.Config.ID, *user)
 		return ExitOK
 	}
-	all := map[string][]conflictJSON{}
+	all := map[string][]adsync.Conflict{}
 	for _, o := range e.orgs {
 		cs, err := e.syncer.Conflicts(ctx, o.Config.ID)
 		if err != nil {
 			return a.fail(err)
 		}
-		all[o.Config.ID] = toConflictJSON(cs)
+		all[o.Config.ID] = cs
 		if !*asJSON {
 			writeConflicts(a.stdout, o.Config.ID, cs)
 		}

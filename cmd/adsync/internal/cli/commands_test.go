@@ -164,7 +164,7 @@ func TestCommands(t *testing.T) {
 		assert.Contains(t, r.stdout, "created 1,")
 		r = w.run(t, "conflicts", "--json")
 		require.Equal(t, ExitOK, r.code, r.stderr)
-		var cs map[string][]conflictJSON
+		var cs map[string][]adsync.Conflict
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &cs))
 		require.Len(t, cs["contoso"], 1, "R-CONF-1 the other user of the shared mailbox")
 		r = w.run(t, "conflicts", "resolve", "--org", "contoso", "--user", w.users[2], "--create", "--by", "test")

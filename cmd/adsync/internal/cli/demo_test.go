@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/psasync/adsync"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -122,7 +123,7 @@ func TestDemoKeep(t *testing.T) {
 	// A USER_ID the story leaves to the reader: one of the conflicts'.
 	r := invocation{env: env}.run(t, "conflicts", "--json")
 	require.Equal(t, ExitOK, r.code, r.stderr)
-	var cs map[string][]conflictJSON
+	var cs map[string][]adsync.Conflict
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &cs))
 	require.NotEmpty(t, cs["northwind"])
 	userID := cs["northwind"][0].UserID
