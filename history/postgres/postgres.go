@@ -374,9 +374,13 @@ func (l *pgLock) Held(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// pg_locks shows a bigint key as its two unsigned 32-bit halves
+	// (classid, objid) with objsubid 1; objsubid 2 is the two-integer form
+	// of pg_advisory_lock, another lock with the same bits.
 	var held bool
 	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
-		AND granted AND ((classid::bigint << 32) | objid::bigint) = $1)`, l.key).Scan(&held)
+		AND granted AND objsubid = 1 AND classid = $1::bigint::oid AND objid = $2::bigint::oid)`,
+		int64(uint64(l.key)>>32), int64(uint32(l.key))).Scan(&held)
 	switch {
 	case err != nil:
 		return fmt.Errorf("history/postgres: organization %q: %w: its lock connection failed: %w", l.orgID, adsync.ErrLockLost, err)
