@@ -106,6 +106,9 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if err := checkHeader(abs); err != nil {
 		return nil, err
 	}
+	if err := ownerOnly(abs); err != nil {
+		return nil, err
+	}
 	busy := opts.BusyTimeout
 	if busy == 0 {
 		busy = DefaultBusyTimeout
@@ -160,6 +163,38 @@ func checkHeader(path string) error {
 	if !bytes.Equal(head[:n], sqliteMagic) {
 		return fmt.Errorf("history/sqlite: %s is not an adsync history database (not a SQLite file); give the path of a new or existing history file: %w",
 			path, adsync.ErrInvalidConfig)
+	}
+	return nil
+}
+
+// ownerOnly creates the database file, or closes up an existing one (and
+// the WAL and shared memory files beside it), so that only its owner can
+// read it: it holds names and emails. SQLite creates the WAL and shared
+// memory files with the database file's mode. The modes are set with
+// chmod, so the umask does not matter.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("history/sqlite: %s: %w", path, err)
+	}
+	f.Close()
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		if err := restrictMode(name, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("history/sqlite: %w", err)
+		}
+	}
+	return nil
+}
+
+// restrictMode removes from the file name the permission bits mode does
+// not have.
+func restrictMode(name string, mode os.FileMode) error {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); perm&^mode != 0 {
+		return os.Chmod(name, perm&mode)
 	}
 	return nil
 }
