@@ -19,6 +19,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/history/internal/migrate"
+	"github.com/psasync/adsync/history/internal/record"
 )
 
 //go:embed migrations/*.sql
@@ -303,7 +304,19 @@ func (s *Store) wrap(what string, err error) error {
 	if unavailable(err) {
 		err = fmt.Errorf("%w: %w", adsync.ErrUnavailable, err)
 	}
+	if badText(err) {
+		// The contract's text is valid UTF-8 without NUL: the caller
+		// broke it, and retrying will not help.
+		return fmt.Errorf("history/postgres: %s: a text is not valid UTF-8 without NUL: %w: %w", what, record.ErrInvalid, err)
+	}
 	return fmt.Errorf("history/postgres: %s: %w", what, err)
+}
+
+// badText reports PostgreSQL refusing a text: invalid UTF-8 or a NUL
+// (22021), or a NUL escaped in JSON (22P05).
+func badText(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05")
 }
 
 // unavailable reports an error of the server or the connection, not of the
