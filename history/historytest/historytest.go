@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/internal/conform"
 )
 
 // A test is one rule of the HistoryStore contract. Explanation is logged when
@@ -101,6 +102,9 @@ var tests = []test{
 	{"text round-trips byte for byte",
 		"text is valid UTF-8 without NUL (the Syncer cleans the directory's values); every character of it, and long values, come back byte for byte in links (user ids, written values), runs (error, cursor, warnings, skip labels, failures, held contacts), conflicts and resolutions",
 		testText},
+	{"a cancelled context is an error and changes nothing",
+		"every method called with a cancelled context returns an error wrapping ctx.Err() and changes nothing: no run started, finished or interrupted, no link, conflict or resolution written or removed, no lock taken",
+		testCancelled},
 	{"5,000 links in batches of 500, 25,000 in one call",
 		"an organization's links are saved by the Syncer in batches of at most 500, but PutLinks takes any number (a store may switch to a bulk path for large calls); all of them come back from Links, and a second large call replaces them",
 		testManyLinks},
@@ -253,11 +257,14 @@ func requireAllSet(t *testing.T, rec any, except ...string) {
 	}
 }
 
+const utcRule = "times are returned in UTC (adsync.HistoryStore): Run.Started and Ended, Link.LinkedAt and SyncedAt, Conflict.FirstSeen and LastSeen, Resolution.CreatedAt"
+
+// requireUTC stops the test at a time not in UTC.
 func requireUTC(t *testing.T, what string, ts ...time.Time) {
 	t.Helper()
-	for _, x := range ts {
-		if !x.IsZero() {
-			require.Equal(t, time.UTC, x.Location(), "%s: times come back in UTC", what)
+	for i, x := range ts {
+		if !x.IsZero() && x.Location() != time.UTC {
+			conform.Fatal(t, utcRule, "%s: time %d of %d is in %v, not UTC", what, i+1, len(ts), x.Location())
 		}
 	}
 }

@@ -345,8 +345,14 @@ func unavailable(err error) bool {
 // connection breaks, the lock is gone with its session: Held then returns
 // ErrLockLost, and the Syncer stops writing before its next batch.
 func (s *Store) TryLock(ctx context.Context, orgID string) (adsync.Lock, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("history/postgres: lock organization %q: %w", orgID, err)
+	}
 	conn, err := pgx.ConnectConfig(ctx, s.lockCC)
 	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil { // the caller gave up: say so, as every method does
+			return nil, fmt.Errorf("history/postgres: lock organization %q: %w (connecting)", orgID, ctxErr)
+		}
 		return nil, fmt.Errorf("history/postgres: lock organization %q: %w", orgID, connectError(s.where, s.lockCC.Password, err))
 	}
 	var ok bool
