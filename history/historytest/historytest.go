@@ -2,8 +2,10 @@ package historytest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -635,13 +637,31 @@ func finishErr(ctx context.Context, s adsync.HistoryStore, r adsync.Run) error {
 }
 
 // ManyLinks returns n links of org with distinct user ids and the values a
-// sync typically writes; the conformance tests and benchmarks use it.
+// sync typically writes; the conformance tests and benchmarks use it. The
+// user ids are random version 4 GUIDs, as AD and Graph give them, the same
+// for every call: the links of a smaller n are the first of a larger one.
 func ManyLinks(org string, n int) []adsync.Link {
+	rnd := rand.New(rand.NewPCG(1, 0x61647379))
 	out := make([]adsync.Link, n)
+	seen := make(map[string]bool, n)
 	for i := range out {
-		out[i] = link(org, fmt.Sprintf("%08x-0000-4000-8000-%012d", i, i), int64(30_000_000+i))
+		id := guid(rnd)
+		for seen[id] {
+			id = guid(rnd)
+		}
+		seen[id] = true
+		out[i] = link(org, id, int64(30_000_000+i))
 	}
 	return out
+}
+
+// guid returns a random version 4 GUID in its usual text form.
+func guid(rnd *rand.Rand) string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rnd.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rnd.Uint64())
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 func testManyLinks(t *testing.T, s adsync.HistoryStore) {
