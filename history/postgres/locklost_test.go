@@ -157,7 +157,11 @@ func TestRRUN5LostLockStopsTheRun(t *testing.T) {
 	require.Zero(t, histA.after.Load(), "A saved links or conflicts after its lock was lost")
 	storedA, err := storeB.Run(ctx, "contoso", runA.ID)
 	require.NoError(t, err)
-	require.Equal(t, adsync.StatusFailed, storedA.Status, "A's run as kept in the history")
+	// B, once it holds the organization, marks a run it finds running
+	// interrupted: read, then write, so it may overwrite A's failed
+	// record if A finished in between. Either says the run did not
+	// complete.
+	require.Contains(t, []adsync.RunStatus{adsync.StatusFailed, adsync.StatusInterrupted}, storedA.Status, "A's run as kept in the history")
 
 	require.NoError(t, errB, "replica B's run")
 	require.Greater(t, triesB, 1, "B found the organization locked while A ran, and waited")
