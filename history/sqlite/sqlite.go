@@ -70,6 +70,8 @@ type Store struct {
 	w, r *sql.DB
 	log  *slog.Logger
 
+	foldAt int // see foldAt; tests lower it
+
 	mu    sync.Mutex
 	locks map[string]func() // held organization locks: their release
 }
@@ -126,7 +128,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1) // SQLite has one writer; queue here, not on SQLITE_BUSY
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: abs, w: w, log: log, locks: map[string]func(){}}
+	s := &Store{path: abs, w: w, log: log, foldAt: foldAt, locks: map[string]func(){}}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err

@@ -1,0 +1,304 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/history/internal/record"
+)
+
+// Links live in two tables (migration 0004): links, keyed by (org_id,
+// user_id), and link_log, where PutLinks and DeleteLinks append their rows
+// in the order of the writes. An organization's links are those in links
+// overlaid by its log rows in seq order: the last row of a user wins, and a
+// deleted row removes the user. fold moves an organization's log into
+// links in one transaction, at the end of each run (FinishRun) and when the
+// log grows past foldAt rows.
+//
+// Why: with random user ids (GUIDs), each link of a batch lands on its own
+// page of links, and every call rewrote about one page per link; appending
+// to the log writes a few pages per call, and a fold writes each page of
+// links once, in key order.
+
+// foldAt is the length of an organization's log (in rows, counted as the
+// span of its seq) from which PutLinks and DeleteLinks fold it: a bound on
+// the log that Links overlays, for a run that never finishes. A run
+// within the largest user cap (adsync.DefaultMaxUsers) folds once, when it finishes: a
+// first run logs two rows per user (its journal, then its links).
+const foldAt = 1_000_000
+
+// Links are inserted linksPerInsert rows per statement: far fewer calls
+// through database/sql than one row each, within SQLite's 32,766 bound
+// parameters.
+const (
+	linksPerInsert = 100
+	logColumns     = 11
+)
+
+// logInsert is the statement appending n rows to the link log.
+func logInsert(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO link_log (org_id, user_id, deleted, contact_id, created, pending, active, after_id, written, linked_at, synced_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
+}
+
+// appendLog appends rows to the link log, linksPerInsert per statement;
+// row(i, args) appends the values of row i.
+func (s *Store) appendLog(ctx context.Context, tx *sql.Tx, what string, n int, row func(i int, args []any) []any) error {
+	var (
+		stmt     *sql.Stmt
+		stmtRows int
+		args     = make([]any, 0, linksPerInsert*logColumns)
+	)
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	for lo := 0; lo < n; lo += linksPerInsert {
+		hi := min(lo+linksPerInsert, n)
+		if hi-lo != stmtRows { // the first chunk, and a short last one
+			if stmt != nil {
+				stmt.Close()
+			}
+			var err error
+			if stmt, err = tx.PrepareContext(ctx, logInsert(hi-lo)); err != nil {
+				return s.wrap(what, err)
+			}
+			stmtRows = hi - lo
+		}
+		args = args[:0]
+		for i := lo; i < hi; i++ {
+			args = row(i, args)
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return s.wrap(what, err)
+		}
+	}
+	return nil
+}
+
+// PutLinks inserts or replaces links, in one transaction: it appends them
+// to the link log. A link of another organization, or without a user id,
+// is refused and nothing is written. A user given twice keeps the last.
+func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link) error {
+	if err := record.CheckOrg("put links", orgID); err != nil {
+		return err
+	}
+	if len(links) == 0 {
+		return nil
+	}
+	written := make([][]byte, len(links))
+	for i, l := range links {
+		if err := record.CheckMember("put links", orgID, l.OrgID, l.UserID); err != nil {
+			return err
+		}
+		var err error
+		if written[i], err = record.EncodeWritten(l.Written); err != nil {
+			return fmt.Errorf("%w (user %s of organization %q)", err, l.UserID, orgID)
+		}
+	}
+	what := fmt.Sprintf("put %d links of organization %q", len(links), orgID)
+	return s.inTx(ctx, what, func(tx *sql.Tx) error {
+		err := s.appendLog(ctx, tx, what, len(links), func(i int, args []any) []any {
+			l := &links[i]
+			return append(args, orgID, l.UserID, false, l.ContactID, l.Created, l.Pending, l.Active, l.After,
+				nullText(written[i]), micros(l.LinkedAt), micros(l.SyncedAt))
+		})
+		if err != nil {
+			return err
+		}
+		return s.foldIfLong(ctx, tx, what, orgID)
+	})
+}
+
+// DeleteLinks removes the users' links, in one transaction: it appends a
+// deleted row per user to the link log. Missing ones are ignored.
+func (s *Store) DeleteLinks(ctx context.Context, orgID string, userIDs []string) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	what := fmt.Sprintf("delete %d links of organization %q", len(userIDs), orgID)
+	return s.inTx(ctx, what, func(tx *sql.Tx) error {
+		err := s.appendLog(ctx, tx, what, len(userIDs), func(i int, args []any) []any {
+			return append(args, orgID, userIDs[i], true, 0, false, false, false, 0, nil, nil, nil)
+		})
+		if err != nil {
+			return err
+		}
+		return s.foldIfLong(ctx, tx, what, orgID)
+	})
+}
+
+// foldIfLong folds the organization's log when it has grown past foldAt
+// rows. The length is the span of its seq (an upper bound when several
+// organizations write at once), found in the index without counting.
+func (s *Store) foldIfLong(ctx context.Context, tx *sql.Tx, what, orgID string) error {
+	var first, last sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT (SELECT seq FROM link_log WHERE org_id=?1 ORDER BY seq LIMIT 1),
+		(SELECT seq FROM link_log WHERE org_id=?1 ORDER BY seq DESC LIMIT 1)`, orgID).Scan(&first, &last)
+	if err != nil {
+		return s.wrap(what, err)
+	}
+	if !first.Valid || last.Int64-first.Int64+1 < int64(s.foldAt) {
+		return nil
+	}
+	return s.fold(ctx, tx, what, orgID)
+}
+
+// fold moves the organization's log into links, in key order so that each
+// page of links is written once: each user's log rows in seq order, the
+// last winning (an upsert per row; a deleted row is skipped here), then the
+// users whose last row is a deletion are removed, and the log is emptied.
+// The organization's links, as Links returns them, do not change.
+func (s *Store) fold(ctx context.Context, tx *sql.Tx, what, orgID string) error {
+	what += ": fold the link log"
+	if _, err := tx.ExecContext(ctx, `INSERT INTO links (org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at)
+		SELECT org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at FROM link_log
+		WHERE org_id=?1 AND NOT deleted ORDER BY user_id, seq
+		ON CONFLICT (org_id, user_id) DO UPDATE SET contact_id=excluded.contact_id, created=excluded.created,
+			pending=excluded.pending, active=excluded.active, after_id=excluded.after_id, written=excluded.written,
+			linked_at=excluded.linked_at, synced_at=excluded.synced_at`, orgID); err != nil {
+		return s.wrap(what, err)
+	}
+	var deletions int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM link_log WHERE org_id=? AND deleted LIMIT 1)`, orgID).Scan(&deletions); err != nil {
+		return s.wrap(what, err)
+	}
+	if deletions > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM links WHERE org_id=?1 AND user_id IN
+			(SELECT user_id FROM link_log WHERE org_id=?1 GROUP BY user_id HAVING max(seq) = max(CASE WHEN deleted THEN seq END))`, orgID); err != nil {
+			return s.wrap(what, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM link_log WHERE org_id=?`, orgID); err != nil {
+		return s.wrap(what, err)
+	}
+	return nil
+}
+
+// foldAll folds the organization's log if it has any row: FinishRun calls
+// it, so that a run leaves its links in links.
+func (s *Store) foldAll(ctx context.Context, tx *sql.Tx, what, orgID string) error {
+	var any int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM link_log WHERE org_id=? LIMIT 1)`, orgID).Scan(&any)
+	if err != nil {
+		return s.wrap(what, err)
+	}
+	if any == 0 {
+		return nil
+	}
+	return s.fold(ctx, tx, what, orgID)
+}
+
+const linkColumns = `user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at`
+
+// scanLink reads the linkColumns of a row into l.
+func scanLink(rows *sql.Rows, l *adsync.Link) error {
+	var (
+		written            sql.RawBytes
+		linkedAt, syncedAt sql.NullInt64
+	)
+	if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt); err != nil {
+		return err
+	}
+	var err error
+	if l.Written, err = record.DecodeWritten(written); err != nil {
+		return fmt.Errorf("user %s: %w", l.UserID, err)
+	}
+	l.LinkedAt, l.SyncedAt = fromMicros(linkedAt), fromMicros(syncedAt)
+	return nil
+}
+
+// Links returns the organization's links: those in links overlaid by its
+// log, read in one transaction so that a fold in between changes nothing.
+func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) {
+	what := fmt.Sprintf("links of organization %q", orgID)
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, s.wrap(what, err)
+	}
+	defer tx.Rollback()
+
+	// The log's last row of each user, in the order of the users' first
+	// rows.
+	var logged []adsync.Link
+	deleted := map[string]bool{}
+	at := map[string]int{}
+	rows, err := tx.QueryContext(ctx, `SELECT deleted, `+linkColumns+` FROM link_log WHERE org_id=? ORDER BY seq`, orgID)
+	if err != nil {
+		return nil, s.wrap(what, err)
+	}
+	for rows.Next() {
+		l := adsync.Link{OrgID: orgID}
+		var del bool
+		var written sql.RawBytes
+		var linkedAt, syncedAt sql.NullInt64
+		if err := rows.Scan(&del, &l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt); err != nil {
+			rows.Close()
+			return nil, s.wrap(what, err)
+		}
+		if l.Written, err = record.DecodeWritten(written); err != nil {
+			rows.Close()
+			return nil, s.wrap(what+", user "+l.UserID, err)
+		}
+		l.LinkedAt, l.SyncedAt = fromMicros(linkedAt), fromMicros(syncedAt)
+		deleted[l.UserID] = del
+		if i, ok := at[l.UserID]; ok {
+			logged[i] = l
+			continue
+		}
+		at[l.UserID] = len(logged)
+		logged = append(logged, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(what, err)
+	}
+
+	var count int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM links WHERE org_id=?`, orgID).Scan(&count); err != nil {
+		return nil, s.wrap(what, err)
+	}
+	out := make([]adsync.Link, 0, count+len(logged))
+	rows, err = tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM links WHERE org_id=?`, orgID)
+	if err != nil {
+		return nil, s.wrap(what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		l := adsync.Link{OrgID: orgID}
+		if err := scanLink(rows, &l); err != nil {
+			return nil, s.wrap(what, err)
+		}
+		if _, ok := at[l.UserID]; !ok {
+			out = append(out, l)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(what, err)
+	}
+	for _, l := range logged {
+		if !deleted[l.UserID] {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// nullText stores JSON as TEXT, NULL when there is none.
+func nullText(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}
