@@ -180,7 +180,18 @@ func (s *Store) fold(ctx context.Context, tx *sql.Tx, what, orgID string) error 
 			return s.wrap(what, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM link_log WHERE org_id=?`, orgID); err != nil {
+	// Emptying the whole table, when the log holds this organization only,
+	// frees its pages at once instead of deleting row by row.
+	var others bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM link_log WHERE org_id < ?1)
+		OR EXISTS (SELECT 1 FROM link_log WHERE org_id > ?1)`, orgID).Scan(&others); err != nil {
+		return s.wrap(what, err)
+	}
+	clear, args := `DELETE FROM link_log`, []any(nil)
+	if others {
+		clear, args = clear+` WHERE org_id=?`, []any{orgID}
+	}
+	if _, err := tx.ExecContext(ctx, clear, args...); err != nil {
 		return s.wrap(what, err)
 	}
 	return nil
