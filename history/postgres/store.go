@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/psasync/adsync"
@@ -278,21 +279,30 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 		a.add(l, w)
 	}
 	what := fmt.Sprintf("put %d links of organization %q", len(links), orgID)
+	insert := func(ctx context.Context, db interface {
+		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	}, lo, hi int) error {
+		_, err := db.Exec(ctx, `INSERT INTO adsync_links
+			(org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at)
+			SELECT $1, u, c, cr, p, ac, a, w::jsonb, la, sa
+			FROM unnest($2::text[], $3::bigint[], $4::boolean[], $5::boolean[], $6::boolean[], $7::bigint[], $8::text[],
+				$9::timestamptz[], $10::timestamptz[]) AS x(u, c, cr, p, ac, a, w, la, sa)
+			ON CONFLICT (org_id, user_id) DO UPDATE SET `+linkUpdates,
+			orgID, a.users[lo:hi], a.contacts[lo:hi], a.created[lo:hi], a.pending[lo:hi], a.active[lo:hi], a.afters[lo:hi],
+			a.written[lo:hi], a.linkedAt[lo:hi], a.syncedAt[lo:hi])
+		return err
+	}
+	if len(a.users) <= linkChunk {
+		// One statement is atomic on its own: one round trip, not three
+		// (the Syncer's batches of 500).
+		return s.wrap(what, insert(ctx, s.pool, 0, len(a.users)))
+	}
 	return s.inTx(ctx, what, func(tx pgx.Tx) error {
 		if len(a.users) >= copyFrom {
 			return s.fail(what, copyLinks(ctx, tx, orgID, &a))
 		}
 		for lo := 0; lo < len(a.users); lo += linkChunk {
-			hi := min(lo+linkChunk, len(a.users))
-			_, err := tx.Exec(ctx, `INSERT INTO adsync_links
-				(org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at)
-				SELECT $1, u, c, cr, p, ac, a, w::jsonb, la, sa
-				FROM unnest($2::text[], $3::bigint[], $4::boolean[], $5::boolean[], $6::boolean[], $7::bigint[], $8::text[],
-					$9::timestamptz[], $10::timestamptz[]) AS x(u, c, cr, p, ac, a, w, la, sa)
-				ON CONFLICT (org_id, user_id) DO UPDATE SET `+linkUpdates,
-				orgID, a.users[lo:hi], a.contacts[lo:hi], a.created[lo:hi], a.pending[lo:hi], a.active[lo:hi], a.afters[lo:hi],
-				a.written[lo:hi], a.linkedAt[lo:hi], a.syncedAt[lo:hi])
-			if err != nil {
+			if err := insert(ctx, tx, lo, min(lo+linkChunk, len(a.users))); err != nil {
 				return s.fail(what, err)
 			}
 		}
