@@ -1,12 +1,11 @@
 package historytest
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/internal/conform"
@@ -85,20 +84,11 @@ func testText(t *testing.T, s adsync.HistoryStore) {
 	conform.Must(t, s.PutLinks(ctx, "org-a", links), "PutLinks of links with every text")
 	got, err := s.Links(ctx, "org-a")
 	conform.Must(t, err, "Links")
-	byUser := map[string]adsync.Link{}
-	for _, l := range got {
-		byUser[l.UserID] = l
-	}
-	for i, want := range links {
-		g, ok := byUser[want.UserID]
-		if !ok {
-			conform.Broken(t, textRule, "the link of user id %d (%q) is missing", i, want.UserID)
-			continue
-		}
+	matchByUser(t, "link", links, got, func(l adsync.Link) string { return l.UserID }, func(want, got adsync.Link) {
 		for f, v := range want.Written {
-			checkText(t, "link "+want.UserID+", written "+f.String(), v, g.Written[f])
+			checkText(t, "link "+want.UserID+", written "+f.String(), v, got.Written[f])
 		}
-	}
+	})
 
 	// A run: its error, cursor and the texts of its lists.
 	r := adsync.Run{OrgID: "org-a", Status: adsync.StatusRunning, Started: t0, Error: pick(0), Cursor: pick(1)}
@@ -131,43 +121,49 @@ func testText(t *testing.T, s adsync.HistoryStore) {
 	}
 
 	// Conflicts and resolutions.
-	var cs []adsync.Conflict
+	var (
+		cs []adsync.Conflict
+		rs []adsync.Resolution
+	)
 	for i, key := range keys {
 		c := conflict("org-a", key, adsync.ConflictDuplicateName, t0)
 		c.User, c.Detail, c.OtherUsers = pick(i), pick(i+1), keys
 		cs = append(cs, c)
-		res := adsync.Resolution{OrgID: "org-a", UserID: key, Action: adsync.ResolveIgnore, By: pick(i + 2), CreatedAt: t0}
-		conform.Must(t, s.PutResolution(ctx, res), "PutResolution with every text")
+		r := adsync.Resolution{OrgID: "org-a", UserID: key, Action: adsync.ResolveIgnore, By: pick(i + 2), CreatedAt: t0}
+		conform.Must(t, s.PutResolution(ctx, r), "PutResolution with every text")
+		rs = append(rs, r)
 	}
 	conform.Must(t, s.ReplaceConflicts(ctx, "org-a", cs), "ReplaceConflicts with every text")
 	gotCs, err := s.Conflicts(ctx, "org-a")
 	conform.Must(t, err, "Conflicts")
-	byUserC := map[string]adsync.Conflict{}
-	for _, c := range gotCs {
-		byUserC[c.UserID] = c
-	}
-	for _, want := range cs {
-		g, ok := byUserC[want.UserID]
-		if !ok {
-			conform.Broken(t, textRule, "the conflict of user id %q is missing", want.UserID)
-			continue
+	matchByUser(t, "conflict", cs, gotCs, func(c adsync.Conflict) string { return c.UserID }, func(want, got adsync.Conflict) {
+		checkText(t, "conflict label", want.User, got.User)
+		checkText(t, "conflict detail", want.Detail, got.Detail)
+		if !slices.Equal(want.OtherUsers, got.OtherUsers) {
+			conform.Broken(t, textRule, "conflict of user id %q: other users %q, want %q", want.UserID, got.OtherUsers, want.OtherUsers)
 		}
-		checkText(t, "conflict label", want.User, g.User)
-		checkText(t, "conflict detail", want.Detail, g.Detail)
-		require.Equal(t, want.OtherUsers, g.OtherUsers, "conflict other users")
-	}
-	rs, err := s.Resolutions(ctx, "org-a")
+	})
+	gotRs, err := s.Resolutions(ctx, "org-a")
 	conform.Must(t, err, "Resolutions")
-	byUserR := map[string]adsync.Resolution{}
-	for _, r := range rs {
-		byUserR[r.UserID] = r
+	matchByUser(t, "resolution", rs, gotRs, func(r adsync.Resolution) string { return r.UserID }, func(want, got adsync.Resolution) {
+		checkText(t, "resolution by", want.By, got.By)
+	})
+}
+
+// matchByUser calls check with each record wanted and the one got of the
+// same user id, and reports those missing.
+func matchByUser[T any](t *testing.T, what string, want, got []T, user func(T) string, check func(want, got T)) {
+	t.Helper()
+	byUser := make(map[string]T, len(got))
+	for _, g := range got {
+		byUser[user(g)] = g
 	}
-	for i, key := range keys {
-		g, ok := byUserR[key]
+	for _, w := range want {
+		g, ok := byUser[user(w)]
 		if !ok {
-			conform.Broken(t, textRule, "the resolution of user id %q is missing", key)
+			conform.Broken(t, textRule, "the %s of user id %q is missing", what, user(w))
 			continue
 		}
-		checkText(t, "resolution by", pick(i+2), g.By)
+		check(w, g)
 	}
 }

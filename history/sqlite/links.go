@@ -213,13 +213,15 @@ func (s *Store) foldAll(ctx context.Context, tx *sql.Tx, what, orgID string) err
 
 const linkColumns = `user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at`
 
-// scanLink reads the linkColumns of a row into l.
-func scanLink(rows *sql.Rows, l *adsync.Link) error {
+// scanLink reads the linkColumns of a row into l, after the columns
+// before them into before.
+func scanLink(rows *sql.Rows, l *adsync.Link, before ...any) error {
 	var (
 		written            sql.RawBytes
 		linkedAt, syncedAt sql.NullInt64
 	)
-	if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt); err != nil {
+	dest := append(before, &l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt)
+	if err := rows.Scan(dest...); err != nil {
 		return err
 	}
 	var err error
@@ -252,17 +254,10 @@ func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) 
 	for rows.Next() {
 		l := adsync.Link{OrgID: orgID}
 		var del bool
-		var written sql.RawBytes
-		var linkedAt, syncedAt sql.NullInt64
-		if err := rows.Scan(&del, &l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt); err != nil {
+		if err := scanLink(rows, &l, &del); err != nil {
 			rows.Close()
 			return nil, s.wrap(what, err)
 		}
-		if l.Written, err = record.DecodeWritten(written); err != nil {
-			rows.Close()
-			return nil, s.wrap(what+", user "+l.UserID, err)
-		}
-		l.LinkedAt, l.SyncedAt = fromMicros(linkedAt), fromMicros(syncedAt)
 		deleted[l.UserID] = del
 		if i, ok := at[l.UserID]; ok {
 			logged[i] = l
