@@ -30,57 +30,81 @@ import (
 // first run logs two rows per user (its journal, then its links).
 const foldAt = 1_000_000
 
-// Links are inserted linksPerInsert rows per statement: far fewer calls
-// through database/sql than one row each, within SQLite's 32,766 bound
-// parameters.
-const (
-	linksPerInsert = 100
-	logColumns     = 11
-)
+// The log takes linksPerInsert rows per statement (a Syncer batch): far
+// fewer calls through database/sql than one row each, within SQLite's
+// 32,766 bound parameters. A deletion binds its organization and user id
+// only. The parameters are anonymous (?): SQLite finds the name of a
+// numbered one (?NNN) by a linear search, which made binding quadratic.
+const linksPerInsert = adsync.MaxPageSize
 
-// logInsert is the statement appending n rows to the link log.
-func logInsert(n int) string {
+// logInsert is the statement appending n rows to the link log: links
+// (parameters per row: the organization, the user id and the link's
+// fields, putColumns in all) or, if deleted, deletions (the organization
+// and the user id).
+func logInsert(n int, deleted bool) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO link_log (org_id, user_id, deleted, contact_id, created, pending, active, after_id, written, linked_at, synced_at) VALUES `)
+	row := "(?,?,0,?,?,?,?,?,?,?,?)"
+	if deleted {
+		row = "(?,?,1,0,0,0,0,0,NULL,NULL,NULL)"
+	}
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString(row)
 	}
 	return b.String()
 }
 
-// appendLog appends rows to the link log, linksPerInsert per statement;
-// row(i, args) appends the values of row i.
-func (s *Store) appendLog(ctx context.Context, tx *sql.Tx, what string, n int, row func(i int, args []any) []any) error {
-	var (
-		stmt     *sql.Stmt
-		stmtRows int
-		args     = make([]any, 0, linksPerInsert*logColumns)
-	)
-	defer func() {
-		if stmt != nil {
-			stmt.Close()
-		}
-	}()
+// putColumns is the number of parameters of a link in the log.
+const putColumns = 10
+
+// prepareLog prepares the full-size statements appending to the link log
+// on the writer connection, once: a statement of 500 rows takes a while to
+// parse. (Preparing inside a transaction would wait for the writer's one
+// connection, held by the transaction.)
+func (s *Store) prepareLog(ctx context.Context) error {
+	var err error
+	if s.putStmt, err = s.w.PrepareContext(ctx, logInsert(linksPerInsert, false)); err != nil {
+		return s.openErr(err)
+	}
+	if s.delStmt, err = s.w.PrepareContext(ctx, logInsert(linksPerInsert, true)); err != nil {
+		return s.openErr(err)
+	}
+	return nil
+}
+
+// logStmt returns the statement appending n rows (of links, or deleted)
+// within tx: the full-size ones prepared by prepareLog, the others
+// prepared for the call.
+func (s *Store) logStmt(ctx context.Context, tx *sql.Tx, n int, deleted bool) (*sql.Stmt, error) {
+	switch {
+	case n == linksPerInsert && deleted:
+		return tx.StmtContext(ctx, s.delStmt), nil
+	case n == linksPerInsert:
+		return tx.StmtContext(ctx, s.putStmt), nil
+	}
+	return tx.PrepareContext(ctx, logInsert(n, deleted))
+}
+
+// appendLog appends n rows to the link log, linksPerInsert per statement;
+// row(i, args) appends the parameters of row i after its organization.
+func (s *Store) appendLog(ctx context.Context, tx *sql.Tx, what string, orgID string, n int, deleted bool, row func(i int, args []any) []any) error {
+	args := make([]any, 0, min(n, linksPerInsert)*putColumns)
 	for lo := 0; lo < n; lo += linksPerInsert {
 		hi := min(lo+linksPerInsert, n)
-		if hi-lo != stmtRows { // the first chunk, and a short last one
-			if stmt != nil {
-				stmt.Close()
-			}
-			var err error
-			if stmt, err = tx.PrepareContext(ctx, logInsert(hi-lo)); err != nil {
-				return s.wrap(what, err)
-			}
-			stmtRows = hi - lo
+		stmt, err := s.logStmt(ctx, tx, hi-lo, deleted)
+		if err != nil {
+			return s.wrap(what, err)
 		}
 		args = args[:0]
 		for i := lo; i < hi; i++ {
-			args = row(i, args)
+			args = row(i, append(args, orgID))
 		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		_, err = stmt.ExecContext(ctx, args...)
+		stmt.Close()
+		if err != nil {
 			return s.wrap(what, err)
 		}
 	}
@@ -109,9 +133,9 @@ func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link)
 	}
 	what := fmt.Sprintf("put %d links of organization %q", len(links), orgID)
 	return s.inTx(ctx, what, func(tx *sql.Tx) error {
-		err := s.appendLog(ctx, tx, what, len(links), func(i int, args []any) []any {
+		err := s.appendLog(ctx, tx, what, orgID, len(links), false, func(i int, args []any) []any {
 			l := &links[i]
-			return append(args, orgID, l.UserID, false, l.ContactID, l.Created, l.Pending, l.Active, l.After,
+			return append(args, l.UserID, l.ContactID, l.Created, l.Pending, l.Active, l.After,
 				nullText(written[i]), micros(l.LinkedAt), micros(l.SyncedAt))
 		})
 		if err != nil {
@@ -129,8 +153,8 @@ func (s *Store) DeleteLinks(ctx context.Context, orgID string, userIDs []string)
 	}
 	what := fmt.Sprintf("delete %d links of organization %q", len(userIDs), orgID)
 	return s.inTx(ctx, what, func(tx *sql.Tx) error {
-		err := s.appendLog(ctx, tx, what, len(userIDs), func(i int, args []any) []any {
-			return append(args, orgID, userIDs[i], true, 0, false, false, false, 0, nil, nil, nil)
+		err := s.appendLog(ctx, tx, what, orgID, len(userIDs), true, func(i int, args []any) []any {
+			return append(args, userIDs[i])
 		})
 		if err != nil {
 			return err

@@ -72,6 +72,8 @@ type Store struct {
 
 	foldAt int // see foldAt; tests lower it
 
+	putStmt, delStmt *sql.Stmt // appending linksPerInsert rows to the link log
+
 	mu    sync.Mutex
 	locks map[string]func() // held organization locks: their release
 }
@@ -130,6 +132,10 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	s := &Store{path: abs, w: w, log: log, foldAt: foldAt, locks: map[string]func(){}}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.prepareLog(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -286,5 +292,10 @@ func (s *Store) Close() error {
 		delete(s.locks, org)
 	}
 	s.mu.Unlock()
+	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
