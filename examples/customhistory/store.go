@@ -89,8 +89,11 @@ func (s *FileStore) save() error {
 }
 
 // update applies f and saves; on a failed save the change is undone, so each
-// call takes effect whole or not at all.
-func (s *FileStore) update(f func() error) error {
+// call takes effect whole or not at all. A cancelled ctx changes nothing.
+func (s *FileStore) update(ctx context.Context, f func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	before, err := json.Marshal(&s.d)
@@ -136,7 +139,7 @@ func normRun(r adsync.Run) adsync.Run {
 }
 
 func (s *FileStore) StartRun(ctx context.Context, r adsync.Run) (adsync.Run, error) {
-	err := s.update(func() error {
+	err := s.update(ctx, func() error {
 		s.d.NextRunID++
 		r.ID = s.d.NextRunID
 		r = normRun(r)
@@ -147,7 +150,7 @@ func (s *FileStore) StartRun(ctx context.Context, r adsync.Run) (adsync.Run, err
 }
 
 func (s *FileStore) FinishRun(ctx context.Context, r adsync.Run) error {
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		i := slices.IndexFunc(s.d.Runs, func(x adsync.Run) bool { return x.ID == r.ID && x.OrgID == r.OrgID })
 		if i < 0 {
 			return fmt.Errorf("run %d of %q: %w", r.ID, r.OrgID, adsync.ErrNotFound)
@@ -168,6 +171,9 @@ func (s *FileStore) FinishRun(ctx context.Context, r adsync.Run) error {
 }
 
 func (s *FileStore) Runs(ctx context.Context, orgID string, limit int) ([]adsync.Run, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []adsync.Run
@@ -180,6 +186,9 @@ func (s *FileStore) Runs(ctx context.Context, orgID string, limit int) ([]adsync
 }
 
 func (s *FileStore) Run(ctx context.Context, orgID string, id int64) (adsync.Run, error) {
+	if err := ctx.Err(); err != nil {
+		return adsync.Run{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.d.Runs {
@@ -192,7 +201,7 @@ func (s *FileStore) Run(ctx context.Context, orgID string, id int64) (adsync.Run
 
 func (s *FileStore) InterruptRuns(ctx context.Context, now time.Time) (int, error) {
 	n := 0
-	err := s.update(func() error {
+	err := s.update(ctx, func() error {
 		for i := range s.d.Runs {
 			if s.d.Runs[i].Status == adsync.StatusRunning {
 				s.d.Runs[i].Status, s.d.Runs[i].Ended = adsync.StatusInterrupted, utc(now)
@@ -205,6 +214,9 @@ func (s *FileStore) InterruptRuns(ctx context.Context, now time.Time) (int, erro
 }
 
 func (s *FileStore) Links(ctx context.Context, orgID string) ([]adsync.Link, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []adsync.Link
@@ -223,7 +235,7 @@ func (s *FileStore) PutLinks(ctx context.Context, orgID string, links []adsync.L
 			return fmt.Errorf("PutLinks(%q): the link of user %q is of organization %q", orgID, l.UserID, l.OrgID)
 		}
 	}
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		m := s.d.Links[orgID]
 		if m == nil {
 			m = map[string]adsync.Link{}
@@ -246,7 +258,7 @@ func (s *FileStore) DeleteLinks(ctx context.Context, orgID string, userIDs []str
 	if len(userIDs) == 0 {
 		return nil
 	}
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		for _, u := range userIDs {
 			delete(s.d.Links[orgID], u)
 		}
@@ -255,6 +267,9 @@ func (s *FileStore) DeleteLinks(ctx context.Context, orgID string, userIDs []str
 }
 
 func (s *FileStore) Conflicts(ctx context.Context, orgID string) ([]adsync.Conflict, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.d.Conflicts[orgID]) == 0 {
@@ -264,7 +279,7 @@ func (s *FileStore) Conflicts(ctx context.Context, orgID string) ([]adsync.Confl
 }
 
 func (s *FileStore) ReplaceConflicts(ctx context.Context, orgID string, cs []adsync.Conflict) error {
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		cs = clone(cs)
 		for i := range cs {
 			cs[i].FirstSeen, cs[i].LastSeen = utc(cs[i].FirstSeen), utc(cs[i].LastSeen)
@@ -279,6 +294,9 @@ func (s *FileStore) ReplaceConflicts(ctx context.Context, orgID string, cs []ads
 }
 
 func (s *FileStore) Resolutions(ctx context.Context, orgID string) ([]adsync.Resolution, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []adsync.Resolution
@@ -289,7 +307,7 @@ func (s *FileStore) Resolutions(ctx context.Context, orgID string) ([]adsync.Res
 }
 
 func (s *FileStore) PutResolution(ctx context.Context, r adsync.Resolution) error {
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		m := s.d.Resolutions[r.OrgID]
 		if m == nil {
 			m = map[string]adsync.Resolution{}
@@ -302,7 +320,7 @@ func (s *FileStore) PutResolution(ctx context.Context, r adsync.Resolution) erro
 }
 
 func (s *FileStore) DeleteResolution(ctx context.Context, orgID, userID string) error {
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		if _, ok := s.d.Resolutions[orgID][userID]; !ok {
 			return fmt.Errorf("resolution of user %q in %q: %w", userID, orgID, adsync.ErrNotFound)
 		}
