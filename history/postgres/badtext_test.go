@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/history/historytest"
+	"github.com/psasync/adsync/history/internal/record"
 )
 
 // The contract hands stores valid UTF-8 without NUL (the Syncer cleans the
@@ -69,4 +71,28 @@ func TestBadTextIsAnError(t *testing.T) {
 	links, err := s.Links(t.Context(), "org")
 	require.NoError(t, err)
 	require.Len(t, links, 1, "no bad link was stored")
+}
+
+// PostgreSQL indexes keys of at most 2,704 bytes: a longer user or
+// organization id (a store limit, #10 point 8) is an error saying so, at
+// once, and nothing is stored.
+func TestLongKeyIsAnError(t *testing.T) {
+	s := open(t, freshSchema(t))
+	var ids []string // random GUIDs: 4,320 bytes that do not compress much
+	for _, l := range historytest.ManyLinks("org", 120) {
+		ids = append(ids, l.UserID)
+	}
+	long := strings.Join(ids, "")
+	l := historytest.ManyLinks("org", 1)[0]
+	l.UserID = long
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	err := s.PutLinks(ctx, "org", []adsync.Link{l})
+	require.ErrorIs(t, err, record.ErrInvalid)
+	require.Contains(t, err.Error(), "longer than PostgreSQL can index")
+	_, err = s.StartRun(ctx, adsync.Run{OrgID: long, Status: adsync.StatusRunning})
+	require.ErrorIs(t, err, record.ErrInvalid)
+	links, err := s.Links(ctx, "org")
+	require.NoError(t, err)
+	require.Empty(t, links)
 }

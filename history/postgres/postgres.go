@@ -304,6 +304,11 @@ func (s *Store) wrap(what string, err error) error {
 	if unavailable(err) {
 		err = fmt.Errorf("%w: %w", adsync.ErrUnavailable, err)
 	}
+	if tooLongKey(err) {
+		// A user or organization id longer than an index entry may be
+		// (about 2.7 KB): no retry will fit it.
+		return fmt.Errorf("history/postgres: %s: an organization or user id is longer than PostgreSQL can index (2,704 bytes at most): %w: %w", what, record.ErrInvalid, err)
+	}
 	if badText(err) {
 		// The contract's text is valid UTF-8 without NUL: the caller
 		// broke it, and retrying will not help.
@@ -317,6 +322,13 @@ func (s *Store) wrap(what string, err error) error {
 func badText(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05")
+}
+
+// tooLongKey reports an index entry over PostgreSQL's limit (54000,
+// program_limit_exceeded): a key column longer than about 2.7 KB.
+func tooLongKey(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "54000"
 }
 
 // unavailable reports an error of the server or the connection, not of the
