@@ -102,8 +102,11 @@ func (s *FileStore) save() error {
 }
 
 // update applies f and saves; on a failed save the change is undone, so each
-// call takes effect whole or not at all.
-func (s *FileStore) update(f func() error) error {
+// call takes effect whole or not at all. A cancelled ctx changes nothing.
+func (s *FileStore) update(ctx context.Context, f func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	before, err := json.Marshal(&s.d)
@@ -149,7 +152,7 @@ func normRun(r adsync.Run) adsync.Run {
 }
 
 func (s *FileStore) StartRun(ctx context.Context, r adsync.Run) (adsync.Run, error) {
-	err := s.update(func() error {
+	err := s.update(ctx, func() error {
 		s.d.NextRunID++
 		r.ID = s.d.NextRunID
 		r = normRun(r)
@@ -160,7 +163,7 @@ func (s *FileStore) StartRun(ctx context.Context, r adsync.Run) (adsync.Run, err
 }
 
 func (s *FileStore) FinishRun(ctx context.Context, r adsync.Run) error {
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		i := slices.IndexFunc(s.d.Runs, func(x adsync.Run) bool { return x.ID == r.ID && x.OrgID == r.OrgID })
 		if i < 0 {
 			return fmt.Errorf("run %d of %q: %w", r.ID, r.OrgID, adsync.ErrNotFound)
@@ -182,6 +185,9 @@ func (s *FileStore) FinishRun(ctx context.Context, r adsync.Run) error {
 }
 
 func (s *FileStore) Runs(ctx context.Context, orgID string, limit int) ([]adsync.Run, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []adsync.Run
@@ -194,6 +200,9 @@ func (s *FileStore) Runs(ctx context.Context, orgID string, limit int) ([]adsync
 }
 
 func (s *FileStore) Run(ctx context.Context, orgID string, id int64) (adsync.Run, error) {
+	if err := ctx.Err(); err != nil {
+		return adsync.Run{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.d.Runs {
@@ -206,7 +215,7 @@ func (s *FileStore) Run(ctx context.Context, orgID string, id int64) (adsync.Run
 
 func (s *FileStore) InterruptRuns(ctx context.Context, now time.Time) (int, error) {
 	n := 0
-	err := s.update(func() error {
+	err := s.update(ctx, func() error {
 		for i := range s.d.Runs {
 			if s.d.Runs[i].Status == adsync.StatusRunning {
 				s.d.Runs[i].Status, s.d.Runs[i].Ended = adsync.StatusInterrupted, utc(now)
@@ -219,6 +228,9 @@ func (s *FileStore) InterruptRuns(ctx context.Context, now time.Time) (int, erro
 }
 
 func (s *FileStore) Links(ctx context.Context, orgID string) ([]adsync.Link, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []adsync.Link
@@ -235,7 +247,7 @@ func (s *FileStore) PutLinks(ctx context.Context, orgID string, links []adsync.L
 	if err := checkLinks(orgID, links); err != nil {
 		return err
 	}
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		s.putLinks(orgID, links)
 		return nil
 	})
@@ -279,7 +291,7 @@ func (s *FileStore) PutChanges(ctx context.Context, orgID string, runID int64, c
 	if err := checkLinks(orgID, links); err != nil {
 		return err
 	}
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		if !slices.ContainsFunc(s.d.Runs, func(r adsync.Run) bool { return r.ID == runID && r.OrgID == orgID }) {
 			return fmt.Errorf("changes of run %d of %q: %w", runID, orgID, adsync.ErrNotFound)
 		}
@@ -325,7 +337,7 @@ func (s *FileStore) DeleteLinks(ctx context.Context, orgID string, userIDs []str
 	if len(userIDs) == 0 {
 		return nil
 	}
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		for _, u := range userIDs {
 			delete(s.d.Links[orgID], u)
 		}
@@ -334,6 +346,9 @@ func (s *FileStore) DeleteLinks(ctx context.Context, orgID string, userIDs []str
 }
 
 func (s *FileStore) Conflicts(ctx context.Context, orgID string) ([]adsync.Conflict, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.d.Conflicts[orgID]) == 0 {
@@ -343,7 +358,7 @@ func (s *FileStore) Conflicts(ctx context.Context, orgID string) ([]adsync.Confl
 }
 
 func (s *FileStore) ReplaceConflicts(ctx context.Context, orgID string, cs []adsync.Conflict) error {
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		cs = clone(cs)
 		for i := range cs {
 			cs[i].FirstSeen, cs[i].LastSeen = utc(cs[i].FirstSeen), utc(cs[i].LastSeen)
@@ -358,6 +373,9 @@ func (s *FileStore) ReplaceConflicts(ctx context.Context, orgID string, cs []ads
 }
 
 func (s *FileStore) Resolutions(ctx context.Context, orgID string) ([]adsync.Resolution, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []adsync.Resolution
@@ -368,7 +386,7 @@ func (s *FileStore) Resolutions(ctx context.Context, orgID string) ([]adsync.Res
 }
 
 func (s *FileStore) PutResolution(ctx context.Context, r adsync.Resolution) error {
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		m := s.d.Resolutions[r.OrgID]
 		if m == nil {
 			m = map[string]adsync.Resolution{}
@@ -394,7 +412,7 @@ func (s *FileStore) PutExemption(ctx context.Context, e adsync.Exemption) error 
 	if e.OrgID == "" || e.ContactID <= 0 {
 		return fmt.Errorf("PutExemption: organization %q, contact %d: both are required", e.OrgID, e.ContactID)
 	}
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		if s.d.Exemptions == nil {
 			s.d.Exemptions = map[string]map[int64]adsync.Exemption{}
 		}
@@ -410,7 +428,7 @@ func (s *FileStore) PutExemption(ctx context.Context, e adsync.Exemption) error 
 }
 
 func (s *FileStore) DeleteExemption(ctx context.Context, orgID string, contactID int64) error {
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		if _, ok := s.d.Exemptions[orgID][contactID]; !ok {
 			return fmt.Errorf("exemption of contact %d in %q: %w", contactID, orgID, adsync.ErrNotFound)
 		}
@@ -420,7 +438,7 @@ func (s *FileStore) DeleteExemption(ctx context.Context, orgID string, contactID
 }
 
 func (s *FileStore) DeleteResolution(ctx context.Context, orgID, userID string) error {
-	return s.update(func() error {
+	return s.update(ctx, func() error {
 		if _, ok := s.d.Resolutions[orgID][userID]; !ok {
 			return fmt.Errorf("resolution of user %q in %q: %w", userID, orgID, adsync.ErrNotFound)
 		}
@@ -441,7 +459,7 @@ func (s *FileStore) ClaimNotice(ctx context.Context, orgID, key, state string, n
 	}
 	var prev string
 	send := false
-	err := s.update(func() error {
+	err := s.update(ctx, func() error {
 		k := orgID + "/" + key // organization ids never contain '/'
 		old := s.d.Notices[k]
 		prev = old.State

@@ -2,8 +2,10 @@ package historytest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/internal/conform"
 )
 
 // A test is one rule of the HistoryStore contract. Explanation is logged when
@@ -107,6 +110,12 @@ var tests = []test{
 	{"concurrent writers lose nothing",
 		"every method is safe for concurrent use and each call is atomic: runs started at once get distinct ids, and links put at once from several goroutines are all kept",
 		testConcurrent},
+	{"text round-trips byte for byte",
+		"text is valid UTF-8 without NUL (the Syncer cleans the directory's values); every character of it, and long values, come back byte for byte in links (user ids, written values), runs (error, cursor, warnings, skip labels, failures, held contacts), conflicts and resolutions",
+		testText},
+	{"a cancelled context is an error and changes nothing",
+		"every method called with a cancelled context returns an error wrapping ctx.Err() and changes nothing: no run started, finished or interrupted, no link, conflict or resolution written or removed, no lock taken",
+		testCancelled},
 	{"5,000 links in batches of 500, 25,000 in one call",
 		"an organization's links are saved by the Syncer in batches of at most 500, but PutLinks takes any number (a store may switch to a bulk path for large calls); all of them come back from Links, and a second large call replaces them",
 		testManyLinks},
@@ -264,11 +273,14 @@ func requireAllSet(t *testing.T, rec any, except ...string) {
 	}
 }
 
+const utcRule = "times are returned in UTC (adsync.HistoryStore): Run.Started and Ended, Link.LinkedAt and SyncedAt, Conflict.FirstSeen and LastSeen, Resolution.CreatedAt"
+
+// requireUTC stops the test at a time not in UTC.
 func requireUTC(t *testing.T, what string, ts ...time.Time) {
 	t.Helper()
-	for _, x := range ts {
-		if !x.IsZero() {
-			require.Equal(t, time.UTC, x.Location(), "%s: times come back in UTC", what)
+	for i, x := range ts {
+		if !x.IsZero() && x.Location() != time.UTC {
+			conform.Fatal(t, utcRule, "%s: time %d of %d is in %v, not UTC", what, i+1, len(ts), x.Location())
 		}
 	}
 }
@@ -651,13 +663,31 @@ func finishErr(ctx context.Context, s adsync.HistoryStore, r adsync.Run) error {
 }
 
 // ManyLinks returns n links of org with distinct user ids and the values a
-// sync typically writes; the conformance tests and benchmarks use it.
+// sync typically writes; the conformance tests and benchmarks use it. The
+// user ids are random version 4 GUIDs, as AD and Graph give them, the same
+// for every call: the links of a smaller n are the first of a larger one.
 func ManyLinks(org string, n int) []adsync.Link {
+	rnd := rand.New(rand.NewPCG(1, 0x61647379))
 	out := make([]adsync.Link, n)
+	seen := make(map[string]bool, n)
 	for i := range out {
-		out[i] = link(org, fmt.Sprintf("%08x-0000-4000-8000-%012d", i, i), int64(30_000_000+i))
+		id := guid(rnd)
+		for seen[id] {
+			id = guid(rnd)
+		}
+		seen[id] = true
+		out[i] = link(org, id, int64(30_000_000+i))
 	}
 	return out
+}
+
+// guid returns a random version 4 GUID in its usual text form.
+func guid(rnd *rand.Rand) string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rnd.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rnd.Uint64())
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 func testManyLinks(t *testing.T, s adsync.HistoryStore) {

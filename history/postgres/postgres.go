@@ -19,6 +19,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/history/internal/migrate"
+	"github.com/psasync/adsync/history/internal/record"
 )
 
 //go:embed migrations/*.sql
@@ -303,7 +304,31 @@ func (s *Store) wrap(what string, err error) error {
 	if unavailable(err) {
 		err = fmt.Errorf("%w: %w", adsync.ErrUnavailable, err)
 	}
+	if tooLongKey(err) {
+		// A user or organization id longer than an index entry may be
+		// (about 2.7 KB): no retry will fit it.
+		return fmt.Errorf("history/postgres: %s: an organization or user id is longer than PostgreSQL can index (2,704 bytes at most): %w: %w", what, record.ErrInvalid, err)
+	}
+	if badText(err) {
+		// The contract's text is valid UTF-8 without NUL: the caller
+		// broke it, and retrying will not help.
+		return fmt.Errorf("history/postgres: %s: a text is not valid UTF-8 without NUL: %w: %w", what, record.ErrInvalid, err)
+	}
 	return fmt.Errorf("history/postgres: %s: %w", what, err)
+}
+
+// badText reports PostgreSQL refusing a text: invalid UTF-8 or a NUL
+// (22021), or a NUL escaped in JSON (22P05).
+func badText(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05")
+}
+
+// tooLongKey reports an index entry over PostgreSQL's limit (54000,
+// program_limit_exceeded): a key column longer than about 2.7 KB.
+func tooLongKey(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "54000"
 }
 
 // unavailable reports an error of the server or the connection, not of the
@@ -332,8 +357,14 @@ func unavailable(err error) bool {
 // connection breaks, the lock is gone with its session: Held then returns
 // ErrLockLost, and the Syncer stops writing before its next batch.
 func (s *Store) TryLock(ctx context.Context, orgID string) (adsync.Lock, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("history/postgres: lock organization %q: %w", orgID, err)
+	}
 	conn, err := pgx.ConnectConfig(ctx, s.lockCC)
 	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil { // the caller gave up: say so, as every method does
+			return nil, fmt.Errorf("history/postgres: lock organization %q: %w (connecting)", orgID, ctxErr)
+		}
 		return nil, fmt.Errorf("history/postgres: lock organization %q: %w", orgID, connectError(s.where, s.lockCC.Password, err))
 	}
 	var ok bool
@@ -374,9 +405,13 @@ func (l *pgLock) Held(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// pg_locks shows a bigint key as its two unsigned 32-bit halves
+	// (classid, objid) with objsubid 1; objsubid 2 is the two-integer form
+	// of pg_advisory_lock, another lock with the same bits.
 	var held bool
 	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
-		AND granted AND ((classid::bigint << 32) | objid::bigint) = $1)`, l.key).Scan(&held)
+		AND granted AND objsubid = 1 AND classid = $1::bigint::oid AND objid = $2::bigint::oid)`,
+		int64(uint64(l.key)>>32), int64(uint32(l.key))).Scan(&held)
 	switch {
 	case err != nil:
 		return fmt.Errorf("history/postgres: organization %q: %w: its lock connection failed: %w", l.orgID, adsync.ErrLockLost, err)

@@ -10,7 +10,14 @@
 // Open refuses, leaving it untouched, a file that is not an adsync history
 // database and one whose schema is newer than this package's.
 //
-// Times are kept to the microsecond, in UTC.
+// Times are kept to the microsecond, in UTC. The file, its WAL and shared
+// memory files and the lock files are its owner's only (0600, 0700 for the
+// lock directory): the history holds names and emails.
+//
+// Links are saved by appending to a log table, whatever their user ids,
+// and folded into the links table in key order when a run finishes
+// (FinishRun) or the log grows large: random user ids (GUIDs) would
+// otherwise rewrite a page of the links table per link on every save.
 //
 // Processes: the file may be shared by several processes on one machine
 // (not over a network file system). The per-organization lock (TryLock)

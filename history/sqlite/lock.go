@@ -32,6 +32,9 @@ func (s *Store) TryLock(ctx context.Context, orgID string) (adsync.Lock, error) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("history/sqlite: lock organization %q: %w", orgID, err)
 	}
+	if err := restrictMode(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("history/sqlite: lock organization %q: %w", orgID, err)
+	}
 	sum := sha256.Sum256([]byte(orgID))
 	release, check, ok, err := lockFile(filepath.Join(dir, hex.EncodeToString(sum[:12])+".lock"), orgID)
 	if err != nil {

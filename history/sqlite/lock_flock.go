@@ -21,6 +21,13 @@ func lockFile(name, orgID string) (release func(), check func() error, ok bool, 
 	if err != nil {
 		return nil, nil, false, err
 	}
+	// A lock file an older version made readable by all is closed up.
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, nil, false, err
+		}
+	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {

@@ -70,6 +70,10 @@ type Store struct {
 	w, r *sql.DB
 	log  *slog.Logger
 
+	foldAt int // see foldAt; tests lower it
+
+	putStmt, delStmt *sql.Stmt // appending linksPerInsert rows to the link log
+
 	mu    sync.Mutex
 	locks map[string]func() // held organization locks: their release
 }
@@ -106,6 +110,9 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if err := checkHeader(abs); err != nil {
 		return nil, err
 	}
+	if err := ownerOnly(abs); err != nil {
+		return nil, err
+	}
 	busy := opts.BusyTimeout
 	if busy == 0 {
 		busy = DefaultBusyTimeout
@@ -123,7 +130,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1) // SQLite has one writer; queue here, not on SQLITE_BUSY
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: abs, w: w, log: log, locks: map[string]func(){}}
+	s := &Store{path: abs, w: w, log: log, foldAt: foldAt, locks: map[string]func(){}}
 	// Two processes opening a new file at once: switching it to WAL takes
 	// an exclusive lock that SQLite does not wait for, so the loser tries
 	// again, within the busy timeout.
@@ -142,6 +149,10 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 			return nil, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+	if err := s.prepareLog(ctx); err != nil {
+		w.Close()
+		return nil, err
 	}
 	r, err := sql.Open("sqlite", uri+"&_query_only=1")
 	if err != nil {
@@ -175,6 +186,38 @@ func checkHeader(path string) error {
 	if !bytes.Equal(head[:n], sqliteMagic) {
 		return fmt.Errorf("history/sqlite: %s is not an adsync history database (not a SQLite file); give the path of a new or existing history file: %w",
 			path, adsync.ErrInvalidConfig)
+	}
+	return nil
+}
+
+// ownerOnly creates the database file, or closes up an existing one (and
+// the WAL and shared memory files beside it), so that only its owner can
+// read it: it holds names and emails. SQLite creates the WAL and shared
+// memory files with the database file's mode. The modes are set with
+// chmod, so the umask does not matter.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("history/sqlite: %s: %w", path, err)
+	}
+	f.Close()
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		if err := restrictMode(name, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("history/sqlite: %w", err)
+		}
+	}
+	return nil
+}
+
+// restrictMode removes from the file name the permission bits mode does
+// not have.
+func restrictMode(name string, mode os.FileMode) error {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); perm&^mode != 0 {
+		return os.Chmod(name, perm&mode)
 	}
 	return nil
 }
@@ -264,6 +307,11 @@ func (s *Store) Close() error {
 		delete(s.locks, org)
 	}
 	s.mu.Unlock()
+	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -107,7 +106,11 @@ func (s *Store) FinishRun(ctx context.Context, r adsync.Run) error {
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM runs WHERE org_id=? AND id NOT IN
 			(SELECT id FROM runs WHERE org_id=? ORDER BY id DESC LIMIT ?)`, r.OrgID, r.OrgID, adsync.KeepRuns)
-		return s.wrap(what, err)
+		if err != nil {
+			return s.wrap(what, err)
+		}
+		// The run's links go from the log into links (see links.go).
+		return s.foldAll(ctx, tx, what, r.OrgID)
 	})
 }
 
@@ -208,151 +211,6 @@ func (s *Store) InterruptRuns(ctx context.Context, now time.Time) (int, error) {
 		return 0, err
 	}
 	return n, nil
-}
-
-// Links returns the organization's links.
-func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) {
-	what := fmt.Sprintf("links of organization %q", orgID)
-	var count int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM links WHERE org_id=?`, orgID).Scan(&count); err != nil {
-		return nil, s.wrap(what, err)
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at,
-		missing_since, anchor FROM links WHERE org_id=?`, orgID)
-	if err != nil {
-		return nil, s.wrap(what, err)
-	}
-	defer rows.Close()
-	out := make([]adsync.Link, 0, count)
-	for rows.Next() {
-		l := adsync.Link{OrgID: orgID}
-		var (
-			written                     sql.RawBytes
-			linkedAt, syncedAt, missing sql.NullInt64
-		)
-		if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt, &missing, &l.Anchor); err != nil {
-			return nil, s.wrap(what, err)
-		}
-		if l.Written, err = record.DecodeWritten(written); err != nil {
-			return nil, s.wrap(what+", user "+l.UserID, err)
-		}
-		l.LinkedAt, l.SyncedAt, l.MissingSince = fromMicros(linkedAt), fromMicros(syncedAt), fromMicros(missing)
-		out = append(out, l)
-	}
-	return out, s.wrap(what, rows.Err())
-}
-
-// PutLinks inserts or replaces links, in one transaction with one prepared
-// statement. A link of another organization, or without a user id, is
-// refused and nothing is written.
-func (s *Store) PutLinks(ctx context.Context, orgID string, links []adsync.Link) error {
-	if err := record.CheckOrg("put links", orgID); err != nil {
-		return err
-	}
-	if len(links) == 0 {
-		return nil
-	}
-	what := fmt.Sprintf("put %d links of organization %q", len(links), orgID)
-	return s.inTx(ctx, what, func(tx *sql.Tx) error { return s.putLinks(ctx, tx, what, orgID, links) })
-}
-
-// putLinks inserts or replaces links within tx, with one prepared
-// statement per chunk size.
-func (s *Store) putLinks(ctx context.Context, tx *sql.Tx, what, orgID string, links []adsync.Link) error {
-	written := make([][]byte, len(links))
-	for i, l := range links {
-		if err := record.CheckMember("put links", orgID, l.OrgID, l.UserID); err != nil {
-			return err
-		}
-		var err error
-		if written[i], err = record.EncodeWritten(l.Written); err != nil {
-			return fmt.Errorf("%w (user %s of organization %q)", err, l.UserID, orgID)
-		}
-	}
-	var (
-		stmt     *sql.Stmt
-		stmtRows int
-		args     = make([]any, 0, linksPerInsert*linkColumns)
-	)
-	defer func() {
-		if stmt != nil {
-			stmt.Close()
-		}
-	}()
-	for lo := 0; lo < len(links); lo += linksPerInsert {
-		chunk := links[lo:min(lo+linksPerInsert, len(links))]
-		if len(chunk) != stmtRows { // the first chunk, and a short last one
-			if stmt != nil {
-				stmt.Close()
-			}
-			var err error
-			if stmt, err = tx.PrepareContext(ctx, insertLinks(len(chunk))); err != nil {
-				return s.wrap(what, err)
-			}
-			stmtRows = len(chunk)
-		}
-		args = args[:0]
-		for i, l := range chunk {
-			args = append(args, orgID, l.UserID, l.ContactID, l.Created, l.Pending, l.Active, l.After,
-				nullText(written[lo+i]), micros(l.LinkedAt), micros(l.SyncedAt), micros(l.MissingSince), l.Anchor)
-		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return s.wrap(what, err)
-		}
-	}
-	return nil
-}
-
-// Links are inserted linksPerInsert rows per statement: far fewer calls
-// through database/sql than one row each, within SQLite's 32,766 bound
-// parameters.
-const (
-	linksPerInsert = 100
-	linkColumns    = 12
-)
-
-// insertLinks is the statement inserting or replacing n links. A user
-// given twice in one statement keeps the last row.
-func insertLinks(n int) string {
-	var b strings.Builder
-	b.WriteString(`INSERT OR REPLACE INTO links (org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at,
-		missing_since, anchor) VALUES `)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
-	}
-	return b.String()
-}
-
-// nullText stores JSON as TEXT, NULL when there is none.
-func nullText(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return string(b)
-}
-
-// DeleteLinks removes the users' links; missing ones are ignored.
-func (s *Store) DeleteLinks(ctx context.Context, orgID string, userIDs []string) error {
-	if len(userIDs) == 0 {
-		return nil
-	}
-	what := fmt.Sprintf("delete %d links of organization %q", len(userIDs), orgID)
-	return s.inTx(ctx, what, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `DELETE FROM links WHERE org_id=? AND user_id=?`)
-		if err != nil {
-			return s.wrap(what, err)
-		}
-		defer stmt.Close()
-		for _, u := range userIDs {
-			if _, err := stmt.ExecContext(ctx, orgID, u); err != nil {
-				return s.wrap(what, err)
-			}
-		}
-		return nil
-	})
 }
 
 // Conflicts returns the organization's open conflicts.

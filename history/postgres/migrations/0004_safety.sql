@@ -1,5 +1,4 @@
--- adsync history, schema version 2: the safety features (issue 17).
--- The lead renumbers this file at merge if other migrations come first.
+-- adsync history, schema version 4: the safety features (issue 17).
 
 -- When a full read first missed the link's user (R-DEACT-7), NULL while in
 -- scope.
