@@ -274,3 +274,13 @@ func TestCancelStopsStartingWrites(t *testing.T) {
 	assert.Equal(t, 400-made, run.Counts.Created, "the next run goes on: creates never sent were not left journaled")
 	assert.Len(t, e.contacts(), 400, "no duplicate")
 }
+
+func TestHugeUserIDIgnored(t *testing.T) {
+	e := newEnv(t)
+	e.src.Put(user(strings.Repeat("x", adsync.MaxUserIDLen+1), "Ann", "Lee", "ann@x.example"), user("u2", "Bob", "Ray", "bob@x.example"))
+	run := e.mustSync()
+	assert.Equal(t, 1, run.Counts.Created, "R-LINK-1 a user whose id no store can key is ignored")
+	require.NotEmpty(t, run.Warnings)
+	assert.Contains(t, run.Warnings[0].Message, "user id of 1025 bytes")
+	assert.Less(t, len(run.Warnings[0].Message), 300, "the warning does not repeat the id whole")
+}

@@ -211,6 +211,13 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, d *dirRead, full bo
 				d.warn(Warning{Rule: "R-LINK-1", Message: "the directory returned a user without an id (" + u.Label() + "): ignored"})
 				continue
 			}
+			if len(u.ID) > MaxUserIDLen {
+				// No directory has such ids (a GUID is 36 bytes), and a
+				// history store must be able to key a link by it.
+				d.warn(Warning{Rule: "R-LINK-1", Message: fmt.Sprintf("the directory returned a user id of %d bytes, more than %d (%s): ignored",
+					len(u.ID), MaxUserIDLen, cutText(u.ID, 64))})
+				continue
+			}
 			if !u.Enabled && !cfg.IncludeDisabled {
 				d.disabled[u.ID] = true // out of scope (R-SCOPE-8)
 				continue

@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// MaxUserIDLen bounds a user's directory id: a user with a longer one is
+// ignored with a warning (R-LINK-1). LDAP objectGUIDs and Graph ids are 36
+// bytes; every history store can key a link by an id this long.
+const MaxUserIDLen = 1024
+
 // User is one directory user as a DirectorySource delivers it: an immutable
 // id, whether the account is enabled, and the directory values already mapped
 // onto Autotask's contact fields.
