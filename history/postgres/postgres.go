@@ -51,6 +51,11 @@ type Options struct {
 	// ConnectTimeout bounds each connection attempt (default: the DSN's
 	// connect_timeout, else DefaultConnectTimeout).
 	ConnectTimeout time.Duration
+	// Password, when set, is the password to sign in with, instead of one
+	// written in the DSN: the DSN can then be shown or kept in a file, and
+	// the password come from a secret store (an environment variable, a
+	// file). Redacted wherever the Options are printed.
+	Password adsync.Secret
 	// Logger receives migrations and lock events; nil discards them.
 	Logger *slog.Logger
 }
@@ -60,9 +65,9 @@ func (o *Options) Validate() error {
 	switch {
 	case o == nil:
 	case o.MaxConns < 0:
-		return &adsync.ConfigError{Field: "postgres.maxConns", Problem: "must not be negative"}
+		return &adsync.ConfigError{Field: "MaxConns", Problem: "must not be negative"}
 	case o.ConnectTimeout < 0:
-		return &adsync.ConfigError{Field: "postgres.connectTimeout", Problem: "must not be negative"}
+		return &adsync.ConfigError{Field: "ConnectTimeout", Problem: "must not be negative"}
 	}
 	return nil
 }
@@ -118,10 +123,13 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 	if err != nil {
 		// pgx redacts the password in its parse errors; redact again in
 		// case a form it does not know slips through.
-		return nil, &adsync.ConfigError{Field: "postgres.dsn",
+		return nil, &adsync.ConfigError{Field: "dsn",
 			Problem: redact(err.Error(), dsn) + " (want postgres://user:password@host:port/database?sslmode=...)"}
 	}
 	cc := cfg.ConnConfig
+	if !opts.Password.IsZero() {
+		cc.Password = opts.Password.Reveal()
+	}
 	password := cc.Password
 	where := fmt.Sprintf("%s@%s:%d/%s", cc.User, cc.Host, cc.Port, cc.Database)
 	// Options win; then what the DSN says (pool_max_conns,

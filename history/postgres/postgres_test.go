@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/history/historytest"
 	"github.com/psasync/adsync/history/postgres"
 	"github.com/psasync/adsync/history/postgres/pgtest"
+	"github.com/psasync/adsync/internal/leaktest"
 )
 
 var (
@@ -66,10 +68,10 @@ func TestOpenErrorsRedactPassword(t *testing.T) {
 		}, adsync.ErrUnavailable, []string{"adsync@127.0.0.1:1/adsync", "check the host and port"}},
 		{"malformed DSN", func(*testing.T) string {
 			return "postgres://adsync:" + secret + "@127.0.0.1:notaport/adsync"
-		}, adsync.ErrInvalidConfig, []string{"postgres.dsn"}},
+		}, adsync.ErrInvalidConfig, []string{"dsn: "}},
 		{"malformed key=value DSN", func(*testing.T) string {
 			return "host=127.0.0.1 password=" + secret + " sslmode=bogus"
-		}, adsync.ErrInvalidConfig, []string{"postgres.dsn"}},
+		}, adsync.ErrInvalidConfig, []string{"dsn: "}},
 		{"wrong password", func(t *testing.T) string {
 			u, _ := url.Parse(baseDSN(t))
 			u.User = url.UserPassword(u.User.Username(), secret)
@@ -277,4 +279,21 @@ func BenchmarkChangeLogSize(b *testing.B) {
 		b.ReportMetric(float64(linkBytes)/1e6, "MB-of-links")
 		b.ReportMetric(float64(bytes)/historytest.BenchLinks, "B/entry")
 	}
+}
+
+// The password given apart from the DSN signs in, and shows nowhere.
+func TestPasswordOption(t *testing.T) {
+	dsn := freshSchema(t)
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	pw, _ := u.User.Password()
+	u.User = url.User(u.User.Username()) // the DSN without its password
+	opts := &postgres.Options{Password: adsync.NewSecret(pw)}
+	s, err := postgres.Open(t.Context(), u.String(), opts)
+	require.NoError(t, err, "the password of Options signs in")
+	defer s.Close()
+	_, err = s.Runs(t.Context(), "org", 0)
+	require.NoError(t, err)
+	assert.Empty(t, leaktest.Find(opts, pw), "Options print without the password")
+	assert.Empty(t, leaktest.Find(s, pw), "the Store prints without the password")
 }

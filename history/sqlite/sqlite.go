@@ -57,7 +57,7 @@ type Options struct {
 // Validate reports a bad option as an *adsync.ConfigError.
 func (o *Options) Validate() error {
 	if o != nil && o.BusyTimeout < 0 {
-		return &adsync.ConfigError{Field: "sqlite.busyTimeout", Problem: "must not be negative"}
+		return &adsync.ConfigError{Field: "BusyTimeout", Problem: "must not be negative"}
 	}
 	return nil
 }
@@ -101,7 +101,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
-		return nil, &adsync.ConfigError{Field: "sqlite.path", Problem: fmt.Sprintf("%q: want the path of a database file", path)}
+		return nil, &adsync.ConfigError{Field: "path", Problem: fmt.Sprintf("%q: want the path of a database file", path)}
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

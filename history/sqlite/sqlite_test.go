@@ -150,9 +150,9 @@ func TestOpenBadOptions(t *testing.T) {
 		opts       *sqlite.Options
 		field      string
 	}{
-		{"empty path", "", nil, "sqlite.path"},
-		{"in-memory database", ":memory:", nil, "sqlite.path"},
-		{"negative busy timeout", filepath.Join(t.TempDir(), "h.db"), &sqlite.Options{BusyTimeout: -time.Second}, "sqlite.busyTimeout"},
+		{"empty path", "", nil, "path"},
+		{"in-memory database", ":memory:", nil, "path"},
+		{"negative busy timeout", filepath.Join(t.TempDir(), "h.db"), &sqlite.Options{BusyTimeout: -time.Second}, "BusyTimeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := sqlite.Open(t.Context(), tc.path, tc.opts)
