@@ -128,7 +128,8 @@ func New(opts Options) (*Console, error) {
 }
 
 func parsePages() (map[string]*template.Template, error) {
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	// Files named _*.html hold templates shared by pages (the change log).
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: templates: %w", err)
 	}
@@ -139,7 +140,7 @@ func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
@@ -165,6 +166,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET "+p+"/org/{org}", c.authed(c.orgPage))
 	m.HandleFunc("GET "+p+"/org/{org}/state", c.authed(c.orgState))
 	m.HandleFunc("GET "+p+"/org/{org}/run/{run}", c.authed(c.runPage))
+	m.HandleFunc("GET "+p+"/org/{org}/changes", c.authed(c.changesPage))
 	m.HandleFunc("GET "+p+"/org/{org}/conflicts", c.authed(c.conflictsPage))
 	m.HandleFunc("GET "+p+"/org/{org}/plan/{plan}", c.authed(c.planPage))
 	m.HandleFunc("GET "+p+"/org/{org}/plan/{plan}/text", c.authed(c.planText))

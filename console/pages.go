@@ -208,6 +208,7 @@ type runBody struct {
 	Run     *runView
 	Prefix  string
 	Approve bool
+	Log     changeLog
 }
 
 func (c *Console) runPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -218,6 +219,11 @@ func (c *Console) runPage(w http.ResponseWriter, r *http.Request, s *session) {
 	id, err := strconv.ParseInt(r.PathValue("run"), 10, 64)
 	if err != nil {
 		c.messageBack(w, r, s, http.StatusNotFound, "Not found", "There is no run "+strconv.Quote(r.PathValue("run"))+".", c.orgURL(o.Config.ID), o.Config.Name)
+		return
+	}
+	lq, bad := parseLogQuery(r.URL.Query())
+	if bad != "" {
+		c.messageBack(w, r, s, http.StatusBadRequest, "Bad request", bad, c.orgURL(o.Config.ID), o.Config.Name)
 		return
 	}
 	run, err := c.opts.Syncer.History().Run(r.Context(), o.Config.ID, id)
@@ -235,6 +241,11 @@ func (c *Console) runPage(w http.ResponseWriter, r *http.Request, s *session) {
 	c.mu.Unlock()
 	b := runBody{Org: o.Config, Run: &runView{Run: run, By: by}, Prefix: c.opts.Prefix,
 		Approve: run.Status == adsync.StatusHeld && len(run.Held) > 0 && o.Config.Enabled}
+	path := c.orgURL(o.Config.ID) + "/run/" + strconv.FormatInt(id, 10)
+	if b.Log, err = c.loadChangeLog(r.Context(), o.Config.ID, adsync.ChangeFilter{RunID: id}, lq, path, nil); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
 	c.render(w, r, s, http.StatusOK, "run", "Run "+strconv.FormatInt(id, 10)+" of "+o.Config.Name, b)
 }
 
