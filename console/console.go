@@ -45,10 +45,9 @@ type Console struct {
 	oidc     *oidcClient
 
 	mu       sync.Mutex
-	jobs     map[string]*job             // organization id → its action in progress or last done
-	actors   map[string]map[int64]string // organization id → run id → who started it from this console
-	plans    map[string]*storedPlan      // plan id → a previewed plan
-	progress map[string]adsync.Progress  // organization id → latest progress
+	jobs     map[string]*job            // organization id → its action in progress or last done
+	plans    map[string]*storedPlan     // plan id → a previewed plan or a planned undo
+	progress map[string]adsync.Progress // organization id → latest progress
 	wg       sync.WaitGroup
 }
 
@@ -63,13 +62,15 @@ type job struct {
 	err     error
 }
 
-// storedPlan is a previewed plan kept so that it can be applied as shown.
+// storedPlan is a previewed plan, or a planned undo, kept so that it can
+// be applied as shown.
 type storedPlan struct {
 	id      string
 	orgID   string
 	plan    *adsync.Plan
 	by      string
 	created time.Time
+	undoOf  int64 // the run an undo plan undoes; 0 for a preview
 }
 
 // maxPlans bounds the previewed plans kept in memory, one per
@@ -106,7 +107,7 @@ func New(opts Options) (*Console, error) {
 		opts.BaseContext = context.Background()
 	}
 	c := &Console{opts: opts, log: opts.Logger, now: opts.Now,
-		jobs: map[string]*job{}, actors: map[string]map[int64]string{}, plans: map[string]*storedPlan{},
+		jobs: map[string]*job{}, plans: map[string]*storedPlan{},
 		progress: map[string]adsync.Progress{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -174,6 +175,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST "+p+"/org/{org}/plan/{plan}/apply", c.authed(c.applyPlan))
 	m.HandleFunc("POST "+p+"/org/{org}/sync", c.authed(c.syncNow))
 	m.HandleFunc("POST "+p+"/org/{org}/approve", c.authed(c.approve))
+	m.HandleFunc("POST "+p+"/org/{org}/run/{run}/undo", c.authed(c.undo))
 	m.HandleFunc("POST "+p+"/org/{org}/resolve", c.authed(c.resolve))
 	m.HandleFunc("POST "+p+"/org/{org}/unresolve", c.authed(c.unresolve))
 	if p != "" {
@@ -361,7 +363,7 @@ func refusal(err error) (int, string) {
 	case errors.Is(err, adsync.ErrRunInProgress):
 		return http.StatusConflict, "A run of this organization is in progress: wait for it to finish, then try again. (" + err.Error() + ")"
 	case errors.Is(err, adsync.ErrStalePlan):
-		return http.StatusConflict, "This plan is stale: another run was recorded after it was made, and may have made its changes. Preview again. (" + err.Error() + ")"
+		return http.StatusConflict, "This plan is stale: another run was recorded after it was made, and may have made its changes. Preview again (or plan the undo again). (" + err.Error() + ")"
 	case errors.Is(err, adsync.ErrOrgDisabled):
 		return http.StatusConflict, "The organization is disabled: it is never synced. Enable it in the configuration first. (" + err.Error() + ")"
 	case errors.Is(err, adsync.ErrNothingHeld):
