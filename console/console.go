@@ -221,6 +221,31 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.handler.ServeHTTP(w, r)
 }
 
+// RequireSignIn serves h, a handler a host mounts beside the console (its
+// /metrics, for example), only to a request of a signed-in console session;
+// any other request is answered 401 with a plain-text hint to sign in. It
+// makes no session: a scraper polling it fills no session store. Under
+// Auth.NoAuth every request is served.
+func (c *Console) RequireSignIn(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !c.opts.Auth.NoAuth {
+			var s *session
+			if ck, err := r.Cookie(cookieName); err == nil {
+				s = c.sessions.get(ck.Value)
+			}
+			if s == nil || s.user == "" {
+				w.Header().Set("Cache-Control", "no-store")
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Header().Set("X-Content-Type-Options", "nosniff")
+				w.WriteHeader(http.StatusUnauthorized)
+				fmt.Fprintf(w, "%s needs a signed-in session of the adsync console: sign in at %s/login first.\n", r.URL.Path, c.opts.Prefix)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // Progress records a run's progress for the organization page. Pass it as
 // the Syncer's Options.Progress (or call it from one) to show live progress.
 func (c *Console) Progress(p adsync.Progress) {
