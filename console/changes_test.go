@@ -95,6 +95,10 @@ func TestRunChangeLog(t *testing.T) {
 		assert.Contains(t, body, `href="/org/northwind/run/`+strconv.FormatInt(ids[len(ids)-1], 10)+`"`)
 		assert.Contains(t, body, `href="`+runURL+`"`)
 
+		_, body = c.get(m[1] + "&kind=update")
+		assert.Contains(t, text(body), "Changes 1–1 of 1 (update).", "the kind filter on a contact's changes")
+		assert.Contains(t, body, `<input type="hidden" name="contact" value="`+m[2]+`">`, "the kind filter keeps the contact")
+
 		mu := regexp.MustCompile(`href="(/org/northwind/changes\?user=[^"]+)"`).FindStringSubmatch(body)
 		require.NotNil(t, mu, "the user links to their changes")
 		_, body = c.get(mu[1])
