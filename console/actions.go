@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -46,15 +47,10 @@ func (c *Console) start(w http.ResponseWriter, r *http.Request, s *session, o ad
 
 	go func() {
 		defer c.wg.Done()
-		run, err := do(c.opts.BaseContext)
+		// The run records who started it (Run.By), in the history.
+		run, err := do(adsync.WithActor(c.opts.BaseContext, j.actor))
 		c.mu.Lock()
 		j.run, j.err = run, err
-		if run.ID != 0 {
-			if c.actors[id] == nil {
-				c.actors[id] = map[int64]string{}
-			}
-			c.actors[id][run.ID] = j.actor
-		}
 		close(j.done)
 		c.mu.Unlock()
 		if err != nil {
@@ -134,10 +130,16 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	sp := &storedPlan{id: randomToken()[:16], orgID: o.Config.ID, plan: p, by: s.user, created: c.now()}
+	c.keepPlan(sp)
+	http.Redirect(w, r, c.orgURL(o.Config.ID)+"/plan/"+sp.id, http.StatusSeeOther)
+}
+
+// keepPlan keeps a plan to be shown and applied: one per organization, a
+// plan of a large directory being large, and only the newest can be
+// applied anyway (an older one is stale as soon as a run is recorded).
+func (c *Console) keepPlan(sp *storedPlan) {
 	c.mu.Lock()
-	// One preview per organization: a plan of a large directory is large,
-	// and only the newest can be applied anyway (an older one is stale as
-	// soon as a run is recorded).
+	defer c.mu.Unlock()
 	for id, q := range c.plans {
 		if q.orgID == sp.orgID {
 			delete(c.plans, id)
@@ -153,7 +155,40 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		delete(c.plans, oldest.id)
 	}
-	c.mu.Unlock()
+}
+
+// undo plans the undo of a finished run and shows it, like a preview, to
+// be applied as shown.
+func (c *Console) undo(w http.ResponseWriter, r *http.Request, s *session) {
+	o, ok := c.org(w, r, s)
+	if !ok {
+		return
+	}
+	back := c.orgURL(o.Config.ID)
+	runID, err := strconv.ParseInt(r.PathValue("run"), 10, 64)
+	if err != nil || runID <= 0 {
+		c.messageBack(w, r, s, http.StatusNotFound, "Not found", "There is no run "+strconv.Quote(r.PathValue("run"))+".", back, o.Config.Name)
+		return
+	}
+	back += "/run/" + strconv.FormatInt(runID, 10)
+	c.log.Info("console: action", "user", s.user, "action", "plan undo", "org", o.Config.ID, "run", runID)
+	p, err := c.opts.Syncer.PlanUndo(adsync.WithActor(r.Context(), s.user), o, runID)
+	if err != nil {
+		status, msg := refusal(err)
+		switch {
+		case errors.Is(err, adsync.ErrNotFound):
+			msg = fmt.Sprintf("Run %d is no longer kept: the history keeps the newest %d runs of each organization, and only a kept run's changes can be undone. (%s)",
+				runID, adsync.KeepRuns, err)
+		case errors.Is(err, adsync.ErrRunInProgress):
+			msg = "A run of this organization is in progress, or run " + strconv.FormatInt(runID, 10) +
+				" has not finished: wait for it to finish, then undo again. (" + err.Error() + ")"
+		}
+		c.log.Warn("console: undo refused", "user", s.user, "org", o.Config.ID, "run", runID, "error", err)
+		c.messageBack(w, r, s, status, "Undo refused", msg, back, "run "+strconv.FormatInt(runID, 10))
+		return
+	}
+	sp := &storedPlan{id: randomToken()[:16], orgID: o.Config.ID, plan: p, by: s.user, created: c.now(), undoOf: runID}
+	c.keepPlan(sp)
 	http.Redirect(w, r, c.orgURL(o.Config.ID)+"/plan/"+sp.id, http.StatusSeeOther)
 }
 
@@ -165,7 +200,11 @@ func (c *Console) applyPlan(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	syncer := c.opts.Syncer
-	c.start(w, r, s, o, "Apply the previewed plan", func(ctx context.Context) (adsync.Run, error) {
+	kind := "Apply the previewed plan"
+	if sp.undoOf != 0 {
+		kind = "Undo of run " + strconv.FormatInt(sp.undoOf, 10)
+	}
+	c.start(w, r, s, o, kind, func(ctx context.Context) (adsync.Run, error) {
 		return syncer.Apply(ctx, o, sp.plan)
 	})
 }
@@ -177,7 +216,7 @@ func (c *Console) resolve(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	back := c.orgURL(o.Config.ID) + "/conflicts"
 	f := r.PostForm
-	res := adsync.Resolution{UserID: f.Get("user"), Action: adsync.ResolutionAction(f.Get("action")), By: s.user}
+	res := adsync.Resolution{UserID: f.Get("user"), Action: adsync.ResolutionAction(f.Get("action"))}
 	if res.Action == adsync.ResolveLink {
 		v := strings.TrimSpace(f.Get("contact"))
 		id, err := strconv.ParseInt(v, 10, 64)
@@ -189,7 +228,8 @@ func (c *Console) resolve(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		res.ContactID = id
 	}
-	if err := c.opts.Syncer.Resolve(r.Context(), o.Config, res); err != nil {
+	// The resolution records who made it (Resolution.By), in the history.
+	if err := c.opts.Syncer.Resolve(adsync.WithActor(r.Context(), s.user), o.Config, res); err != nil {
 		status, msg := refusal(err)
 		c.log.Warn("console: resolve refused", "user", s.user, "org", o.Config.ID, "directory_user", res.UserID, "error", err)
 		c.messageBack(w, r, s, status, "Refused", msg, back, "the conflicts")

@@ -162,6 +162,33 @@ func TestBrowser(t *testing.T) {
 	b.do(chromedp.Click(chromedp.ID("approve")), chromedp.WaitVisible(`//p[@class="flash" and contains(., "deactivated 15")]`))
 	b.shot("approved")
 
+	// The approval run's change log: its 15 deactivations, each contact
+	// linking to every change to it.
+	approval := strconv.FormatInt(lastRun(t, f, "contoso"), 10)
+	b.do(chromedp.Click(`//table[contains(@class, "runs-table")]//a[text()="`+approval+`"]`),
+		chromedp.WaitVisible(`//h1[text()="Run `+approval+` of Contoso Ltd"]`), chromedp.WaitVisible(chromedp.ID("log-count")))
+	assert.Contains(t, b.text(), "Changes 1–15 of 15.")
+	b.shot("run-change-log")
+	b.do(chromedp.SetValue(chromedp.ID("kind"), "update"), chromedp.Click(`//form[contains(@class, "log-filter")]//button`),
+		chromedp.WaitVisible(`//p[@id="log-count" and contains(., "No change of kind update")]`))
+	b.do(chromedp.SetValue(chromedp.ID("kind"), "deactivate"), chromedp.Click(`//form[contains(@class, "log-filter")]//button`),
+		chromedp.WaitVisible(`//p[@id="log-count" and contains(., "of 15 (deactivate)")]`))
+	b.do(chromedp.Click(`(//table[contains(@class, "changelog")]//a[contains(@href, "changes?contact=")])[1]`),
+		chromedp.WaitVisible(`//h1[starts-with(., "Changes to ")]`))
+	assert.Contains(t, b.text(), "Changes 1–3 of 3.", "created by the first run, held by the next, deactivated by the approval")
+	b.shot("contact-changes")
+
+	// Undo the approval: the plan, then the undo run in the runs table.
+	b.do(chromedp.Navigate(s.URL+"/org/contoso/run/"+approval), chromedp.WaitVisible(chromedp.ID("undo")),
+		chromedp.Click(chromedp.ID("undo")), chromedp.WaitVisible(`//h1[text()="Undo of run `+approval+` of Contoso Ltd"]`))
+	assert.Contains(t, b.text(), "15 to reactivate")
+	b.shot("undo-plan")
+	b.do(chromedp.Click(chromedp.ID("apply-undo")),
+		chromedp.WaitVisible(`//table[contains(@class, "runs-table")]//tr[td[text()="undo of `+approval+`"]]/td[text()="admin"]`))
+	undo := lastRun(t, f, "contoso")
+	assert.Contains(t, b.text(), "Undo of run "+approval+": run "+strconv.FormatInt(undo, 10)+" succeeded")
+	b.shot("undo-done")
+
 	// Preview an organization, a disabled one.
 	b.do(chromedp.Navigate(s.URL+"/org/fabrikam"), chromedp.WaitVisible(chromedp.ID("preview")),
 		chromedp.Click(chromedp.ID("preview")), chromedp.WaitVisible(`//h1[contains(., "Preview of Fabrikam")]`))

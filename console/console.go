@@ -45,10 +45,9 @@ type Console struct {
 	oidc     *oidcClient
 
 	mu       sync.Mutex
-	jobs     map[string]*job             // organization id → its action in progress or last done
-	actors   map[string]map[int64]string // organization id → run id → who started it from this console
-	plans    map[string]*storedPlan      // plan id → a previewed plan
-	progress map[string]adsync.Progress  // organization id → latest progress
+	jobs     map[string]*job            // organization id → its action in progress or last done
+	plans    map[string]*storedPlan     // plan id → a previewed plan or a planned undo
+	progress map[string]adsync.Progress // organization id → latest progress
 	wg       sync.WaitGroup
 }
 
@@ -63,13 +62,15 @@ type job struct {
 	err     error
 }
 
-// storedPlan is a previewed plan kept so that it can be applied as shown.
+// storedPlan is a previewed plan, or a planned undo, kept so that it can
+// be applied as shown.
 type storedPlan struct {
 	id      string
 	orgID   string
 	plan    *adsync.Plan
 	by      string
 	created time.Time
+	undoOf  int64 // the run an undo plan undoes; 0 for a preview
 }
 
 // maxPlans bounds the previewed plans kept in memory, one per
@@ -106,7 +107,7 @@ func New(opts Options) (*Console, error) {
 		opts.BaseContext = context.Background()
 	}
 	c := &Console{opts: opts, log: opts.Logger, now: opts.Now,
-		jobs: map[string]*job{}, actors: map[string]map[int64]string{}, plans: map[string]*storedPlan{},
+		jobs: map[string]*job{}, plans: map[string]*storedPlan{},
 		progress: map[string]adsync.Progress{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -128,7 +129,8 @@ func New(opts Options) (*Console, error) {
 }
 
 func parsePages() (map[string]*template.Template, error) {
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	// Files named _*.html hold templates shared by pages (the change log).
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: templates: %w", err)
 	}
@@ -139,7 +141,7 @@ func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
@@ -165,6 +167,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET "+p+"/org/{org}", c.authed(c.orgPage))
 	m.HandleFunc("GET "+p+"/org/{org}/state", c.authed(c.orgState))
 	m.HandleFunc("GET "+p+"/org/{org}/run/{run}", c.authed(c.runPage))
+	m.HandleFunc("GET "+p+"/org/{org}/changes", c.authed(c.changesPage))
 	m.HandleFunc("GET "+p+"/org/{org}/conflicts", c.authed(c.conflictsPage))
 	m.HandleFunc("GET "+p+"/org/{org}/plan/{plan}", c.authed(c.planPage))
 	m.HandleFunc("GET "+p+"/org/{org}/plan/{plan}/text", c.authed(c.planText))
@@ -172,6 +175,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST "+p+"/org/{org}/plan/{plan}/apply", c.authed(c.applyPlan))
 	m.HandleFunc("POST "+p+"/org/{org}/sync", c.authed(c.syncNow))
 	m.HandleFunc("POST "+p+"/org/{org}/approve", c.authed(c.approve))
+	m.HandleFunc("POST "+p+"/org/{org}/run/{run}/undo", c.authed(c.undo))
 	m.HandleFunc("POST "+p+"/org/{org}/resolve", c.authed(c.resolve))
 	m.HandleFunc("POST "+p+"/org/{org}/unresolve", c.authed(c.unresolve))
 	if p != "" {
@@ -215,6 +219,31 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 	c.handler.ServeHTTP(w, r)
+}
+
+// RequireSignIn serves h, a handler a host mounts beside the console (its
+// /metrics, for example), only to a request of a signed-in console session;
+// any other request is answered 401 with a plain-text hint to sign in. It
+// makes no session: a scraper polling it fills no session store. Under
+// Auth.NoAuth every request is served.
+func (c *Console) RequireSignIn(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !c.opts.Auth.NoAuth {
+			var s *session
+			if ck, err := r.Cookie(cookieName); err == nil {
+				s = c.sessions.get(ck.Value)
+			}
+			if s == nil || s.user == "" {
+				w.Header().Set("Cache-Control", "no-store")
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Header().Set("X-Content-Type-Options", "nosniff")
+				w.WriteHeader(http.StatusUnauthorized)
+				fmt.Fprintf(w, "%s needs a signed-in session of the adsync console: sign in at %s/login first.\n", r.URL.Path, c.opts.Prefix)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Progress records a run's progress for the organization page. Pass it as
@@ -359,7 +388,7 @@ func refusal(err error) (int, string) {
 	case errors.Is(err, adsync.ErrRunInProgress):
 		return http.StatusConflict, "A run of this organization is in progress: wait for it to finish, then try again. (" + err.Error() + ")"
 	case errors.Is(err, adsync.ErrStalePlan):
-		return http.StatusConflict, "This plan is stale: another run was recorded after it was made, and may have made its changes. Preview again. (" + err.Error() + ")"
+		return http.StatusConflict, "This plan is stale: another run was recorded after it was made, and may have made its changes. Preview again (or plan the undo again). (" + err.Error() + ")"
 	case errors.Is(err, adsync.ErrOrgDisabled):
 		return http.StatusConflict, "The organization is disabled: it is never synced. Enable it in the configuration first. (" + err.Error() + ")"
 	case errors.Is(err, adsync.ErrNothingHeld):

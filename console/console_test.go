@@ -343,7 +343,7 @@ func TestPreviewAndApply(t *testing.T) {
 		c.post("/org/northwind/preview", nil)
 		code, body := c.post(older[1], nil)
 		assert.Equal(t, http.StatusNotFound, code)
-		assert.Contains(t, text(body), "a newer preview of the organization replaced it")
+		assert.Contains(t, text(body), "a newer preview or undo of the organization replaced it")
 	})
 	t.Run("disabled organization", func(t *testing.T) {
 		c.get("/org/fabrikam")
@@ -393,7 +393,16 @@ func TestRunInProgressRefused(t *testing.T) {
 		assert.Equal(t, http.StatusConflict, code, path)
 		assert.Contains(t, text(body), "in progress", path)
 	}
-	_, body := c.get("/org/northwind")
+	// Undo is refused while a run is going on, and a running run offers none.
+	ids := runIDs(t, f, "northwind")
+	require.Len(t, ids, 2)
+	code, body := c.post("/org/northwind/run/"+strconv.FormatInt(ids[1], 10)+"/undo", nil)
+	assert.Equal(t, http.StatusConflict, code)
+	assert.Contains(t, text(body), "A run of this organization is in progress")
+	_, body = c.get("/org/northwind/run/" + strconv.FormatInt(ids[0], 10))
+	assert.Contains(t, text(body), "running")
+	assert.NotContains(t, body, `id="undo"`)
+	_, body = c.get("/org/northwind")
 	assert.Contains(t, body, "A run is in progress")
 	assert.Contains(t, body, `data-state="/org/northwind/state"`)
 	_, state := c.get("/org/northwind/state")

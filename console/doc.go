@@ -4,9 +4,13 @@
 //
 // Its pages follow Autotask's own AD Sync pages: the list of organizations
 // with their status (R-STATUS-1), one organization with its configuration,
-// runs and actions (preview, sync now, approve held deactivations), and its
-// conflicts with their resolutions (R-CONF-6). Every action goes through the
-// same Syncer calls as the CLI.
+// runs and actions (preview, sync now, approve held deactivations), a run
+// with its change log (paged, filtered by kind) and its undo, every change
+// to one contact or of one user across the kept runs, and its conflicts
+// with their resolutions (R-CONF-6). Every action goes through the same
+// Syncer calls as the CLI, with the signed-in administrator's name as the
+// actor (adsync.WithActor), so the history records who started each run
+// and made each resolution.
 //
 // Pages are rendered on the server with html/template and work without
 // JavaScript; a small script only refreshes a page while a run is going on.
@@ -25,4 +29,7 @@
 //	c, err := console.New(console.Options{Syncer: s, Orgs: console.StaticOrgs(orgs),
 //		Prefix: "/console", Auth: console.Auth{PasswordHash: hash}})
 //	mux.Handle("/console/", c)
+//
+// A host serving its own handlers beside the console (its /metrics) can
+// require a console session for them with RequireSignIn.
 package console

@@ -304,6 +304,14 @@ func CheckListen(addr string, authConfigured bool) error {
 		ErrUnsafeListen, addr, what)
 }
 
+// IsLoopback reports whether a listen address (host:port) is on loopback
+// only: reachable from this machine alone. "localhost" counts; an empty
+// host (every interface) does not.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && isLoopbackHost(host)
+}
+
 func isLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true

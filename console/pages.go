@@ -73,8 +73,8 @@ type orgBody struct {
 	Status    adsync.OrgStatus
 	NextDue   time.Time
 	HasNext   bool
-	Runs      []runView
-	Held      *runView // the newest run, when it held deactivations
+	Runs      []adsync.Run
+	Held      *adsync.Run // the newest run, when it held deactivations
 	Running   bool
 	Job       *jobView
 	Progress  *adsync.Progress
@@ -87,11 +87,6 @@ func (b orgBody) refreshURL() string {
 		return b.Prefix + "/org/" + b.Org.ID + "/state"
 	}
 	return ""
-}
-
-type runView struct {
-	adsync.Run
-	By string // who started it from this console, when known
 }
 
 type jobView struct {
@@ -131,16 +126,9 @@ func (c *Console) orgPage(w http.ResponseWriter, r *http.Request, s *session) {
 			b.NextDue, b.HasNext = t, true
 		}
 	}
+	b.Runs = runs
 	c.mu.Lock()
-	actors := c.actors[o.Config.ID]
 	j := c.jobs[o.Config.ID]
-	for _, run := range runs {
-		by := actors[run.ID]
-		if run.Status == adsync.StatusRunning && j != nil && !isDone(j) {
-			by = j.actor // the run this console started, not finished yet
-		}
-		b.Runs = append(b.Runs, runView{Run: run, By: by})
-	}
 	if j != nil {
 		jv := &jobView{Kind: j.kind, Actor: j.actor, Started: j.started}
 		select {
@@ -162,15 +150,6 @@ func (c *Console) orgPage(w http.ResponseWriter, r *http.Request, s *session) {
 		b.Held = &b.Runs[0]
 	}
 	c.render(w, r, s, http.StatusOK, "org", o.Config.Name+" ("+o.Config.ID+")", b)
-}
-
-func isDone(j *job) bool {
-	select {
-	case <-j.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // orgState answers whether a run of the organization is going on, for the
@@ -205,9 +184,11 @@ func (c *Console) orgState(w http.ResponseWriter, r *http.Request, s *session) {
 
 type runBody struct {
 	Org     adsync.OrgConfig
-	Run     *runView
+	Run     *adsync.Run
 	Prefix  string
 	Approve bool
+	Undo    bool // the run can be undone: it finished, and the organization is enabled
+	Log     changeLog
 }
 
 func (c *Console) runPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -220,6 +201,11 @@ func (c *Console) runPage(w http.ResponseWriter, r *http.Request, s *session) {
 		c.messageBack(w, r, s, http.StatusNotFound, "Not found", "There is no run "+strconv.Quote(r.PathValue("run"))+".", c.orgURL(o.Config.ID), o.Config.Name)
 		return
 	}
+	lq, bad := parseLogQuery(r.URL.Query())
+	if bad != "" {
+		c.messageBack(w, r, s, http.StatusBadRequest, "Bad request", bad, c.orgURL(o.Config.ID), o.Config.Name)
+		return
+	}
 	run, err := c.opts.Syncer.History().Run(r.Context(), o.Config.ID, id)
 	if err != nil {
 		if errors.Is(err, adsync.ErrNotFound) {
@@ -230,11 +216,14 @@ func (c *Console) runPage(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, err)
 		return
 	}
-	c.mu.Lock()
-	by := c.actors[o.Config.ID][id]
-	c.mu.Unlock()
-	b := runBody{Org: o.Config, Run: &runView{Run: run, By: by}, Prefix: c.opts.Prefix,
-		Approve: run.Status == adsync.StatusHeld && len(run.Held) > 0 && o.Config.Enabled}
+	b := runBody{Org: o.Config, Run: &run, Prefix: c.opts.Prefix,
+		Approve: run.Status == adsync.StatusHeld && len(run.Held) > 0 && o.Config.Enabled,
+		Undo:    run.Status != adsync.StatusRunning && o.Config.Enabled}
+	path := c.orgURL(o.Config.ID) + "/run/" + strconv.FormatInt(id, 10)
+	if b.Log, err = c.loadChangeLog(r.Context(), o.Config.ID, adsync.ChangeFilter{RunID: id}, lq, path, nil); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
 	c.render(w, r, s, http.StatusOK, "run", "Run "+strconv.FormatInt(id, 10)+" of "+o.Config.Name, b)
 }
 
@@ -327,6 +316,7 @@ func (c *Console) conflictsPage(w http.ResponseWriter, r *http.Request, s *sessi
 
 type planBody struct {
 	Org     adsync.OrgConfig
+	UndoOf  int64 // the run an undo plan undoes; 0 for a preview
 	ID      string
 	Plan    *adsync.Plan
 	Changes []changeView
@@ -346,7 +336,7 @@ func (c *Console) storedPlan(w http.ResponseWriter, r *http.Request, s *session)
 	c.mu.Unlock()
 	if sp == nil || sp.orgID != o.Config.ID || !c.now().Before(sp.created.Add(planTTL)) {
 		c.messageBack(w, r, s, http.StatusNotFound, "Plan not found",
-			"This preview is no longer kept: a newer preview of the organization replaced it, an hour went by, or the service restarted. Preview again.",
+			"This preview is no longer kept: a newer preview or undo of the organization replaced it, an hour went by, or the service restarted. Preview (or plan the undo) again.",
 			c.orgURL(o.Config.ID), o.Config.Name)
 		return o, nil, false
 	}
@@ -359,7 +349,7 @@ func (c *Console) planPage(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	p := sp.plan
-	b := planBody{Org: o.Config, ID: sp.id, Plan: p, By: sp.by, Prefix: c.opts.Prefix}
+	b := planBody{Org: o.Config, ID: sp.id, Plan: p, By: sp.by, Prefix: c.opts.Prefix, UndoOf: sp.undoOf}
 	for i := range p.Changes {
 		if i == MaxPlanChanges {
 			b.More = len(p.Changes) - i
@@ -370,7 +360,11 @@ func (c *Console) planPage(w http.ResponseWriter, r *http.Request, s *session) {
 	for i := range p.Held {
 		b.Held = append(b.Held, viewChange(&p.Held[i]))
 	}
-	c.render(w, r, s, http.StatusOK, "plan", "Preview of "+o.Config.Name, b)
+	title := "Preview of " + o.Config.Name
+	if sp.undoOf != 0 {
+		title = "Undo of run " + strconv.FormatInt(sp.undoOf, 10) + " of " + o.Config.Name
+	}
+	c.render(w, r, s, http.StatusOK, "plan", title, b)
 }
 
 // planText serves the whole plan as the CLI prints it.

@@ -47,6 +47,14 @@ func consoleAuth(cfg *config.Config) (console.Auth, error) {
 // loopback, the console needs no sign-in. It returns the address listened
 // on.
 func startConsole(addr, certFile, keyFile string, opts console.Options, log *slog.Logger) (c *console.Console, stop func(), bound string, err error) {
+	return startConsoleWith(addr, certFile, keyFile, opts, log, nil)
+}
+
+// startConsoleWith is startConsole serving routes(c) instead of the console
+// alone when routes is not nil: the console with a host's own handlers
+// beside it.
+func startConsoleWith(addr, certFile, keyFile string, opts console.Options, log *slog.Logger,
+	routes func(*console.Console) http.Handler) (c *console.Console, stop func(), bound string, err error) {
 	if err := console.CheckListen(addr, opts.Auth.Configured()); err != nil {
 		return nil, nil, "", &InputError{Field: "http.listen", Msg: err.Error() + " (set http.passwordHash, http.passwordEnv or http.oidc in the configuration)"}
 	}
@@ -58,7 +66,11 @@ func startConsole(addr, certFile, keyFile string, opts console.Options, log *slo
 	if err != nil {
 		return nil, nil, "", err
 	}
-	srv := &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+	var h http.Handler = c
+	if routes != nil {
+		h = routes(c)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	if certFile != "" {
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)

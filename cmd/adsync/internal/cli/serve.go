@@ -6,11 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"sync/atomic"
 	"time"
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/console"
+	"github.com/psasync/adsync/metrics"
 )
 
 // serve runs the scheduler for every organization until ctx is cancelled
@@ -67,14 +69,23 @@ func (a *app) serve(ctx context.Context, args []string) int {
 		if err != nil {
 			return a.fail(err)
 		}
-		c, stop, bound, err := startConsole(addr, h.TLSCert, h.TLSKey, console.Options{Syncer: e.syncer, Orgs: console.StaticOrgs(e.orgs),
-			Scheduler: sc, Contacts: e.store, Auth: auth, BaseContext: ctx, Logger: a.log}, a.log)
+		loopback := console.IsLoopback(addr)
+		c, stop, bound, err := startConsoleWith(addr, h.TLSCert, h.TLSKey, console.Options{Syncer: e.syncer, Orgs: console.StaticOrgs(e.orgs),
+			Scheduler: sc, Contacts: e.store, Auth: auth, BaseContext: ctx, Logger: a.log}, a.log,
+			func(c *console.Console) http.Handler { return consoleRoutes(c, obs.metrics, loopback) })
 		if err != nil {
 			return a.fail(err)
 		}
 		defer stop()
 		con.Store(c)
 		a.log.Info("admin console", "url", consoleURL(bound, h.TLSCert != ""))
+		if obs.metrics != nil {
+			access := "unauthenticated: the console listens on loopback"
+			if !loopback {
+				access = "to a signed-in console session only: scrape metrics.listen instead"
+			}
+			a.log.Info("serving /healthz and /readyz unauthenticated, and /metrics, on the console's address", "metrics", access)
+		}
 	}
 	enabled := 0
 	for _, o := range e.orgs {
@@ -88,6 +99,29 @@ func (a *app) serve(ctx context.Context, args []string) int {
 	}
 	a.log.Info("stopped")
 	return ExitOK
+}
+
+// consoleRoutes serves the console with /healthz, /readyz and /metrics
+// beside it. The probes need no sign-in (a load balancer or a kubelet signs
+// in to nothing, and they tell only whether the service is up and ready).
+// /metrics is open when the console listens on loopback, where only this
+// machine's processes reach it; on any other address it is served to a
+// signed-in console session only, and a Prometheus server scrapes the
+// separate metrics.listen instead.
+func consoleRoutes(c *console.Console, m *metrics.Metrics, loopback bool) http.Handler {
+	if m == nil {
+		return c
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", c)
+	mux.Handle("GET /healthz", metrics.Healthz())
+	mux.Handle("GET /readyz", m.Readyz())
+	var h http.Handler = m.Handler()
+	if !loopback {
+		h = c.RequireSignIn(h)
+	}
+	mux.Handle("GET /metrics", h)
+	return mux
 }
 
 func intervalOr(d time.Duration) time.Duration {
