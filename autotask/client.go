@@ -67,7 +67,7 @@ func New(cfg Config) (*Client, error) {
 		sems:  map[string]chan struct{}{},
 		fresh: map[int64]struct{}{},
 		backoff: retry.Backoff{
-			Initial: 500 * time.Millisecond, Max: 30 * time.Second, Attempts: cfg.MaxAttempts,
+			Initial: 500 * time.Millisecond, Max: 30 * time.Second, Attempts: cfg.MaxRetries + 1,
 		},
 	}
 	c.budget = &budget{share: cfg.BudgetShare, stop: cfg.BudgetStop, every: cfg.ThresholdEvery, fallback: DocumentedHourlyLimit,
@@ -393,7 +393,7 @@ func (c *Client) send(ctx context.Context, base string, r *request, payload []by
 func (c *Client) setAuth(req *http.Request) {
 	req.Header.Set("ApiIntegrationCode", c.cfg.IntegrationCode)
 	req.Header.Set("UserName", c.cfg.Username)
-	req.Header.Set("Secret", c.cfg.Secret)
+	req.Header.Set("Secret", c.cfg.Secret.Reveal())
 }
 
 // parseRetryAfter reads Retry-After as seconds or an HTTP date.
