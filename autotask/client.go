@@ -187,7 +187,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				return &APIError{Method: r.method, Endpoint: r.path, Err: ctx.Err()}
 			}
 			if r.check && (errors.Is(sendCtx.Err(), context.DeadlineExceeded) || isTimeout(err)) {
-				return c.checkTimeoutError(r.method, r.path, attempt, c.apiHost(base))
+				return c.checkTimeoutError(r.method, r.path, attempt, c.apiHost(base), c.apiHostHint())
 			}
 			if tf := tlsFailure(err); tf != "" { // the handshake failed: nothing was sent
 				return tlsError(r.method, r.path, base, tf)
@@ -296,11 +296,14 @@ func (c *Client) logRetry(ctx context.Context, e *APIError, attempt, maxAttempts
 // checkTimeoutError is the error of a read-only check that got no answer
 // from host (a description such as "the zone lookup host H") within
 // CheckTimeout: ErrUnavailable, not retried.
-func (c *Client) checkTimeoutError(method, endpoint string, attempt int, host string) error {
+func (c *Client) checkTimeoutError(method, endpoint string, attempt int, host, hint string) error {
 	return &APIError{Method: method, Endpoint: endpoint, Kind: adsync.ErrUnavailable, noAnswer: true,
 		Messages: []string{fmt.Sprintf("%s accepts connections but gave no answer within %v (attempt %d, not retried)", host, c.cfg.CheckTimeout, attempt)},
-		Hint:     "check the network, autotask.baseUrl and autotask.zoneLookupUrl, or raise autotask.checkTimeout"}
+		Hint:     hint + ", or raise autotask.checkTimeout"}
 }
+
+// zoneHint says what to check when the zone lookup cannot be reached.
+const zoneHint = "check the network or autotask.zoneLookupUrl (default " + DefaultZoneLookupURL + ")"
 
 // zoneHost describes the zone lookup's host for messages.
 func (c *Client) zoneHost() string { return "the zone lookup host " + hostOf(c.cfg.ZoneLookupURL) }
@@ -524,12 +527,12 @@ func (c *Client) resolveZone(ctx context.Context) (string, error) {
 				return "", &APIError{Method: http.MethodGet, Endpoint: endpoint, Err: ctx.Err()}
 			}
 			if errors.Is(actx.Err(), context.DeadlineExceeded) || isTimeout(err) {
-				return "", c.checkTimeoutError(http.MethodGet, endpoint, attempt, c.zoneHost())
+				return "", c.checkTimeoutError(http.MethodGet, endpoint, attempt, c.zoneHost(), zoneHint)
 			}
 			if tf := tlsFailure(err); tf != "" {
 				return "", tlsError(http.MethodGet, endpoint, c.cfg.ZoneLookupURL, tf)
 			}
-			lastErr = fail(0, []string{unreachable(c.zoneHost(), err)}, "check the network or autotask.zoneLookupUrl (default "+DefaultZoneLookupURL+")", adsync.ErrUnavailable)
+			lastErr = fail(0, []string{unreachable(c.zoneHost(), err)}, zoneHint, adsync.ErrUnavailable)
 			lastErr.Err = err
 			continue
 		}

@@ -901,13 +901,15 @@ func TestCheckAgainstSilentEndpoint(t *testing.T) {
 		name string
 		cfg  func(addr string) Config
 		want []string // request paths, each once
+		// host is how the message names the silent host (issue 13).
+		host string
 	}{
 		{"zone lookup", func(addr string) Config {
 			return Config{IntegrationCode: "c", Username: "u@example.com", Secret: adsync.NewSecret("s"), ZoneLookupURL: "http://" + addr + "/atservicesrest/"}
-		}, []string{"/atservicesrest/v1.0/zoneInformation?user=u%40example.com"}},
+		}, []string{"/atservicesrest/v1.0/zoneInformation?user=u%40example.com"}, "the zone lookup host "},
 		{"threshold and company", func(addr string) Config {
 			return Config{IntegrationCode: "c", Username: "u", Secret: adsync.NewSecret("s"), BaseURL: "http://" + addr + "/ATServicesRest/"}
-		}, []string{"/ATServicesRest/V1.0/ThresholdInformation"}},
+		}, []string{"/ATServicesRest/V1.0/ThresholdInformation"}, "the API host "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, paths := silentServer(t)
@@ -922,6 +924,7 @@ func TestCheckAgainstSilentEndpoint(t *testing.T) {
 			t.Log(err)
 			assert.ErrorIs(t, err, adsync.ErrUnavailable)
 			assert.Contains(t, err.Error(), "autotask.checkTimeout")
+			assert.Contains(t, err.Error(), tc.host+addr+" accepts connections but gave no answer")
 			assert.ElementsMatch(t, tc.want, paths(), "one attempt per call, no retry of a timeout")
 			assert.Empty(t, sl.all(), "no backoff: nothing was retried")
 		})
