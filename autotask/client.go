@@ -375,11 +375,11 @@ func (c *Client) admit(ctx context.Context) error {
 			if own {
 				c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; pacing from this client's own count of calls against Autotask's documented hourly limit (other integrations' use unknown)",
 					slog.Int("ownCallsLastHour", used), slog.Int("assumedLimit", limit), slog.Int("retryAfterCalls", c.cfg.ThresholdEvery),
-					slog.String("err", err.Error()))
+					slog.String("err", detail(err)))
 			} else {
 				c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; going on from the last reading plus this client's calls since",
 					slog.Int("used", used), slog.Int("limit", limit), slog.Int("retryAfterCalls", c.cfg.ThresholdEvery),
-					slog.String("err", err.Error()))
+					slog.String("err", detail(err)))
 			}
 		} else {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "autotask: request threshold", slog.Int("used", t.Used), slog.Int("limit", t.Limit))
