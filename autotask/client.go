@@ -368,7 +368,8 @@ func (c *Client) admit(ctx context.Context) error {
 			c.budget.refreshFailed()
 			var ae *APIError
 			if errors.Is(err, adsync.ErrUnauthorized) || errors.Is(err, adsync.ErrTLS) || ctx.Err() != nil ||
-				errors.As(err, &ae) && ae.noAnswer { // the call itself would wait as long in vain
+				errors.As(err, &ae) && (ae.noAnswer || // the call itself would wait as long in vain
+					strings.HasPrefix(ae.Endpoint, zoneEndpoint)) { // and would need the zone too
 				return err
 			}
 			used, limit, own := c.budget.state()
@@ -468,6 +469,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// zoneEndpoint is the zone lookup's route, the Endpoint of its errors.
+const zoneEndpoint = "zoneInformation"
+
 // zoneInfo is the zoneInformation answer (§1.2).
 type zoneInfo struct {
 	ZoneName string `json:"zoneName"`
@@ -504,7 +508,7 @@ func (c *Client) rezone(ctx context.Context, old string) (bool, error) {
 
 func (c *Client) resolveZone(ctx context.Context) (string, error) {
 	lookup := strings.TrimRight(c.cfg.ZoneLookupURL, "/") + "/v1.0/zoneInformation?user=" + url.QueryEscape(c.cfg.Username)
-	endpoint := "zoneInformation?user=" + c.cfg.Username
+	endpoint := zoneEndpoint + "?user=" + c.cfg.Username
 	fail := func(status int, msgs []string, hint string, kind error) *APIError {
 		return &APIError{Method: http.MethodGet, Endpoint: endpoint,
 			Status: status, Messages: msgs, Hint: hint, Kind: kind}
@@ -558,7 +562,7 @@ func (c *Client) resolveZone(ctx context.Context) (string, error) {
 		if unknownUser(msgs) || (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusInternalServerError) && len(msgs) > 0 {
 			return "", fail(resp.StatusCode, msgs, fmt.Sprintf("Autotask does not know the user name %q: check autotask.username (the API-only user's login, e.g. api-sync@yourmsp.com)", c.cfg.Username), adsync.ErrUnauthorized)
 		}
-		lastErr = classify(http.MethodGet, "zoneInformation", resp.StatusCode, body, resp.Header.Get("Content-Type"))
+		lastErr = classify(http.MethodGet, zoneEndpoint, resp.StatusCode, body, resp.Header.Get("Content-Type"))
 		if s := resp.StatusCode; s != http.StatusTooManyRequests && s < 502 {
 			return "", lastErr
 		}

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -152,4 +155,26 @@ func TestRetryLogged(t *testing.T) {
 	assert.Contains(t, retry, "delay=")
 	assert.Contains(t, retry, "status=503")
 	assert.NotContains(t, buf.String(), "error=", "one attribute name for errors: err")
+}
+
+// Issue 13 (faster failures): a zone lookup that fails while the budget
+// reads ThresholdInformation fails the call at once, rather than be tried
+// again by the call itself.
+func TestZoneFailureNotRepeated(t *testing.T) {
+	var lookups atomic.Int32
+	zone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lookups.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer zone.Close()
+	c, err := New(Config{IntegrationCode: "c", Username: "u@example.com", Secret: adsync.NewSecret("s"), ZoneLookupURL: zone.URL + "/atservicesrest/"})
+	require.NoError(t, err)
+	var sl sleeps
+	sl.install(c)
+	_, err = c.CountContacts(context.Background(), 174)
+	require.Error(t, err)
+	t.Log(err)
+	assert.ErrorIs(t, err, adsync.ErrUnavailable)
+	assert.Contains(t, err.Error(), "count the contacts of company 174: GET zoneInformation")
+	assert.Equal(t, int32(checkAttempts), lookups.Load(), "one zone lookup, tried twice at most")
 }
