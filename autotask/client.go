@@ -111,13 +111,16 @@ func keepIdle(hc *http.Client, n int) *http.Client {
 // String describes the client without its secret.
 func (c *Client) String() string { return "autotask.Client{" + c.cfg.String() + "}" }
 
-// GoString is String, so that %#v does not print the fields (the secret
-// among them) by reflection.
-func (c *Client) GoString() string { return c.String() }
-
 // Format prints String for every verb (%v, %+v, %#v, %s, %d, %x, ...):
-// no verb reaches the fields by reflection.
-func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
+// no verb prints the fields by reflection (the secret is an adsync.Secret,
+// which would show an address at most).
+func (c *Client) Format(f fmt.State, verb rune) {
+	s := c.String()
+	if verb == 'q' {
+		s = strconv.Quote(s)
+	}
+	_, _ = io.WriteString(f, s)
+}
 
 // APICalls is the number of HTTP requests sent to Autotask so far, zone
 // lookups and retries included. A run counts its own through

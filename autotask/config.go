@@ -2,11 +2,9 @@ package autotask
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -221,14 +219,6 @@ func (c Config) String() string {
 // GoString is String, for %#v: fmt would print the HTTP client and the
 // logger field by field.
 func (c Config) GoString() string { return c.String() }
-
-// formatRedacted writes s for any verb: quoted for %q, as is otherwise.
-func formatRedacted(f fmt.State, verb rune, s string) {
-	if verb == 'q' {
-		s = strconv.Quote(s)
-	}
-	_, _ = io.WriteString(f, s)
-}
 
 // LogValue logs the configuration; the secret logs as adsync.Secret does.
 func (c Config) LogValue() slog.Value {
