@@ -89,8 +89,13 @@ func IsSystemic(err error) bool {
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// ConfigError reports an invalid configuration value. Field is the path of
-// the setting, as written in a configuration file ("orgs[2].guard.percent").
+// ConfigError reports an invalid configuration value. Field names the
+// setting relative to the configuration given to the function that
+// reports it: a package's Config field by its JSON name ("secret",
+// "budgetStop" from autotask.Config.Validate), a field of the Options given
+// to NewSyncer ("Options.Store"), or a path in the configuration file the
+// config package loads ("orgs[2].guard.percent"). Whoever nests a
+// configuration in its own prefixes the path; none is stripped.
 type ConfigError struct {
 	Field   string
 	Problem string

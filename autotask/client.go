@@ -67,7 +67,7 @@ func New(cfg Config) (*Client, error) {
 		sems:  map[string]chan struct{}{},
 		fresh: map[int64]struct{}{},
 		backoff: retry.Backoff{
-			Initial: 500 * time.Millisecond, Max: 30 * time.Second, Attempts: cfg.MaxAttempts,
+			Initial: 500 * time.Millisecond, Max: 30 * time.Second, Attempts: cfg.MaxRetries + 1,
 		},
 	}
 	c.budget = &budget{share: cfg.BudgetShare, stop: cfg.BudgetStop, every: cfg.ThresholdEvery, fallback: DocumentedHourlyLimit,
@@ -111,13 +111,16 @@ func keepIdle(hc *http.Client, n int) *http.Client {
 // String describes the client without its secret.
 func (c *Client) String() string { return "autotask.Client{" + c.cfg.String() + "}" }
 
-// GoString is String, so that %#v does not print the fields (the secret
-// among them) by reflection.
-func (c *Client) GoString() string { return c.String() }
-
 // Format prints String for every verb (%v, %+v, %#v, %s, %d, %x, ...):
-// no verb reaches the fields by reflection.
-func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
+// no verb prints the fields by reflection (the secret is an adsync.Secret,
+// which would show an address at most).
+func (c *Client) Format(f fmt.State, verb rune) {
+	s := c.String()
+	if verb == 'q' {
+		s = strconv.Quote(s)
+	}
+	_, _ = io.WriteString(f, s)
+}
 
 // APICalls is the number of HTTP requests sent to Autotask so far, zone
 // lookups and retries included. A run counts its own through
@@ -145,7 +148,7 @@ type request struct {
 // have reached Autotask.
 type lostResponseError struct{ err error }
 
-func (e *lostResponseError) Error() string { return "the response was lost: " + e.err.Error() }
+func (e *lostResponseError) Error() string { return "the response was lost: " + detail(e.err) }
 func (e *lostResponseError) Unwrap() error { return e.err }
 
 // do sends r with the in-flight limit, the budget, zone re-resolution and
@@ -155,7 +158,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 	if r.body != nil {
 		var err error
 		if payload, err = json.Marshal(r.body); err != nil {
-			return fmt.Errorf("autotask: %s %s: encode the body: %w", r.method, r.path, err)
+			return &APIError{Method: r.method, Endpoint: r.path, Messages: []string{"encode the body: " + err.Error()}, Err: err}
 		}
 	}
 	maxAttempts := c.backoff.MaxAttempts()
@@ -184,10 +187,10 @@ func (c *Client) do(ctx context.Context, r *request) error {
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
-				return fmt.Errorf("autotask: %s %s: %w", r.method, r.path, ctx.Err())
+				return &APIError{Method: r.method, Endpoint: r.path, Err: ctx.Err()}
 			}
 			if r.check && (errors.Is(sendCtx.Err(), context.DeadlineExceeded) || isTimeout(err)) {
-				return c.checkTimeoutError(r.method, r.path, attempt)
+				return c.checkTimeoutError(r.method, r.path, attempt, c.apiHost(base), c.apiHostHint())
 			}
 			if tf := tlsFailure(err); tf != "" { // the handshake failed: nothing was sent
 				return tlsError(r.method, r.path, base, tf)
@@ -195,16 +198,14 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			if !notSent(err) && !r.idempotent {
 				return &lostResponseError{err: err}
 			}
-			apiErr = &APIError{Method: r.method, Endpoint: r.path, kind: adsync.ErrUnavailable,
-				Messages: []string{redactURL(err.Error())}}
-			c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: request failed", slog.String("method", r.method),
-				slog.String("path", r.path), slog.Int("attempt", attempt), slog.String("error", apiErr.Messages[0]))
+			apiErr = &APIError{Method: r.method, Endpoint: r.path, Kind: adsync.ErrUnavailable,
+				Messages: []string{unreachable(c.apiHost(base), err)}, Hint: c.apiHostHint(), Err: err}
 		case status == http.StatusOK:
 			if r.out == nil {
 				return nil
 			}
 			if err := json.Unmarshal(body, r.out); err != nil {
-				e := &APIError{Method: r.method, Endpoint: r.path, Status: status, kind: adsync.ErrUnavailable,
+				e := &APIError{Method: r.method, Endpoint: r.path, Status: status, Kind: adsync.ErrUnavailable,
 					Hint: fmt.Sprintf("the answer is not the JSON Autotask sends (%v): check autotask.baseUrl", err)}
 				if !r.idempotent {
 					// The write was accepted; what it made is unknown.
@@ -235,16 +236,15 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			if !c.retryable(r, status, apiErr) {
 				return apiErr
 			}
-			c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: retrying", slog.String("method", r.method),
-				slog.String("path", r.path), slog.Int("status", status), slog.Int("attempt", attempt),
-				slog.String("messages", strings.Join(apiErr.Messages, "; ")))
 		}
 		if attempt >= maxAttempts {
 			apiErr.Hint = strings.TrimSpace(apiErr.Hint + fmt.Sprintf(" (gave up after %d attempts)", attempt))
 			return apiErr
 		}
-		if err := c.backoff.Pause(ctx, c.backoff.Wait(attempt, retryAfter)); err != nil {
-			return fmt.Errorf("autotask: %s %s: waiting to retry: %w", r.method, r.path, err)
+		wait := c.backoff.Wait(attempt, retryAfter)
+		c.logRetry(ctx, apiErr, attempt, maxAttempts, wait)
+		if err := c.backoff.Pause(ctx, wait); err != nil {
+			return &APIError{Method: r.method, Endpoint: r.path, Messages: []string{"waiting to retry"}, Err: err}
 		}
 	}
 }
@@ -284,12 +284,73 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// logRetry logs a retry: the failed attempt's cause (attribute err) and
+// the delay before the next one.
+func (c *Client) logRetry(ctx context.Context, e *APIError, attempt, maxAttempts int, wait time.Duration) {
+	attrs := []slog.Attr{slog.String("method", e.Method), slog.String("path", e.Endpoint),
+		slog.Int("attempt", attempt), slog.Int("maxAttempts", maxAttempts), slog.Duration("delay", wait)}
+	if e.Status != 0 {
+		attrs = append(attrs, slog.Int("status", e.Status))
+	}
+	attrs = append(attrs, slog.String("err", e.detail()))
+	c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: retrying", attrs...)
+}
+
 // checkTimeoutError is the error of a read-only check that got no answer
-// within CheckTimeout: ErrUnavailable, not retried.
-func (c *Client) checkTimeoutError(method, endpoint string, attempt int) error {
-	return &APIError{Method: method, Endpoint: endpoint, kind: adsync.ErrUnavailable, noAnswer: true,
-		Messages: []string{fmt.Sprintf("no answer within %v (attempt %d, not retried)", c.cfg.CheckTimeout, attempt)},
-		Hint:     "the server accepts connections but does not answer: check autotask.baseUrl and autotask.zoneLookupUrl, or raise autotask.checkTimeout"}
+// from host (a description such as "the zone lookup host H") within
+// CheckTimeout: ErrUnavailable, not retried.
+func (c *Client) checkTimeoutError(method, endpoint string, attempt int, host, hint string) error {
+	return &APIError{Method: method, Endpoint: endpoint, Kind: adsync.ErrUnavailable, noAnswer: true,
+		Messages: []string{fmt.Sprintf("%s accepts connections but gave no answer within %v (attempt %d, not retried)", host, c.cfg.CheckTimeout, attempt)},
+		Hint:     hint + ", or raise autotask.checkTimeout"}
+}
+
+// zoneHint says what to check when the zone lookup cannot be reached.
+const zoneHint = "check the network or autotask.zoneLookupUrl (default " + DefaultZoneLookupURL + ")"
+
+// zoneHost describes the zone lookup's host for messages.
+func (c *Client) zoneHost() string { return "the zone lookup host " + hostOf(c.cfg.ZoneLookupURL) }
+
+// apiHost describes the REST root's host for messages: configured
+// (BaseURL) or named by the zone lookup.
+func (c *Client) apiHost(base string) string {
+	if c.cfg.BaseURL != "" {
+		return "the API host " + hostOf(base)
+	}
+	return "the zone's API host " + hostOf(base)
+}
+
+// apiHostHint says what to check when the REST root cannot be reached.
+func (c *Client) apiHostHint() string {
+	if c.cfg.BaseURL != "" {
+		return "check the network or autotask.baseUrl"
+	}
+	return "check the network (the zone lookup named this host)"
+}
+
+// unreachable says why a request to host (described, e.g. "the zone
+// lookup host webservices.autotask.net") got no answer: its name
+// could not be resolved, the connection was refused, timed out, or failed
+// otherwise (the transport's text, without query strings).
+func unreachable(host string, err error) string {
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr):
+		return host + " could not be resolved (DNS)"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return host + " refused the connection"
+	case isTimeout(err):
+		return host + " did not answer in time"
+	}
+	return host + " could not be reached: " + redactURL(err.Error())
+}
+
+// hostOf is the host[:port] of a URL, or the URL itself.
+func hostOf(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return rawURL
 }
 
 // redactURL keeps transport errors free of query strings.
@@ -310,18 +371,19 @@ func (c *Client) admit(ctx context.Context) error {
 			c.budget.refreshFailed()
 			var ae *APIError
 			if errors.Is(err, adsync.ErrUnauthorized) || errors.Is(err, adsync.ErrTLS) || ctx.Err() != nil ||
-				errors.As(err, &ae) && ae.noAnswer { // the call itself would wait as long in vain
+				errors.As(err, &ae) && (ae.noAnswer || // the call itself would wait as long in vain
+					strings.HasPrefix(ae.Endpoint, zoneEndpoint)) { // and would need the zone too
 				return err
 			}
 			used, limit, own := c.budget.state()
 			if own {
 				c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; pacing from this client's own count of calls against Autotask's documented hourly limit (other integrations' use unknown)",
 					slog.Int("ownCallsLastHour", used), slog.Int("assumedLimit", limit), slog.Int("retryAfterCalls", c.cfg.ThresholdEvery),
-					slog.String("error", err.Error()))
+					slog.String("err", detail(err)))
 			} else {
 				c.log.LogAttrs(ctx, slog.LevelWarn, "autotask: cannot read ThresholdInformation; going on from the last reading plus this client's calls since",
 					slog.Int("used", used), slog.Int("limit", limit), slog.Int("retryAfterCalls", c.cfg.ThresholdEvery),
-					slog.String("error", err.Error()))
+					slog.String("err", detail(err)))
 			}
 		} else {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "autotask: request threshold", slog.Int("used", t.Used), slog.Int("limit", t.Limit))
@@ -393,7 +455,7 @@ func (c *Client) send(ctx context.Context, base string, r *request, payload []by
 func (c *Client) setAuth(req *http.Request) {
 	req.Header.Set("ApiIntegrationCode", c.cfg.IntegrationCode)
 	req.Header.Set("UserName", c.cfg.Username)
-	req.Header.Set("Secret", c.cfg.Secret)
+	req.Header.Set("Secret", c.cfg.Secret.Reveal())
 }
 
 // parseRetryAfter reads Retry-After as seconds or an HTTP date.
@@ -409,6 +471,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// zoneEndpoint is the zone lookup's route, the Endpoint of its errors.
+const zoneEndpoint = "zoneInformation"
 
 // zoneInfo is the zoneInformation answer (§1.2).
 type zoneInfo struct {
@@ -446,15 +511,19 @@ func (c *Client) rezone(ctx context.Context, old string) (bool, error) {
 
 func (c *Client) resolveZone(ctx context.Context) (string, error) {
 	lookup := strings.TrimRight(c.cfg.ZoneLookupURL, "/") + "/v1.0/zoneInformation?user=" + url.QueryEscape(c.cfg.Username)
-	fail := func(status int, msgs []string, hint string, kind error) error {
-		return &APIError{Method: http.MethodGet, Endpoint: "zoneInformation?user=" + c.cfg.Username,
-			Status: status, Messages: msgs, Hint: hint, kind: kind}
+	endpoint := zoneEndpoint + "?user=" + c.cfg.Username
+	fail := func(status int, msgs []string, hint string, kind error) *APIError {
+		return &APIError{Method: http.MethodGet, Endpoint: endpoint,
+			Status: status, Messages: msgs, Hint: hint, Kind: kind}
 	}
-	var lastErr error
-	for attempt := 1; attempt <= min(c.backoff.MaxAttempts(), checkAttempts); attempt++ {
+	var lastErr *APIError
+	maxAttempts := min(c.backoff.MaxAttempts(), checkAttempts)
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		if attempt > 1 {
-			if err := c.backoff.Pause(ctx, c.backoff.Wait(attempt-1, 0)); err != nil {
-				return "", fmt.Errorf("autotask: zone lookup: %w", err)
+			wait := c.backoff.Wait(attempt-1, 0)
+			c.logRetry(ctx, lastErr, attempt-1, maxAttempts, wait)
+			if err := c.backoff.Pause(ctx, wait); err != nil {
+				return "", &APIError{Method: http.MethodGet, Endpoint: endpoint, Messages: []string{"waiting to retry"}, Err: err}
 			}
 		}
 		actx, cancel := context.WithTimeout(ctx, c.cfg.CheckTimeout)
@@ -462,15 +531,16 @@ func (c *Client) resolveZone(ctx context.Context) (string, error) {
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return "", fmt.Errorf("autotask: zone lookup: %w", ctx.Err())
+				return "", &APIError{Method: http.MethodGet, Endpoint: endpoint, Err: ctx.Err()}
 			}
 			if errors.Is(actx.Err(), context.DeadlineExceeded) || isTimeout(err) {
-				return "", c.checkTimeoutError(http.MethodGet, "zoneInformation?user="+c.cfg.Username, attempt)
+				return "", c.checkTimeoutError(http.MethodGet, endpoint, attempt, c.zoneHost(), zoneHint)
 			}
 			if tf := tlsFailure(err); tf != "" {
-				return "", tlsError(http.MethodGet, "zoneInformation?user="+c.cfg.Username, c.cfg.ZoneLookupURL, tf)
+				return "", tlsError(http.MethodGet, endpoint, c.cfg.ZoneLookupURL, tf)
 			}
-			lastErr = fail(0, []string{redactURL(err.Error())}, "cannot reach the zone lookup "+c.cfg.ZoneLookupURL, adsync.ErrUnavailable)
+			lastErr = fail(0, []string{unreachable(c.zoneHost(), err)}, zoneHint, adsync.ErrUnavailable)
+			lastErr.Err = err
 			continue
 		}
 		if resp.StatusCode == http.StatusOK {
@@ -495,7 +565,7 @@ func (c *Client) resolveZone(ctx context.Context) (string, error) {
 		if unknownUser(msgs) || (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusInternalServerError) && len(msgs) > 0 {
 			return "", fail(resp.StatusCode, msgs, fmt.Sprintf("Autotask does not know the user name %q: check autotask.username (the API-only user's login, e.g. api-sync@yourmsp.com)", c.cfg.Username), adsync.ErrUnauthorized)
 		}
-		lastErr = classify(http.MethodGet, "zoneInformation", resp.StatusCode, body, resp.Header.Get("Content-Type"))
+		lastErr = classify(http.MethodGet, zoneEndpoint, resp.StatusCode, body, resp.Header.Get("Content-Type"))
 		if s := resp.StatusCode; s != http.StatusTooManyRequests && s < 502 {
 			return "", lastErr
 		}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask/autotasktest"
+	"github.com/psasync/adsync/internal/leaktest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -119,7 +121,7 @@ func TestBadInput(t *testing.T) {
 		is      error
 		names   string
 	}{
-		{"wrong secret", func(c *Config) { c.Secret = "wrong-secret-value" }, co, adsync.ErrUnauthorized, "autotask.secret"},
+		{"wrong secret", func(c *Config) { c.Secret = adsync.NewSecret("wrong-secret-value") }, co, adsync.ErrUnauthorized, "autotask.secret"},
 		{"unknown user name", func(c *Config) { c.Username = "nobody@example.com" }, co, adsync.ErrUnauthorized, "autotask.username"},
 		{"integration code refused", func(c *Config) { c.IntegrationCode = "NOT-A-CODE" }, co, adsync.ErrUnauthorized, "autotask.integrationCode"},
 		{"base URL not an Autotask REST root", func(c *Config) { c.BaseURL = html.URL + "/ATServicesRest/" }, co, adsync.ErrNotFound, "autotask.baseUrl"},
@@ -142,12 +144,12 @@ func TestBadInput(t *testing.T) {
 		cfg   Config
 		field string
 	}{
-		{"missing integration code", Config{Username: "u", Secret: "s"}, "autotask.integrationCode"},
-		{"missing user name", Config{IntegrationCode: "c", Secret: "s"}, "autotask.username"},
-		{"missing secret", Config{IntegrationCode: "c", Username: "u"}, "autotask.secret"},
-		{"base URL without /ATServicesRest/", Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: "https://example.com/api/"}, "autotask.baseUrl"},
-		{"budget share over 1", Config{IntegrationCode: "c", Username: "u", Secret: "s", BudgetShare: 50}, "autotask.budgetShare"},
-		{"budget stop below share", Config{IntegrationCode: "c", Username: "u", Secret: "s", BudgetShare: 0.8, BudgetStop: 0.6}, "autotask.budgetStop"},
+		{"missing integration code", Config{Username: "u", Secret: adsync.NewSecret("s")}, "integrationCode"},
+		{"missing user name", Config{IntegrationCode: "c", Secret: adsync.NewSecret("s")}, "username"},
+		{"missing secret", Config{IntegrationCode: "c", Username: "u"}, "secret"},
+		{"base URL without /ATServicesRest/", Config{IntegrationCode: "c", Username: "u", Secret: adsync.NewSecret("s"), BaseURL: "https://example.com/api/"}, "baseUrl"},
+		{"budget share over 1", Config{IntegrationCode: "c", Username: "u", Secret: adsync.NewSecret("s"), BudgetShare: 50}, "budgetShare"},
+		{"budget stop below share", Config{IntegrationCode: "c", Username: "u", Secret: adsync.NewSecret("s"), BudgetShare: 0.8, BudgetStop: 0.6}, "budgetStop"},
 	} {
 		t.Run("Validate: "+tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg)
@@ -177,7 +179,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestSecretRedacted(t *testing.T) {
-	cfg := Config{IntegrationCode: "CODE", Username: "api@example.com", Secret: "s3cr3t-value"}
+	cfg := Config{IntegrationCode: "CODE", Username: "api@example.com", Secret: adsync.NewSecret("s3cr3t-value")}
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "config", cfg)
 	c, err := New(cfg)
@@ -186,16 +188,33 @@ func TestSecretRedacted(t *testing.T) {
 	require.NoError(t, err)
 	var back Config
 	require.NoError(t, json.Unmarshal([]byte(`{"integrationCode":"CODE","username":"u","secret":"from-file"}`), &back))
-	assert.Equal(t, "from-file", back.Secret, "a configuration file can carry the secret")
+	assert.Equal(t, "from-file", back.Secret.Reveal(), "a configuration file can carry the secret")
 	for _, s := range []string{string(j), fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), buf.String(), fmt.Sprint(c), fmt.Sprintf("%#v", &cfg)} {
 		assert.NotContains(t, s, "s3cr3t-value")
 		assert.Contains(t, s, "api@example.com")
 	}
 }
 
+// TestNoSecretLeaks formats the Config and the Client, as values and as
+// pointers, every way internal/leaktest knows, and finds the secret in none
+// of them (issue 11: one secret type, redacted the same way everywhere).
+func TestNoSecretLeaks(t *testing.T) {
+	const secret = "s3cr3t-value"
+	cfg := Config{IntegrationCode: "CODE-1234", Username: "api@example.com", Secret: adsync.NewSecret(secret)}
+	c, err := New(cfg)
+	require.NoError(t, err)
+	// A Client value (copied by reflection: it holds locks) prints its
+	// fields by reflection, the configuration's secret among them.
+	clientValue := reflect.ValueOf(c).Elem().Interface()
+	for what, v := range map[string]any{"Config": cfg, "*Config": &cfg, "Client": clientValue, "*Client": c, "Secret": cfg.Secret} {
+		assert.Empty(t, leaktest.Find(v, secret), "%s leaks the secret", what)
+	}
+	assert.Contains(t, fmt.Sprintf("%v", cfg), "api@example.com", "the rest of the configuration shows")
+}
+
 // Issue 10 point 12: no way of printing a Client shows its secret.
 func TestClientPrintsWithoutSecret(t *testing.T) {
-	cfg := Config{IntegrationCode: "CODE-1234", Username: "api@example.com", Secret: "s3cr3t-value"}
+	cfg := Config{IntegrationCode: "CODE-1234", Username: "api@example.com", Secret: adsync.NewSecret("s3cr3t-value")}
 	c, err := New(cfg)
 	require.NoError(t, err)
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
@@ -245,10 +264,10 @@ func TestRetries(t *testing.T) {
 			}
 		})
 	}
-	t.Run("retries stop after MaxAttempts with ErrRateLimited", func(t *testing.T) {
+	t.Run("retries stop after MaxRetries with ErrRateLimited", func(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
 		co := srv.AddCompany("Acme")
-		c := newTestClient(t, srv, func(cfg *Config) { cfg.MaxAttempts = 3 })
+		c := newTestClient(t, srv, func(cfg *Config) { cfg.MaxRetries = 2 })
 		srv.InjectFault(autotasktest.Fault{Path: "Contacts/query", Status: 429, Times: 10})
 		err := c.Contacts(ctx, co, 0, func([]adsync.Contact) error { return nil })
 		assert.ErrorIs(t, err, adsync.ErrRateLimited)
@@ -287,14 +306,14 @@ func TestLostCreate(t *testing.T) {
 		require.NoError(t, err)
 		dead := l.Addr().String()
 		require.NoError(t, l.Close())
-		c, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: "http://" + dead + "/ATServicesRest/", MaxAttempts: 2})
+		c, err := New(Config{IntegrationCode: "c", Username: "u", Secret: adsync.NewSecret("s"), BaseURL: "http://" + dead + "/ATServicesRest/", MaxRetries: 1})
 		require.NoError(t, err)
 		attempts := 0
 		c.backoff.Sleep = func(ctx context.Context, d time.Duration) error { attempts++; return ctx.Err() }
 		_, err = c.Create(ctx, adsync.NewContact{CompanyID: 1, Values: ada()})
 		assert.ErrorIs(t, err, adsync.ErrUnavailable)
 		assert.NotErrorIs(t, err, adsync.ErrOutcomeUnknown, "nothing was sent: the outcome is known")
-		assert.Equal(t, 2, attempts, "the threshold read and the create, each retried once (MaxAttempts 2)")
+		assert.Equal(t, 2, attempts, "the threshold read and the create, each retried once (MaxRetries 1)")
 	})
 	// R-RUN-7: a create whose outcome is unknown is never sent again; it is
 	// looked up once and, when not found, reported as ErrOutcomeUnknown.
@@ -374,7 +393,7 @@ func TestLostCreate(t *testing.T) {
 	t.Run("R-RUN-7 when the look-up fails too, the error says the contact may exist", func(t *testing.T) {
 		srv := newEmulator(t, autotasktest.Options{})
 		co := srv.AddCompany("Acme")
-		c := newTestClient(t, srv, func(cfg *Config) { cfg.MaxAttempts = 2 })
+		c := newTestClient(t, srv, func(cfg *Config) { cfg.MaxRetries = 1 })
 		srv.DropResponseAfterWrite(1)
 		srv.InjectFault(autotasktest.Fault{Path: "Contacts/query", Status: 503, Times: 5})
 		_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
@@ -443,7 +462,7 @@ func TestLostCreate(t *testing.T) {
 					fmt.Fprint(w, body)
 				}))
 				defer probe.Close()
-				c, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: probe.URL + "/ATServicesRest/"})
+				c, err := New(Config{IntegrationCode: "c", Username: "u", Secret: adsync.NewSecret("s"), BaseURL: probe.URL + "/ATServicesRest/"})
 				require.NoError(t, err)
 				id, err := c.Create(ctx, adsync.NewContact{CompanyID: 1, Values: ada()})
 				assert.Zero(t, id)
@@ -571,7 +590,7 @@ func TestWireFormat(t *testing.T) {
 			fmt.Fprint(w, `{"queryCount":1}`)
 		}))
 		defer probe.Close()
-		c2, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: probe.URL + "/ATServicesRest/", ImpersonationResourceID: 29682885})
+		c2, err := New(Config{IntegrationCode: "c", Username: "u", Secret: adsync.NewSecret("s"), BaseURL: probe.URL + "/ATServicesRest/", ImpersonationResourceID: 29682885})
 		require.NoError(t, err)
 		require.NoError(t, c2.Check(ctx, 1))
 		assert.Equal(t, "29682885", <-got)
@@ -817,7 +836,7 @@ func TestLogsWithoutSecret(t *testing.T) {
 	srv.DropResponseAfterWrite(1)
 	_, err := c.Create(ctx, adsync.NewContact{CompanyID: co, Values: ada()})
 	require.NoError(t, err)
-	bad := newTestClient(t, srv, func(cfg *Config) { cfg.Logger = logger; cfg.Secret = "wrong-secret-value" })
+	bad := newTestClient(t, srv, func(cfg *Config) { cfg.Logger = logger; cfg.Secret = adsync.NewSecret("wrong-secret-value") })
 	require.Error(t, bad.Check(ctx, co))
 	require.NotEmpty(t, buf.String())
 	assert.NotContains(t, buf.String(), srv.Credentials().Secret)
@@ -882,13 +901,15 @@ func TestCheckAgainstSilentEndpoint(t *testing.T) {
 		name string
 		cfg  func(addr string) Config
 		want []string // request paths, each once
+		// host is how the message names the silent host (issue 13).
+		host string
 	}{
 		{"zone lookup", func(addr string) Config {
-			return Config{IntegrationCode: "c", Username: "u@example.com", Secret: "s", ZoneLookupURL: "http://" + addr + "/atservicesrest/"}
-		}, []string{"/atservicesrest/v1.0/zoneInformation?user=u%40example.com"}},
+			return Config{IntegrationCode: "c", Username: "u@example.com", Secret: adsync.NewSecret("s"), ZoneLookupURL: "http://" + addr + "/atservicesrest/"}
+		}, []string{"/atservicesrest/v1.0/zoneInformation?user=u%40example.com"}, "the zone lookup host "},
 		{"threshold and company", func(addr string) Config {
-			return Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: "http://" + addr + "/ATServicesRest/"}
-		}, []string{"/ATServicesRest/V1.0/ThresholdInformation"}},
+			return Config{IntegrationCode: "c", Username: "u", Secret: adsync.NewSecret("s"), BaseURL: "http://" + addr + "/ATServicesRest/"}
+		}, []string{"/ATServicesRest/V1.0/ThresholdInformation"}, "the API host "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, paths := silentServer(t)
@@ -903,6 +924,7 @@ func TestCheckAgainstSilentEndpoint(t *testing.T) {
 			t.Log(err)
 			assert.ErrorIs(t, err, adsync.ErrUnavailable)
 			assert.Contains(t, err.Error(), "autotask.checkTimeout")
+			assert.Contains(t, err.Error(), tc.host+addr+" accepts connections but gave no answer")
 			assert.ElementsMatch(t, tc.want, paths(), "one attempt per call, no retry of a timeout")
 			assert.Empty(t, sl.all(), "no backoff: nothing was retried")
 		})
@@ -922,7 +944,7 @@ func TestCheckAgainstSilentEndpoint(t *testing.T) {
 			<-r.Context().Done()               // never answers
 		}))
 		defer probe.Close()
-		c, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", BaseURL: probe.URL + "/ATServicesRest/", CheckTimeout: 50 * time.Millisecond})
+		c, err := New(Config{IntegrationCode: "c", Username: "u", Secret: adsync.NewSecret("s"), BaseURL: probe.URL + "/ATServicesRest/", CheckTimeout: 50 * time.Millisecond})
 		require.NoError(t, err)
 		var sl sleeps
 		sl.install(c)
@@ -935,10 +957,10 @@ func TestCheckAgainstSilentEndpoint(t *testing.T) {
 		assert.Empty(t, sl.all())
 	})
 	t.Run("Validate: checkTimeout", func(t *testing.T) {
-		_, err := New(Config{IntegrationCode: "c", Username: "u", Secret: "s", CheckTimeout: -time.Second})
+		_, err := New(Config{IntegrationCode: "c", Username: "u", Secret: adsync.NewSecret("s"), CheckTimeout: -time.Second})
 		var ce *adsync.ConfigError
 		require.ErrorAs(t, err, &ce)
-		assert.Equal(t, "autotask.checkTimeout", ce.Field)
+		assert.Equal(t, "checkTimeout", ce.Field)
 	})
 }
 

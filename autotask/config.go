@@ -1,13 +1,10 @@
 package autotask
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,8 +25,10 @@ const (
 	// DefaultBudgetStop is the share of the hourly request budget at which
 	// the client stops with ErrBudgetExhausted.
 	DefaultBudgetStop = 0.9
-	// DefaultMaxAttempts is the number of attempts of a retried call.
-	DefaultMaxAttempts = 6
+	// DefaultMaxRetries is how often a call that failed in a way worth
+	// repeating (throttled, unavailable, not sent) is retried after its
+	// first try: 6 tries at most.
+	DefaultMaxRetries = 5
 	// DefaultThresholdEvery is the number of calls between two reads of
 	// ThresholdInformation.
 	DefaultThresholdEvery = 100
@@ -59,8 +58,8 @@ type Config struct {
 	IntegrationCode string `json:"integrationCode"`
 	// Username is the login of the "API User (API-only)" resource.
 	Username string `json:"username"`
-	// Secret is that user's secret. Never logged or printed.
-	Secret string `json:"secret,omitempty"`
+	// Secret is that user's secret. Redacted everywhere (adsync.Secret).
+	Secret adsync.Secret `json:"secret,omitzero"`
 	// ImpersonationResourceID, when non-zero, makes the writes appear as
 	// made by this resource (ImpersonationResourceId header).
 	ImpersonationResourceID int64 `json:"impersonationResourceId,omitempty"`
@@ -93,8 +92,13 @@ type Config struct {
 	// Autotask's limit, which switches the API off for every integration
 	// (default 0.9).
 	BudgetStop float64 `json:"budgetStop,omitempty"`
-	// MaxAttempts bounds the attempts of a retried call (default 6).
-	MaxAttempts int `json:"maxAttempts,omitempty"`
+	// MaxRetries is how often a call that failed in a way worth repeating
+	// (a 429 or thread-limit rejection, a 503, a connection that could not
+	// be made, and for reads a 502, 504 or "unexpected error" 500) is
+	// retried after its first try, with jittered exponential backoff
+	// honouring Retry-After. 0 means DefaultMaxRetries (5). Read-only
+	// checks retry once at most whatever it says.
+	MaxRetries int `json:"maxRetries,omitempty"`
 	// ThresholdEvery is the number of calls between reads of
 	// ThresholdInformation (default 100).
 	ThresholdEvery int `json:"thresholdEvery,omitempty"`
@@ -106,6 +110,10 @@ type Config struct {
 	CheckTimeout time.Duration `json:"checkTimeout,omitempty"`
 }
 
+// withDefaults returns c with each optional field left zero set to its
+// documented default. New applies it to its own copy once Validate passed;
+// the caller's Config is never changed. (ldap.Config and graph.Config
+// fill their defaults the same way.)
 func (c Config) withDefaults() Config {
 	if c.ZoneLookupURL == "" {
 		c.ZoneLookupURL = DefaultZoneLookupURL
@@ -122,8 +130,8 @@ func (c Config) withDefaults() Config {
 	if c.BudgetStop == 0 {
 		c.BudgetStop = max(DefaultBudgetStop, c.BudgetShare)
 	}
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = DefaultMaxAttempts
+	if c.MaxRetries == 0 {
+		c.MaxRetries = DefaultMaxRetries
 	}
 	if c.ThresholdEvery == 0 {
 		c.ThresholdEvery = DefaultThresholdEvery
@@ -134,11 +142,12 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate checks the configuration and returns a *adsync.ConfigError
-// naming the first bad setting.
-func (c Config) Validate() error {
+// Validate checks the configuration without any network call and returns
+// a *adsync.ConfigError naming the first bad field (by its JSON name,
+// relative to the Config: "secret", "budgetStop"), or nil.
+func (c *Config) Validate() error {
 	bad := func(field, format string, args ...any) error {
-		return &adsync.ConfigError{Field: "autotask." + field, Problem: fmt.Sprintf(format, args...)}
+		return &adsync.ConfigError{Field: field, Problem: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case strings.TrimSpace(c.IntegrationCode) == "":
@@ -147,9 +156,9 @@ func (c Config) Validate() error {
 		return bad("username", "is required: the login of the API-only user, e.g. api-sync@yourmsp.com")
 	case strings.ContainsAny(c.Username, " \t\r\n"):
 		return bad("username", "%q contains white space; copy the API user's login exactly", c.Username)
-	case c.Secret == "":
+	case c.Secret.IsZero():
 		return bad("secret", "is required: the API-only user's secret")
-	case strings.ContainsAny(c.Secret, "\r\n"):
+	case strings.ContainsAny(c.Secret.Reveal(), "\r\n"):
 		return bad("secret", "contains a line break (pasted with a newline?); remove it")
 	case c.ImpersonationResourceID < 0:
 		return bad("impersonationResourceId", "must be a resource id or 0 (none), got %d", c.ImpersonationResourceID)
@@ -161,8 +170,8 @@ func (c Config) Validate() error {
 		return bad("budgetStop", "must be a share between 0 and 1 (e.g. 0.9 for 90 %%), got %v", c.BudgetStop)
 	case c.BudgetStop != 0 && c.BudgetStop < c.withDefaults().BudgetShare:
 		return bad("budgetStop", "(%v) must not be below budgetShare (%v)", c.BudgetStop, c.withDefaults().BudgetShare)
-	case c.MaxAttempts < 0:
-		return bad("maxAttempts", "must be positive, got %d", c.MaxAttempts)
+	case c.MaxRetries < 0:
+		return bad("maxRetries", "must be 0 (default %d) or more, got %d", DefaultMaxRetries, c.MaxRetries)
 	case c.ThresholdEvery < 0:
 		return bad("thresholdEvery", "must be positive, got %d", c.ThresholdEvery)
 	case c.CheckTimeout < 0:
@@ -200,47 +209,23 @@ func restRoot(s string) (string, error) {
 	return u.String(), nil
 }
 
-// String prints the configuration with the secret redacted.
+// String describes the configuration. The secret prints as adsync.Secret
+// does ("[redacted]").
 func (c Config) String() string {
-	secret := ""
-	if c.Secret != "" {
-		secret = "REDACTED"
-	}
-	return fmt.Sprintf("autotask.Config{IntegrationCode:%q Username:%q Secret:%s ImpersonationResourceID:%d BaseURL:%q MaxInFlight:%d BudgetShare:%v BudgetStop:%v}",
-		c.IntegrationCode, c.Username, secret, c.ImpersonationResourceID, c.BaseURL, c.MaxInFlight, c.BudgetShare, c.BudgetStop)
+	return fmt.Sprintf("autotask.Config{IntegrationCode:%q Username:%q Secret:%q ImpersonationResourceID:%d BaseURL:%q MaxInFlight:%d BudgetShare:%v BudgetStop:%v}",
+		c.IntegrationCode, c.Username, c.Secret, c.ImpersonationResourceID, c.BaseURL, c.MaxInFlight, c.BudgetShare, c.BudgetStop)
 }
 
-// MarshalJSON encodes the configuration without the secret, so that a
-// configuration written back or dumped never carries it. (Unmarshaling
-// reads the secret.)
-func (c Config) MarshalJSON() ([]byte, error) {
-	type plain Config // without the method
-	p := plain(c)
-	p.Secret = ""
-	return json.Marshal(p)
-}
-
-// GoString is String, so that %#v redacts the secret too.
+// GoString is String, for %#v: fmt would print the HTTP client and the
+// logger field by field.
 func (c Config) GoString() string { return c.String() }
 
-// Format prints String for every verb (%v, %+v, %#v, %s, %d, %x, ...), so
-// that no verb reaches the fields, and the secret, by reflection.
-func (c Config) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
-
-// formatRedacted writes s for any verb: quoted for %q, as is otherwise.
-func formatRedacted(f fmt.State, verb rune, s string) {
-	if verb == 'q' {
-		s = strconv.Quote(s)
-	}
-	_, _ = io.WriteString(f, s)
-}
-
-// LogValue logs the configuration without the secret.
+// LogValue logs the configuration; the secret logs as adsync.Secret does.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("integrationCode", c.IntegrationCode),
 		slog.String("username", c.Username),
-		slog.Bool("secretSet", c.Secret != ""),
+		slog.Any("secret", c.Secret),
 		slog.Int64("impersonationResourceId", c.ImpersonationResourceID),
 		slog.String("baseUrl", c.BaseURL),
 	)

@@ -130,25 +130,25 @@ func includeFields(fs adsync.FieldSet) []string {
 // Contacts reads every contact of a company with the id cursor (§3.4):
 // one query per 500 contacts, ids ascending.
 func (c *Client) Contacts(ctx context.Context, companyID int64, fields adsync.FieldSet, page func([]adsync.Contact) error) error {
-	return c.scan(ctx, companyID, nil, fields, page)
+	return c.scan(ctx, companyID, fields, page)
 }
 
-func (c *Client) scan(ctx context.Context, companyID int64, extra []filter, fields adsync.FieldSet, page func([]adsync.Contact) error) error {
+func (c *Client) scan(ctx context.Context, companyID int64, fields adsync.FieldSet, page func([]adsync.Contact) error) error {
 	var last int64
 	for n := 1; ; n++ {
 		q := queryBody{MaxRecords: pageSize, IncludeFields: includeFields(fields),
-			Filter: append([]filter{{Op: "eq", Field: "companyID", Value: companyID}, {Op: "gt", Field: "id", Value: last}}, extra...)}
+			Filter: []filter{{Op: "eq", Field: "companyID", Value: companyID}, {Op: "gt", Field: "id", Value: last}}}
 		var res struct {
 			Items []wireContact `json:"items"`
 		}
 		if err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/query", endpoint: contactsEndpoint,
 			body: q, out: &res, idempotent: true}); err != nil {
-			return fmt.Errorf("autotask: read the contacts of company %d (page %d): %w", companyID, n, err)
+			return fail(fmt.Sprintf("read the contacts of company %d (page %d)", companyID, n), err)
 		}
 		if n == 1 && len(res.Items) == 0 {
 			// An empty answer may mean a wrong company id: say so.
 			if err := c.companyExists(ctx, companyID); err != nil {
-				return fmt.Errorf("autotask: read the contacts of company %d: %w", companyID, err)
+				return fail(fmt.Sprintf("read the contacts of company %d", companyID), err)
 			}
 			return nil
 		}
@@ -170,7 +170,7 @@ func (c *Client) scan(ctx context.Context, companyID int64, extra []filter, fiel
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("autotask: read the contacts of company %d: %w", companyID, err)
+			return fail(fmt.Sprintf("read the contacts of company %d", companyID), err)
 		}
 	}
 }
@@ -185,10 +185,12 @@ func compareInt(a, b int64) int {
 	return 0
 }
 
-// companyExists returns nil, or an error wrapping ErrNotFound that names
-// the setting to fix. It counts the company with Companies/query/count
+// companyExists returns nil, or the error of the op "check that company N
+// exists": of kind ErrNotFound, naming the setting to fix, when Autotask
+// has no such company. It counts the company with Companies/query/count
 // rather than read the whole company record.
 func (c *Client) companyExists(ctx context.Context, companyID int64) error {
+	op := fmt.Sprintf("check that company %d exists", companyID)
 	var res struct {
 		QueryCount *int `json:"queryCount"`
 	}
@@ -197,11 +199,12 @@ func (c *Client) companyExists(ctx context.Context, companyID int64) error {
 		endpoint: "Companies", body: q, out: &res, idempotent: true, check: true})
 	switch {
 	case err != nil:
-		return fmt.Errorf("check that company %d exists: %w", companyID, err)
+		return fail(op, err)
 	case res.QueryCount == nil:
-		return fmt.Errorf("check that company %d exists: the answer carries no queryCount: check autotask.baseUrl: %w", companyID, adsync.ErrUnavailable)
+		return &Error{Op: op, Kind: adsync.ErrUnavailable, Message: "the answer carries no queryCount: check autotask.baseUrl"}
 	case *res.QueryCount == 0:
-		return fmt.Errorf("company %d does not exist in Autotask (or the API user cannot see it): check the organization's companyId: %w", companyID, adsync.ErrNotFound)
+		return &Error{Op: op, Kind: adsync.ErrNotFound,
+			Message: fmt.Sprintf("company %d does not exist in Autotask (or the API user cannot see it): check the organization's companyId", companyID)}
 	}
 	return nil
 }
@@ -209,14 +212,15 @@ func (c *Client) companyExists(ctx context.Context, companyID int64) error {
 // Check resolves the zone, checks the credentials and reads the request
 // threshold, and checks that the company exists. Each of these calls is
 // bounded by Config.CheckTimeout per attempt and the whole Check by four
-// times that.
+// times that. A zone lookup that fails is reported as such, not as a
+// problem of the company.
 func (c *Client) Check(ctx context.Context, companyID int64) error {
 	ctx, cancel := context.WithTimeout(ctx, checkBudget*c.cfg.CheckTimeout)
 	defer cancel()
-	if err := c.companyExists(ctx, companyID); err != nil {
-		return fmt.Errorf("autotask: %w", err)
+	if _, err := c.baseURL(ctx); err != nil {
+		return fail(fmt.Sprintf("find the zone of API user %s", c.cfg.Username), err)
 	}
-	return nil
+	return c.companyExists(ctx, companyID)
 }
 
 // GetContact reads one contact by id (adsync.ContactGetter).
@@ -228,9 +232,9 @@ func (c *Client) GetContact(ctx context.Context, id int64) (adsync.Contact, erro
 		endpoint: contactsEndpoint, out: &res, idempotent: true})
 	switch {
 	case err != nil:
-		return adsync.Contact{}, fmt.Errorf("autotask: read contact %d: %w", id, err)
+		return adsync.Contact{}, fail(fmt.Sprintf("read contact %d", id), err)
 	case res.Item == nil:
-		return adsync.Contact{}, fmt.Errorf("autotask: contact %d does not exist: %w", id, adsync.ErrNotFound)
+		return adsync.Contact{}, &Error{Op: fmt.Sprintf("read contact %d", id), Kind: adsync.ErrNotFound, Message: "the contact does not exist"}
 	}
 	return res.Item.contact(), nil
 }
@@ -281,7 +285,7 @@ func wireValue(f adsync.Field, v string) (any, error) {
 // look-up's error is wrapped too when it is systemic (it stops the run).
 func (c *Client) Create(ctx context.Context, nc adsync.NewContact) (int64, error) {
 	wrap := func(err error) error {
-		return fmt.Errorf("autotask: create contact %s in company %d: %w", label(&nc.Values), nc.CompanyID, err)
+		return fail(fmt.Sprintf("create contact %s in company %d", label(&nc.Values), nc.CompanyID), err)
 	}
 	for _, f := range []adsync.Field{adsync.FirstName, adsync.LastName} {
 		if strings.TrimSpace(nc.Values[f]) == "" {
@@ -308,7 +312,7 @@ func (c *Client) Create(ctx context.Context, nc adsync.NewContact) (int64, error
 	var reason error
 	switch {
 	case errors.As(err, &lost):
-		reason = fmt.Errorf("the answer was lost (%v)", lost.err)
+		reason = fmt.Errorf("the answer was lost (%v)", detail(lost.err))
 	case err != nil:
 		return 0, wrap(err)
 	case out.ItemID <= 0:
@@ -322,11 +326,12 @@ func (c *Client) Create(ctx context.Context, nc adsync.NewContact) (int64, error
 	id, found, cerr := c.findCreated(ctx, &nc, started)
 	switch {
 	case cerr != nil && adsync.IsSystemic(cerr):
-		return 0, wrap(fmt.Errorf("%v and looking for the contact failed, so it may or may not exist; it is not sent again: %w: %w", reason, adsync.ErrOutcomeUnknown, cerr))
+		return 0, wrap(&Error{Op: "look for the contact", Kind: adsync.ErrOutcomeUnknown, Err: cerr,
+			Message: fmt.Sprintf("%v, so it may or may not exist; it is not sent again", reason)})
 	case cerr != nil:
 		// The look-up's own kind (a 500 read as validation) must not
 		// make the create look refused: the contact may exist.
-		return 0, wrap(fmt.Errorf("%v and looking for the contact failed (%v), so it may or may not exist; it is not sent again: %w", reason, cerr, adsync.ErrOutcomeUnknown))
+		return 0, wrap(fmt.Errorf("%v and looking for the contact failed (%v), so it may or may not exist; it is not sent again: %w", reason, detail(cerr), adsync.ErrOutcomeUnknown))
 	case found:
 		c.log.LogAttrs(ctx, slog.LevelInfo, "autotask: the create had succeeded", slog.Int64("contact", id))
 		return id, nil
@@ -373,7 +378,7 @@ func (c *Client) Update(ctx context.Context, u adsync.ContactUpdate) error {
 		return nil
 	}
 	wrap := func(err error) error {
-		return fmt.Errorf("autotask: update contact %d in company %d (%s): %w", u.ContactID, u.CompanyID, describeUpdate(&u), err)
+		return fail(fmt.Sprintf("update contact %d in company %d (%s)", u.ContactID, u.CompanyID, describeUpdate(&u)), err)
 	}
 	body := map[string]any{"id": u.ContactID}
 	for _, f := range u.Fields.Fields() {
@@ -438,7 +443,7 @@ func (c *Client) Countries(ctx context.Context) ([]adsync.Country, error) {
 		q := queryBody{MaxRecords: pageSize, Filter: []filter{{Op: "gt", Field: "id", Value: last}}}
 		if err := c.do(ctx, &request{method: http.MethodPost, path: "Countries/query", endpoint: "Countries",
 			body: q, out: &res, idempotent: true}); err != nil {
-			return nil, fmt.Errorf("autotask: read the country list: %w", err)
+			return nil, fail("read the country list", err)
 		}
 		for _, it := range res.Items {
 			name := string(it.DisplayName)
@@ -477,7 +482,7 @@ func (c *Client) Countries(ctx context.Context) ([]adsync.Country, error) {
 // later checks first.
 func (c *Client) AssignBillingProduct(ctx context.Context, contactID, productID int64) error {
 	wrap := func(err error) error {
-		return fmt.Errorf("autotask: assign billing product %d to contact %d: %w", productID, contactID, err)
+		return fail(fmt.Sprintf("assign billing product %d to contact %d", productID, contactID), err)
 	}
 	if !c.takeFresh(contactID) {
 		if has, err := c.hasBillingProduct(ctx, contactID, productID); err != nil {
@@ -500,13 +505,14 @@ func (c *Client) AssignBillingProduct(ctx context.Context, contactID, productID 
 	has, cerr := c.hasBillingProduct(ctx, contactID, productID)
 	switch {
 	case cerr != nil && adsync.IsSystemic(cerr):
-		return wrap(fmt.Errorf("the answer was lost (%v) and checking for the association failed; it is not sent again: %w: %w", lost.err, adsync.ErrOutcomeUnknown, cerr))
+		return wrap(&Error{Op: "check for the association", Kind: adsync.ErrOutcomeUnknown, Err: cerr,
+			Message: fmt.Sprintf("the answer was lost (%v); it is not sent again", detail(lost.err))})
 	case cerr != nil:
-		return wrap(fmt.Errorf("the answer was lost (%v) and checking for the association failed (%v); it is not sent again: %w", lost.err, cerr, adsync.ErrOutcomeUnknown))
+		return wrap(fmt.Errorf("the answer was lost (%v) and checking for the association failed (%v); it is not sent again: %w", detail(lost.err), detail(cerr), adsync.ErrOutcomeUnknown))
 	case has:
 		return nil
 	}
-	return wrap(fmt.Errorf("the answer was lost (%v) and the association is not found yet; it is not sent again: %w", lost.err, adsync.ErrOutcomeUnknown))
+	return wrap(fmt.Errorf("the answer was lost (%v) and the association is not found yet; it is not sent again: %w", detail(lost.err), adsync.ErrOutcomeUnknown))
 }
 
 // freshCap bounds the contacts remembered as fresh: the Syncer assigns the
@@ -561,7 +567,7 @@ func (c *Client) CountContacts(ctx context.Context, companyID int64) (int, error
 	q := queryBody{Filter: []filter{{Op: "eq", Field: "companyID", Value: companyID}}}
 	if err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/query/count", endpoint: contactsEndpoint,
 		body: q, out: &res, idempotent: true}); err != nil {
-		return 0, fmt.Errorf("autotask: count the contacts of company %d: %w", companyID, err)
+		return 0, fail(fmt.Sprintf("count the contacts of company %d", companyID), err)
 	}
 	return res.QueryCount, nil
 }
@@ -582,7 +588,7 @@ type Threshold struct {
 func (c *Client) Threshold(ctx context.Context) (Threshold, error) {
 	t, err := c.readThreshold(ctx)
 	if err != nil {
-		return Threshold{}, fmt.Errorf("autotask: %w", err)
+		return Threshold{}, fail("read the request threshold", err)
 	}
 	return t, nil
 }
@@ -592,7 +598,7 @@ func (c *Client) readThreshold(ctx context.Context) (Threshold, error) {
 	var t threshold
 	if err := c.do(ctx, &request{method: http.MethodGet, path: "ThresholdInformation", endpoint: "ThresholdInformation",
 		out: &t, idempotent: true, noBudget: true, check: true}); err != nil {
-		return Threshold{}, fmt.Errorf("read the request threshold: %w", err)
+		return Threshold{}, err
 	}
 	c.budget.update(t)
 	return Threshold{Limit: t.ExternalRequestThreshold, Timeframe: time.Duration(t.RequestThresholdTimeframe) * time.Minute,

@@ -13,11 +13,18 @@
 // or a 200 without an id) is looked up and never sent again: not found, it
 // is reported as adsync.ErrOutcomeUnknown (R-RUN-7).
 //
-// Errors wrap the adsync sentinels (ErrUnauthorized, ErrNotFound,
-// ErrRateLimited, ErrValidation, ErrUnavailable, ErrBudgetExhausted,
-// ErrOutcomeUnknown) and
-// name the setting, contact or field to fix. The secret never appears in
-// errors, logs or the printed configuration.
+// Errors have the shape of the directory sources' (ldap.Error,
+// graph.Error): what failed (an op), the adsync sentinel it stands for (a
+// kind: ErrUnauthorized, ErrNotFound, ErrRateLimited, ErrValidation,
+// ErrUnavailable, ErrTLS, ErrBudgetExhausted, ErrOutcomeUnknown) and the
+// cause, errors.Is finding both. An answer of Autotask's is an *APIError,
+// the budget's stop a *BudgetError, anything else an *Error. Each message
+// starts with "autotask: " once and names the setting, contact, field or
+// host to fix: a zone lookup or API host that cannot be resolved, refuses
+// the connection or does not answer is named as such. Retries are logged
+// (attribute err) with the delay before the next attempt. The secret
+// (an adsync.Secret) never appears in errors, logs or the printed
+// configuration.
 //
 // Package autotasktest has an in-process emulator of the API for tests.
 package autotask

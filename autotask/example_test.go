@@ -21,7 +21,7 @@ func Example() {
 	c, err := autotask.New(autotask.Config{
 		IntegrationCode: cr.IntegrationCode,
 		Username:        cr.Username,
-		Secret:          cr.Secret,
+		Secret:          adsync.NewSecret(cr.Secret),
 		ZoneLookupURL:   srv.ZoneLookupURL(), // default: Autotask's well-known host
 	})
 	if err != nil {
@@ -59,9 +59,9 @@ func Example() {
 
 // The secret never shows in a printed configuration.
 func ExampleConfig_String() {
-	cfg := autotask.Config{IntegrationCode: "ABC123", Username: "api-sync@msp.example", Secret: "hunter2"}
+	cfg := autotask.Config{IntegrationCode: "ABC123", Username: "api-sync@msp.example", Secret: adsync.NewSecret("hunter2")}
 	fmt.Println(cfg)
-	// Output: autotask.Config{IntegrationCode:"ABC123" Username:"api-sync@msp.example" Secret:REDACTED ImpersonationResourceID:0 BaseURL:"" MaxInFlight:0 BudgetShare:0 BudgetStop:0}
+	// Output: autotask.Config{IntegrationCode:"ABC123" Username:"api-sync@msp.example" Secret:"[redacted]" ImpersonationResourceID:0 BaseURL:"" MaxInFlight:0 BudgetShare:0 BudgetStop:0}
 }
 
 // Countries maps ISO codes to Autotask's countryID (R-FIELD-6).
@@ -70,7 +70,7 @@ func ExampleClient_Countries() {
 	defer srv.Close()
 	cr := srv.Credentials()
 	c, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username,
-		Secret: cr.Secret, BaseURL: srv.BaseURL()})
+		Secret: adsync.NewSecret(cr.Secret), BaseURL: srv.BaseURL()})
 	if err != nil {
 		log.Fatal(err)
 	}

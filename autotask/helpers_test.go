@@ -25,7 +25,7 @@ func newEmulator(t testing.TB, opts autotasktest.Options) *autotasktest.Server {
 // testConfig is a Config for srv, with zone discovery.
 func testConfig(srv *autotasktest.Server) Config {
 	cr := srv.Credentials()
-	return Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
+	return Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: adsync.NewSecret(cr.Secret),
 		ZoneLookupURL: srv.ZoneLookupURL(), HTTPClient: srv.Client()}
 }
 

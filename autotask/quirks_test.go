@@ -30,7 +30,7 @@ func TestThreadLimitAnyStatus(t *testing.T) {
 			srv := newEmulator(t, autotasktest.Options{ThreadLimitStatus: status})
 			co := srv.AddCompany("Acme")
 			// More in flight than Autotask allows, to provoke rejections.
-			c := newTestClient(t, srv, func(cfg *Config) { cfg.MaxInFlight = 8; cfg.MaxAttempts = 100 })
+			c := newTestClient(t, srv, func(cfg *Config) { cfg.MaxInFlight = 8; cfg.MaxRetries = 99 })
 			c.backoff.Sleep = func(ctx context.Context, d time.Duration) error { // short real pauses
 				time.Sleep(5 * time.Millisecond)
 				return ctx.Err()
@@ -78,7 +78,7 @@ func TestUntrustedCertificate(t *testing.T) {
 		{"API call", func(c *Config) { c.BaseURL = ts.URL + "/ATServicesRest/" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{IntegrationCode: "CODE", Username: "api@example.com", Secret: "s3cr3t-value"}
+			cfg := Config{IntegrationCode: "CODE", Username: "api@example.com", Secret: adsync.NewSecret("s3cr3t-value")}
 			tc.edit(&cfg)
 			c, err := New(cfg)
 			require.NoError(t, err)

@@ -130,3 +130,32 @@ func TestMissingSecrets(t *testing.T) {
 	_, err = cfg.Orgs()
 	assert.Error(t, err)
 }
+
+// Issue 11: autotask.Config.Validate names its field relative to the
+// Config; the loader places it under "autotask." once, and a secret's
+// setting under its Env form.
+func TestAutotaskFieldRehomed(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, field string
+	}{
+		{"maxInFlight", strings.Replace(ldapOrg, "  secretEnv: AT_SECRET\n", "  secretEnv: AT_SECRET\n  maxInFlight: 20\n", 1), "autotask.maxInFlight"},
+		{"secret with a line break", ldapOrg, "autotask.secretEnv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "adsync.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(tc.yaml), 0o600))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "ldap-password"), []byte("pw"), 0o600))
+			env := map[string]string{"AT_SECRET": "s"}
+			if tc.field == "autotask.secretEnv" {
+				env["AT_SECRET"] = "s\r\nx"
+			}
+			_, err := Load(path, &Options{Getenv: func(k string) string { return env[k] }})
+			require.Error(t, err)
+			var ce *Error
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tc.field, ce.Field)
+			assert.ErrorIs(t, err, adsync.ErrInvalidConfig)
+		})
+	}
+}

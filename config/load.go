@@ -540,7 +540,7 @@ func (l *loader) fromConfigError(prefix string, err error, rename map[string]str
 	if !errors.As(err, &ce) {
 		return l.bad(strings.TrimSuffix(prefix, "."), "%v", err)
 	}
-	field := strings.TrimPrefix(ce.Field, "autotask.")
+	field := ce.Field
 	if r, ok := rename[field]; ok {
 		field = r
 	}
@@ -667,14 +667,14 @@ func (l *loader) build(fc *fileConfig) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Autotask = autotask.Config{IntegrationCode: a.IntegrationCode, Username: a.Username, Secret: secret,
+	cfg.Autotask = autotask.Config{IntegrationCode: a.IntegrationCode, Username: a.Username, Secret: adsync.NewSecret(secret),
 		ImpersonationResourceID: a.ImpersonationResourceID, BaseURL: a.BaseURL, ZoneLookupURL: a.ZoneLookupURL,
 		BudgetShare: a.BudgetShare, BudgetStop: a.BudgetStop, MaxInFlight: a.MaxInFlight}
 	if err := cfg.Autotask.Validate(); err != nil {
 		return nil, l.fromConfigError("autotask.", err, map[string]string{"secret": "secretEnv"})
 	}
 	if secret == unresolved {
-		cfg.Autotask.Secret = ""
+		cfg.Autotask.Secret = adsync.Secret{}
 	}
 	if cfg.HTTP, err = l.httpSection(&fc.HTTP); err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ func manyOrgs(b *testing.B, n int) http.Handler {
 	at := autotasktest.NewServer(autotasktest.Options{})
 	b.Cleanup(at.Close)
 	cr := at.Credentials()
-	store, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
+	store, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: adsync.NewSecret(cr.Secret),
 		ZoneLookupURL: at.ZoneLookupURL(), HTTPClient: at.Client()})
 	require.NoError(b, err)
 	hist := history.NewMemory()

@@ -55,7 +55,7 @@ func newFixture(t testing.TB) *fixture {
 	f.at.SetLatency(0)
 	cr := f.at.Credentials()
 	var err error
-	f.store, err = autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
+	f.store, err = autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: adsync.NewSecret(cr.Secret),
 		ZoneLookupURL: f.at.ZoneLookupURL(), HTTPClient: f.at.Client()})
 	require.NoError(t, err)
 	f.hist = history.NewMemory()

@@ -41,7 +41,7 @@ func main() {
 		Graph: graph.Config{TenantID: os.Getenv("GRAPH_TENANT_ID"), ClientID: os.Getenv("GRAPH_CLIENT_ID"),
 			ClientSecret: adsync.NewSecret(os.Getenv("GRAPH_CLIENT_SECRET")), GroupID: os.Getenv("GRAPH_GROUP_ID")},
 		Autotask: autotask.Config{Username: os.Getenv("AUTOTASK_USERNAME"), IntegrationCode: os.Getenv("AUTOTASK_INTEGRATION_CODE"),
-			Secret: os.Getenv("AUTOTASK_SECRET")},
+			Secret: adsync.NewSecret(os.Getenv("AUTOTASK_SECRET"))},
 	}
 	flag.Int64Var(&s.CompanyID, "company", 0, "the Autotask company id")
 	flag.StringVar(&s.DB, "db", "adsync-history.db", "the SQLite history file")

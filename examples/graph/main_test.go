@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/autotask"
 	"github.com/psasync/adsync/autotask/autotasktest"
 	"github.com/psasync/adsync/source/graph"
@@ -31,7 +32,7 @@ func TestRun(t *testing.T) {
 	cr := at.Credentials()
 	s := settings{
 		Graph:     graph.Config{GroupID: staff, BaseURL: g.GraphURL(), Credential: graph.StaticToken("test")},
-		Autotask:  autotask.Config{Username: cr.Username, IntegrationCode: cr.IntegrationCode, Secret: cr.Secret, ZoneLookupURL: at.ZoneLookupURL()},
+		Autotask:  autotask.Config{Username: cr.Username, IntegrationCode: cr.IntegrationCode, Secret: adsync.NewSecret(cr.Secret), ZoneLookupURL: at.ZoneLookupURL()},
 		CompanyID: company, DB: filepath.Join(t.TempDir(), "history.db"),
 	}
 

@@ -40,7 +40,7 @@ func main() {
 	s := settings{
 		LDAP: ldap.Config{Password: adsync.NewSecret(os.Getenv("LDAP_PASSWORD"))},
 		Autotask: autotask.Config{Username: os.Getenv("AUTOTASK_USERNAME"), IntegrationCode: os.Getenv("AUTOTASK_INTEGRATION_CODE"),
-			Secret: os.Getenv("AUTOTASK_SECRET")},
+			Secret: adsync.NewSecret(os.Getenv("AUTOTASK_SECRET"))},
 	}
 	chainOnly := false
 	flag.StringVar(&s.LDAP.URL, "url", "", "the DC: ldaps://host[:636]")

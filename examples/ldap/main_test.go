@@ -36,7 +36,7 @@ func TestRun(t *testing.T) {
 	s := settings{
 		LDAP: ldap.Config{URL: url, BindName: os.Getenv("ADSYNC_LDAP_BIND_DN"), Password: adsync.NewSecret(os.Getenv("ADSYNC_LDAP_PASSWORD")),
 			TLS: ldap.TLSConfig{CA: os.Getenv("ADSYNC_LDAP_CA"), Verify: ldap.VerifyChainOnly}, BaseDN: ou},
-		Autotask:  autotask.Config{Username: cr.Username, IntegrationCode: cr.IntegrationCode, Secret: cr.Secret, ZoneLookupURL: at.ZoneLookupURL()},
+		Autotask:  autotask.Config{Username: cr.Username, IntegrationCode: cr.IntegrationCode, Secret: adsync.NewSecret(cr.Secret), ZoneLookupURL: at.ZoneLookupURL()},
 		CompanyID: at.AddCompany("Corp"), DB: filepath.Join(t.TempDir(), "history.db"),
 	}
 	var out bytes.Buffer

@@ -39,7 +39,7 @@ func TestServe(t *testing.T) {
 	src, err := graph.New(graph.Config{GroupID: gid, BaseURL: g.GraphURL(), Credential: graph.StaticToken("test")})
 	require.NoError(t, err)
 	cr := at.Credentials()
-	store, err := autotask.New(autotask.Config{Username: cr.Username, IntegrationCode: cr.IntegrationCode, Secret: cr.Secret,
+	store, err := autotask.New(autotask.Config{Username: cr.Username, IntegrationCode: cr.IntegrationCode, Secret: adsync.NewSecret(cr.Secret),
 		ZoneLookupURL: at.ZoneLookupURL()})
 	require.NoError(t, err)
 	orgs := []adsync.Org{{Source: src, Config: adsync.OrgConfig{ID: "contoso", CompanyID: company, Enabled: true, Directory: adsync.DirectoryAzure}}}

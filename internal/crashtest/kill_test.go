@@ -74,7 +74,7 @@ func (c laterClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
 }
 
 func syncer(ctx context.Context, zoneURL, code, user, secret, db string, later time.Duration) (*adsync.Syncer, *sqlite.Store, error) {
-	store, err := autotask.New(autotask.Config{IntegrationCode: code, Username: user, Secret: secret, ZoneLookupURL: zoneURL})
+	store, err := autotask.New(autotask.Config{IntegrationCode: code, Username: user, Secret: adsync.NewSecret(secret), ZoneLookupURL: zoneURL})
 	if err != nil {
 		return nil, nil, err
 	}

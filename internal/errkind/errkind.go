@@ -1,7 +1,7 @@
-// Package errkind holds what the error types of the directory sources
-// (ldap.Error, graph.Error) share: an error that stands for an adsync
-// sentinel (its kind) and has a cause, both found by errors.Is and
-// errors.As.
+// Package errkind holds what the error types of the directory sources and
+// the Autotask client (ldap.Error, graph.Error, autotask.Error,
+// autotask.APIError) share: an error that stands for an adsync sentinel
+// (its kind) and has a cause, both found by errors.Is and errors.As.
 package errkind
 
 // Unwrap returns kind and cause, those that are not nil: the Unwrap []error

@@ -68,8 +68,8 @@ func newWorld(t *testing.T) *world {
 	cr := srv.Credentials()
 	hc := srv.Client()
 	hc.Timeout = 2 * time.Second // a held answer is a timeout, not a hang
-	store, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
-		ZoneLookupURL: srv.ZoneLookupURL(), HTTPClient: hc, MaxAttempts: 3})
+	store, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: adsync.NewSecret(cr.Secret),
+		ZoneLookupURL: srv.ZoneLookupURL(), HTTPClient: hc, MaxRetries: 2})
 	require.NoError(t, err)
 	w.syncer, err = adsync.NewSyncer(adsync.Options{Store: store, History: w.hist, Matcher: matcher.New(nil), Fields: merge.New,
 		Clock: w.clock})

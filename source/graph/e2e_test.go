@@ -36,7 +36,7 @@ func newE2E(t *testing.T, fullReadEvery time.Duration) *e2e {
 	at := autotasktest.NewServer(autotasktest.Options{TimeScale: 0.001})
 	t.Cleanup(at.Close)
 	cr := at.Credentials()
-	store, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
+	store, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: adsync.NewSecret(cr.Secret),
 		ZoneLookupURL: at.ZoneLookupURL(), HTTPClient: at.Client()})
 	require.NoError(t, err)
 	s, err := adsync.NewSyncer(adsync.Options{Store: store, History: history.NewMemory(), Matcher: matcher.New(nil), Fields: merge.New})

@@ -43,7 +43,7 @@ func TestReplicasOnPostgreSQL(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	cr := e.at.Credentials()
 	replica := func(gated bool) (*adsync.Syncer, *gatedStore) {
-		client, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
+		client, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: adsync.NewSecret(cr.Secret),
 			ZoneLookupURL: e.at.ZoneLookupURL(), HTTPClient: e.at.Client()})
 		require.NoError(t, err)
 		store := &gatedStore{Client: client}

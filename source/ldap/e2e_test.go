@@ -42,7 +42,7 @@ func TestEndToEnd(t *testing.T) {
 	bobContact, err := srv.SeedContact(company, autotasktest.Fields{"firstName": "Robert", "lastName": "Stone", "emailAddress": "bob@acme.example"})
 	require.NoError(t, err)
 	cr := srv.Credentials()
-	store, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
+	store, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: adsync.NewSecret(cr.Secret),
 		ZoneLookupURL: srv.ZoneLookupURL(), HTTPClient: srv.Client()})
 	require.NoError(t, err)
 	hist, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "adsync.db"), nil)

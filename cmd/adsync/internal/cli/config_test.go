@@ -61,7 +61,7 @@ func TestLoadConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, cfg.Organizations, 1)
 	o := cfg.Organizations[0]
-	assert.Equal(t, "at-secret", cfg.Autotask.Secret)
+	assert.Equal(t, "at-secret", cfg.Autotask.Secret.Reveal())
 	assert.Equal(t, adsync.DirectoryLDAP, o.Config.Directory)
 	assert.True(t, o.Config.Enabled, "enabled by default")
 	assert.Equal(t, int64(12), o.Config.BillingProductID)

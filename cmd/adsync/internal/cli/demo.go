@@ -350,7 +350,7 @@ func (d *demo) setup(ctx context.Context) error {
 	d.seed()
 
 	cr := d.at.Credentials()
-	d.store, err = autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
+	d.store, err = autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: adsync.NewSecret(cr.Secret),
 		ZoneLookupURL: d.at.ZoneLookupURL(), HTTPClient: d.at.Client(), Logger: d.app.log,
 		// The budget is read once: with reads every 100 calls, the count
 		// of calls would depend on how the concurrent writes interleave.

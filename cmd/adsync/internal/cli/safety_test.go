@@ -41,7 +41,7 @@ func TestSafetyScenarios(t *testing.T) {
 		// A technician corrects a title in Autotask.
 		id, _ := w.contactOf(t, "user05@contoso.example")
 		cr := w.at.Credentials()
-		client, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: cr.Secret,
+		client, err := autotask.New(autotask.Config{IntegrationCode: cr.IntegrationCode, Username: cr.Username, Secret: adsync.NewSecret(cr.Secret),
 			ZoneLookupURL: w.at.ZoneLookupURL(), HTTPClient: w.at.Client()})
 		require.NoError(t, err)
 		up := adsync.ContactUpdate{ContactID: id, CompanyID: 1, Fields: adsync.NewFieldSet(adsync.Title)}

@@ -42,7 +42,7 @@ func TestConfigSecretsRedacted(t *testing.T) {
 	} {
 		t.Run(store, func(t *testing.T) {
 			cfg := config.Config{Path: "/etc/adsync.yaml", Store: store,
-				Autotask: autotask.Config{Username: "api-user@example.com", IntegrationCode: "CODE", Secret: atSecret},
+				Autotask: autotask.Config{Username: "api-user@example.com", IntegrationCode: "CODE", Secret: adsync.NewSecret(atSecret)},
 				Organizations: []config.Org{
 					{Index: 0, Directory: &config.LDAP{Config: ldap.Config{URL: "ldaps://dc1.example", BindName: "svc@example", Password: adsync.NewSecret(ldapPW)}}},
 					{Index: 1, Directory: &graphconfig.Directory{Config: graph.Config{TenantID: "contoso.example", ClientSecret: adsync.NewSecret(azSecret), CertificatePassword: adsync.NewSecret(certPW)}}},
