@@ -121,8 +121,9 @@ type ConflictStore interface {
 type Locker interface {
 	// TryLock takes the organization's lock without waiting. It returns an
 	// error wrapping ErrRunInProgress if another holder has it. A lock
-	// whose holder died must be released by the store (a lease expiry or a
-	// session-bound lock).
+	// whose holder died must be released by the store within seconds (a
+	// session-bound lock, or a lease that short), so that the run after a
+	// crash is not refused.
 	TryLock(ctx context.Context, orgID string) (Lock, error)
 }
 
