@@ -34,9 +34,10 @@ type test struct {
 // empty store per subtest. newStore may register its own cleanup (closing
 // the store, dropping a schema) with t.Cleanup.
 //
-// Stores must keep times to at least the millisecond and return them in
-// UTC; the tests use millisecond times and compare with time.Time.Equal.
-// Empty lists and maps may come back as nil or empty. The records the
+// As adsync.HistoryStore states, stores keep times to at least the
+// millisecond and return them in UTC; the tests use millisecond times and
+// compare with time.Time.Equal. Empty lists and maps may come back as nil
+// or empty. The records the
 // tests write set every field of their type, and the tests fail when a
 // field is added to adsync.Run, Link, Conflict or Resolution until they
 // set it too: a store must keep every field.
