@@ -24,14 +24,14 @@ const KeepRuns = 10
 // Every method must be safe for concurrent use, and each call must be atomic:
 // it takes effect whole or not at all. Records are kept whole: every field
 // given comes back as given (an empty list or map may come back nil), times
-// to at least the millisecond, a zero time staying zero (R-RUN-4). Records
-// are copies both ways: the caller may keep and modify what it gave and
-// what it got. Times are returned in UTC. Text is valid UTF-8 without NUL
-// bytes (the Syncer cleans what the directory returns), and is stored and
-// returned byte for byte, however long. An organization the store holds
-// nothing of reads as empty, not as an error. A method called with a
-// cancelled context returns an error wrapping ctx.Err() and changes
-// nothing.
+// to at least the millisecond, a zero time staying zero (for runs:
+// R-RUN-4). Records are copies both ways: the caller may keep and modify
+// what it gave and what it got. Times are returned in UTC. Text is valid
+// UTF-8 without NUL bytes (the Syncer cleans what the directory returns),
+// and is stored and returned byte for byte, however long. An organization
+// the store holds nothing of reads as empty, not as an error. A method
+// called with a cancelled context returns an error wrapping ctx.Err() and
+// changes nothing.
 //
 // The lock is part of the contract, not a capability found by type
 // assertion: a store wrapped in another type must forward it, or the
