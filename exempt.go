@@ -22,10 +22,12 @@ type Exemption struct {
 }
 
 // ExemptionStore keeps the exempt contacts of each organization
-// (R-DEACT-9), keyed by (OrgID, ContactID).
+// (R-DEACT-9), keyed by (OrgID, ContactID). Every run of every Syncer over
+// the store reads them, so that an exemption set through one process keeps
+// the contact active in the runs of all.
 type ExemptionStore interface {
 	// Exemptions returns the organization's exemptions, in no particular
-	// order.
+	// order, each with OrgID set.
 	Exemptions(ctx context.Context, orgID string) ([]Exemption, error)
 	// PutExemption inserts or replaces the exemption of (OrgID, ContactID).
 	PutExemption(ctx context.Context, e Exemption) error

@@ -22,11 +22,16 @@ const KeepRuns = 10
 // pass; it checks what these comments promise and nothing more.
 //
 // Every method must be safe for concurrent use, and each call must be atomic:
-// it takes effect whole or not at all. Records are returned as copies; the
-// caller may keep and modify them. Times are returned in UTC. Text is valid
-// UTF-8 without NUL bytes (the Syncer cleans what the directory returns), and
-// is stored and returned byte for byte. A method called with a cancelled
-// context returns an error wrapping ctx.Err() and changes nothing.
+// it takes effect whole or not at all. Records are kept whole: every field
+// given comes back as given (an empty list or map may come back nil), times
+// to at least the millisecond, a zero time staying zero (for runs:
+// R-RUN-4). Records are copies both ways: the caller may keep and modify
+// what it gave and what it got. Times are returned in UTC. Text is valid
+// UTF-8 without NUL bytes (the Syncer cleans what the directory returns),
+// and is stored and returned byte for byte, however long. An organization
+// the store holds nothing of reads as empty, not as an error. A method
+// called with a cancelled context returns an error wrapping ctx.Err() and
+// changes nothing.
 //
 // The lock is part of the contract, not a capability found by type
 // assertion: a store wrapped in another type must forward it, or the
@@ -41,20 +46,27 @@ type HistoryStore interface {
 	NoticeStore
 }
 
-// RunStore keeps the runs of each organization: the newest KeepRuns.
+// RunStore keeps the runs of each organization: the newest KeepRuns. The
+// Syncer reads the kept runs back: the guard's window (R-DEACT-6) sums
+// their Counts.Deactivated by Started, so a restarted process or another
+// replica sees the same sum.
 type RunStore interface {
 	// StartRun records a new run (r.Status is StatusRunning) and returns it
-	// with its ID set. IDs grow with each call within a store.
+	// with its ID set. IDs grow with each call within a store, whatever
+	// the organization.
 	StartRun(ctx context.Context, r Run) (Run, error)
 	// FinishRun replaces the run with r.ID by r, and removes the
-	// organization's runs beyond the newest KeepRuns with their change
-	// logs (R-RUN-3), in one atomic step. ErrNotFound
-	// if no such run exists.
+	// organization's runs beyond the newest KeepRuns (by ID) with their
+	// change logs (R-RUN-3), in one atomic step. An error wrapping
+	// ErrNotFound if the organization keeps no run r.ID (never issued,
+	// pruned, or another organization's).
 	FinishRun(ctx context.Context, r Run) error
 	// Runs returns the organization's runs, newest (highest ID) first, at
 	// most limit (limit ≤ 0: all kept).
 	Runs(ctx context.Context, orgID string, limit int) ([]Run, error)
-	// Run returns one run; ErrNotFound if it is not kept.
+	// Run returns one run; an error wrapping ErrNotFound if the
+	// organization does not keep it (never issued, pruned, or another
+	// organization's).
 	Run(ctx context.Context, orgID string, id int64) (Run, error)
 	// InterruptRuns marks every run still StatusRunning, of every
 	// organization whose lock no live process holds, as StatusInterrupted
@@ -64,13 +76,19 @@ type RunStore interface {
 }
 
 // LinkStore keeps the links between directory users and contacts, and the
-// create journal (links with Pending set, R-RUN-7).
+// create journal (links with Pending set, R-RUN-7). Link.MissingSince is
+// the grace period's clock (R-DEACT-7): kept here, it survives restarts
+// and is shared by replicas.
 type LinkStore interface {
 	// Links returns the organization's links, pending ones included, in no
-	// particular order.
+	// particular order, each with OrgID set.
 	Links(ctx context.Context, orgID string) ([]Link, error)
-	// PutLinks inserts or replaces links, keyed by (OrgID, UserID). All
-	// links of one call are of one organization.
+	// PutLinks inserts or replaces links, keyed by (OrgID, UserID), any
+	// number of them in one call (the Syncer saves in batches of
+	// MaxPageSize; a first run may save more at once). All links of one
+	// call are of organization orgID: a link with an empty OrgID is of it,
+	// and a link naming another organization fails the call, which then
+	// writes none of its links.
 	PutLinks(ctx context.Context, orgID string, links []Link) error
 	// DeleteLinks removes the links of the given users; missing ones are
 	// ignored.
@@ -103,8 +121,9 @@ type ConflictStore interface {
 type Locker interface {
 	// TryLock takes the organization's lock without waiting. It returns an
 	// error wrapping ErrRunInProgress if another holder has it. A lock
-	// whose holder died must be released by the store (a lease expiry or a
-	// session-bound lock).
+	// whose holder died must be released by the store within seconds (a
+	// session-bound lock, or a lease that short), so that the run after a
+	// crash is not refused.
 	TryLock(ctx context.Context, orgID string) (Lock, error)
 }
 
@@ -116,7 +135,9 @@ type Lock interface {
 	// organization now. The Syncer calls it before each batch of writes and
 	// stops the run on an error.
 	Held(ctx context.Context) error
-	// Unlock releases the lock. It may be called more than once.
+	// Unlock releases the lock: Held then returns an error wrapping
+	// ErrLockLost, and the organization can be locked again. It may be
+	// called more than once.
 	Unlock()
 }
 
@@ -133,6 +154,7 @@ type NoticeStore interface {
 	// a send records now as the time of the last send. Otherwise nothing
 	// changes. Of concurrent calls that would each send, exactly one is
 	// told to: the claim is a compare-and-set. key and state must not be
-	// empty.
+	// empty: a call with either empty returns an error and records
+	// nothing.
 	ClaimNotice(ctx context.Context, orgID, key, state string, now time.Time, remindAfter time.Duration) (prev string, send bool, err error)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/psasync/adsync/internal/conform"
 )
 
-const cancelRule = "a method called with a cancelled context returns an error wrapping ctx.Err() (errors.Is) and changes nothing (adsync.HistoryStore)"
+const ruleCancel = "HistoryStore: a method called with a cancelled context returns an error wrapping ctx.Err() (errors.Is) and changes nothing"
 
 // state is what a store holds for one organization, to compare before and
 // after the calls that must change nothing.
@@ -77,7 +77,7 @@ func testCancelled(t *testing.T, s adsync.HistoryStore) {
 	}
 	for _, c := range calls {
 		if err := c.call(); !errors.Is(err, context.Canceled) {
-			conform.Broken(t, cancelRule, "%s with a cancelled context returned %v, want an error wrapping context.Canceled", c.name, err)
+			conform.Broken(t, ruleCancel, "%s with a cancelled context returned %v, want an error wrapping context.Canceled", c.name, err)
 		}
 	}
 	if lock != nil {
@@ -85,20 +85,20 @@ func testCancelled(t *testing.T, s adsync.HistoryStore) {
 	}
 	after := readState(t, s, "org-a")
 	if len(after.runs) != len(before.runs) {
-		conform.Broken(t, cancelRule, "%d runs before the cancelled calls, %d after", len(before.runs), len(after.runs))
+		conform.Broken(t, ruleCancel, "%d runs before the cancelled calls, %d after", len(before.runs), len(after.runs))
 	}
 	for i := range min(len(after.runs), len(before.runs)) {
 		if a, b := after.runs[i], before.runs[i]; a.ID != b.ID || a.Status != b.Status || a.Error != b.Error || !a.Ended.Equal(b.Ended) {
-			conform.Broken(t, cancelRule, "run %d changed: %s %q ended %v, was %s %q ended %v", b.ID, a.Status, a.Error, a.Ended, b.Status, b.Error, b.Ended)
+			conform.Broken(t, ruleCancel, "run %d changed: %s %q ended %v, was %s %q ended %v", b.ID, a.Status, a.Error, a.Ended, b.Status, b.Error, b.Ended)
 		}
 	}
 	if len(after.links) != len(before.links) || len(after.conflicts) != len(before.conflicts) || len(after.resolutions) != len(before.resolutions) {
-		conform.Broken(t, cancelRule, "links, conflicts, resolutions: %d, %d, %d before the cancelled calls, %d, %d, %d after",
+		conform.Broken(t, ruleCancel, "links, conflicts, resolutions: %d, %d, %d before the cancelled calls, %d, %d, %d after",
 			len(before.links), len(before.conflicts), len(before.resolutions), len(after.links), len(after.conflicts), len(after.resolutions))
 	}
 	l, err := s.TryLock(live, "org-a")
 	if err != nil {
-		conform.Broken(t, cancelRule, "TryLock after a TryLock with a cancelled context: %v: the cancelled call kept the lock", err)
+		conform.Broken(t, ruleCancel, "TryLock after a TryLock with a cancelled context: %v: the cancelled call kept the lock", err)
 	} else {
 		l.Unlock()
 	}

@@ -12,19 +12,19 @@ import (
 
 var changeTests = []test{
 	{"change log records round-trip with every field",
-		"PutChanges stores every field of adsync.ChangeRecord (the embedded Change included: kind, rule, user id and label, contact id and label, fields before→after, active, resolution; outcome, error, time in UTC) keyed by (run, seq), setting OrgID and RunID; a second PutChanges of the same seq replaces the record (the Syncer logs a change pending, then its outcome)",
+		"ChangeStore.PutChanges: stores every field of adsync.ChangeRecord (the embedded Change included: kind, rule, user id and label, contact id and label, fields before→after, active, resolution; outcome, error, time in UTC) keyed by (run, seq), setting OrgID and RunID; a second PutChanges of the same seq replaces the record (the Syncer logs a change pending, then its outcome); records returned are copies",
 		testChangeFields},
-	{"PutChanges saves links in the same step and refuses bad records whole",
-		"PutChanges also inserts or replaces the links given, as PutLinks does; a record naming another organization or run, or a link of another organization, fails the call and writes neither records nor links; a run that is not kept (never issued, or another organization's) is adsync.ErrNotFound",
+	{"R-RUN-7 PutChanges saves links in the same step and refuses bad records whole",
+		"ChangeStore.PutChanges: also inserts or replaces the links given, as PutLinks does, in the same atomic step (R-RUN-7); a record naming another organization or run, or a link of another organization, fails the call and writes neither records nor links; a run that is not kept (never issued, or another organization's) is adsync.ErrNotFound",
 		testChangesAtomic},
 	{"R-RUN-3 the change log is pruned with its run",
-		"FinishRun removes a pruned run's change records with it: once a run is beyond the newest adsync.KeepRuns, Changes returns none of its records; the kept runs' records and other organizations' are untouched",
+		"RunStore.FinishRun: removes a pruned run's change records with it (R-RUN-3): once a run is beyond the newest adsync.KeepRuns, Changes returns none of its records; the kept runs' records and other organizations' are untouched",
 		testChangesPrune},
 	{"change log filters and pages",
-		"Changes returns the organization's records in (RunID, Seq) order, at most ChangeFilter.PageSize() of them, selected by RunID, UserID, ContactID and Kind; AfterRun/AfterSeq continue after the given record, so that paging visits every record once; other organizations' records never show",
+		"ChangeStore.Changes: returns the organization's records in (RunID, Seq) order, at most ChangeFilter.PageSize() of them, selected by RunID, UserID, ContactID and Kind; AfterRun/AfterSeq continue after the given record, so that paging visits every record once; other organizations' records never show",
 		testChangePages},
 	{"a 20,000-change run logged in batches of 500 reads back in pages",
-		"a first run may log 400,000 changes: PutChanges is called per batch of 500 (pending, then with outcomes) and Changes pages through all of them in order",
+		"ChangeStore.Changes: pages through every record of a large run (a first run may log 400,000 changes, put per batch of 500, pending then with outcomes), in order",
 		testManyChanges},
 }
 

@@ -11,7 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/adsync"
+	"github.com/psasync/adsync/internal/conform"
 )
+
+const ruleDeadHolder = "Locker.TryLock: a lock whose holder died is released by the store (R-RUN-5): while a child process holds the lock, TryLock fails with an error wrapping adsync.ErrRunInProgress; once the child is killed, TryLock takes it within a few seconds"
 
 // holderEnv tells a child process started by TestDeadHolder to hold a lock.
 const holderEnv = "HISTORYTEST_LOCK_HOLDER"
@@ -39,6 +42,7 @@ func TestDeadHolder(t *testing.T, l adsync.Locker, arg string, open func(arg str
 		time.Sleep(5 * time.Minute)
 		os.Exit(0)
 	}
+	conform.Contract(t, ruleDeadHolder)
 	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$")
 	cmd.Env = append(os.Environ(), holderEnv+"="+arg)
 	out, err := cmd.StdoutPipe()

@@ -1,6 +1,14 @@
 // Package historytest is the conformance suite of adsync.HistoryStore, in
 // the manner of testing/fstest and testing/slogtest: every store runs it,
-// and a failing test logs the rule of the contract the store broke.
+// and a failing test names the rule of the contract the store broke, in
+// the format of the other suites (sourcetest, contactstest):
+//
+//	contract: RunStore.FinishRun: replaces the run and removes ...
+//
+// Every rule starts with the part of adsync.HistoryStore and the method
+// whose doc comment states it ("HistoryStore: " for what every method
+// promises); the suite checks nothing those comments do not promise.
+// Subtests are named by the rule id where one applies.
 //
 //	func TestConformance(t *testing.T) {
 //		historytest.Run(t, func(t *testing.T) adsync.HistoryStore {

@@ -19,111 +19,104 @@ import (
 	"github.com/psasync/adsync/internal/conform"
 )
 
-// A test is one rule of the HistoryStore contract. Explanation is logged when
-// the test fails, to tell the implementer which rule the store broke.
+// A test is one rule of the HistoryStore contract. Its rule starts with the
+// part and method whose doc comment states it ("RunStore.FinishRun: ...",
+// "HistoryStore: ..." for what every method promises), and is reported in
+// conform's format when the test fails, to tell the implementer which rule
+// the store broke. Its name leads with the rule id where one applies.
 type test struct {
-	name        string
-	explanation string
-	run         func(t *testing.T, s adsync.HistoryStore)
+	name string
+	rule string
+	run  func(t *testing.T, s adsync.HistoryStore)
 }
 
 // Run runs the conformance tests on stores made by newStore, one fresh,
 // empty store per subtest. newStore may register its own cleanup (closing
 // the store, dropping a schema) with t.Cleanup.
 //
-// Stores must keep times to at least the millisecond and return them in
-// UTC; the tests use millisecond times and compare with time.Time.Equal.
-// Empty lists and maps may come back as nil or empty. The records the
+// As adsync.HistoryStore states, stores keep times to at least the
+// millisecond and return them in UTC; the tests use millisecond times and
+// compare with time.Time.Equal. Empty lists and maps may come back as nil
+// or empty. The records the
 // tests write set every field of their type, and the tests fail when a
 // field is added to adsync.Run, Link, Conflict or Resolution until they
 // set it too: a store must keep every field.
 func Run(t *testing.T, newStore func(t *testing.T) adsync.HistoryStore) {
 	t.Helper()
-	for _, tc := range tests {
-		runCase(t, tc, func(t *testing.T) adsync.HistoryStore { return newStore(t) })
-	}
-	for _, tc := range noticeTests {
-		runCase(t, tc, func(t *testing.T) adsync.HistoryStore { return newStore(t) })
-	}
-	for _, tc := range safetyTests {
-		runCase(t, tc, func(t *testing.T) adsync.HistoryStore { return newStore(t) })
-	}
-	for _, tc := range changeTests {
-		runCase(t, tc, func(t *testing.T) adsync.HistoryStore { return newStore(t) })
-	}
-	for _, tc := range lockerTests {
-		runCase(t, tc, func(t *testing.T) adsync.HistoryStore {
-			return newStore(t)
-		})
+	for _, group := range cases() {
+		for _, tc := range group {
+			runCase(t, tc, newStore)
+		}
 	}
 }
 
-// runCase runs one test as a subtest and explains the rule if it fails.
+// runCase runs one test as a subtest and names its rule if it fails.
 func runCase(t *testing.T, tc test, newStore func(t *testing.T) adsync.HistoryStore) {
 	t.Run(tc.name, func(t *testing.T) {
-		defer func() {
-			if t.Failed() {
-				t.Logf("contract: %s", tc.explanation)
-			}
-		}()
+		conform.Contract(t, tc.rule)
 		tc.run(t, newStore(t))
 	})
 }
 
+// cases are all the suite's tests, in the order Run runs them.
+func cases() [][]test {
+	return [][]test{tests, noticeTests, safetyTests, changeTests, lockerTests}
+}
+
 var tests = []test{
 	{"StartRun assigns growing ids",
-		"StartRun sets Run.ID; ids grow with each call within a store, across organizations, and the run is readable at once with the status it was given",
+		"RunStore.StartRun: sets Run.ID; ids grow with each call within a store, whatever the organization; the run is kept at once as given",
 		testStartRun},
 	{"R-RUN-3 FinishRun keeps the newest 10 runs per organization",
-		"FinishRun replaces the run and removes the organization's runs beyond the newest adsync.KeepRuns (by id); other organizations' runs are untouched; a removed run is adsync.ErrNotFound",
+		"RunStore.FinishRun: replaces the run and removes the organization's runs beyond the newest adsync.KeepRuns (by id) (R-RUN-3); other organizations' runs are untouched; a removed run is adsync.ErrNotFound to Run and FinishRun",
 		testPrune},
 	{"Runs lists newest first with a limit",
-		"Runs returns the organization's runs by descending id, at most limit of them; limit <= 0 means all kept runs; an unknown organization has none and no error",
+		"RunStore.Runs: returns the organization's runs by descending id, at most limit of them; limit <= 0 means all kept runs; an organization without runs has none and no error (adsync.HistoryStore)",
 		testRunsOrder},
 	{"Run and FinishRun of a missing run are ErrNotFound",
-		"Run and FinishRun return an error wrapping adsync.ErrNotFound (errors.Is) for an id never issued, or one of another organization",
+		"RunStore.Run: returns an error wrapping adsync.ErrNotFound (errors.Is) for an id the organization does not keep: never issued, or another organization's; so does FinishRun, and changes nothing",
 		testRunNotFound},
 	{"R-RUN-4 every run field round-trips",
-		"every field of adsync.Run given to StartRun and FinishRun comes back from Run and Runs: status, trigger, error, counts, warnings, skips, failures, held deactivations, API calls, TLS, full read, cursor, approved run; times in UTC, equal to the millisecond; a zero Ended stays zero",
+		"HistoryStore: records are kept whole (R-RUN-4): every field of adsync.Run given to StartRun and FinishRun comes back from Run and Runs (status, trigger, error, counts, warnings, skips, failures, held deactivations, API calls, TLS, full read, cursor, approval, undo); times in UTC, equal to the millisecond; a zero Ended stays zero",
 		testRunFields},
 	{"R-RUN-7 InterruptRuns marks running runs of every organization",
-		"InterruptRuns sets Status interrupted and Ended to now on every run still running, whatever its organization, returns how many it marked, and leaves finished runs alone",
+		"RunStore.InterruptRuns: sets Status interrupted and Ended to now on every run still running, whatever its organization (R-RUN-7), returns how many it marked, and leaves finished runs alone",
 		testInterrupt},
 	{"R-LINK-1 links put, replace, delete and list",
-		"PutLinks inserts or replaces by (organization, user id), pending create journal entries included, with their Written values; Links returns them all with OrgID set; DeleteLinks removes the given users and ignores missing ones",
+		"LinkStore.PutLinks: inserts or replaces by (organization, user id) (R-LINK-1), pending create journal entries included, with their Written values; a link without OrgID is of the call's organization; Links returns them all with OrgID set; DeleteLinks removes the given users and ignores missing ones",
 		testLinks},
 	{"links of other organizations are untouched",
-		"links are keyed by (organization, user id): the same user id in two organizations is two links; putting and deleting in one leaves the other as it was",
+		"LinkStore.PutLinks: links are keyed by (organization, user id): the same user id in two organizations is two links; putting and deleting in one leaves the other as it was; an organization without links has none and no error",
 		testLinksPerOrg},
 	{"PutLinks is atomic and refuses a link of another organization",
-		"all links of one PutLinks call are of its organization; a link whose OrgID names another one is a caller error: the call fails and writes none of its links",
+		"LinkStore.PutLinks: all links of one call are of its organization; a link whose OrgID names another one fails the call, which writes none of its links",
 		testLinksAtomic},
 	{"records are copies",
-		"the caller may keep and modify what it gave and what it got: changing a returned link's Written map or run's lists does not change the store",
+		"HistoryStore: records are copies both ways: changing a map given to PutLinks or returned by Links, or the lists of a run returned by StartRun or Run, does not change the store",
 		testCopies},
 	{"R-CONF-5 ReplaceConflicts replaces the open set",
-		"ReplaceConflicts makes its argument the organization's open conflicts, with every field; a conflict not in the new set clears itself; an empty set clears all; other organizations are untouched",
+		"ConflictStore.ReplaceConflicts: makes its argument the organization's open conflicts, with every field (R-CONF-5); a conflict not in the new set clears itself; an empty set clears all; other organizations are untouched",
 		testConflicts},
 	{"R-CONF-6 resolutions put, replace and delete",
-		"PutResolution inserts or replaces the resolution of (organization, user id) with every field; DeleteResolution removes it and returns adsync.ErrNotFound when there is none; other organizations are untouched",
+		"ConflictStore.PutResolution: inserts or replaces the resolution of (organization, user id) with every field (R-CONF-6); DeleteResolution removes it and returns adsync.ErrNotFound when there is none; other organizations are untouched",
 		testResolutions},
 	{"concurrent writers lose nothing",
-		"every method is safe for concurrent use and each call is atomic: runs started at once get distinct ids, and links put at once from several goroutines are all kept",
+		"HistoryStore: every method is safe for concurrent use and each call is atomic: runs started at once get distinct ids, and links put at once from several goroutines are all kept",
 		testConcurrent},
 	{"text round-trips byte for byte",
-		"text is valid UTF-8 without NUL (the Syncer cleans the directory's values); every character of it, and long values, come back byte for byte in links (user ids, written values), runs (error, cursor, warnings, skip labels, failures, held contacts), conflicts and resolutions",
+		"HistoryStore: text is valid UTF-8 without NUL (the Syncer cleans the directory's values); every character of it, and long values, come back byte for byte in links (user ids, written values), runs (error, cursor, warnings, skip labels, failures, held contacts), conflicts and resolutions",
 		testText},
 	{"a cancelled context is an error and changes nothing",
-		"every method called with a cancelled context returns an error wrapping ctx.Err() and changes nothing: no run started, finished or interrupted, no link, conflict or resolution written or removed, no lock taken",
+		"HistoryStore: every method called with a cancelled context returns an error wrapping ctx.Err() and changes nothing: no run started, finished or interrupted, no link, conflict or resolution written or removed, no lock taken",
 		testCancelled},
 	{"5,000 links in batches of 500, 25,000 in one call",
-		"an organization's links are saved by the Syncer in batches of at most 500, but PutLinks takes any number (a store may switch to a bulk path for large calls); all of them come back from Links, and a second large call replaces them",
+		"LinkStore.PutLinks: takes any number of links in one call: the Syncer's batches of 500 and a first run's 25,000 at once all come back from Links, and a second large call replaces them",
 		testManyLinks},
 }
 
 var lockerTests = []test{
 	{"R-RUN-5 TryLock excludes a second holder until unlock",
-		"adsync.Locker: TryLock of a held organization fails at once with an error wrapping adsync.ErrRunInProgress; another organization can be locked meanwhile; Held is nil while held and wraps adsync.ErrLockLost after Unlock; Unlock may be called twice; after unlock the lock can be taken again",
+		"Locker.TryLock: a held organization's lock fails at once with an error wrapping adsync.ErrRunInProgress (R-RUN-5); another organization can be locked meanwhile; Lock.Held is nil while held and wraps adsync.ErrLockLost after Unlock; Unlock may be called twice; after unlock the lock can be taken again",
 		testLocker},
 }
 
@@ -273,14 +266,14 @@ func requireAllSet(t *testing.T, rec any, except ...string) {
 	}
 }
 
-const utcRule = "times are returned in UTC (adsync.HistoryStore): Run.Started and Ended, Link.LinkedAt and SyncedAt, Conflict.FirstSeen and LastSeen, Resolution.CreatedAt"
+const ruleUTC = "HistoryStore: times are returned in UTC: Run.Started and Ended, Link.LinkedAt, SyncedAt and MissingSince, Conflict.FirstSeen and LastSeen, Resolution.CreatedAt, Exemption.CreatedAt, ChangeRecord.At"
 
 // requireUTC stops the test at a time not in UTC.
 func requireUTC(t *testing.T, what string, ts ...time.Time) {
 	t.Helper()
 	for i, x := range ts {
 		if !x.IsZero() && x.Location() != time.UTC {
-			conform.Fatal(t, utcRule, "%s: time %d of %d is in %v, not UTC", what, i+1, len(ts), x.Location())
+			conform.Fatal(t, ruleUTC, "%s: time %d of %d is in %v, not UTC", what, i+1, len(ts), x.Location())
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/contacts"
+	"github.com/psasync/adsync/internal/conform"
 	"github.com/psasync/adsync/matcher"
 	"github.com/psasync/adsync/merge"
 	"github.com/psasync/adsync/source/sourcetest"
@@ -23,6 +24,7 @@ import (
 // run must write nothing (R-RUN-8). A store that refused such text used to
 // fail every run of the organization, or leave a run running forever.
 func TestHostileText(t *testing.T, h adsync.HistoryStore) {
+	conform.Contract(t, ruleHostile)
 	ctx := t.Context()
 	const company = 100
 	clock := time.Date(2026, 11, 2, 3, 0, 0, 0, time.UTC)
@@ -70,6 +72,8 @@ func TestHostileText(t *testing.T, h adsync.HistoryStore) {
 	require.NoError(t, err)
 	assert.Len(t, cs, 2)
 }
+
+const ruleHostile = "HistoryStore: text is valid UTF-8 without NUL bytes, the Syncer cleaning what the directory returns (R-FIELD-8), so a store records every run, link and conflict of users with hostile directory text"
 
 // fixedClock reads the time from a variable the test moves.
 type fixedClock struct{ t *time.Time }

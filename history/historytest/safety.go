@@ -21,16 +21,16 @@ import (
 // earlier one left.
 var safetyTests = []test{
 	{"R-DEACT-6 the guard's window holds a slow leak",
-		"the guard's window sums the deactivations of the runs kept by the store (Run.Counts.Deactivated, Run.Started): a leak of 20 % of the users per run is held by the second run, and eight runs deactivate no more than the limit",
+		"RunStore.Runs: returns the kept runs with their Started and Counts.Deactivated, which the guard's window sums (R-DEACT-6): a leak of 20 % of the users per run, each run by a new Syncer, is held by the second run, and eight runs deactivate no more than the limit",
 		testGuardWindow},
 	{"R-DEACT-7 the grace period's clock survives restarts",
-		"Link.MissingSince is kept by PutLinks and returned by Links: a user out of scope is deactivated by the first run, of whichever process, that comes a grace period after the first run that missed it; a user back before is untouched and its clock starts afresh",
+		"LinkStore.PutLinks: keeps Link.MissingSince, the grace period's clock (R-DEACT-7): a user out of scope is deactivated by the first run, of whichever process, that comes a grace period after the first run that missed it; a user back before is untouched and its clock starts afresh",
 		testGrace},
 	{"R-DEACT-9 exemptions put, replace and delete",
-		"PutExemption inserts or replaces the exemption of (organization, contact id) with every field; Exemptions returns them with OrgID set and times in UTC; DeleteExemption removes it and returns adsync.ErrNotFound when there is none; other organizations are untouched",
+		"ExemptionStore.PutExemption: inserts or replaces the exemption of (organization, contact id) with every field (R-DEACT-9); Exemptions returns them with OrgID set and times in UTC; DeleteExemption removes it and returns adsync.ErrNotFound when there is none; other organizations are untouched",
 		testExemptions},
 	{"R-DEACT-9 an exempt contact is never deactivated",
-		"an exemption set by one Syncer keeps the contact of a user out of scope active in the runs of another one over the same store, and removing it lets the next run deactivate the contact",
+		"ExemptionStore.Exemptions: returns the exemptions any Syncer over the store put (R-DEACT-9): one set by one Syncer keeps the contact of a user out of scope active in the runs of another one, and removing it lets the next run deactivate the contact",
 		testExemptSync},
 }
 

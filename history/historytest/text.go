@@ -52,7 +52,7 @@ func shortTexts() []string {
 	return out
 }
 
-const textRule = "text is valid UTF-8 without NUL and is stored and returned byte for byte (adsync.HistoryStore), in every text of a link, run, conflict and resolution, whatever its length"
+const ruleText = "HistoryStore: text is valid UTF-8 without NUL and is stored and returned byte for byte, in every text of a link, run, conflict and resolution, whatever its length"
 
 // checkText reports each text that came back changed.
 func checkText(t *testing.T, what, want, got string) {
@@ -62,7 +62,7 @@ func checkText(t *testing.T, what, want, got string) {
 		for n < len(want) && n < len(got) && want[n] == got[n] {
 			n++
 		}
-		conform.Broken(t, textRule, "%s: %d bytes came back as %d bytes, first difference at byte %d", what, len(want), len(got), n)
+		conform.Broken(t, ruleText, "%s: %d bytes came back as %d bytes, first difference at byte %d", what, len(want), len(got), n)
 	}
 }
 
@@ -109,7 +109,7 @@ func testText(t *testing.T, s adsync.HistoryStore) {
 	checkText(t, "run cursor", r.Cursor, gotRun.Cursor)
 	if len(gotRun.Warnings) != len(r.Warnings) || len(gotRun.Skips) != len(r.Skips) ||
 		len(gotRun.Failures) != len(r.Failures) || len(gotRun.Held) != len(r.Held) {
-		conform.Fatal(t, textRule, "the run's lists came back with other lengths")
+		conform.Fatal(t, ruleText, "the run's lists came back with other lengths")
 	}
 	for i := range r.Warnings {
 		checkText(t, "run warning message", r.Warnings[i].Message, gotRun.Warnings[i].Message)
@@ -140,7 +140,7 @@ func testText(t *testing.T, s adsync.HistoryStore) {
 		checkText(t, "conflict label", want.User, got.User)
 		checkText(t, "conflict detail", want.Detail, got.Detail)
 		if !slices.Equal(want.OtherUsers, got.OtherUsers) {
-			conform.Broken(t, textRule, "conflict of user id %q: other users %q, want %q", want.UserID, got.OtherUsers, want.OtherUsers)
+			conform.Broken(t, ruleText, "conflict of user id %q: other users %q, want %q", want.UserID, got.OtherUsers, want.OtherUsers)
 		}
 	})
 	gotRs, err := s.Resolutions(ctx, "org-a")
@@ -161,7 +161,7 @@ func matchByUser[T any](t *testing.T, what string, want, got []T, user func(T) s
 	for _, w := range want {
 		g, ok := byUser[user(w)]
 		if !ok {
-			conform.Broken(t, textRule, "the %s of user id %q is missing", what, user(w))
+			conform.Broken(t, ruleText, "the %s of user id %q is missing", what, user(w))
 			continue
 		}
 		check(w, g)

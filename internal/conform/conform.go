@@ -1,5 +1,5 @@
 // Package conform holds what the conformance suites (contacts/contactstest,
-// source/sourcetest) share: one format for a broken contract, so that
+// source/sourcetest, history/historytest) share: one format for a broken contract, so that
 // every suite's failures read alike.
 //
 // A rule is quoted as its suite's rule constant, which starts with where
@@ -34,4 +34,16 @@ func Must(t testing.TB, err error, what string) {
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// Contract names the rule a whole test checks, for a test that asserts
+// with testify rather than Broken: when the test fails, by whatever
+// assertion, the rule is logged at its end in Broken's format.
+func Contract(t testing.TB, rule string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s failed\n\tcontract: %s", t.Name(), rule)
+		}
+	})
 }
