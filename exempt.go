@@ -81,8 +81,9 @@ type Exempted struct {
 	UserID    string `json:"userId"`
 	ContactID int64  `json:"contactId"`
 	Contact   string `json:"contact,omitempty"`
-	// Source is "history" (Syncer.Exempt) or "field" (the Autotask
-	// user-defined field named by OrgConfig.ExemptField, Contact.Exempt).
+	// Source is "history" (Syncer.Exempt) or "field" (Contact.Exempt, as
+	// the contact store read it: the Autotask user-defined field named by
+	// the autotask client's ExemptUDF).
 	Source string `json:"source"`
 	Reason string `json:"reason,omitempty"`
 }

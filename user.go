@@ -79,9 +79,9 @@ type Contact struct {
 	Active bool
 	// Exempt: the contact must never be deactivated by the sync
 	// (R-DEACT-9), as a user-defined field of the contact says. A store
-	// that reads such a field sets it with the contacts; the autotask
-	// client does not read one yet, and exemptions kept in the history
-	// (Syncer.Exempt) need no store support.
+	// that reads such a field sets it with the contacts (the autotask
+	// client does when its ExemptUDF names one); exemptions kept in the
+	// history (Syncer.Exempt) need no store support.
 	Exempt bool
 	// Values are the contact's field values; CountryID is the countryID as a
 	// decimal string, "" when unset.

@@ -537,7 +537,7 @@ func TestWireFormat(t *testing.T) {
 	t.Run("\"\" and null both read as blank", func(t *testing.T) {
 		var w wireContact
 		require.NoError(t, json.Unmarshal([]byte(`{"id":1,"isActive":1,"title":"","city":null,"countryID":237,"phone":"555"}`), &w))
-		c := w.contact()
+		c := w.contact("")
 		assert.Equal(t, "", c.Values[adsync.Title])
 		assert.Equal(t, "", c.Values[adsync.City])
 		assert.Equal(t, "237", c.Values[adsync.CountryID])
@@ -1034,4 +1034,98 @@ func TestLostCreateSoak(t *testing.T) {
 	t.Logf("%d created, %d with an unknown outcome, %d other failures", created, unknown, users-created-unknown)
 	assert.Positive(t, unknown, "the mix produced unknown outcomes")
 	assert.Positive(t, created)
+}
+
+// R-DEACT-9: Config.ExemptUDF names a contact user-defined field whose
+// truthy value marks the contact exempt, read with the contacts.
+func TestExemptUDF(t *testing.T) {
+	ctx := context.Background()
+	srv := newEmulator(t, autotasktest.Options{})
+	co := srv.AddCompany("Acme")
+	const udf = "Never deactivate"
+	type seeded struct {
+		name, value string // UDF set on the contact; name "" for none
+		exempt      bool
+	}
+	cases := map[string]seeded{
+		"true":                 {udf, "true", true},
+		"TRUE trimmed":         {udf, "  TRUE ", true},
+		"yes":                  {udf, "Yes", true},
+		"y":                    {udf, "y", true},
+		"1":                    {udf, "1", true},
+		"x":                    {udf, "X", true},
+		"name in another case": {"never DEACTIVATE", "yes", true},
+		"false":                {udf, "false", false},
+		"no":                   {udf, "no", false},
+		"0":                    {udf, "0", false},
+		"other text":           {udf, "yes please", false},
+		"blank (null)":         {udf, "", false},
+		"another UDF truthy":   {"Badge", "1", false},
+		"no UDF at all":        {"", "", false},
+	}
+	ids := map[int64]string{}
+	for name, s := range cases {
+		id, err := srv.SeedContact(co, autotasktest.Fields{"firstName": "F", "lastName": name})
+		require.NoError(t, err)
+		if s.name != "" {
+			require.NoError(t, srv.SetContactUDF(id, s.name, s.value))
+		}
+		ids[id] = name
+	}
+	read := func(t *testing.T, c *Client) map[string]bool {
+		got := map[string]bool{}
+		require.NoError(t, c.Contacts(ctx, co, adsync.NewFieldSet(adsync.Email), func(cs []adsync.Contact) error {
+			for _, x := range cs {
+				got[ids[x.ID]] = x.Exempt
+			}
+			return nil
+		}))
+		require.Len(t, got, len(cases))
+		return got
+	}
+	t.Run("R-DEACT-9 a truthy value of the named UDF exempts the contact, in the contacts query", func(t *testing.T) {
+		c := newTestClient(t, srv, func(cfg *Config) { cfg.ExemptUDF = udf })
+		srv.ResetRequests()
+		got := read(t, c)
+		for name, s := range cases {
+			assert.Equal(t, s.exempt, got[name], name)
+		}
+		assert.Equal(t, 1, srv.CountRequests("POST", "Contacts/query"), "no extra query for the UDF")
+		for id, name := range ids {
+			one, err := c.GetContact(ctx, id)
+			require.NoError(t, err)
+			assert.Equal(t, cases[name].exempt, one.Exempt, "GetContact: %s", name)
+		}
+	})
+	t.Run("R-DEACT-9 without ExemptUDF no contact is exempt", func(t *testing.T) {
+		for name, exempt := range read(t, newTestClient(t, srv, nil)) {
+			assert.False(t, exempt, name)
+		}
+	})
+	t.Run("R-DEACT-9 userDefinedFields left out of the answer: not exempt", func(t *testing.T) {
+		srv := newEmulator(t, autotasktest.Options{OmitEmptyUDF: true})
+		co := srv.AddCompany("Acme")
+		_, err := srv.SeedContact(co, autotasktest.Fields{"firstName": "F", "lastName": "L"})
+		require.NoError(t, err)
+		c := newTestClient(t, srv, func(cfg *Config) { cfg.ExemptUDF = udf })
+		require.NoError(t, c.Contacts(ctx, co, adsync.AllFieldSet, func(cs []adsync.Contact) error {
+			require.Len(t, cs, 1)
+			assert.False(t, cs[0].Exempt)
+			return nil
+		}))
+	})
+	for _, tc := range []struct{ name, udf string }{
+		{"spaces around", " Never deactivate"},
+		{"line break", "Never\ndeactivate"},
+		{"too long", strings.Repeat("n", 101)},
+	} {
+		t.Run("Validate: exemptUdf "+tc.name, func(t *testing.T) {
+			cfg := testConfig(srv)
+			cfg.ExemptUDF = tc.udf
+			_, err := New(cfg)
+			var ce *adsync.ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, "exemptUdf", ce.Field)
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/psasync/adsync"
 )
@@ -108,7 +109,21 @@ type Config struct {
 	// one that fails otherwise is tried twice at most; Check as a whole
 	// gives up after 4 × CheckTimeout.
 	CheckTimeout time.Duration `json:"checkTimeout,omitempty"`
+	// ExemptUDF, when set, is the name of a contact user-defined field
+	// (matched case-insensitively, as Autotask does) whose truthy value
+	// marks the contact exempt from deactivation (adsync.Contact.Exempt,
+	// R-DEACT-9). Truthy is "true", "yes", "y", "1" or "x", in any case,
+	// spaces around ignored: what a text UDF, a checkbox-like picklist or
+	// a hand-typed mark holds. Any other value, a blank one, or the field
+	// missing leaves the contact unexempt. It is read with the contacts in
+	// the same query: Autotask returns userDefinedFields whatever
+	// includeFields names (docs/autotask-api.md §3.3). Empty: none.
+	ExemptUDF string `json:"exemptUdf,omitempty"`
 }
+
+// maxUDFName bounds ExemptUDF: a sanity limit that catches a pasted
+// paragraph, well above the names Autotask's UI lets admins type.
+const maxUDFName = 100
 
 // withDefaults returns c with each optional field left zero set to its
 // documented default. New applies it to its own copy once Validate passed;
@@ -176,6 +191,12 @@ func (c *Config) Validate() error {
 		return bad("thresholdEvery", "must be positive, got %d", c.ThresholdEvery)
 	case c.CheckTimeout < 0:
 		return bad("checkTimeout", "must be a positive duration such as 15s, got %v", c.CheckTimeout)
+	case c.ExemptUDF != "" && strings.TrimSpace(c.ExemptUDF) != c.ExemptUDF:
+		return bad("exemptUdf", "%q has spaces around it; give the user-defined field's name exactly, as in Autotask (Admin > Features & Settings > User-Defined Fields), or leave it empty", c.ExemptUDF)
+	case len(c.ExemptUDF) > maxUDFName:
+		return bad("exemptUdf", "is %d bytes long; a user-defined field's name has at most %d", len(c.ExemptUDF), maxUDFName)
+	case strings.ContainsFunc(c.ExemptUDF, unicode.IsControl):
+		return bad("exemptUdf", "%q contains a control character (a line break or tab?); give the user-defined field's name exactly", c.ExemptUDF)
 	}
 	if c.BaseURL != "" {
 		if _, err := restRoot(c.BaseURL); err != nil {

@@ -88,11 +88,39 @@ type wireContact struct {
 	ZipCode          blankable `json:"zipCode"`
 	CountryID        blankable `json:"countryID"`
 	RoomNumber       blankable `json:"roomNumber"`
+	// UserDefinedFields come with every contact a query returns, whatever
+	// includeFields names, or are left out when none has a value (§2.5).
+	UserDefinedFields []wireUDF `json:"userDefinedFields"`
 }
 
-func (w *wireContact) contact() adsync.Contact {
+// wireUDF is one user-defined field of an entity (§2.5).
+type wireUDF struct {
+	Name  string    `json:"name"`
+	Value blankable `json:"value"`
+}
+
+// exempt reports whether the user-defined field named exemptUDF holds a
+// truthy value (Config.ExemptUDF); false when exemptUDF is "".
+func (w *wireContact) exempt(exemptUDF string) bool {
+	if exemptUDF == "" {
+		return false
+	}
+	for _, u := range w.UserDefinedFields {
+		if strings.EqualFold(u.Name, exemptUDF) {
+			switch strings.ToLower(strings.TrimSpace(string(u.Value))) {
+			case "true", "yes", "y", "1", "x":
+				return true
+			}
+			return false
+		}
+	}
+	return false
+}
+
+// contact converts w; exemptUDF is Config.ExemptUDF.
+func (w *wireContact) contact(exemptUDF string) adsync.Contact {
 	c := adsync.Contact{
-		ID: w.ID, CompanyID: w.CompanyID,
+		ID: w.ID, CompanyID: w.CompanyID, Exempt: w.exempt(exemptUDF),
 		// isActive is 0/1 on Contacts (§2.2); a boolean is tolerated.
 		Active: w.IsActive == "1" || w.IsActive == "true",
 		Values: adsync.Values{
@@ -154,7 +182,7 @@ func (c *Client) scan(ctx context.Context, companyID int64, fields adsync.FieldS
 		}
 		cs := make([]adsync.Contact, len(res.Items))
 		for i := range res.Items {
-			cs[i] = res.Items[i].contact()
+			cs[i] = res.Items[i].contact(c.cfg.ExemptUDF)
 		}
 		slices.SortFunc(cs, func(a, b adsync.Contact) int { return compareInt(a.ID, b.ID) })
 		for len(cs) > 0 && cs[0].ID <= last {
@@ -236,7 +264,7 @@ func (c *Client) GetContact(ctx context.Context, id int64) (adsync.Contact, erro
 	case res.Item == nil:
 		return adsync.Contact{}, &Error{Op: fmt.Sprintf("read contact %d", id), Kind: adsync.ErrNotFound, Message: "the contact does not exist"}
 	}
-	return res.Item.contact(), nil
+	return res.Item.contact(c.cfg.ExemptUDF), nil
 }
 
 // label describes values for messages: "First Last <email>".

@@ -140,6 +140,7 @@ func TestAutotaskFieldRehomed(t *testing.T) {
 	}{
 		{"maxInFlight", strings.Replace(ldapOrg, "  secretEnv: AT_SECRET\n", "  secretEnv: AT_SECRET\n  maxInFlight: 20\n", 1), "autotask.maxInFlight"},
 		{"secret with a line break", ldapOrg, "autotask.secretEnv"},
+		{"exemptUdf with a line break", strings.Replace(ldapOrg, "  secretEnv: AT_SECRET\n", "  secretEnv: AT_SECRET\n  exemptUdf: \"Never\\ndeactivate\"\n", 1), "autotask.exemptUdf"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -156,6 +157,28 @@ func TestAutotaskFieldRehomed(t *testing.T) {
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, tc.field, ce.Field)
 			assert.ErrorIs(t, err, adsync.ErrInvalidConfig)
+		})
+	}
+}
+
+// R-DEACT-9: autotask.exemptUdf names the contact user-defined field that
+// exempts a contact; it reaches the client's Config as written.
+func TestExemptUDFSetting(t *testing.T) {
+	for _, tc := range []struct {
+		name, line, want string
+	}{
+		{"R-DEACT-9 set", "  exemptUdf: \"Never deactivate\"\n", "Never deactivate"},
+		{"R-DEACT-9 unset: none", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "adsync.yaml")
+			y := strings.Replace(ldapOrg, "  secretEnv: AT_SECRET\n", "  secretEnv: AT_SECRET\n"+tc.line, 1)
+			require.NoError(t, os.WriteFile(path, []byte(y), 0o600))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "ldap-password"), []byte("pw"), 0o600))
+			cfg, err := Load(path, &Options{Getenv: func(k string) string { return map[string]string{"AT_SECRET": "s"}[k] }})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, cfg.Autotask.ExemptUDF)
 		})
 	}
 }

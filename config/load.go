@@ -63,6 +63,7 @@ type autotaskYAML struct {
 	BudgetShare             float64 `yaml:"budgetShare"`
 	BudgetStop              float64 `yaml:"budgetStop"`
 	MaxInFlight             int     `yaml:"maxInFlight"`
+	ExemptUDF               string  `yaml:"exemptUdf"`
 }
 
 type orgYAML struct {
@@ -669,7 +670,7 @@ func (l *loader) build(fc *fileConfig) (*Config, error) {
 	}
 	cfg.Autotask = autotask.Config{IntegrationCode: a.IntegrationCode, Username: a.Username, Secret: adsync.NewSecret(secret),
 		ImpersonationResourceID: a.ImpersonationResourceID, BaseURL: a.BaseURL, ZoneLookupURL: a.ZoneLookupURL,
-		BudgetShare: a.BudgetShare, BudgetStop: a.BudgetStop, MaxInFlight: a.MaxInFlight}
+		BudgetShare: a.BudgetShare, BudgetStop: a.BudgetStop, MaxInFlight: a.MaxInFlight, ExemptUDF: a.ExemptUDF}
 	if err := cfg.Autotask.Validate(); err != nil {
 		return nil, l.fromConfigError("autotask.", err, map[string]string{"secret": "secretEnv"})
 	}

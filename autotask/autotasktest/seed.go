@@ -69,6 +69,29 @@ func (s *Server) SeedContact(companyID int64, f Fields) (int64, error) {
 	return id, nil
 }
 
+// SetContactUDF sets a user-defined field of a contact, as an admin would
+// in the Autotask UI: queries and reads then return it in
+// userDefinedFields (§2.5). A blank value is stored as null. The
+// contact's other UDFs are kept; its lastModifiedDate becomes now, as
+// after any edit.
+func (s *Server) SetContactUDF(contactID int64, name, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.contacts.byID[contactID]; !ok {
+		return fmt.Errorf("autotasktest: contact %d does not exist", contactID)
+	}
+	if strings.TrimSpace(name) == "" {
+		return errors.New("autotasktest: a user-defined field needs a name")
+	}
+	u := udf{Name: name}
+	if value != "" {
+		u.Value = &value
+	}
+	s.mergeUDFs(s.contacts, contactID, []udf{u})
+	s.contacts.byID[contactID]["lastModifiedDate"] = s.now()
+	return nil
+}
+
 // Contact returns a copy of a contact's fields, and whether it exists.
 func (s *Server) Contact(id int64) (Fields, bool) {
 	s.mu.Lock()
