@@ -334,12 +334,7 @@ func (m *Memory) Resolutions(ctx context.Context, orgID string) ([]adsync.Resolu
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	rs := m.resolutions[orgID]
-	out := make([]adsync.Resolution, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, r)
-	}
-	return out, nil
+	return valuesOf(m.resolutions[orgID]), nil
 }
 
 // PutResolution inserts or replaces the user's resolution.
@@ -353,12 +348,7 @@ func (m *Memory) PutResolution(ctx context.Context, r adsync.Resolution) error {
 	r = record.CopyResolution(r)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	org := m.resolutions[r.OrgID]
-	if org == nil {
-		org = map[string]adsync.Resolution{}
-		m.resolutions[r.OrgID] = org
-	}
-	org[r.UserID] = r
+	putIn(m.resolutions, r.OrgID, r.UserID, r)
 	return nil
 }
 
@@ -444,12 +434,7 @@ func (m *Memory) Exemptions(ctx context.Context, orgID string) ([]adsync.Exempti
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	es := m.exemptions[orgID]
-	out := make([]adsync.Exemption, 0, len(es))
-	for _, e := range es {
-		out = append(out, e)
-	}
-	return out, nil
+	return valuesOf(m.exemptions[orgID]), nil
 }
 
 // PutExemption inserts or replaces the contact's exemption.
@@ -463,12 +448,7 @@ func (m *Memory) PutExemption(ctx context.Context, e adsync.Exemption) error {
 	e = record.CopyExemption(e)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	org := m.exemptions[e.OrgID]
-	if org == nil {
-		org = map[int64]adsync.Exemption{}
-		m.exemptions[e.OrgID] = org
-	}
-	org[e.ContactID] = e
+	putIn(m.exemptions, e.OrgID, e.ContactID, e)
 	return nil
 }
 
@@ -484,4 +464,23 @@ func (m *Memory) DeleteExemption(ctx context.Context, orgID string, contactID in
 	}
 	delete(m.exemptions[orgID], contactID)
 	return nil
+}
+
+// valuesOf returns the values of an organization's map, never nil.
+func valuesOf[K comparable, V any](m map[K]V) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// putIn sets v under org and k, making org's map when it has none.
+func putIn[K comparable, V any](byOrg map[string]map[K]V, org string, k K, v V) {
+	m := byOrg[org]
+	if m == nil {
+		m = map[K]V{}
+		byOrg[org] = m
+	}
+	m[k] = v
 }
