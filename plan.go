@@ -183,6 +183,15 @@ func (p *Plan) Writes() int {
 	return n
 }
 
+// Empty reports whether applying the plan would change nothing at all: no
+// write, no held deactivation, no link to save or drop. An empty plan can
+// still be applied, and records a run (which pushes the oldest kept run
+// out): a caller may rather not.
+func (p *Plan) Empty() bool {
+	return len(p.Changes) == 0 && len(p.Held) == 0 && len(p.dropLinks) == 0 && len(p.confirmLinks) == 0 &&
+		len(p.movePut) == 0 && len(p.moveDrop) == 0 && len(p.markLinks) == 0
+}
+
 // Summary is a one-line account of the plan.
 func (p *Plan) Summary() string {
 	c := p.Counts

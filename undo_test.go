@@ -139,3 +139,15 @@ func testUndo(t *testing.T, store envOption) {
 		assert.Equal(t, 12, again.Counts.Deactivated)
 	})
 }
+
+func TestUndoOfNothingIsEmpty(t *testing.T) {
+	e, _, _ := undoScenario(t, withConfig(func(*adsync.OrgConfig) {}))
+	run3 := e.mustSync() // nothing changed: writes nothing
+	require.Zero(t, run3.Counts.Writes())
+	p, err := e.syncer.PlanUndo(e.ctx, e.org, run3.ID)
+	require.NoError(t, err)
+	assert.True(t, p.Empty(), "an undo of a run that wrote nothing changes nothing")
+	p, err = e.syncer.PlanUndo(e.ctx, e.org, 2)
+	require.NoError(t, err)
+	assert.False(t, p.Empty(), "an undo of run 2 has writes")
+}

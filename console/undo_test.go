@@ -51,6 +51,23 @@ func TestUndo(t *testing.T) {
 	assert.Contains(t, text(body), "undo by admin (undoes run "+strconv.FormatInt(synced, 10))
 	assert.Contains(t, s.log.String(), `user=admin action="plan undo" org=northwind`)
 
+	t.Run("an undo with nothing to undo cannot be applied", func(t *testing.T) {
+		var org adsync.Org
+		for _, o := range f.orgs {
+			if o.Config.ID == "northwind" {
+				org = o
+			}
+		}
+		_, err := f.syncer.Sync(ctx, org, adsync.TriggerForced) // back to the directory after the undo
+		require.NoError(t, err)
+		run, err := f.syncer.Sync(ctx, org, adsync.TriggerForced)
+		require.NoError(t, err)
+		require.Zero(t, run.Counts.Writes(), "nothing changed: the run wrote nothing")
+		code, body := c.post("/org/northwind/run/"+strconv.FormatInt(run.ID, 10)+"/undo", nil)
+		require.Equal(t, http.StatusOK, code, text(body))
+		assert.Contains(t, body, `id="apply-undo" disabled`, "an empty undo would only record a run")
+		assert.Contains(t, text(body), "Nothing to undo")
+	})
 	t.Run("who started a run survives a restart", func(t *testing.T) {
 		c2 := serve(t, f, nil).client(t)
 		c2.login()
