@@ -83,7 +83,7 @@ func (f *FileConfig) Build(prefix string, secret SecretFunc) (Config, error) {
 	cfg := Config{RemindAfter: f.RemindAfter, ConsoleURL: f.ConsoleURL}
 	if f.ConsoleURL != "" {
 		if u, err := url.Parse(f.ConsoleURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return Config{}, bad("consoleUrl", "want an http(s) URL with {org} and {run} placeholders, e.g. https://adsync.example.com/orgs/{org}/runs/{run}")
+			return Config{}, bad("consoleUrl", "want an http(s) URL with {org} and {run} placeholders, e.g. https://adsync.example.com/org/{org}/run/{run}")
 		}
 	}
 	if len(f.Orgs) > 0 {

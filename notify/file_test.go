@@ -31,7 +31,7 @@ func envSecret(env map[string]string) notify.SecretFunc {
 
 func TestFileConfigBuild(t *testing.T) {
 	env := map[string]string{"HOOK_SECRET": "s3cret", "TEAMS_URL": "https://example.webhook.office.com/x", "SLACK_URL": "https://hooks.slack.com/services/T/B/X", "SMTP_PW": "pw"}
-	full := notify.FileConfig{RemindAfter: 12 * time.Hour, ConsoleURL: "https://adsync.example.com/orgs/{org}/runs/{run}",
+	full := notify.FileConfig{RemindAfter: 12 * time.Hour, ConsoleURL: "https://adsync.example.com/org/{org}/run/{run}",
 		Orgs: map[string][]string{"contoso": {"held", "failed"}},
 		Channels: []notify.ChannelFile{
 			{Name: "ops", Events: []string{"failed"}, Orgs: []string{"contoso"}, Webhook: &notify.WebhookFile{URL: "https://hooks.example.com/adsync", SecretEnv: "HOOK_SECRET"}},

@@ -78,7 +78,7 @@ type Config struct {
 	RemindAfter time.Duration
 	// ConsoleURL, when set, links alerts to the console: "{org}" and
 	// "{run}" in it are replaced by the organization and run ids, e.g.
-	// "https://adsync.example.com/orgs/{org}/runs/{run}".
+	// "https://adsync.example.com/org/{org}/run/{run}".
 	ConsoleURL string
 	// QueueSize bounds the runs waiting to be turned into alerts, and
 	// each channel's alerts waiting to be sent (default 100).

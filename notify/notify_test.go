@@ -193,7 +193,7 @@ func TestReminderAtTheNextDailyRun(t *testing.T) {
 func TestAlertContents(t *testing.T) {
 	s := &sink{name: "sink"}
 	n := newNotifier(t, notify.Config{Routes: []notify.Route{{Channel: s}}, Store: history.NewMemory(), Now: func() time.Time { return t0 },
-		ConsoleURL: "https://adsync.example.com/orgs/{org}/runs/{run}"})
+		ConsoleURL: "https://adsync.example.com/org/{org}/run/{run}"})
 	h := end("contoso", 42, adsync.StatusHeld)
 	h.Run.Held = make([]adsync.HeldDeactivation, 12)
 	n.RunFinished(h)
@@ -210,7 +210,7 @@ func TestAlertContents(t *testing.T) {
 	assert.Equal(t, notify.EventHeld, held.Event)
 	assert.Equal(t, 12, held.Held)
 	assert.Equal(t, "adsync approve --org contoso --run 42", held.ApproveCommand)
-	assert.Equal(t, "https://adsync.example.com/orgs/contoso/runs/42", held.ConsoleURL)
+	assert.Equal(t, "https://adsync.example.com/org/contoso/run/42", held.ConsoleURL)
 	assert.Contains(t, held.Text, held.ApproveCommand)
 
 	failed := s.alerts[1]
