@@ -19,6 +19,21 @@ const changeChunk = 2000
 // PutChanges records the run's change records and puts the links, in one
 // transaction.
 func (s *Store) PutChanges(ctx context.Context, orgID string, runID int64, changes []adsync.ChangeRecord, links []adsync.Link) error {
+	return s.putChanges(ctx, orgID, runID, adsync.Written{}, changes, links)
+}
+
+// PutOutcomes marks the batch's records written with one UPDATE (only the
+// outcome and time change, so PostgreSQL can update in place where the page
+// has room), then records the other outcomes and puts the links, in one
+// transaction.
+func (s *Store) PutOutcomes(ctx context.Context, orgID string, runID int64, w adsync.Written, changes []adsync.ChangeRecord, links []adsync.Link) error {
+	if err := w.Validate(); err != nil {
+		return fmt.Errorf("history/postgres: put outcomes of run %d of organization %q: %w", runID, orgID, err)
+	}
+	return s.putChanges(ctx, orgID, runID, w, changes, links)
+}
+
+func (s *Store) putChanges(ctx context.Context, orgID string, runID int64, w adsync.Written, changes []adsync.ChangeRecord, links []adsync.Link) error {
 	if err := record.CheckChanges(orgID, runID, changes); err != nil {
 		return err
 	}
@@ -71,6 +86,12 @@ func (s *Store) PutChanges(ctx context.Context, orgID string, runID int64, chang
 		}
 		if err != nil {
 			return s.fail(what, err)
+		}
+		if w.To > w.From {
+			if _, err := tx.Exec(ctx, `UPDATE adsync_changes SET outcome=$1, at=$2 WHERE run_id=$3 AND seq>=$4 AND seq<$5 AND outcome=$6`,
+				string(adsync.OutcomeWritten), ts(w.At), runID, w.From, w.To, string(adsync.OutcomeUnknown)); err != nil {
+				return s.fail(what, err)
+			}
 		}
 		for lo := 0; lo < len(seqs); lo += changeChunk {
 			hi := min(lo+changeChunk, len(seqs))
