@@ -326,8 +326,11 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 	// again (the daily run's cost); the store gets whole records only for
 	// the other outcomes, the creates and the next batch.
 	sctx := context.WithoutCancel(ctx)
-	w := Written{From: start, To: start + len(batch), At: s.now()}
+	w := Written{At: s.now()}
 	rest := slices.DeleteFunc(logs, func(r ChangeRecord) bool { return r.Kind != ChangeCreate && r.Outcome == OutcomeWritten })
+	if len(rest) < len(batch) { // a range only when it marks a record
+		w.From, w.To = start, start+len(batch)
+	}
 	rest = append(rest, preRecords(next, start+len(batch), s.now())...)
 	if err := h.PutOutcomes(sctx, cfg.ID, run.ID, w, rest, put); err != nil {
 		return errors.Join(stop, fmt.Errorf("adsync: save %d links and the outcomes of %d changes of %q: %w", len(put), len(batch), cfg.ID, err))
