@@ -317,4 +317,17 @@ func testPutOutcomes(t *testing.T, s adsync.HistoryStore) {
 	// The zero range marks nothing.
 	require.NoError(t, s.PutOutcomes(ctx, "org-a", r.ID, adsync.Written{}, nil, nil))
 	require.Equal(t, got, allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID}))
+
+	// A record put unknown again after the range was marked stays unknown
+	// until a later range marks it, with that range's time.
+	require.NoError(t, s.PutChanges(ctx, "org-a", r.ID, []adsync.ChangeRecord{pending(2, adsync.OutcomeUnknown)}, nil))
+	again := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
+	require.Equal(t, adsync.OutcomeUnknown, again[2].Outcome, "put after the mark: not marked by it")
+	require.Equal(t, adsync.OutcomeWritten, again[0].Outcome, "the other records keep their outcome")
+	later := adsync.Written{From: 2, To: 3, At: at(5 * time.Second)}
+	require.NoError(t, s.PutOutcomes(ctx, "org-a", r.ID, later, nil, nil))
+	again = allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
+	require.Equal(t, adsync.OutcomeWritten, again[2].Outcome)
+	require.True(t, later.At.Equal(again[2].At), "At %v, want the later range's %v", again[2].At, later.At)
+	require.Equal(t, adsync.OutcomeUnknown, again[1].Outcome, "outside the later range")
 }

@@ -79,8 +79,9 @@ func insertChanges(n int) string {
 		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	// An upsert updates the row in place where REPLACE would delete and
-	// insert it: a record is written twice (before the write, then with its
-	// outcome), and replacing left the pages half empty.
+	// insert it: a record that is not simply written is put twice (before
+	// the write, then with its outcome), and replacing left the pages half
+	// empty.
 	b.WriteString(` ON CONFLICT (run_id, seq) DO UPDATE SET kind=excluded.kind, rule=excluded.rule, user_id=excluded.user_id,
 		user_label=excluded.user_label, contact_id=excluded.contact_id, contact_label=excluded.contact_label,
 		fields=excluded.fields, active=excluded.active, flags=excluded.flags, outcome=excluded.outcome,
