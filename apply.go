@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -320,11 +321,19 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 		}
 	}
 	// Saved even when the run stops: what was written must be linked, and
-	// logged with its outcome, in one step.
+	// logged with its outcome, in one step. The changes logged before
+	// their writes that were written are marked as a range, not written
+	// again (the daily run's cost); the store gets whole records only for
+	// the other outcomes, the creates and the next batch.
 	sctx := context.WithoutCancel(ctx)
-	logs = append(logs, preRecords(next, start+len(batch), s.now())...)
-	if err := h.PutChanges(sctx, cfg.ID, run.ID, logs, put); err != nil {
-		return errors.Join(stop, fmt.Errorf("adsync: save %d links and the outcomes of %d changes of %q: %w", len(put), len(logs), cfg.ID, err))
+	w := Written{At: s.now()}
+	rest := slices.DeleteFunc(logs, func(r ChangeRecord) bool { return r.Kind != ChangeCreate && r.Outcome == OutcomeWritten })
+	if len(rest) < len(batch) { // a range only when it marks a record
+		w.From, w.To = start, start+len(batch)
+	}
+	rest = append(rest, preRecords(next, start+len(batch), s.now())...)
+	if err := h.PutOutcomes(sctx, cfg.ID, run.ID, w, rest, put); err != nil {
+		return errors.Join(stop, fmt.Errorf("adsync: save %d links and the outcomes of %d changes of %q: %w", len(put), len(batch), cfg.ID, err))
 	}
 	if len(drop) > 0 {
 		if err := h.DeleteLinks(sctx, cfg.ID, drop); err != nil {

@@ -110,6 +110,35 @@ func (f ChangeFilter) Match(r *ChangeRecord) bool {
 	return r.RunID > f.AfterRun || (r.RunID == f.AfterRun && (f.AfterRun == 0 || r.Seq > f.AfterSeq))
 }
 
+// Written names the change records of a run that were logged before their
+// writes (OutcomeUnknown) and whose writes Autotask accepted: those with
+// Seq in [From, To) still OutcomeUnknown when ChangeStore.PutOutcomes
+// takes it. At is when the outcomes were recorded. The zero value names
+// none.
+type Written struct {
+	From, To int
+	At       time.Time
+}
+
+// Validate reports a range that names no records in a sensible way: a
+// negative From, or To before From.
+func (w Written) Validate() error {
+	switch {
+	case w.From < 0:
+		return fmt.Errorf("adsync: written records: From is negative (%d)", w.From)
+	case w.To < w.From:
+		return fmt.Errorf("adsync: written records: To (%d) is before From (%d)", w.To, w.From)
+	}
+	return nil
+}
+
+// Covers reports whether w marks record r as written: r's Seq is in the
+// range and its outcome is still OutcomeUnknown. For stores that apply the
+// range in Go.
+func (w Written) Covers(r *ChangeRecord) bool {
+	return r.Seq >= w.From && r.Seq < w.To && r.Outcome == OutcomeUnknown
+}
+
 // ChangeStore keeps the change log of each run: every contact write the
 // run made or tried, with its outcome. The log is part of the run: it is
 // kept exactly as long as the run record, and FinishRun removes a pruned
@@ -119,12 +148,26 @@ type ChangeStore interface {
 	// (RunID, Seq), and inserts or replaces links as PutLinks does, in one
 	// atomic step: the Syncer logs a batch's changes (creates aside) with
 	// its create journal before it sends them, and their outcomes with the
-	// links they made after, so that a crash can never leave a write in
-	// Autotask that neither the log nor the journal knows of (R-RUN-7). The store sets
+	// links they made after (PutOutcomes), so that a crash can never leave
+	// a write in Autotask that neither the log nor the journal knows of
+	// (R-RUN-7). The store sets
 	// each record's OrgID and RunID; a record naming another organization
 	// or run is refused and nothing is written. An error wrapping
 	// ErrNotFound if run runID of the organization is not kept.
 	PutChanges(ctx context.Context, orgID string, runID int64, changes []ChangeRecord, links []Link) error
+	// PutOutcomes records the outcomes of a batch of run runID's changes
+	// after their writes, and inserts or replaces links as PutLinks does,
+	// in one atomic step. First every record of the run already stored
+	// with Seq in [w.From, w.To) and OutcomeUnknown becomes OutcomeWritten
+	// with At set to w.At, its other fields unchanged; then changes are
+	// inserted or replaced as PutChanges does, whatever their Seq. The
+	// Syncer logs every change but a create before its write, so after
+	// the writes it sends only what is not simply "written" (failures,
+	// lost answers, stops, links without a write, creates) and the next
+	// batch's records: a daily run's outcomes cost a statement per batch,
+	// not a second copy of every record. Refused as PutChanges, and when
+	// w is invalid (Written.Validate); nothing is written then.
+	PutOutcomes(ctx context.Context, orgID string, runID int64, w Written, changes []ChangeRecord, links []Link) error
 	// Changes returns a page of the organization's change records selected
 	// by f, in (RunID, Seq) order, at most f.PageSize() of them. Records of
 	// runs no longer kept are gone.

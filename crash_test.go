@@ -142,6 +142,9 @@ func (h *killableHistory) PutLinks(ctx context.Context, org string, ls []adsync.
 func (h *killableHistory) PutChanges(ctx context.Context, org string, run int64, cs []adsync.ChangeRecord, ls []adsync.Link) error {
 	return h.do(true, func() error { return h.HistoryStore.PutChanges(ctx, org, run, cs, ls) })
 }
+func (h *killableHistory) PutOutcomes(ctx context.Context, org string, run int64, w adsync.Written, cs []adsync.ChangeRecord, ls []adsync.Link) error {
+	return h.do(true, func() error { return h.HistoryStore.PutOutcomes(ctx, org, run, w, cs, ls) })
+}
 func (h *killableHistory) DeleteLinks(ctx context.Context, org string, ids []string) error {
 	return h.do(true, func() error { return h.HistoryStore.DeleteLinks(ctx, org, ids) })
 }

@@ -69,6 +69,14 @@ func (b *batchHistory) PutChanges(ctx context.Context, org string, run int64, cs
 	return b.HistoryStore.PutChanges(ctx, org, run, cs, ls)
 }
 
+func (b *batchHistory) PutOutcomes(ctx context.Context, org string, run int64, w adsync.Written, cs []adsync.ChangeRecord, ls []adsync.Link) error {
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(ls))
+	b.changes = append(b.changes, len(cs))
+	b.mu.Unlock()
+	return b.HistoryStore.PutOutcomes(ctx, org, run, w, cs, ls)
+}
+
 func TestApplyInBatchesWithBoundedConcurrency(t *testing.T) {
 	var bh *batchHistory
 	var progress []adsync.Progress

@@ -208,6 +208,19 @@ func (m *Memory) putLinks(orgID string, copies []adsync.Link) {
 // PutChanges records the run's change records and puts the links, in one
 // step under the store's lock.
 func (m *Memory) PutChanges(ctx context.Context, orgID string, runID int64, changes []adsync.ChangeRecord, links []adsync.Link) error {
+	return m.putChanges(ctx, orgID, runID, adsync.Written{}, changes, links)
+}
+
+// PutOutcomes marks the batch's records written, records the other
+// outcomes and puts the links, in one step under the store's lock.
+func (m *Memory) PutOutcomes(ctx context.Context, orgID string, runID int64, w adsync.Written, changes []adsync.ChangeRecord, links []adsync.Link) error {
+	if err := w.Validate(); err != nil {
+		return fmt.Errorf("history: put outcomes of run %d of organization %q: %w", runID, orgID, err)
+	}
+	return m.putChanges(ctx, orgID, runID, w, changes, links)
+}
+
+func (m *Memory) putChanges(ctx context.Context, orgID string, runID int64, w adsync.Written, changes []adsync.ChangeRecord, links []adsync.Link) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -224,6 +237,11 @@ func (m *Memory) PutChanges(ctx context.Context, orgID string, runID int64, chan
 		return fmt.Errorf("history: put changes of run %d of organization %q: %w", runID, orgID, adsync.ErrNotFound)
 	}
 	log := m.changes[runID]
+	for i := range log {
+		if w.Covers(&log[i]) {
+			log[i].Outcome, log[i].At = adsync.OutcomeWritten, record.UTC(w.At)
+		}
+	}
 	for _, c := range changes {
 		c = record.CopyChange(c)
 		c.OrgID, c.RunID = orgID, runID

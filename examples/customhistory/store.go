@@ -283,6 +283,19 @@ func (s *FileStore) putLinks(orgID string, links []adsync.Link) {
 // PutChanges records change records of a run and puts links in one update
 // of the file.
 func (s *FileStore) PutChanges(ctx context.Context, orgID string, runID int64, changes []adsync.ChangeRecord, links []adsync.Link) error {
+	return s.putChanges(ctx, orgID, runID, adsync.Written{}, changes, links)
+}
+
+// PutOutcomes marks a batch's records written, records the other outcomes
+// and puts links, in one update of the file.
+func (s *FileStore) PutOutcomes(ctx context.Context, orgID string, runID int64, w adsync.Written, changes []adsync.ChangeRecord, links []adsync.Link) error {
+	if err := w.Validate(); err != nil {
+		return fmt.Errorf("PutOutcomes(%q, %d): %w", orgID, runID, err)
+	}
+	return s.putChanges(ctx, orgID, runID, w, changes, links)
+}
+
+func (s *FileStore) putChanges(ctx context.Context, orgID string, runID int64, w adsync.Written, changes []adsync.ChangeRecord, links []adsync.Link) error {
 	for _, c := range changes {
 		if (c.OrgID != "" && c.OrgID != orgID) || (c.RunID != 0 && c.RunID != runID) {
 			return fmt.Errorf("PutChanges(%q, %d): change %d is of organization %q, run %d", orgID, runID, c.Seq, c.OrgID, c.RunID)
@@ -296,6 +309,11 @@ func (s *FileStore) PutChanges(ctx context.Context, orgID string, runID int64, c
 			return fmt.Errorf("changes of run %d of %q: %w", runID, orgID, adsync.ErrNotFound)
 		}
 		log := s.d.Changes[runID]
+		for i := range log {
+			if w.Covers(&log[i]) {
+				log[i].Outcome, log[i].At = adsync.OutcomeWritten, utc(w.At)
+			}
+		}
 		for _, c := range clone(changes) {
 			c.OrgID, c.RunID, c.At = orgID, runID, utc(c.At)
 			i, found := slices.BinarySearchFunc(log, c.Seq, func(x adsync.ChangeRecord, seq int) int { return x.Seq - seq })

@@ -51,8 +51,9 @@ func dailyChanges(n int) []adsync.ChangeRecord {
 // SaveRun saves one run's history as the Syncer does, in batches of 500:
 // with the change log (withLog), each batch's create journal in one
 // PutChanges before the writes (with the first batch's records when they
-// are not creates), and the outcomes, the links and the next batch's
-// records (not creates) in one after; without it, as the Syncer did before the change log, the journal
+// are not creates), and in one PutOutcomes after: the batch marked
+// written, the creates' records, the links and the next batch's records
+// (not creates); without it, as the Syncer did before the change log, the journal
 // and the links in two PutLinks. creates says whether the records are
 // creates (journaled) or updates. The run is started and finished around
 // the saves.
@@ -84,19 +85,20 @@ func SaveRun(tb testing.TB, s adsync.HistoryStore, org string, recs []adsync.Cha
 		if err != nil {
 			tb.Fatal(err)
 		}
-		done := make([]adsync.ChangeRecord, len(batch))
-		for i, c := range batch {
-			c.Outcome, c.At = adsync.OutcomeWritten, t0.Add(time.Second)
-			if creates {
-				c.ContactID = int64(30_000_000 + c.Seq)
+		var done []adsync.ChangeRecord // written updates are marked by the range, not sent again
+		if creates {
+			done = make([]adsync.ChangeRecord, len(batch))
+			for i, c := range batch {
+				c.Outcome, c.At, c.ContactID = adsync.OutcomeWritten, t0.Add(time.Second), int64(30_000_000+c.Seq)
+				done[i] = c
 			}
-			done[i] = c
 		}
 		if withLog {
 			if !creates {
 				done = append(done, recs[hi:min(hi+adsync.MaxPageSize, len(recs))]...)
 			}
-			err = s.PutChanges(ctx, org, r.ID, done, links[lo:hi])
+			w := adsync.Written{From: lo, To: hi, At: t0.Add(time.Second)}
+			err = s.PutOutcomes(ctx, org, r.ID, w, done, links[lo:hi])
 		} else {
 			err = s.PutLinks(ctx, org, links[lo:hi])
 		}

@@ -17,6 +17,9 @@ var changeTests = []test{
 	{"R-RUN-7 PutChanges saves links in the same step and refuses bad records whole",
 		"ChangeStore.PutChanges: also inserts or replaces the links given, as PutLinks does, in the same atomic step (R-RUN-7); a record naming another organization or run, or a link of another organization, fails the call and writes neither records nor links; a run that is not kept (never issued, or another organization's) is adsync.ErrNotFound",
 		testChangesAtomic},
+	{"R-RUN-7 PutOutcomes marks a batch written and records the rest in one step",
+		"ChangeStore.PutOutcomes: in one atomic step, every stored record of the run with Seq in [Written.From, Written.To) and OutcomeUnknown becomes OutcomeWritten with At = Written.At and its other fields unchanged; records outside the range, of other runs, or with another outcome are untouched; then the records given are inserted or replaced (also in the range, also with OutcomeUnknown) and the links put; a bad record, a link of another organization or an invalid range (negative From, To before From) fails the call and changes nothing; a run that is not kept is adsync.ErrNotFound",
+		testPutOutcomes},
 	{"R-RUN-3 the change log is pruned with its run",
 		"RunStore.FinishRun: removes a pruned run's change records with it (R-RUN-3): once a run is beyond the newest adsync.KeepRuns, Changes returns none of its records; the kept runs' records and other organizations' are untouched",
 		testChangesPrune},
@@ -224,4 +227,107 @@ func testManyChanges(t *testing.T, s adsync.HistoryStore) {
 			t.Fatalf("record %d: seq %d, outcome %s, contact %d", i, c.Seq, c.Outcome, c.ContactID)
 		}
 	}
+}
+
+func testPutOutcomes(t *testing.T, s adsync.HistoryStore) {
+	ctx := t.Context()
+	r := startRun(t, s, "org-a", t0)
+	other := startRun(t, s, "org-a", t0)
+	pending := func(seq int, o adsync.Outcome) adsync.ChangeRecord {
+		rec := fullChange(seq)
+		rec.OrgID, rec.Outcome, rec.Error, rec.At = "", o, "", t0
+		return rec
+	}
+	// Seqs 0-5 logged before their writes; 3 already failed; 6 pending
+	// outside the range; the other run's seq 1 pending.
+	var recs []adsync.ChangeRecord
+	for seq := range 7 {
+		o := adsync.OutcomeUnknown
+		if seq == 3 {
+			o = adsync.OutcomeFailed
+		}
+		recs = append(recs, pending(seq, o))
+	}
+	require.NoError(t, s.PutChanges(ctx, "org-a", r.ID, recs, nil))
+	require.NoError(t, s.PutChanges(ctx, "org-a", other.ID, []adsync.ChangeRecord{pending(1, adsync.OutcomeUnknown)}, nil))
+
+	before := allChanges(t, s, "org-a", adsync.ChangeFilter{})
+	bad := []struct {
+		name  string
+		w     adsync.Written
+		recs  []adsync.ChangeRecord
+		links []adsync.Link
+	}{
+		{"a negative From", adsync.Written{From: -1, To: 2, At: t0}, nil, nil},
+		{"To before From", adsync.Written{From: 3, To: 2, At: t0}, nil, nil},
+		{"a record of another organization", adsync.Written{From: 0, To: 6, At: t0}, []adsync.ChangeRecord{{OrgID: "org-b", Seq: 9}}, nil},
+		{"a link of another organization", adsync.Written{From: 0, To: 6, At: t0}, nil, []adsync.Link{link("org-b", "user-x", 6)}},
+	}
+	for _, b := range bad {
+		err := s.PutOutcomes(ctx, "org-a", r.ID, b.w, b.recs, append([]adsync.Link{link("org-a", "user-new", 7)}, b.links...))
+		require.Error(t, err, b.name)
+	}
+	require.Equal(t, before, allChanges(t, s, "org-a", adsync.ChangeFilter{}), "a refused call changes no record")
+	requireLinks(t, s, "org-a", nil, "a refused call writes no link")
+	for _, c := range []struct {
+		name string
+		run  int64
+	}{{"a run never issued", other.ID + 100}, {"another organization's run", startRun(t, s, "org-b", t0).ID}} {
+		err := s.PutOutcomes(ctx, "org-a", c.run, adsync.Written{From: 0, To: 1, At: t0}, nil, nil)
+		require.ErrorIs(t, err, adsync.ErrNotFound, c.name)
+	}
+
+	// Seq 1's answer was lost (stays unknown, with its error); seq 4 was
+	// stopped; seq 7, a create, is logged once now; the rest of 0-5 were
+	// written.
+	lost := pending(1, adsync.OutcomeUnknown)
+	lost.Error, lost.At = "outcome of the write is unknown: timeout", at(3*time.Second)
+	stopped := pending(4, adsync.OutcomeStopped)
+	create := pending(7, adsync.OutcomeWritten)
+	create.Kind, create.ContactID = adsync.ChangeCreate, 99
+	l := link("org-a", "user-l", 5)
+	w := adsync.Written{From: 0, To: 6, At: at(3 * time.Second)}
+	require.NoError(t, s.PutOutcomes(ctx, "org-a", r.ID, w, []adsync.ChangeRecord{lost, stopped, create}, []adsync.Link{l}))
+	requireLinks(t, s, "org-a", []adsync.Link{l}, "links put with the outcomes")
+
+	got := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
+	require.Len(t, got, 8)
+	for _, c := range got {
+		want := pending(c.Seq, adsync.OutcomeUnknown)
+		want.OrgID, want.RunID = "org-a", r.ID
+		switch c.Seq {
+		case 0, 2, 5:
+			want.Outcome, want.At = adsync.OutcomeWritten, w.At
+		case 1:
+			want = lost
+		case 3:
+			want.Outcome = adsync.OutcomeFailed
+		case 4:
+			want = stopped
+		case 7:
+			want = create
+		}
+		want.OrgID, want.RunID = "org-a", r.ID
+		require.Equal(t, normChange(want), normChange(c), "record %d", c.Seq)
+	}
+	o := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: other.ID})
+	require.Len(t, o, 1)
+	require.Equal(t, adsync.OutcomeUnknown, o[0].Outcome, "another run's record is untouched")
+
+	// The zero range marks nothing.
+	require.NoError(t, s.PutOutcomes(ctx, "org-a", r.ID, adsync.Written{}, nil, nil))
+	require.Equal(t, got, allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID}))
+
+	// A record put unknown again after the range was marked stays unknown
+	// until a later range marks it, with that range's time.
+	require.NoError(t, s.PutChanges(ctx, "org-a", r.ID, []adsync.ChangeRecord{pending(2, adsync.OutcomeUnknown)}, nil))
+	again := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
+	require.Equal(t, adsync.OutcomeUnknown, again[2].Outcome, "put after the mark: not marked by it")
+	require.Equal(t, adsync.OutcomeWritten, again[0].Outcome, "the other records keep their outcome")
+	later := adsync.Written{From: 2, To: 3, At: at(5 * time.Second)}
+	require.NoError(t, s.PutOutcomes(ctx, "org-a", r.ID, later, nil, nil))
+	again = allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
+	require.Equal(t, adsync.OutcomeWritten, again[2].Outcome)
+	require.True(t, later.At.Equal(again[2].At), "At %v, want the later range's %v", again[2].At, later.At)
+	require.Equal(t, adsync.OutcomeUnknown, again[1].Outcome, "outside the later range")
 }

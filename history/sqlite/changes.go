@@ -79,8 +79,9 @@ func insertChanges(n int) string {
 		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	// An upsert updates the row in place where REPLACE would delete and
-	// insert it: a record is written twice (before the write, then with its
-	// outcome), and replacing left the pages half empty.
+	// insert it: a record that is not simply written is put twice (before
+	// the write, then with its outcome), and replacing left the pages half
+	// empty.
 	b.WriteString(` ON CONFLICT (run_id, seq) DO UPDATE SET kind=excluded.kind, rule=excluded.rule, user_id=excluded.user_id,
 		user_label=excluded.user_label, contact_id=excluded.contact_id, contact_label=excluded.contact_label,
 		fields=excluded.fields, active=excluded.active, flags=excluded.flags, outcome=excluded.outcome,
@@ -91,6 +92,21 @@ func insertChanges(n int) string {
 // PutChanges records the run's change records and puts the links, in one
 // transaction.
 func (s *Store) PutChanges(ctx context.Context, orgID string, runID int64, changes []adsync.ChangeRecord, links []adsync.Link) error {
+	return s.putChanges(ctx, orgID, runID, adsync.Written{}, changes, links)
+}
+
+// PutOutcomes marks the batch's records written with one UPDATE through
+// the key index (only the outcome and time change: no other index is
+// touched, and the row keeps its size), then records the other outcomes
+// and puts the links, in one transaction.
+func (s *Store) PutOutcomes(ctx context.Context, orgID string, runID int64, w adsync.Written, changes []adsync.ChangeRecord, links []adsync.Link) error {
+	if err := w.Validate(); err != nil {
+		return fmt.Errorf("history/sqlite: put outcomes of run %d of organization %q: %w", runID, orgID, err)
+	}
+	return s.putChanges(ctx, orgID, runID, w, changes, links)
+}
+
+func (s *Store) putChanges(ctx context.Context, orgID string, runID int64, w adsync.Written, changes []adsync.ChangeRecord, links []adsync.Link) error {
 	if err := record.CheckChanges(orgID, runID, changes); err != nil {
 		return err
 	}
@@ -110,6 +126,12 @@ func (s *Store) PutChanges(ctx context.Context, orgID string, runID int64, chang
 		}
 		if err != nil {
 			return s.wrap(what, err)
+		}
+		if w.To > w.From {
+			if _, err := tx.ExecContext(ctx, `UPDATE changes SET outcome=?, at=? WHERE run_id=? AND seq>=? AND seq<? AND outcome=?`,
+				string(adsync.OutcomeWritten), micros(w.At), runID, w.From, w.To, string(adsync.OutcomeUnknown)); err != nil {
+				return s.wrap(what, err)
+			}
 		}
 		var (
 			stmt     *sql.Stmt
