@@ -173,6 +173,8 @@ type planJSON struct {
 	Skips     []adsync.Skip    `json:"skips"`
 	Warnings  []adsync.Warning `json:"warnings"`
 	TLS       adsync.TLSStatus `json:"tls"`
+	// Calls estimates the run's Autotask calls and budget hours.
+	Calls adsync.CallEstimate `json:"calls"`
 	// The optional safety features' parts (R-DEACT-6..9, R-FIELD-9/10,
 	// R-LINK-6), left out when empty.
 	Pending []adsync.PendingDeactivation `json:"pending,omitempty"`
@@ -236,7 +238,7 @@ func (a *app) plan(ctx context.Context, args []string) int {
 		if *asJSON {
 			plans = append(plans, planJSON{OrgID: p.OrgID, CompanyID: p.CompanyID, Summary: p.Summary(), FullRead: p.FullRead,
 				Counts: p.Counts, Changes: p.Changes, Held: p.Held, Conflicts: toConflictJSON(p.Conflicts), Skips: p.Skips,
-				Warnings: p.Warnings, TLS: p.TLS, Pending: p.Pending, Exempt: p.Exempt, Kept: p.Kept, Move: p.Move, Window: p.Window})
+				Warnings: p.Warnings, TLS: p.TLS, Calls: p.Calls, Pending: p.Pending, Exempt: p.Exempt, Kept: p.Kept, Move: p.Move, Window: p.Window})
 			continue
 		}
 		_, _ = p.WriteTo(a.stdout)
