@@ -206,16 +206,26 @@ type env struct {
 	contacts int // contacts in the company before the run
 }
 
-func newEnv(b *testing.B, users int) *env {
+// graphSource is the Graph source reading the emulator's synced group.
+func graphSource(b *testing.B, a answer) (adsync.DirectorySource, adsync.DirectoryType) {
+	src, err := graph.New(graph.Config{GroupID: a.Group, BaseURL: a.GraphURL, Credential: graph.StaticToken("e2ebench")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return src, adsync.DirectoryAzure
+}
+
+// newEnv starts the emulators with users in the Graph emulator (0 for
+// another directory) and matched of them with a contact, and wires the
+// Syncer to the source source makes.
+func newEnv(b *testing.B, users, matched int, source func(*testing.B, answer) (adsync.DirectorySource, adsync.DirectoryType)) *env {
 	b.Helper()
 	s := scale(b)
 	real := autotasktest.RealisticLatency()
 	e := &env{emu: startEmulators(b),
 		perCall: time.Duration(float64(real.PerCall) / s), perRec: time.Duration(float64(real.PerRecord) / s)}
-	// A tenth of the users have a contact already (matched by email), the
-	// others are created with the billing product.
-	a := e.emu.do(b, command{Op: "setup", Users: users, Matched: users / 10, PerCall: e.perCall, PerRecor: e.perRec})
-	e.contacts = users / 10
+	a := e.emu.do(b, command{Op: "setup", Users: users, Matched: matched, PerCall: e.perCall, PerRecor: e.perRec})
+	e.contacts = matched
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "history.db"), nil)
 	if err != nil {
@@ -228,16 +238,13 @@ func newEnv(b *testing.B, users int) *env {
 	if err != nil {
 		b.Fatal(err)
 	}
-	src, err := graph.New(graph.Config{GroupID: a.Group, BaseURL: a.GraphURL, Credential: graph.StaticToken("e2ebench")})
-	if err != nil {
-		b.Fatal(err)
-	}
+	src, dir := source(b, a)
 	e.syncer, err = adsync.NewSyncer(adsync.Options{Store: client, History: e.hist, Matcher: matcher.New(nil), Fields: merge.New})
 	if err != nil {
 		b.Fatal(err)
 	}
 	e.org = adsync.Org{Config: adsync.OrgConfig{ID: "contoso", Name: "Contoso", CompanyID: a.Company, Enabled: true,
-		Directory: adsync.DirectoryAzure, BillingProductID: a.Billing}, Source: src}
+		Directory: dir, BillingProductID: a.Billing}, Source: src}
 	return e
 }
 
@@ -330,7 +337,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 		scale(b), inFlight, runtime.GOMAXPROCS(0))
 	for _, n := range sizes(b) {
 		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
-			e := newEnv(b, n)
+			// A tenth of the users have a contact already (matched by
+			// email), the others are created with the billing product.
+			e := newEnv(b, n, n/10, graphSource)
 			// The runs depend on each other: each is made once, and a
 			// sub-benchmark called again (larger b.N) reports it again.
 			done := map[string]result{}
