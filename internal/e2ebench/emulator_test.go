@@ -21,8 +21,8 @@ import (
 
 // command is one request to the emulator process.
 type command struct {
-	Op string `json:"op"` // setup, daily, stats
-	// setup
+	Op string `json:"op"` // setup, latency, daily, stats
+	// setup; PerCall is for the latency command
 	Users    int           `json:"users,omitempty"`
 	Matched  int           `json:"matched,omitempty"` // users with a contact already (linked by email)
 	PerCall  time.Duration `json:"perCall,omitempty"`
@@ -92,6 +92,9 @@ func (e *emulators) do(c command) answer {
 		return e.setup(c)
 	case "daily":
 		return e.daily()
+	case "latency":
+		e.at.SetLatency(c.PerCall)
+		return answer{}
 	case "stats":
 		return e.stats()
 	}
@@ -122,7 +125,8 @@ func (e *emulators) setup(c command) answer {
 		// The hourly budget is not what is measured: pacing would hide the
 		// latency. Budget hours are computed from the calls instead.
 		HourlyLimit: 1 << 30, TimeScale: 0.001,
-		Latency: autotasktest.Latency{PerCall: c.PerCall, PerRecord: c.PerRecor}})
+		// The per-call delay is set per run (the latency command).
+		Latency: autotasktest.Latency{PerRecord: c.PerRecor}})
 	co := e.at.AddCompany("Contoso")
 	billing := e.at.AddBillingProduct("Managed User")
 	e.group = e.graph.AddGroup(e.guid(), "Autotask Contacts")
