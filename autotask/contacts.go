@@ -161,7 +161,7 @@ func (c *Client) Contacts(ctx context.Context, companyID int64, fields adsync.Fi
 	if len(splits) == 0 {
 		return c.scanRange(ctx, companyID, fields, last, 0, 2, page)
 	}
-	return c.readRanges(ctx, companyID, fields, append(append([]int64{last}, splits...), 0), page)
+	return c.readInRanges(ctx, companyID, fields, append(append([]int64{last}, splits...), 0), page)
 }
 
 // readRanges is the number of id ranges Contacts reads at once: Autotask's
@@ -208,9 +208,9 @@ func (c *Client) splitPoints(ctx context.Context, companyID, lo, last int64, n i
 	return out
 }
 
-// readRanges reads the ranges (bounds[i], bounds[i+1]] at once (the last
+// readInRanges reads the ranges (bounds[i], bounds[i+1]] at once (the last
 // bound 0: no upper end) and hands their pages to page in range order.
-func (c *Client) readRanges(ctx context.Context, companyID int64, fields adsync.FieldSet, bounds []int64, page func([]adsync.Contact) error) error {
+func (c *Client) readInRanges(ctx context.Context, companyID int64, fields adsync.FieldSet, bounds []int64, page func([]adsync.Contact) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	n := len(bounds) - 1
@@ -225,7 +225,7 @@ func (c *Client) readRanges(ctx context.Context, companyID int64, fields adsync.
 		results[i] = make(chan result, 1)
 		go func(i int) {
 			var r result
-			r.err = c.scanRange(ctx, companyID, fields, bounds[i], bounds[i+1], 0, func(cs []adsync.Contact) error {
+			r.err = c.scanRange(ctx, companyID, fields, bounds[i], bounds[i+1], 1, func(cs []adsync.Contact) error {
 				r.pages = append(r.pages, cs)
 				return nil
 			})
@@ -296,8 +296,9 @@ func (c *Client) contactPage(ctx context.Context, companyID int64, fields adsync
 }
 
 // scanRange reads the contacts with ids in (after, before] (before 0: no
-// upper end) with the id cursor, one page after the other; n is the number
-// of the first page, for errors.
+// upper end) with the id cursor, one page after the other; n numbers the
+// range's first page in errors (within the range; the first range
+// continues the count of the first page).
 func (c *Client) scanRange(ctx context.Context, companyID int64, fields adsync.FieldSet, after, before int64, n int, page func([]adsync.Contact) error) error {
 	for ; ; n++ {
 		if err := ctx.Err(); err != nil {
