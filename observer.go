@@ -90,6 +90,9 @@ type APIBudget struct {
 	Used, Limit int
 	// PaceAt is the share of Limit (0–1) past which the client slows down.
 	PaceAt float64
+	// StopAt is the share of Limit (0–1) at which the client stops making
+	// calls; 0 when it does not say (read as 1).
+	StopAt float64
 }
 
 // Share is Used/Limit, 0 when the limit is unknown.

@@ -107,6 +107,10 @@ type Plan struct {
 	// Cursor is the incremental-read cursor to keep after the plan is
 	// applied.
 	Cursor string `json:"cursor,omitempty"`
+	// Calls estimates the API calls of the run and the hours they take
+	// under the store's budget (set by Syncer.Plan; WriteTo prints it for
+	// a run that needs a tenth of an hour's budget or more).
+	Calls CallEstimate `json:"calls,omitzero"`
 
 	// Applying state, not for callers.
 	dropLinks    []string // links to drop: contact gone (R-LINK-4), create never made (R-RUN-7)
@@ -126,6 +130,7 @@ type Plan struct {
 	disabled     map[string]bool // users read but disabled (R-SCOPE-8)
 	unlisted     map[string]int  // warnings past maxPlanWarnings, by rule
 	maxContactID int64
+	contactsRead int     // the contacts the plan read, for Calls
 	basis        runMark // the newest run when the plan was made, for Apply
 	billing      int64
 	selected     FieldSet
@@ -216,6 +221,7 @@ func (p *Plan) String() string {
 func (p *Plan) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	fmt.Fprintln(cw, p.Summary())
+	p.writeEstimate(cw)
 	for i := range p.Changes {
 		p.Changes[i].write(cw, "")
 	}

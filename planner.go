@@ -26,7 +26,7 @@ type planParams struct {
 func planFrom(ctx context.Context, cfg *OrgConfig, r *reading, pp planParams) (*Plan, error) {
 	p := &Plan{OrgID: cfg.ID, CompanyID: cfg.CompanyID, Planned: pp.now, TLS: r.tls,
 		FullRead: r.full, Cursor: r.cursor, selected: cfg.Selected(), billing: cfg.BillingProductID,
-		disabled: r.disabled, maxContactID: r.maxContactID, readAt: r.readAt, gone: r.gone,
+		disabled: r.disabled, maxContactID: r.maxContactID, contactsRead: len(r.contacts), readAt: r.readAt, gone: r.gone,
 		certExpiry: r.certExpiry, reads: r.reads}
 	p.Counts.Read = len(r.users)
 	p.warn(r.dirWarns...)

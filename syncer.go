@@ -166,6 +166,9 @@ func (s *Syncer) Plan(ctx context.Context, org Org) (*Plan, error) {
 	p, err := s.plan(ctx, org, nil, runs)
 	if p != nil {
 		p.basis = newestOf(runs)
+		if err == nil {
+			s.estimateCalls(p)
+		}
 	}
 	return p, err
 }

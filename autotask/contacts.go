@@ -155,52 +155,205 @@ func includeFields(fs adsync.FieldSet) []string {
 	return names
 }
 
-// Contacts reads every contact of a company with the id cursor (§3.4):
-// one query per 500 contacts, ids ascending.
+// Contacts reads every contact of a company (§3.4), at most 500 per
+// query, and hands the pages to page in ascending id order, one at a
+// time. A company of more than one page is read in up to readRanges id
+// ranges at once, as many as Autotask lets a client have in flight: the
+// first page and a count of the company's contacts give the split points
+// (the ids are spread as densely as on the first page), the last range
+// is open-ended so that the read is complete whatever the estimate, and
+// the pages of the later ranges wait in memory until the earlier ranges
+// are delivered. It costs one call more than a single cursor (the count),
+// and up to readRanges-1 short pages more when it splits (only past
+// minSplit contacts), and at Autotask's latency about a third of the time.
 func (c *Client) Contacts(ctx context.Context, companyID int64, fields adsync.FieldSet, page func([]adsync.Contact) error) error {
-	return c.scan(ctx, companyID, fields, page)
+	first, err := c.contactPage(ctx, companyID, fields, 0, 0, nil)
+	if err != nil {
+		return fail(fmt.Sprintf("read the contacts of company %d (page 1)", companyID), err)
+	}
+	if len(first.items) == 0 {
+		// An empty answer may mean a wrong company id: say so.
+		if err := c.companyExists(ctx, companyID); err != nil {
+			return fail(fmt.Sprintf("read the contacts of company %d", companyID), err)
+		}
+		return nil
+	}
+	last := first.items[len(first.items)-1].ID
+	if err := page(first.items); err != nil {
+		return err
+	}
+	if !first.full {
+		return nil
+	}
+	splits := c.splitPoints(ctx, companyID, first.items[0].ID, last, len(first.items))
+	if len(splits) == 0 {
+		return c.scanRange(ctx, companyID, fields, last, 0, 2, page)
+	}
+	return c.readInRanges(ctx, companyID, fields, append(append([]int64{last}, splits...), 0), page)
 }
 
-func (c *Client) scan(ctx context.Context, companyID int64, fields adsync.FieldSet, page func([]adsync.Contact) error) error {
-	var last int64
-	for n := 1; ; n++ {
-		q := queryBody{MaxRecords: pageSize, IncludeFields: includeFields(fields),
-			Filter: []filter{{Op: "eq", Field: "companyID", Value: companyID}, {Op: "gt", Field: "id", Value: last}}}
-		var res struct {
-			Items []wireContact `json:"items"`
+// readRanges is the number of id ranges Contacts reads at once: Autotask's
+// thread limit per endpoint (§5.2).
+const readRanges = DefaultMaxInFlight
+
+// minSplit is the fewest contacts after the first page worth splitting:
+// each range ends with a page that is not full, so ranges cost up to
+// readRanges-1 calls more than one cursor; below two pages per range
+// that would be a large share of the read's calls for a second or two.
+const minSplit = 2 * readRanges * pageSize
+
+// splitPoints returns the ids that split the contacts after last into
+// readRanges ranges of about as many contacts, from a count of the
+// company's contacts and the density of ids on the first page (lo to last,
+// n contacts). It returns none when the rest is too small to split or the
+// count fails (the read then follows one cursor: the count is an
+// optimization, not a requirement).
+func (c *Client) splitPoints(ctx context.Context, companyID, lo, last int64, n int) []int64 {
+	var res struct {
+		QueryCount *int `json:"queryCount"`
+	}
+	q := queryBody{Filter: []filter{{Op: "eq", Field: "companyID", Value: companyID}}}
+	if err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/query/count",
+		endpoint: contactsEndpoint, body: q, out: &res, idempotent: true}); err != nil || res.QueryCount == nil {
+		c.log.Debug("autotask: no contact count, reading with one cursor", "companyId", companyID, "err", err)
+		return nil
+	}
+	rest := *res.QueryCount - n
+	if rest <= minSplit {
+		return nil
+	}
+	// ids per contact on the first page, at least 1 (ids are unique).
+	step := max(float64(last-lo)/float64(max(n-1, 1)), 1)
+	span := float64(rest) * step
+	var out []int64
+	for k := 1; k < readRanges; k++ {
+		s := last + int64(span*float64(k)/readRanges)
+		if len(out) > 0 && s <= out[len(out)-1] || s <= last {
+			continue
 		}
-		if err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/query", endpoint: contactsEndpoint,
-			body: q, out: &res, idempotent: true}); err != nil {
-			return fail(fmt.Sprintf("read the contacts of company %d (page %d)", companyID, n), err)
-		}
-		if n == 1 && len(res.Items) == 0 {
-			// An empty answer may mean a wrong company id: say so.
-			if err := c.companyExists(ctx, companyID); err != nil {
-				return fail(fmt.Sprintf("read the contacts of company %d", companyID), err)
+		out = append(out, s)
+	}
+	return out
+}
+
+// readInRanges reads the ranges (bounds[i], bounds[i+1]] at once (the last
+// bound 0: no upper end) and hands their pages to page in range order.
+func (c *Client) readInRanges(ctx context.Context, companyID int64, fields adsync.FieldSet, bounds []int64, page func([]adsync.Contact) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	n := len(bounds) - 1
+	type result struct {
+		pages [][]adsync.Contact
+		err   error
+	}
+	// Each later range keeps its pages until the earlier ones are
+	// delivered; the first range is delivered as it is read.
+	results := make([]chan result, n)
+	for i := 1; i < n; i++ {
+		results[i] = make(chan result, 1)
+		go func(i int) {
+			var r result
+			r.err = c.scanRange(ctx, companyID, fields, bounds[i], bounds[i+1], 1, func(cs []adsync.Contact) error {
+				r.pages = append(r.pages, cs)
+				return nil
+			})
+			results[i] <- r
+		}(i)
+	}
+	// The goroutines end once ctx is cancelled (deferred): wait for them
+	// so that none outlives the call.
+	defer func() {
+		cancel()
+		for i := 1; i < n; i++ {
+			if results[i] != nil {
+				<-results[i]
 			}
-			return nil
 		}
-		cs := make([]adsync.Contact, len(res.Items))
-		for i := range res.Items {
-			cs[i] = res.Items[i].contact(c.cfg.ExemptUDF)
+	}()
+	if err := c.scanRange(ctx, companyID, fields, bounds[0], bounds[1], 2, page); err != nil {
+		return err
+	}
+	for i := 1; i < n; i++ {
+		r := <-results[i]
+		results[i] = nil
+		if r.err != nil {
+			return r.err
 		}
-		slices.SortFunc(cs, func(a, b adsync.Contact) int { return compareInt(a.ID, b.ID) })
-		for len(cs) > 0 && cs[0].ID <= last {
-			cs = cs[1:] // never hand a contact twice, whatever the server does
-		}
-		if len(cs) > 0 {
-			last = cs[len(cs)-1].ID
+		for _, cs := range r.pages {
 			if err := page(cs); err != nil {
 				return err
 			}
 		}
-		if len(res.Items) < pageSize || len(cs) == 0 {
-			return nil
-		}
+	}
+	return nil
+}
+
+// contactAnswer is one page of contacts, sorted by id.
+type contactAnswer struct {
+	items []adsync.Contact
+	full  bool // the server returned a whole page: there may be more
+}
+
+// contactPage reads the contacts of the company with ids after after and
+// (before > 0) before before.
+func (c *Client) contactPage(ctx context.Context, companyID int64, fields adsync.FieldSet, after, before int64, extra []filter) (contactAnswer, error) {
+	f := append([]filter{{Op: "eq", Field: "companyID", Value: companyID}, {Op: "gt", Field: "id", Value: after}}, extra...)
+	if before > 0 {
+		f = append(f, filter{Op: "lte", Field: "id", Value: before})
+	}
+	q := queryBody{MaxRecords: pageSize, IncludeFields: includeFields(fields), Filter: f}
+	var res struct {
+		Items []wireContact `json:"items"`
+	}
+	if err := c.do(ctx, &request{method: http.MethodPost, path: "Contacts/query", endpoint: contactsEndpoint,
+		body: q, out: &res, idempotent: true}); err != nil {
+		return contactAnswer{}, err
+	}
+	cs := make([]adsync.Contact, len(res.Items))
+	for i := range res.Items {
+		cs[i] = res.Items[i].contact(c.cfg.ExemptUDF)
+	}
+	slices.SortFunc(cs, func(a, b adsync.Contact) int { return compareInt(a.ID, b.ID) })
+	for len(cs) > 0 && cs[0].ID <= after {
+		cs = cs[1:] // never hand a contact twice, whatever the server does
+	}
+	for len(cs) > 0 && before > 0 && cs[len(cs)-1].ID > before {
+		cs = cs[:len(cs)-1] // nor one of another range
+	}
+	return contactAnswer{items: cs, full: len(res.Items) >= pageSize && len(cs) > 0}, nil
+}
+
+// scanRange reads the contacts with ids in (after, before] (before 0: no
+// upper end) with the id cursor, one page after the other; n numbers the
+// range's first page in errors (within the range; the first range
+// continues the count of the first page).
+func (c *Client) scanRange(ctx context.Context, companyID int64, fields adsync.FieldSet, after, before int64, n int, page func([]adsync.Contact) error) error {
+	for ; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return fail(fmt.Sprintf("read the contacts of company %d", companyID), err)
 		}
+		a, err := c.contactPage(ctx, companyID, fields, after, before, nil)
+		if err != nil {
+			return fail(fmt.Sprintf("read the contacts of company %d (ids %d to %s, page %d)", companyID, after+1, upTo(before), n), err)
+		}
+		if len(a.items) > 0 {
+			after = a.items[len(a.items)-1].ID
+			if err := page(a.items); err != nil {
+				return err
+			}
+		}
+		if !a.full {
+			return nil
+		}
 	}
+}
+
+// upTo names the upper end of an id range for errors.
+func upTo(before int64) string {
+	if before == 0 {
+		return "the last"
+	}
+	return strconv.FormatInt(before, 10)
 }
 
 func compareInt(a, b int64) int {

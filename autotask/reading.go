@@ -14,7 +14,7 @@ func (c *Client) APIBudget() (adsync.APIBudget, bool) {
 	if b.limit == 0 {
 		return adsync.APIBudget{}, false
 	}
-	return adsync.APIBudget{Used: b.used, Limit: b.limit, PaceAt: b.share}, true
+	return adsync.APIBudget{Used: b.used, Limit: b.limit, PaceAt: b.share, StopAt: b.stop}, true
 }
 
 var _ adsync.APIBudgetReader = (*Client)(nil)
