@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -21,6 +22,7 @@ type lateStore struct {
 	*contacts.Memory
 	late    atomic.Bool
 	noID    atomic.Bool
+	mu      sync.Mutex // the Syncer writes from several goroutines
 	pending []adsync.NewContact
 	empty   atomic.Bool // Contacts answers with no contact at all
 }
@@ -28,7 +30,9 @@ type lateStore struct {
 func (s *lateStore) Create(ctx context.Context, c adsync.NewContact) (int64, error) {
 	switch {
 	case s.late.Load():
+		s.mu.Lock()
 		s.pending = append(s.pending, c)
+		s.mu.Unlock()
 		return 0, fmt.Errorf("POST Contacts: timed out; the look-up did not find it: %w", adsync.ErrOutcomeUnknown)
 	case s.noID.Load():
 		_, err := s.Memory.Create(ctx, c)
@@ -46,6 +50,8 @@ func (s *lateStore) Contacts(ctx context.Context, id int64, fs adsync.FieldSet, 
 
 // commit makes the creates Autotask committed late appear.
 func (s *lateStore) commit() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, c := range s.pending {
 		s.Memory.Seed(adsync.Contact{CompanyID: c.CompanyID, Active: true, Values: c.Values})
 	}

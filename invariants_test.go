@@ -3,6 +3,7 @@ package adsync_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -380,4 +381,27 @@ func TestReconciledCreateRetriesItsBillingProduct(t *testing.T) {
 	assert.Equal(t, []int64{42}, e.store.BillingProducts(id), "R-FIELD-7 assigned by the next run")
 	assert.False(t, e.links()["u1"].Pending)
 	assert.Len(t, e.contacts(), 1, "R-RUN-7 never created twice")
+}
+
+// linksFail is a history whose Links fails, after the reads have started
+// (the Syncer loads the links while it reads both ends).
+type linksFail struct {
+	adsync.HistoryStore
+	err error
+}
+
+func (l linksFail) Links(context.Context, string) ([]adsync.Link, error) { return nil, l.err }
+
+// The links load at the same time as the reads; their failure is the
+// run's error, named as such, and nothing is written.
+func TestLinksLoadFailureStopsTheRun(t *testing.T) {
+	broken := errors.New("disk I/O error")
+	e := newEnv(t, withSyncerOptions(func(o *adsync.Options) {
+		o.History = linksFail{HistoryStore: o.History, err: broken}
+	}))
+	e.src.Put(user("u1", "Ann", "Lee", "ann@contoso.example"))
+	_, err := e.sync()
+	require.ErrorIs(t, err, broken)
+	assert.Contains(t, err.Error(), `load the links of "contoso"`)
+	assert.Empty(t, e.contacts(), "nothing written")
 }

@@ -42,10 +42,14 @@
 //
 // # Latency and limits
 //
-// By default the emulator answers at once. Options.Latency models
-// Autotask's response time (a cost per call and per returned record;
-// RealisticLatency documents the figures chosen), SetLatency adds a fixed
-// delay, and past 50 % and 75 % of the hourly threshold the delays
+// By default the emulator answers at once. Options.Latency (or
+// SetLatencyModel) models Autotask's response time, a cost per call and
+// per returned record (RealisticLatency documents the figures chosen):
+// the answer is sent when that time has passed since the request arrived,
+// the emulator's own work included, so that on a machine the client
+// shares with the emulator a run's wall time is not charged for the
+// emulator's CPU. SetLatency adds a fixed delay before the request is
+// handled, and past 50 % and 75 % of the hourly threshold the delays
 // Autotask adds come on top (scaled by Options.TimeScale). Every delay is
 // spent while the request holds its thread slot: as at Autotask, a 4th
 // request in flight on one endpoint (per integration code; contact writes

@@ -420,8 +420,11 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *table, re
 		return
 	}
 	status, answer, records := s.answerQuery(r, t, rest, search, base)
-	if d := time.Duration(records) * s.opts.Latency.PerRecord; d > 0 {
-		// The per-record cost, spent in the thread slot, not under the lock.
+	if n, ok := r.Context().Value(recordsKey{}).(*int); ok {
+		*n = records // answerAt waits for the model's response time
+	} else if d := time.Duration(records) * s.modelPerRecord(); d > 0 {
+		// A fault's request: the per-record cost, spent in the thread
+		// slot, not under the lock.
 		select {
 		case <-time.After(d):
 		case <-r.Context().Done():

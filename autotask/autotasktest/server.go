@@ -75,10 +75,16 @@ type Options struct {
 }
 
 // Latency is a model of Autotask's response time: a fixed cost per call
-// and a cost per record a query returns. The delay is spent while the
-// request holds its thread slot (§5.2), so that with 3 requests in flight
-// per endpoint the wall time of a run is what it would be against
-// Autotask.
+// and a cost per record a query returns. It is a response time, not a
+// delay added to the emulator's own work: a request is answered when its
+// response time has passed since it took its thread slot, or when the
+// emulator is done if that takes longer. The emulator shares the client's
+// CPUs, where Autotask's servers do not; counting its work on top would
+// charge the client for it. The time is spent while the request holds its
+// thread slot (§5.2), so that with 3 requests in flight per endpoint the
+// wall time of a run is what it would be against Autotask. A write
+// commits before its answer waits, as at a server whose answer is still
+// on its way: a client that gives up while it waits finds the write done.
 type Latency struct {
 	// PerCall is added to every authenticated request.
 	PerCall time.Duration
@@ -204,6 +210,7 @@ type Server struct {
 	errRate    float64
 	errStatus  int
 	latency    time.Duration
+	model      Latency // Options.Latency, or SetLatencyModel's
 	dropWrites int
 	rng        *mrand.Rand
 	log        []*Request
@@ -259,6 +266,7 @@ func start(opts Options, tls bool) *Server {
 	}
 	s := &Server{
 		opts:      opts,
+		model:     opts.Latency,
 		creds:     Credentials{opts.IntegrationCode, opts.Username, opts.Secret},
 		companies: newTable("Company", "Companies", companyFields, 0),
 		contacts:  newTable("Contact", "Contacts", contactFields, 30_684_000),
@@ -411,11 +419,26 @@ func (s *Server) SetRandomFaults(rate float64, faults ...Fault) {
 }
 
 // SetLatency adds d to every authenticated request, while it holds its
-// thread slot (so that concurrency shows).
+// thread slot (so that concurrency shows), before the request is handled.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = d
+}
+
+// modelPerRecord is the model's cost per record.
+func (s *Server) modelPerRecord() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.model.PerRecord
+}
+
+// SetLatencyModel replaces the response-time model (Options.Latency) for
+// the requests that come after.
+func (s *Server) SetLatencyModel(l Latency) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.model = l
 }
 
 // DropResponseAfterWrite makes the next n successful writes (POST, PATCH,
@@ -626,7 +649,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.hits = append(s.hits, s.now())
 	entry.Counted = true
-	delay := s.latency + s.opts.Latency.PerCall
+	model := s.model
+	delay := s.latency
 	switch share := float64(used+1) / float64(s.opts.HourlyLimit); {
 	case share > 0.75:
 		delay += time.Duration(float64(time.Second) * s.opts.TimeScale)
@@ -641,8 +665,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 	if fault != nil {
-		delay += fault.Delay
+		// A fault's timing is scripted against the request's arrival:
+		// the model's time is spent before it, as a delay.
+		delay += fault.Delay + model.PerCall
 	}
+	start := time.Now()
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
@@ -655,10 +682,39 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if fault == nil {
-		s.route(rec, r, segs, body, base)
+		if model == (Latency{}) {
+			s.route(rec, r, segs, body, base)
+			return
+		}
+		s.answerAt(rec, r, start, model, segs, body, base)
 		return
 	}
 	s.serveFault(rec, r, fault, segs, body, base)
+}
+
+// recordsKey carries, to a query, where to count the records it returns,
+// for the model's cost per record (answerAt).
+type recordsKey struct{}
+
+// answerAt handles a request into a buffer and sends the answer once the
+// model's response time has passed since start: the emulator's own work
+// is part of that time, not added to it.
+func (s *Server) answerAt(rec *statusRecorder, r *http.Request, start time.Time, model Latency, segs []string, body []byte, base string) {
+	records := new(int)
+	r = r.WithContext(context.WithValue(r.Context(), recordsKey{}, records))
+	buf := &bufferedAnswer{header: http.Header{}}
+	s.route(buf, r, segs, body, base)
+	if wait := time.Until(start.Add(model.PerCall + time.Duration(*records)*model.PerRecord)); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return // the client gave up; a write is done all the same
+		case <-s.done:
+		}
+	}
+	buf.copyTo(rec)
 }
 
 // serveFault answers a request with a fault.

@@ -2,6 +2,7 @@ package autotasktest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -622,6 +623,39 @@ func TestLatencyModel(t *testing.T) {
 		})
 	}
 	assert.Equal(t, autotasktest.Latency{PerCall: 200 * time.Millisecond, PerRecord: time.Millisecond}, autotasktest.RealisticLatency())
+
+	// The model is a response time: the write is done when the request
+	// arrives and its answer waits, so a client that gives up while it
+	// waits finds the contact created (and has to look it up).
+	t.Run("a write commits before its answer waits", func(t *testing.T) {
+		e := newEmu(t, autotasktest.Options{Latency: autotasktest.Latency{PerCall: time.Hour}})
+		co := e.srv.AddCompany("Contoso")
+		ctx, cancel := context.WithCancel(t.Context())
+		req, err := http.NewRequestWithContext(ctx, "POST", e.srv.BaseURL()+"V1.0/Companies/"+itoa(co)+"/Contacts",
+			strings.NewReader(`{"firstName":"Ada","lastName":"Lovelace","isActive":1}`))
+		require.NoError(t, err)
+		cr := e.srv.Credentials()
+		req.Header.Set("ApiIntegrationCode", cr.IntegrationCode)
+		req.Header.Set("UserName", cr.Username)
+		req.Header.Set("Secret", cr.Secret)
+		req.Header.Set("Content-Type", "application/json")
+		errc := make(chan error, 1)
+		go func() {
+			resp, err := e.srv.Client().Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			errc <- err
+		}()
+		require.Eventually(t, func() bool { return len(e.srv.Contacts(co)) == 1 }, 10*time.Second, 5*time.Millisecond,
+			"the contact exists while its answer waits")
+		cancel()
+		require.ErrorIs(t, <-errc, context.Canceled, "no answer came: the hour is not up")
+		e.srv.SetLatencyModel(autotasktest.Latency{})
+		a := e.call("GET", "Companies/"+itoa(co)+"/Contacts", nil, nil)
+		assert.Equal(t, 200, a.status, "answered at once without the model")
+		assert.Len(t, a.items(), 1)
+	})
 }
 
 func TestThreadLimit(t *testing.T) {

@@ -60,6 +60,9 @@ type emulators struct {
 	group   string
 	members []string // user ids in the synced group
 	next    int      // the next user number
+	// perRecord is the model's cost per record (setup); the cost per
+	// call is set per run.
+	perRecord time.Duration
 }
 
 // serveEmulators runs the emulator process until stdin closes.
@@ -93,7 +96,7 @@ func (e *emulators) do(c command) answer {
 	case "daily":
 		return e.daily()
 	case "latency":
-		e.at.SetLatency(c.PerCall)
+		e.at.SetLatencyModel(autotasktest.Latency{PerCall: c.PerCall, PerRecord: e.perRecord})
 		return answer{}
 	case "stats":
 		return e.stats()
@@ -125,8 +128,9 @@ func (e *emulators) setup(c command) answer {
 		// The hourly budget is not what is measured: pacing would hide the
 		// latency. Budget hours are computed from the calls instead.
 		HourlyLimit: 1 << 30, TimeScale: 0.001,
-		// The per-call delay is set per run (the latency command).
-		Latency: autotasktest.Latency{PerRecord: c.PerRecor}})
+		// The model is set per run (the latency command).
+	})
+	e.perRecord = c.PerRecor
 	co := e.at.AddCompany("Contoso")
 	billing := e.at.AddBillingProduct("Managed User")
 	e.group = e.graph.AddGroup(e.guid(), "Autotask Contacts")
