@@ -49,8 +49,8 @@ func dailyChanges(n int) []adsync.ChangeRecord {
 }
 
 // SaveRun saves one run's history as the Syncer does, in batches of 500:
-// with the change log (withLog), each batch's create journal in one
-// PutChanges before the writes (with the first batch's records when they
+// with the change log (withLog), each batch's create journal (a pending
+// entry per user of its links) in one PutChanges before the writes (with the first batch's records when they
 // are not creates), and in one PutOutcomes after: the batch marked
 // written, the creates' records, the links and the next batch's records
 // (not creates); without it, as the Syncer did before the change log, the journal
@@ -69,7 +69,9 @@ func SaveRun(tb testing.TB, s adsync.HistoryStore, org string, recs []adsync.Cha
 		if creates {
 			journal = make([]adsync.Link, hi-lo)
 			for i := range journal {
-				journal[i] = pending(org, recs[lo+i].UserID, 29_999_999)
+				// The batch's users, as the Syncer journals them: each
+				// user's pending entry is then superseded by its link.
+				journal[i] = pending(org, links[lo+i].UserID, 29_999_999)
 			}
 		}
 		batch := recs[lo:hi]
