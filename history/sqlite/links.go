@@ -27,7 +27,8 @@ import (
 // span of its seq) from which PutLinks and DeleteLinks fold it: a bound on
 // the log that Links overlays, for a run that never finishes. A run
 // within the largest user cap (adsync.DefaultMaxUsers) folds once, when it finishes: a
-// first run logs two rows per user (its journal, then its links).
+// first run logs up to two rows per user (its journal, then its links;
+// dropJournaled drops most journal rows).
 const foldAt = 1_000_000
 
 // The log takes linksPerInsert rows per statement (a Syncer batch): far
@@ -142,6 +143,10 @@ func (s *Store) putLinks(ctx context.Context, tx *sql.Tx, what, orgID string, li
 			return fmt.Errorf("%w (user %s of organization %q)", err, l.UserID, orgID)
 		}
 	}
+	var last int64 // the log's last row before these
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM link_log`).Scan(&last); err != nil {
+		return s.wrap(what, err)
+	}
 	err := s.appendLog(ctx, tx, what, orgID, len(links), false, func(i int, args []any) []any {
 		l := &links[i]
 		return append(args, l.UserID, l.ContactID, l.Created, l.Pending, l.Active, l.After,
@@ -150,7 +155,66 @@ func (s *Store) putLinks(ctx context.Context, tx *sql.Tx, what, orgID string, li
 	if err != nil {
 		return err
 	}
+	if err := s.dropJournaled(ctx, tx, what, orgID, last, links); err != nil {
+		return err
+	}
 	return s.foldIfLong(ctx, tx, what, orgID)
+}
+
+// dropJournaled removes from the log the rows of the organization's last
+// create journal (a call of pending links only, of at most
+// linksPerInsert) whose users these links, appended after seq last, link:
+// a user's rows but the last change nothing that Links returns or that
+// fold writes. A first run journals each create, then links it; without
+// this the log held each user twice, and sorting them took about half of
+// the fold. After a journal call, it notes the journal's rows instead.
+//
+// The rows noted are a hint, kept in memory: each row is removed only if
+// it still holds that user of that organization, before last, so a hint
+// gone stale (a rollback, another process's fold) removes nothing wrongly.
+func (s *Store) dropJournaled(ctx context.Context, tx *sql.Tx, what, orgID string, last int64, links []adsync.Link) error {
+	journal := len(links) <= linksPerInsert
+	for i := range links {
+		journal = journal && links[i].Pending
+	}
+	s.mu.Lock()
+	noted := s.journaled[orgID]
+	delete(s.journaled, orgID)
+	if journal {
+		rows := make(map[string]int64, len(links))
+		for i, l := range links {
+			rows[l.UserID] = last + 1 + int64(i)
+		}
+		s.journaled[orgID] = rows
+	}
+	s.mu.Unlock()
+	if journal || len(noted) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 2*min(len(links), len(noted))+2)
+	for _, l := range links {
+		if seq, ok := noted[l.UserID]; ok {
+			args = append(args, seq, l.UserID)
+			delete(noted, l.UserID) // a user given twice: once
+		}
+	}
+	n := len(args) / 2
+	if n == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString(`DELETE FROM link_log WHERE seq IN (SELECT l.seq FROM (VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?)")
+	}
+	// CROSS JOIN and +org_id: each noted row found by its seq, not the
+	// organization's whole log scanned per row.
+	q.WriteString(`) AS v CROSS JOIN link_log AS l ON l.seq = v.column1 WHERE l.user_id = v.column2 AND +l.org_id = ? AND l.seq <= ?)`)
+	_, err := tx.ExecContext(ctx, q.String(), append(args, orgID, last)...)
+	return s.wrap(what, err)
 }
 
 // DeleteLinks removes the users' links, in one transaction: it appends a

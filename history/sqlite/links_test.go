@@ -103,3 +103,78 @@ func userIDs(links []adsync.Link) []string {
 	}
 	return out
 }
+
+// A create journal (pending links) followed by the links of its users, as
+// the Syncer saves a batch, leaves one log row per user: the journal rows
+// that the links supersede are dropped, and Links, and the fold, see
+// exactly what the whole log would give. Hints gone stale (rows of
+// another user or organization at the noted seq) drop nothing.
+func TestJournalRowsDroppedWhenLinked(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "history.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	s.foldAt = 1 << 30
+
+	links := historytest.ManyLinks("org", 40)
+	journal := make([]adsync.Link, 30)
+	for i := range journal {
+		journal[i] = adsync.Link{OrgID: "org", UserID: links[i].UserID, Pending: true, Created: true, Active: true, After: 7}
+	}
+	other := historytest.ManyLinks("other", 40) // the same user ids, another organization
+	for i := range other {
+		other[i].Pending = true
+	}
+	require.NoError(t, s.PutLinks(ctx, "other", other[:30]))
+	require.NoError(t, s.PutLinks(ctx, "org", journal))
+	require.Equal(t, 30, logRows(t, s, "org"))
+
+	// 25 of the journal's users linked, one of them twice, and 10 others.
+	put := append(slices.Clone(links[5:40]), links[5])
+	put[0].ContactID = 1 // superseded by the last links[5]
+	require.NoError(t, s.PutLinks(ctx, "org", put))
+	require.Equal(t, 5+36, logRows(t, s, "org"), "the 25 linked users' journal rows are dropped")
+	require.Equal(t, 30, logRows(t, s, "other"), "another organization's rows are left alone")
+	want := append(slices.Clone(journal[:5]), links[5:40]...)
+	requireSameLinks(t, want, sorted(t, s, "org"))
+
+	// A stale hint: the noted seqs hold the same user of another
+	// organization, another user, and (after the call's last) the call's
+	// own row.
+	require.NoError(t, s.PutLinks(ctx, "org", journal[:2]))
+	var last, of38 int64
+	require.NoError(t, s.r.QueryRow(`SELECT max(seq) FROM link_log`).Scan(&last))
+	require.NoError(t, s.r.QueryRow(`SELECT seq FROM link_log WHERE org_id='org' AND user_id=?`, links[38].UserID).Scan(&of38))
+	s.mu.Lock()
+	s.journaled["org"] = map[string]int64{links[0].UserID: 1, links[1].UserID: of38, links[39].UserID: last + 3}
+	s.mu.Unlock()
+	before := logRows(t, s, "org") + logRows(t, s, "other")
+	require.NoError(t, s.PutLinks(ctx, "org", append(slices.Clone(links[:2]), links[39])))
+	require.Equal(t, before+3, logRows(t, s, "org")+logRows(t, s, "other"), "nothing dropped")
+	want = append(slices.Clone(links[:2]), journal[2:5]...)
+	want = append(want, links[5:40]...)
+	requireSameLinks(t, want, sorted(t, s, "org"))
+	requireSameLinks(t, other[:30], sorted(t, s, "other"))
+
+	// The fold gives the same links, in both organizations.
+	require.NoError(t, s.inTx(ctx, "test fold", func(tx *sql.Tx) error { return s.fold(ctx, tx, "test", "org") }))
+	require.Zero(t, logRows(t, s, "org"))
+	requireSameLinks(t, want, sorted(t, s, "org"))
+	requireSameLinks(t, other[:30], sorted(t, s, "other"))
+}
+
+// requireSameLinks compares links by user id, times in UTC.
+func requireSameLinks(t *testing.T, want, got []adsync.Link) {
+	t.Helper()
+	want = slices.Clone(want)
+	slices.SortFunc(want, func(a, b adsync.Link) int { return strings.Compare(a.UserID, b.UserID) })
+	require.Len(t, got, len(want))
+	for i := range want {
+		w, g := want[i], got[i]
+		w.LinkedAt, w.SyncedAt, w.MissingSince = w.LinkedAt.UTC(), w.SyncedAt.UTC(), w.MissingSince.UTC()
+		if len(w.Written) == 0 {
+			w.Written = nil
+		}
+		require.Equal(t, w, g, "user %s", w.UserID)
+	}
+}
