@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -105,10 +106,12 @@ func userIDs(links []adsync.Link) []string {
 }
 
 // A create journal (pending links) followed by the links of its users, as
-// the Syncer saves a batch, leaves one log row per user: the journal rows
-// that the links supersede are dropped, and Links, and the fold, see
-// exactly what the whole log would give. Hints gone stale (rows of
-// another user or organization at the noted seq) drop nothing.
+// the Syncer saves a batch, leaves one log row per user: the journal's rows
+// that the links supersede are dropped, also when a user is given twice or
+// a deletion came in between. Links, and the fold, see exactly what the
+// whole log would give, and notes gone stale (the noted rows hold another
+// user, another organization's user, or the call's own row) change no
+// link.
 func TestJournalRowsDroppedWhenLinked(t *testing.T) {
 	ctx := t.Context()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "history.db"), nil)
@@ -117,50 +120,81 @@ func TestJournalRowsDroppedWhenLinked(t *testing.T) {
 	s.foldAt = 1 << 30
 
 	links := historytest.ManyLinks("org", 40)
-	journal := make([]adsync.Link, 30)
-	for i := range journal {
-		journal[i] = adsync.Link{OrgID: "org", UserID: links[i].UserID, Pending: true, Created: true, Active: true, After: 7}
+	pending := func(ls []adsync.Link) []adsync.Link {
+		out := make([]adsync.Link, len(ls))
+		for i, l := range ls {
+			out[i] = adsync.Link{OrgID: l.OrgID, UserID: l.UserID, Pending: true, Created: true, Active: true, After: 7}
+		}
+		return out
 	}
-	other := historytest.ManyLinks("other", 40) // the same user ids, another organization
-	for i := range other {
-		other[i].Pending = true
+	other := pending(historytest.ManyLinks("other", 30)) // the same user ids, another organization
+	want := map[string]adsync.Link{}                     // org's links: the last put wins
+	put := func(ls []adsync.Link) {
+		t.Helper()
+		require.NoError(t, s.PutLinks(ctx, "org", ls))
+		for _, l := range ls {
+			want[l.UserID] = l
+		}
+		requireSameLinks(t, slices.Collect(maps.Values(want)), sorted(t, s, "org"))
+		requireSameLinks(t, other, sorted(t, s, "other"))
 	}
-	require.NoError(t, s.PutLinks(ctx, "other", other[:30]))
-	require.NoError(t, s.PutLinks(ctx, "org", journal))
-	require.Equal(t, 30, logRows(t, s, "org"))
+	note := func(from int64, users ...string) {
+		rows := map[string]int64{}
+		for i, u := range users {
+			rows[u] = from + int64(i)
+		}
+		s.mu.Lock()
+		s.journaled["org"] = rows
+		s.mu.Unlock()
+	}
+	lastSeq := func() (seq int64) {
+		require.NoError(t, s.r.QueryRow(`SELECT max(seq) FROM link_log`).Scan(&seq))
+		return seq
+	}
+	require.NoError(t, s.PutLinks(ctx, "other", other))
 
-	// 25 of the journal's users linked, one of them twice, and 10 others.
-	put := append(slices.Clone(links[5:40]), links[5])
-	put[0].ContactID = 1 // superseded by the last links[5]
-	require.NoError(t, s.PutLinks(ctx, "org", put))
-	require.Equal(t, 5+36, logRows(t, s, "org"), "the 25 linked users' journal rows are dropped")
-	require.Equal(t, 30, logRows(t, s, "other"), "another organization's rows are left alone")
-	want := append(slices.Clone(journal[:5]), links[5:40]...)
-	requireSameLinks(t, want, sorted(t, s, "org"))
+	// 25 of the journal's users linked, and 10 others.
+	put(pending(links[:30]))
+	put(links[5:40])
+	require.Equal(t, 30+10, logRows(t, s, "org"), "the 25 links dropped their journal rows")
 
-	// A stale hint: the noted seqs hold the same user of another
-	// organization, another user, and (after the call's last) the call's
-	// own row.
-	require.NoError(t, s.PutLinks(ctx, "org", journal[:2]))
-	var last, of38 int64
-	require.NoError(t, s.r.QueryRow(`SELECT max(seq) FROM link_log`).Scan(&last))
-	require.NoError(t, s.r.QueryRow(`SELECT seq FROM link_log WHERE org_id='org' AND user_id=?`, links[38].UserID).Scan(&of38))
-	s.mu.Lock()
-	s.journaled["org"] = map[string]int64{links[0].UserID: 1, links[1].UserID: of38, links[39].UserID: last + 3}
-	s.mu.Unlock()
-	before := logRows(t, s, "org") + logRows(t, s, "other")
-	require.NoError(t, s.PutLinks(ctx, "org", append(slices.Clone(links[:2]), links[39])))
-	require.Equal(t, before+3, logRows(t, s, "org")+logRows(t, s, "other"), "nothing dropped")
-	want = append(slices.Clone(links[:2]), journal[2:5]...)
-	want = append(want, links[5:40]...)
-	requireSameLinks(t, want, sorted(t, s, "org"))
-	requireSameLinks(t, other[:30], sorted(t, s, "other"))
+	// A user given twice.
+	put(pending(links[:3]))
+	twice := links[1]
+	twice.ContactID = 1
+	put([]adsync.Link{links[0], links[1], twice})
+	require.Equal(t, 40+3-2+3, logRows(t, s, "org"))
+
+	// A deletion between the journal and the links.
+	put(pending(links[6:9]))
+	require.NoError(t, s.DeleteLinks(ctx, "org", []string{links[6].UserID}))
+	n := logRows(t, s, "org")
+	put(links[6:9])
+	require.Equal(t, n+3-3, logRows(t, s, "org"))
+
+	// A note whose second row holds another user: only the rows that
+	// hold their noted user are dropped.
+	from := lastSeq() + 1
+	put(pending(links[3:6]))
+	note(from, links[3].UserID, links[38].UserID, links[5].UserID)
+	n = logRows(t, s, "org")
+	put([]adsync.Link{links[3], links[38], links[5]})
+	require.Equal(t, n+3-2, logRows(t, s, "org"))
+
+	// Noted rows of another organization, and the call's own row.
+	note(1, other[0].UserID)
+	n = logRows(t, s, "org")
+	put(links[:1])
+	require.Equal(t, n+1, logRows(t, s, "org"))
+	note(lastSeq()+1, links[39].UserID)
+	put(links[39:])
+	require.Equal(t, n+2, logRows(t, s, "org"))
 
 	// The fold gives the same links, in both organizations.
 	require.NoError(t, s.inTx(ctx, "test fold", func(tx *sql.Tx) error { return s.fold(ctx, tx, "test", "org") }))
 	require.Zero(t, logRows(t, s, "org"))
-	requireSameLinks(t, want, sorted(t, s, "org"))
-	requireSameLinks(t, other[:30], sorted(t, s, "other"))
+	requireSameLinks(t, slices.Collect(maps.Values(want)), sorted(t, s, "org"))
+	requireSameLinks(t, other, sorted(t, s, "other"))
 }
 
 // requireSameLinks compares links by user id, times in UTC.
