@@ -74,6 +74,9 @@ func (s *Store) prepareLog(ctx context.Context) error {
 	if s.delStmt, err = s.w.PrepareContext(ctx, logInsert(linksPerInsert, true)); err != nil {
 		return s.openErr(err)
 	}
+	if s.dropStmt, err = s.w.PrepareContext(ctx, dropJournal(linksPerInsert)); err != nil {
+		return s.openErr(err)
+	}
 	return nil
 }
 
@@ -198,10 +201,23 @@ func (s *Store) dropJournaled(ctx context.Context, tx *sql.Tx, what, orgID strin
 			delete(noted, l.UserID) // a user given twice: once
 		}
 	}
-	n := len(args) / 2
-	if n == 0 {
+	if len(args) == 0 {
 		return nil
 	}
+	// The statement prepared once takes linksPerInsert pairs (a note has
+	// at most that many); the pairs left are (0, ''): no row has seq 0.
+	for len(args) < 2*linksPerInsert {
+		args = append(args, 0, "")
+	}
+	_, err := tx.StmtContext(ctx, s.dropStmt).ExecContext(ctx, append(args, orgID, last)...)
+	return s.wrap(what, err)
+}
+
+// dropJournal is the statement of dropJournaled: it removes the rows of n
+// (seq, user id) pairs that hold that user of an organization, up to a
+// seq. CROSS JOIN and +org_id: each row found by its seq, not the
+// organization's whole log scanned per pair.
+func dropJournal(n int) string {
 	var q strings.Builder
 	q.WriteString(`DELETE FROM link_log WHERE seq IN (SELECT l.seq FROM (VALUES `)
 	for i := range n {
@@ -210,11 +226,8 @@ func (s *Store) dropJournaled(ctx context.Context, tx *sql.Tx, what, orgID strin
 		}
 		q.WriteString("(?,?)")
 	}
-	// CROSS JOIN and +org_id: each noted row found by its seq, not the
-	// organization's whole log scanned per row.
 	q.WriteString(`) AS v CROSS JOIN link_log AS l ON l.seq = v.column1 WHERE l.user_id = v.column2 AND +l.org_id = ? AND l.seq <= ?)`)
-	_, err := tx.ExecContext(ctx, q.String(), append(args, orgID, last)...)
-	return s.wrap(what, err)
+	return q.String()
 }
 
 // DeleteLinks removes the users' links, in one transaction: it appends a

@@ -73,6 +73,7 @@ type Store struct {
 	foldAt int // see foldAt; tests lower it
 
 	putStmt, delStmt *sql.Stmt // appending linksPerInsert rows to the link log
+	dropStmt         *sql.Stmt // dropJournaled's
 
 	mu        sync.Mutex
 	locks     map[string]func()           // held organization locks: their release
@@ -308,7 +309,7 @@ func (s *Store) Close() error {
 		delete(s.locks, org)
 	}
 	s.mu.Unlock()
-	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt} {
+	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt, s.dropStmt} {
 		if st != nil {
 			st.Close()
 		}
