@@ -14,7 +14,8 @@ import (
 // user_id), and link_log, where PutLinks and DeleteLinks append their rows
 // in the order of the writes. An organization's links are those in links
 // overlaid by its log rows in seq order: the last row of a user wins, and a
-// deleted row removes the user. fold moves an organization's log into
+// deleted row removes the user, so a row that a later row of its user
+// supersedes can go (dropJournaled). fold moves an organization's log into
 // links in one transaction, at the end of each run (FinishRun) and when the
 // log grows past foldAt rows.
 //
@@ -75,6 +76,9 @@ func (s *Store) prepareLog(ctx context.Context) error {
 		return s.openErr(err)
 	}
 	if s.dropStmt, err = s.w.PrepareContext(ctx, dropJournal(linksPerInsert)); err != nil {
+		return s.openErr(err)
+	}
+	if s.headStmt, err = s.w.PrepareContext(ctx, headQuery); err != nil {
 		return s.openErr(err)
 	}
 	return nil
@@ -146,8 +150,12 @@ func (s *Store) putLinks(ctx context.Context, tx *sql.Tx, what, orgID string, li
 			return fmt.Errorf("%w (user %s of organization %q)", err, l.UserID, orgID)
 		}
 	}
-	var last int64 // the log's last row before these
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM link_log`).Scan(&last); err != nil {
+	// The log's last row before these, and the organization's first.
+	var (
+		last  int64
+		first sql.NullInt64
+	)
+	if err := tx.StmtContext(ctx, s.headStmt).QueryRowContext(ctx, orgID).Scan(&last, &first); err != nil {
 		return s.wrap(what, err)
 	}
 	err := s.appendLog(ctx, tx, what, orgID, len(links), false, func(i int, args []any) []any {
@@ -161,8 +169,17 @@ func (s *Store) putLinks(ctx context.Context, tx *sql.Tx, what, orgID string, li
 	if err := s.dropJournaled(ctx, tx, what, orgID, last, links); err != nil {
 		return err
 	}
-	return s.foldIfLong(ctx, tx, what, orgID)
+	// These took seq last+1 to last+len(links): SQLite gives a new row the
+	// largest seq plus one.
+	if !first.Valid {
+		first.Int64 = last + 1
+	}
+	return s.foldIfSpans(ctx, tx, what, orgID, first.Int64, last+int64(len(links)))
 }
+
+// headQuery gives the log's last seq (0 if empty) and the organization's
+// first (NULL if none), as putLinks needs them before it appends.
+const headQuery = `SELECT coalesce((SELECT max(seq) FROM link_log), 0), (SELECT seq FROM link_log WHERE org_id=? ORDER BY seq LIMIT 1)`
 
 // dropJournaled removes from the log the rows of the organization's last
 // create journal (a call of pending links only, of at most
@@ -258,7 +275,16 @@ func (s *Store) foldIfLong(ctx context.Context, tx *sql.Tx, what, orgID string) 
 	if err != nil {
 		return s.wrap(what, err)
 	}
-	if !first.Valid || last.Int64-first.Int64+1 < int64(s.foldAt) {
+	if !first.Valid {
+		return nil
+	}
+	return s.foldIfSpans(ctx, tx, what, orgID, first.Int64, last.Int64)
+}
+
+// foldIfSpans folds the organization's log if its rows, from seq first to
+// last, span foldAt or more.
+func (s *Store) foldIfSpans(ctx context.Context, tx *sql.Tx, what, orgID string, first, last int64) error {
+	if last-first+1 < int64(s.foldAt) {
 		return nil
 	}
 	return s.fold(ctx, tx, what, orgID)

@@ -74,6 +74,7 @@ type Store struct {
 
 	putStmt, delStmt *sql.Stmt // appending linksPerInsert rows to the link log
 	dropStmt         *sql.Stmt // dropJournaled's
+	headStmt         *sql.Stmt // headQuery
 
 	mu        sync.Mutex
 	locks     map[string]func()           // held organization locks: their release
@@ -309,7 +310,7 @@ func (s *Store) Close() error {
 		delete(s.locks, org)
 	}
 	s.mu.Unlock()
-	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt, s.dropStmt} {
+	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt, s.dropStmt, s.headStmt} {
 		if st != nil {
 			st.Close()
 		}
