@@ -297,6 +297,9 @@ func (s *Store) foldIfSpans(ctx context.Context, tx *sql.Tx, what, orgID string,
 // The organization's links, as Links returns them, do not change.
 func (s *Store) fold(ctx context.Context, tx *sql.Tx, what, orgID string) error {
 	what += ": fold the link log"
+	s.mu.Lock()
+	delete(s.journaled, orgID) // its rows go
+	s.mu.Unlock()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO links (org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at,
 			missing_since, anchor)
 		SELECT org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at, missing_since, anchor FROM link_log

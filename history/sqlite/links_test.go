@@ -191,8 +191,10 @@ func TestJournalRowsDroppedWhenLinked(t *testing.T) {
 	require.Equal(t, n+2, logRows(t, s, "org"))
 
 	// The fold gives the same links, in both organizations.
+	put(pending(links[10:12]))
 	require.NoError(t, s.inTx(ctx, "test fold", func(tx *sql.Tx) error { return s.fold(ctx, tx, "test", "org") }))
 	require.Zero(t, logRows(t, s, "org"))
+	require.NotContains(t, s.journaled, "org", "the note goes with the rows")
 	requireSameLinks(t, slices.Collect(maps.Values(want)), sorted(t, s, "org"))
 	requireSameLinks(t, other, sorted(t, s, "other"))
 }
