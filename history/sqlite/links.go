@@ -63,8 +63,9 @@ func logInsert(n int, deleted bool) string {
 // putColumns is the number of parameters of a link in the log.
 const putColumns = 12
 
-// prepareLog prepares the full-size statements appending to the link log
-// on the writer connection, once: a statement of 500 rows takes a while to
+// prepareLog prepares the full-size statements of the saves (appending to
+// the link log, dropJournaled's, the change records') and headQuery on the
+// writer connection, once: a statement of 500 rows takes a while to
 // parse. (Preparing inside a transaction would wait for the writer's one
 // connection, held by the transaction.)
 func (s *Store) prepareLog(ctx context.Context) error {
@@ -79,6 +80,9 @@ func (s *Store) prepareLog(ctx context.Context) error {
 		return s.openErr(err)
 	}
 	if s.headStmt, err = s.w.PrepareContext(ctx, headQuery); err != nil {
+		return s.openErr(err)
+	}
+	if s.changeStmt, err = s.w.PrepareContext(ctx, insertChanges(changesPerInsert)); err != nil {
 		return s.openErr(err)
 	}
 	return nil

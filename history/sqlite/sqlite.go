@@ -75,6 +75,7 @@ type Store struct {
 	putStmt, delStmt *sql.Stmt // appending linksPerInsert rows to the link log
 	dropStmt         *sql.Stmt // dropJournaled's
 	headStmt         *sql.Stmt // headQuery
+	changeStmt       *sql.Stmt // inserting changesPerInsert change records
 
 	mu        sync.Mutex
 	locks     map[string]func()           // held organization locks: their release
@@ -310,7 +311,7 @@ func (s *Store) Close() error {
 		delete(s.locks, org)
 	}
 	s.mu.Unlock()
-	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt, s.dropStmt, s.headStmt} {
+	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt, s.dropStmt, s.headStmt, s.changeStmt} {
 		if st != nil {
 			st.Close()
 		}
