@@ -304,6 +304,21 @@ func (s *Store) fold(ctx context.Context, tx *sql.Tx, what, orgID string) error 
 	s.mu.Lock()
 	delete(s.journaled, orgID) // its rows go
 	s.mu.Unlock()
+	// SQLite's sorter sorts in chunks of the page cache's size (2 MB by
+	// default) and merges more than 16 in two passes: with 8 MB a
+	// 400,000-user first run's log is merged in one (0.2 s less), for a
+	// few MB more during the fold.
+	var cache int
+	if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
+		return s.wrap(what, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size=%d`, foldCacheSize)); err != nil {
+		return s.wrap(what, err)
+	}
+	defer func() {
+		// Failing, it leaves a larger cache, nothing worse.
+		_, _ = tx.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size=%d`, cache))
+	}()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO links (org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at,
 			missing_since, anchor)
 		SELECT org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at, missing_since, anchor FROM link_log
@@ -340,6 +355,10 @@ func (s *Store) fold(ctx context.Context, tx *sql.Tx, what, orgID string) error 
 	}
 	return nil
 }
+
+// foldCacheSize is the page cache (and sorter chunk) during a fold, in
+// SQLite's unit: negative is KiB.
+const foldCacheSize = -8192
 
 // foldAll folds the organization's log if it has any row: FinishRun calls
 // it, so that a run leaves its links in links.

@@ -40,6 +40,11 @@ func TestFoldKeepsTheLinks(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	s.foldAt = 1 << 30 // folds only where the test says
+	cacheSize := func() (n int) {
+		require.NoError(t, s.w.QueryRow(`PRAGMA cache_size`).Scan(&n))
+		return n
+	}
+	cache := cacheSize()
 
 	links := historytest.ManyLinks("org", 60)
 	other := historytest.ManyLinks("other", 5)
@@ -69,11 +74,13 @@ func TestFoldKeepsTheLinks(t *testing.T) {
 	require.Equal(t, 5, logRows(t, s, "other"), "another organization's log is left alone")
 	require.Len(t, sorted(t, s, "other"), 5)
 
-	// FinishRun folds its organization's log.
+	// FinishRun folds its organization's log, and leaves the page cache
+	// as it was.
 	r, err := s.StartRun(ctx, adsync.Run{OrgID: "other", Status: adsync.StatusRunning})
 	require.NoError(t, err)
 	r.Status = adsync.StatusSucceeded
 	require.NoError(t, s.FinishRun(ctx, r))
+	require.Equal(t, cache, cacheSize())
 	require.Zero(t, logRows(t, s, "other"))
 	require.Len(t, sorted(t, s, "other"), 5)
 
