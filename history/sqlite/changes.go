@@ -149,7 +149,9 @@ func (s *Store) putChanges(ctx context.Context, orgID string, runID int64, w ads
 				if stmt != nil {
 					stmt.Close()
 				}
-				if stmt, err = tx.PrepareContext(ctx, insertChanges(len(chunk))); err != nil {
+				if len(chunk) == changesPerInsert { // prepared once: parsing it cost 0.15 s of a 400k first run
+					stmt = tx.StmtContext(ctx, s.changeStmt)
+				} else if stmt, err = tx.PrepareContext(ctx, insertChanges(len(chunk))); err != nil {
 					return s.wrap(what, err)
 				}
 				stmtRows = len(chunk)

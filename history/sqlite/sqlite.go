@@ -73,9 +73,13 @@ type Store struct {
 	foldAt int // see foldAt; tests lower it
 
 	putStmt, delStmt *sql.Stmt // appending linksPerInsert rows to the link log
+	dropStmt         *sql.Stmt // dropJournaled's
+	headStmt         *sql.Stmt // headQuery
+	changeStmt       *sql.Stmt // inserting changesPerInsert change records
 
-	mu    sync.Mutex
-	locks map[string]func() // held organization locks: their release
+	mu        sync.Mutex
+	locks     map[string]func()           // held organization locks: their release
+	journaled map[string]map[string]int64 // per organization, its last create journal's rows (see dropJournaled)
 }
 
 var (
@@ -130,7 +134,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1) // SQLite has one writer; queue here, not on SQLITE_BUSY
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: abs, w: w, log: log, foldAt: foldAt, locks: map[string]func(){}}
+	s := &Store{path: abs, w: w, log: log, foldAt: foldAt, locks: map[string]func(){}, journaled: map[string]map[string]int64{}}
 	// Two processes opening a new file at once: switching it to WAL takes
 	// an exclusive lock that SQLite does not wait for, so the loser tries
 	// again, within the busy timeout.
@@ -307,7 +311,7 @@ func (s *Store) Close() error {
 		delete(s.locks, org)
 	}
 	s.mu.Unlock()
-	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt} {
+	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt, s.dropStmt, s.headStmt, s.changeStmt} {
 		if st != nil {
 			st.Close()
 		}

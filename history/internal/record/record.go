@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -136,31 +137,35 @@ func EncodeWritten(w map[adsync.Field]string) ([]byte, error) {
 	if len(w) == 0 {
 		return nil, nil
 	}
+	// One pass over the map, then the fields in order: looking up every
+	// field instead cost a third of a second per 800,000 links.
+	var (
+		vals [adsync.NumFields]string
+		set  uint64 // the fields in w
+	)
+	for f, v := range w {
+		if !f.Valid() {
+			return nil, fmt.Errorf("history: written value of invalid field %d: %w", uint8(f), ErrInvalid)
+		}
+		vals[f], set = v, set|1<<f
+	}
 	b := make([]byte, 0, 32*len(w))
 	b = append(b, '{')
-	n := 0
-	for f := adsync.Field(0); f < adsync.NumFields; f++ {
-		v, ok := w[f]
-		if !ok {
-			continue
-		}
+	for n := 0; set != 0; n++ {
+		f := adsync.Field(bits.TrailingZeros64(set))
+		set &= set - 1
 		if n > 0 {
 			b = append(b, ',')
 		}
 		b = appendJSONString(b, f.String())
 		b = append(b, ':')
-		b = appendJSONString(b, v)
-		n++
-	}
-	if n != len(w) {
-		for f := range w {
-			if !f.Valid() {
-				return nil, fmt.Errorf("history: written value of invalid field %d: %w", uint8(f), ErrInvalid)
-			}
-		}
+		b = appendJSONString(b, vals[f])
 	}
 	return append(b, '}'), nil
 }
+
+// The set of fields in EncodeWritten is a uint64.
+var _ [64 - adsync.NumFields]struct{}
 
 const hexDigits = "0123456789abcdef"
 

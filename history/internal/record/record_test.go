@@ -58,6 +58,12 @@ func TestWrittenEdgeCases(t *testing.T) {
 	require.Nil(t, b, "no values: SQL NULL")
 	_, err = EncodeWritten(map[adsync.Field]string{adsync.NumFields + 3: "x"})
 	require.ErrorIs(t, err, ErrInvalid)
+	_, err = EncodeWritten(map[adsync.Field]string{adsync.FirstName: "a", 200: "x"})
+	require.ErrorIs(t, err, ErrInvalid)
+	b, err = EncodeWritten(map[adsync.Field]string{adsync.CountryID: "237", adsync.Email: "e", adsync.FirstName: "a"})
+	require.NoError(t, err)
+	require.Equal(t, `{"`+adsync.FirstName.String()+`":"a","`+adsync.Email.String()+`":"e","`+adsync.CountryID.String()+`":"237"}`, string(b),
+		"in field order, whatever the map's")
 
 	for _, tc := range []struct {
 		in   string
