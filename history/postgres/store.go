@@ -107,8 +107,7 @@ func (s *Store) FinishRun(ctx context.Context, r adsync.Run) error {
 		// The change logs of the pruned runs go with them.
 		_, err = tx.Exec(ctx, `WITH gone AS (DELETE FROM adsync_runs WHERE org_id=$1 AND id NOT IN
 			(SELECT id FROM adsync_runs WHERE org_id=$1 ORDER BY id DESC LIMIT $2) RETURNING id)
-			, logs AS (DELETE FROM adsync_changes WHERE run_id IN (SELECT id FROM gone))
-			DELETE FROM adsync_change_marks WHERE run_id IN (SELECT id FROM gone)`, r.OrgID, adsync.KeepRuns)
+			DELETE FROM adsync_change_batches WHERE org_id=$1 AND run_id IN (SELECT id FROM gone)`, r.OrgID, adsync.KeepRuns)
 		return s.fail(what, err)
 	})
 }
