@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/history/internal/record"
@@ -51,66 +53,75 @@ func (s *Store) putChanges(ctx context.Context, orgID string, runID int64, w ads
 	mk := record.EncodeMark(w)
 	what := fmt.Sprintf("put %d changes of run %d of organization %q", len(changes), runID, orgID)
 	return s.inTx(ctx, what, func(tx pgx.Tx) error {
-		// The run's check and the mark of the rows without one, in one
-		// round trip.
-		var runs int
-		err := tx.QueryRow(ctx, `WITH m AS (UPDATE adsync_change_batches SET mark=$3 WHERE org_id=$1 AND run_id=$2
-				AND first_seq<$4 AND last_seq>=$5 AND mark=$6 AND $4>$5 RETURNING 1)
-			SELECT (SELECT count(*) FROM adsync_runs WHERE id=$2 AND org_id=$1) + 0*(SELECT count(*) FROM m)`,
-			orgID, runID, mk, w.To, w.From, noMark).Scan(&runs)
-		if err != nil {
-			return s.fail(what, err)
-		}
-		if runs == 0 {
-			return &storeError{fmt.Errorf("history/postgres: %s: %w", what, adsync.ErrNotFound)}
-		}
-		// The rows to change: those in the range marked before (rare: a
-		// range marked twice), and those that may hold the records' seqs.
+		// In one round trip, as a run's call most often needs: the run's
+		// check; the mark of the rows without one; the rows to change
+		// (those in the range marked before, rare: a range marked twice,
+		// and those that may hold the records' seqs); the records in new
+		// rows, unless a row may hold one of them; the links, unless they
+		// are many.
 		first, last := -1, -2
 		if len(recs) > 0 {
 			first, last = record.Bounds(recs)
 		}
-		var rows []record.BatchRow
-		var marked []bool
-		if w.To > w.From || len(recs) > 0 {
-			q, err := tx.Query(ctx, `SELECT first_seq, mark, records, (first_seq<$3 AND last_seq>=$4 AND mark<>$5)
+		var b pgx.Batch
+		b.Queue(`WITH m AS (UPDATE adsync_change_batches SET mark=$3 WHERE org_id=$1 AND run_id=$2
+				AND first_seq<$4 AND last_seq>=$5 AND mark=$6 AND $4>$5 RETURNING 1)
+			SELECT (SELECT count(*) FROM adsync_runs WHERE id=$2 AND org_id=$1) + 0*(SELECT count(*) FROM m)`,
+			orgID, runID, mk, w.To, w.From, noMark)
+		b.Queue(`SELECT first_seq, mark, records, (first_seq<$3 AND last_seq>=$4 AND mark<>$5)
 				FROM adsync_change_batches WHERE org_id=$1 AND run_id=$2
 				AND ((first_seq<$3 AND last_seq>=$4 AND mark<>$5) OR (first_seq<=$6 AND last_seq>=$7))`,
-				orgID, runID, w.To, w.From, mk, last, first)
+			orgID, runID, w.To, w.From, mk, last, first)
+		if len(recs) > 0 {
+			ins, err := queueInsert(orgID, runID, recs, true)
 			if err != nil {
-				return s.fail(what, err)
+				return err
 			}
-			for q.Next() {
-				var (
-					r          record.BatchRow
-					mark, data []byte
-					old        bool
-				)
-				if err := q.Scan(&r.ID, &mark, &data, &old); err != nil {
-					q.Close()
-					return s.fail(what, err)
-				}
-				if r.Recs, err = decodeRow(orgID, runID, mark, data); err != nil {
-					q.Close()
-					return s.fail(what, err)
-				}
-				if old {
-					record.ApplyMark(r.Recs, w)
-				}
-				rows, marked = append(rows, r), append(marked, old)
-			}
-			q.Close()
-			if err := q.Err(); err != nil {
-				return s.fail(what, err)
+			b.Queue(ins.sql, ins.args...)
+		}
+		batchLinks := len(la.users) > 0 && len(la.users) < copyFrom
+		if batchLinks {
+			for lo := 0; lo < len(la.users); lo += linkChunk {
+				b.Queue(insertLinks, la.args(orgID, lo, min(lo+linkChunk, len(la.users)))...)
 			}
 		}
+		br := tx.SendBatch(ctx, &b)
+		var runs int
+		if err := br.QueryRow().Scan(&runs); err != nil {
+			br.Close()
+			return s.fail(what, err)
+		}
+		if runs == 0 {
+			br.Close()
+			return &storeError{fmt.Errorf("history/postgres: %s: %w", what, adsync.ErrNotFound)}
+		}
+		rows, marked, err := scanBatchRows(br, orgID, runID, w)
+		inserted := true
+		if err == nil && len(recs) > 0 {
+			var tag pgconn.CommandTag
+			tag, err = br.Exec()
+			inserted = tag.RowsAffected() > 0
+		}
+		for lo := 0; batchLinks && err == nil && lo < len(la.users); lo += linkChunk {
+			_, err = br.Exec()
+		}
+		if err := errors.Join(err, br.Close()); err != nil {
+			return s.fail(what, err)
+		}
+
+		// Rows marked before get their marks applied; records of seqs a
+		// row holds replace them there, the others go to new rows.
 		rewrite := map[int64]bool{}
 		for i := range rows {
 			rewrite[rows[i].ID] = marked[i]
 		}
-		changed, rest := record.Place(rows, recs)
-		for _, r := range changed {
-			rewrite[r.ID] = true
+		var rest []adsync.ChangeRecord
+		if !inserted {
+			var changed []record.BatchRow
+			changed, rest = record.Place(rows, recs)
+			for _, r := range changed {
+				rewrite[r.ID] = true
+			}
 		}
 		for _, r := range rows {
 			if !rewrite[r.ID] {
@@ -125,42 +136,99 @@ func (s *Store) putChanges(ctx context.Context, orgID string, runID int64, w ads
 				return s.fail(what, err)
 			}
 		}
-		if err := insertBatches(ctx, tx, orgID, runID, rest); err != nil {
-			if isWrapped(err) {
+		if len(rest) > 0 {
+			ins, err := queueInsert(orgID, runID, rest, false)
+			if err != nil {
 				return err
 			}
-			return s.fail(what, err)
+			if _, err := tx.Exec(ctx, ins.sql, ins.args...); err != nil {
+				return s.fail(what, err)
+			}
 		}
-		if len(la.users) == 0 {
+		if len(la.users) == 0 || batchLinks {
 			return nil
 		}
 		return s.putLinks(ctx, tx, what, orgID, la)
 	})
 }
 
-// insertBatches stores records (in seq order, in no row yet) in new batch
-// rows, in one statement.
-func insertBatches(ctx context.Context, tx pgx.Tx, orgID string, runID int64, recs []adsync.ChangeRecord) error {
-	chunks := record.Chunks(recs)
-	if len(chunks) == 0 {
-		return nil
+// scanBatchRows reads the rows to change from the batch's second query,
+// decoded, their marks applied, with w applied to those marked before
+// within its range (marked).
+func scanBatchRows(br pgx.BatchResults, orgID string, runID int64, w adsync.Written) ([]record.BatchRow, []bool, error) {
+	q, err := br.Query()
+	if err != nil {
+		return nil, nil, err
 	}
+	defer q.Close()
+	var (
+		rows   []record.BatchRow
+		marked []bool
+	)
+	for q.Next() {
+		var (
+			r          record.BatchRow
+			mark, data []byte
+			old        bool
+		)
+		if err := q.Scan(&r.ID, &mark, &data, &old); err != nil {
+			return nil, nil, err
+		}
+		if r.Recs, err = decodeRow(orgID, runID, mark, data); err != nil {
+			return nil, nil, err
+		}
+		if old {
+			record.ApplyMark(r.Recs, w)
+		}
+		rows, marked = append(rows, r), append(marked, old)
+	}
+	return rows, marked, q.Err()
+}
+
+// statement is a statement and its parameters.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// queueInsert returns the statement storing records (in seq order, in no
+// row yet) in new batch rows; if unlessHeld, it inserts nothing when a row
+// of the run may hold one of their seqs (the caller then places them).
+func queueInsert(orgID string, runID int64, recs []adsync.ChangeRecord, unlessHeld bool) (statement, error) {
 	var (
 		firsts, lasts []int32
 		keys, datas   [][]byte
 	)
-	for _, c := range chunks {
+	for _, c := range record.Chunks(recs) {
 		data, k, err := record.EncodeBatch(c)
 		if err != nil {
-			return &storeError{fmt.Errorf("history/postgres: put changes of run %d of organization %q: %w", runID, orgID, err)}
+			return statement{}, &storeError{fmt.Errorf("history/postgres: put changes of run %d of organization %q: %w", runID, orgID, err)}
 		}
 		lo, hi := record.Bounds(c)
 		firsts, lasts = append(firsts, int32(lo)), append(lasts, int32(hi))
 		keys, datas = append(keys, k), append(datas, data)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO adsync_change_batches (org_id, run_id, first_seq, last_seq, mark, keys, records)
-		SELECT $1, $2, f, l, $3, k, d FROM unnest($4::integer[], $5::integer[], $6::bytea[], $7::bytea[]) AS x(f, l, k, d)`,
-		orgID, runID, noMark, firsts, lasts, keys, datas)
+	first, last := record.Bounds(recs)
+	q := `INSERT INTO adsync_change_batches (org_id, run_id, first_seq, last_seq, mark, keys, records)
+		SELECT $1, $2, f, l, $3, k, d FROM unnest($4::integer[], $5::integer[], $6::bytea[], $7::bytea[]) AS x(f, l, k, d)`
+	if unlessHeld {
+		q += ` WHERE NOT EXISTS (SELECT 1 FROM adsync_change_batches WHERE org_id=$1 AND run_id=$2 AND first_seq<=$8 AND last_seq>=$9)`
+		return statement{q, []any{orgID, runID, noMark, firsts, lasts, keys, datas, last, first}}, nil
+	}
+	return statement{q, []any{orgID, runID, noMark, firsts, lasts, keys, datas}}, nil
+}
+
+// insertBatches stores records (in seq order, in no row yet) in new batch
+// rows, in one statement.
+func insertBatches(ctx context.Context, tx pgx.Tx, orgID string, runID int64, recs []adsync.ChangeRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	ins, err := queueInsert(orgID, runID, recs, false)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, ins.sql, ins.args...)
 	return err
 }
 

@@ -607,6 +607,9 @@ func LastBySeq(recs []adsync.ChangeRecord) []adsync.ChangeRecord {
 // its row. It returns the rows it changed, and the records no row held, to
 // be stored in new rows of at most BatchRecords each (Chunks).
 func Place(rows []BatchRow, recs []adsync.ChangeRecord) (changed []BatchRow, rest []adsync.ChangeRecord) {
+	if len(rows) == 0 {
+		return nil, recs // the usual call: records of seqs not logged yet
+	}
 	where := make(map[int][2]int) // seq -> row, index
 	for r := range rows {
 		for i := range rows[r].Recs {

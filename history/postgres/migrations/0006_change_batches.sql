@@ -22,3 +22,15 @@ CREATE TABLE adsync_change_batches (
 	records   bytea   NOT NULL,
 	PRIMARY KEY (org_id, run_id, first_seq)
 );
+
+-- The records and keys compressed with lz4 where the server has it
+-- (PostgreSQL 14 and later, built with lz4, as the usual packages are):
+-- about five times faster to write than the default pglz, for a blob of
+-- half a batch's size. Elsewhere they keep the default.
+DO $$
+BEGIN
+	EXECUTE 'ALTER TABLE adsync_change_batches ALTER COLUMN records SET COMPRESSION lz4, ALTER COLUMN keys SET COMPRESSION lz4';
+EXCEPTION WHEN OTHERS THEN
+	NULL;
+END
+$$;
