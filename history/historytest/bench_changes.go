@@ -48,6 +48,30 @@ func dailyChanges(n int) []adsync.ChangeRecord {
 	return out
 }
 
+// dailyRun returns the records and links of a daily run.
+func dailyRun() ([]adsync.ChangeRecord, []adsync.Link) {
+	recs := dailyChanges(BenchDailyChanges)
+	links := make([]adsync.Link, len(recs))
+	for i, r := range recs {
+		links[i] = link("bench", r.UserID, r.ContactID)
+	}
+	return recs, links
+}
+
+// dailyStore returns a new store holding BenchLinks links and KeepRuns
+// daily runs saved with or without the log.
+func dailyStore(b *testing.B, newStore func(b *testing.B) adsync.HistoryStore, recs []adsync.ChangeRecord, links []adsync.Link,
+	withLog bool) adsync.HistoryStore {
+	s := newStore(b)
+	if err := s.PutLinks(b.Context(), "bench", ManyLinks("bench", BenchLinks)); err != nil {
+		b.Fatal(err)
+	}
+	for range adsync.KeepRuns {
+		SaveRun(b, s, "bench", recs, links, false, withLog)
+	}
+	return s
+}
+
 // SaveRun saves one run's history as the Syncer does, in batches of 500:
 // with the change log (withLog), each batch's create journal in one
 // PutChanges before the writes (with the first batch's records when they
@@ -133,20 +157,10 @@ func RunChangeLogBenchmarks(b *testing.B, newStore func(b *testing.B) adsync.His
 			}
 		})
 		b.Run("DailyRun/"+name, func(b *testing.B) {
-			recs := dailyChanges(BenchDailyChanges)
-			links := make([]adsync.Link, len(recs))
-			for i, r := range recs {
-				links[i] = link("bench", r.UserID, r.ContactID)
-			}
+			recs, links := dailyRun()
 			for b.Loop() {
 				b.StopTimer()
-				s := newStore(b)
-				if err := s.PutLinks(b.Context(), "bench", ManyLinks("bench", BenchLinks)); err != nil {
-					b.Fatal(err)
-				}
-				for range adsync.KeepRuns {
-					SaveRun(b, s, "bench", recs, links, false, withLog)
-				}
+				s := dailyStore(b, newStore, recs, links, withLog)
 				b.StartTimer()
 				SaveRun(b, s, "bench", recs, links, false, withLog)
 			}
@@ -157,21 +171,11 @@ func RunChangeLogBenchmarks(b *testing.B, newStore func(b *testing.B) adsync.His
 		// it passes 1,000 pages, in whichever commit crosses the mark,
 		// and a run with the log crosses it more often.
 		b.Run("SteadyDaily/"+name, func(b *testing.B) {
-			recs := dailyChanges(BenchDailyChanges)
-			links := make([]adsync.Link, len(recs))
-			for i, r := range recs {
-				links[i] = link("bench", r.UserID, r.ContactID)
-			}
+			recs, links := dailyRun()
 			var total time.Duration
 			for b.Loop() {
 				b.StopTimer()
-				s := newStore(b)
-				if err := s.PutLinks(b.Context(), "bench", ManyLinks("bench", BenchLinks)); err != nil {
-					b.Fatal(err)
-				}
-				for range adsync.KeepRuns {
-					SaveRun(b, s, "bench", recs, links, false, withLog)
-				}
+				s := dailyStore(b, newStore, recs, links, withLog)
 				b.StartTimer()
 				start := time.Now()
 				for range adsync.KeepRuns {

@@ -174,7 +174,7 @@ func scanBatchRows(br pgx.BatchResults, orgID string, runID int64, w adsync.Writ
 		if err := q.Scan(&r.ID, &mark, &data, &old); err != nil {
 			return nil, nil, err
 		}
-		if r.Recs, err = decodeRow(orgID, runID, mark, data); err != nil {
+		if r.Recs, err = record.DecodeRow(orgID, runID, mark, data); err != nil {
 			return nil, nil, err
 		}
 		if old {
@@ -232,20 +232,6 @@ func insertBatches(ctx context.Context, tx pgx.Tx, orgID string, runID int64, re
 	return err
 }
 
-// decodeRow decodes a batch row's records and applies its mark.
-func decodeRow(orgID string, runID int64, mark, data []byte) ([]adsync.ChangeRecord, error) {
-	w, err := record.DecodeMark(mark)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := record.DecodeBatch(data, orgID, runID)
-	if err != nil {
-		return nil, err
-	}
-	record.ApplyMark(recs, w)
-	return recs, nil
-}
-
 // Changes returns a page of the organization's change records: the batch
 // rows that may hold some, in (run, first seq) order, a few at a time,
 // until no further row can change the page, in one snapshot. A contact or
@@ -299,7 +285,7 @@ func (s *Store) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter
 				if done = p.Done(runID, int(first)); done {
 					break
 				}
-				recs, err := decodeRow(orgID, runID, mark, data)
+				recs, err := record.DecodeRow(orgID, runID, mark, data)
 				if err != nil {
 					rows.Close()
 					return fmt.Errorf("run %d: %w", runID, err)

@@ -164,26 +164,12 @@ func (s *Store) loadBatches(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, org
 		if err := rows.Scan(&r.ID, &mark, &data); err != nil {
 			return nil, err
 		}
-		if r.Recs, err = decodeRow(orgID, runID, mark, data); err != nil {
+		if r.Recs, err = record.DecodeRow(orgID, runID, mark, data); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// decodeRow decodes a batch row's records and applies its mark.
-func decodeRow(orgID string, runID int64, mark, data []byte) ([]adsync.ChangeRecord, error) {
-	w, err := record.DecodeMark(mark)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := record.DecodeBatch(data, orgID, runID)
-	if err != nil {
-		return nil, err
-	}
-	record.ApplyMark(recs, w)
-	return recs, nil
 }
 
 // rewrite stores rows whose records changed (their seqs did not), their
@@ -245,7 +231,7 @@ func (s *Store) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter
 		if p.Done(runID, first) {
 			break
 		}
-		recs, err := decodeRow(orgID, runID, mark, data)
+		recs, err := record.DecodeRow(orgID, runID, mark, data)
 		if err != nil {
 			return nil, s.wrap(fmt.Sprintf("%s, run %d", what, runID), err)
 		}

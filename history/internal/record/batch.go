@@ -360,14 +360,12 @@ func (r *batchReader) uvarint() uint64 {
 }
 
 func (r *batchReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errTruncated
-		r.b = nil
-		return 0
+	ux := r.uvarint() // zig-zag, as binary.AppendVarint writes it
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	r.b = r.b[n:]
-	return v
+	return x
 }
 
 func (r *batchReader) next(n uint64) []byte {
@@ -561,10 +559,25 @@ func ApplyMark(recs []adsync.ChangeRecord, w adsync.Written) {
 	}
 }
 
+// DecodeRow decodes a batch row's records and applies its mark.
+func DecodeRow(orgID string, runID int64, mark, data []byte) ([]adsync.ChangeRecord, error) {
+	w, err := DecodeMark(mark)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := DecodeBatch(data, orgID, runID)
+	if err != nil {
+		return nil, err
+	}
+	ApplyMark(recs, w)
+	return recs, nil
+}
+
 // BatchRow is a stored batch row, decoded: its records with its mark
 // applied.
 type BatchRow struct {
-	// ID is the store's id of the row.
+	// ID is the store's key of the row within its run (SQLite: its rowid;
+	// PostgreSQL: its first seq).
 	ID   int64
 	Recs []adsync.ChangeRecord
 }
