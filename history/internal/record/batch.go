@@ -14,8 +14,8 @@ import (
 
 // The SQL stores keep a run's change log as batch rows: one row holds the
 // records of one call (at most BatchRecords of them) encoded together
-// (EncodeBatch), with a key blob for lookups by contact and user
-// (BatchKeys) and the range of the last PutOutcomes that marked it
+// (EncodeBatch), with a key blob for lookups by contact and user (the
+// keys EncodeBatch returns) and the range of the last PutOutcomes that marked it
 // (EncodeMark). A record lives in exactly one row: a record put again
 // replaces it in its row. One row per batch instead of one per record is
 // what keeps a daily run's log cheap: a few pages per call, and no index
@@ -36,7 +36,7 @@ const KeySize = 16
 const (
 	bitResolution = 1 << iota // Change.Resolution
 	bitLabelID                // the label ended with " (user_id)", stored without it
-	bitLabelNames             // the label is fieldsLabel of the fields, stored as ""
+	bitLabelNames             // the label is FieldsLabel of the fields, stored as ""
 	bitActive                 // Change.Active is set
 	bitActiveTrue             // *Change.Active
 	bitAt                     // At is not the zero time

@@ -106,3 +106,41 @@ func TestMarkRoundTrip(t *testing.T) {
 		require.Equal(t, w, got)
 	}
 }
+
+// Of records given twice in one call, the last wins, in seq order.
+func TestLastBySeq(t *testing.T) {
+	recs := []adsync.ChangeRecord{{Seq: 5, Error: "a"}, {Seq: 1}, {Seq: 5, Error: "b"}, {Seq: 3}}
+	got := LastBySeq(recs)
+	require.Equal(t, []adsync.ChangeRecord{{Seq: 1}, {Seq: 3}, {Seq: 5, Error: "b"}}, got)
+	require.Equal(t, "a", recs[0].Error, "the records given are not changed")
+}
+
+// Rows whose seqs interleave give a page in (run, seq) order, and the
+// pager stops only once no row to come can hold an earlier record.
+func TestPagerOverlappingRows(t *testing.T) {
+	recs := func(run int64, seqs ...int) []adsync.ChangeRecord {
+		var out []adsync.ChangeRecord
+		for _, s := range seqs {
+			out = append(out, adsync.ChangeRecord{RunID: run, Seq: s})
+		}
+		return out
+	}
+	rows := []struct {
+		run   int64
+		first int
+		recs  []adsync.ChangeRecord
+	}{
+		{1, 0, recs(1, 0, 4, 8)}, {1, 1, recs(1, 1, 2)}, {1, 3, recs(1, 3, 9)}, {1, 10, recs(1, 10)}, {2, 0, recs(2, 0)},
+	}
+	p := NewPager(adsync.ChangeFilter{Limit: 4})
+	read := 0
+	for _, r := range rows {
+		if p.Done(r.run, r.first) {
+			break
+		}
+		p.Add(r.recs)
+		read++
+	}
+	require.Equal(t, recs(1, 0, 1, 2, 3), p.Page())
+	require.Equal(t, 3, read, "the row starting at seq 10 cannot hold one of the page")
+}
