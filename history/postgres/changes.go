@@ -2,20 +2,29 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/psasync/adsync"
 	"github.com/psasync/adsync/history/internal/record"
 )
 
-// changeChunk is the number of change records per INSERT statement.
-const changeChunk = 2000
+// The change log is kept in batch rows (migration 0006, record.EncodeBatch):
+// one row per call of at most record.BatchRecords records, a record living
+// in exactly one row. A call inserts a row for the records no row holds,
+// and rewrites the rows holding the others; PutOutcomes marks the rows of
+// its range with one UPDATE of their mark (a small new tuple: the records
+// stay where TOAST put them). A row's mark applies to its records when it
+// is read; a row rewritten gets its mark applied first, so a mark only
+// ever covers records put before it.
+
+// noMark is the mark of a row that has none.
+var noMark = record.EncodeMark(adsync.Written{})
 
 // PutChanges records the run's change records and puts the links, in one
 // transaction.
@@ -23,9 +32,8 @@ func (s *Store) PutChanges(ctx context.Context, orgID string, runID int64, chang
 	return s.putChanges(ctx, orgID, runID, adsync.Written{}, changes, links)
 }
 
-// PutOutcomes records the batch's mark (one row of adsync_change_marks,
-// applied when the log is read: see migration 0005), then the other
-// outcomes, and puts the links, in one transaction.
+// PutOutcomes marks the batch rows of the range (one UPDATE of their mark),
+// then records the other outcomes, and puts the links, in one transaction.
 func (s *Store) PutOutcomes(ctx context.Context, orgID string, runID int64, w adsync.Written, changes []adsync.ChangeRecord, links []adsync.Link) error {
 	if err := w.Validate(); err != nil {
 		return fmt.Errorf("history/postgres: put outcomes of run %d of organization %q: %w", runID, orgID, err)
@@ -41,87 +49,199 @@ func (s *Store) putChanges(ctx context.Context, orgID string, runID int64, w ads
 	if err != nil {
 		return err
 	}
-	// One statement may not touch a row twice: the last record of a seq
-	// wins.
-	last := make(map[int]int, len(changes))
-	for i := range changes {
-		last[changes[i].Seq] = i
-	}
-	var (
-		seqs                         []int32
-		kinds                        []string
-		rules, users, labels, clabel []string
-		contacts                     []int64
-		fields                       []pgtype.Text
-		active                       []pgtype.Bool
-		resolution                   []bool
-		outcomes, errs               []string
-		ats                          []pgtype.Timestamptz
-	)
-	for i := range changes {
-		c := &changes[i]
-		if last[c.Seq] != i {
-			continue
-		}
-		f, err := record.EncodeFields(c.Fields)
-		if err != nil {
-			return fmt.Errorf("%w (change %d of run %d of organization %q)", err, c.Seq, runID, orgID)
-		}
-		var a pgtype.Bool
-		if c.Active != nil {
-			a = pgtype.Bool{Bool: *c.Active, Valid: true}
-		}
-		seqs, kinds = append(seqs, int32(c.Seq)), append(kinds, string(c.Kind))
-		rules, users, labels, clabel = append(rules, c.Rule), append(users, c.UserID), append(labels, c.User), append(clabel, c.Contact)
-		contacts, fields, active = append(contacts, c.ContactID), append(fields, jsonText(f)), append(active, a)
-		resolution, outcomes, errs = append(resolution, c.Resolution), append(outcomes, string(c.Outcome)), append(errs, c.Error)
-		ats = append(ats, ts(c.At))
-	}
+	recs := record.LastBySeq(changes)
+	mk := record.EncodeMark(w)
 	what := fmt.Sprintf("put %d changes of run %d of organization %q", len(changes), runID, orgID)
 	return s.inTx(ctx, what, func(tx pgx.Tx) error {
-		// The run's check, the call's put_id and the mark, in one round
-		// trip.
-		var put int64
-		err := tx.QueryRow(ctx, `WITH r AS (SELECT nextval('adsync_change_puts') AS put FROM adsync_runs WHERE id=$1 AND org_id=$2),
-			m AS (INSERT INTO adsync_change_marks (run_id, put_id, from_seq, to_seq, at) SELECT $1, put, $3::integer, $4::integer, $5::timestamptz FROM r WHERE $4::integer > $3::integer)
-			SELECT put FROM r`, runID, orgID, w.From, w.To, ts(w.At)).Scan(&put)
-		if err == pgx.ErrNoRows {
-			return &storeError{fmt.Errorf("history/postgres: %s: %w", what, adsync.ErrNotFound)}
+		// In one round trip, as a run's call most often needs: the run's
+		// check; the mark of the rows without one; the rows to change
+		// (those in the range marked before, rare: a range marked twice,
+		// and those that may hold the records' seqs); the records in new
+		// rows, unless a row may hold one of them; the links, unless they
+		// are many.
+		first, last := -1, -2
+		if len(recs) > 0 {
+			first, last = record.Bounds(recs)
 		}
-		if err != nil {
+		var b pgx.Batch
+		b.Queue(`WITH m AS (UPDATE adsync_change_batches SET mark=$3 WHERE org_id=$1 AND run_id=$2
+				AND first_seq<$4 AND last_seq>=$5 AND mark=$6 AND $4>$5 RETURNING 1)
+			SELECT (SELECT count(*) FROM adsync_runs WHERE id=$2 AND org_id=$1) + 0*(SELECT count(*) FROM m)`,
+			orgID, runID, mk, w.To, w.From, noMark)
+		b.Queue(`SELECT first_seq, mark, records, (first_seq<$3 AND last_seq>=$4 AND mark<>$5)
+				FROM adsync_change_batches WHERE org_id=$1 AND run_id=$2
+				AND ((first_seq<$3 AND last_seq>=$4 AND mark<>$5) OR (first_seq<=$6 AND last_seq>=$7))`,
+			orgID, runID, w.To, w.From, mk, last, first)
+		if len(recs) > 0 {
+			ins, err := queueInsert(orgID, runID, recs, true)
+			if err != nil {
+				return err
+			}
+			b.Queue(ins.sql, ins.args...)
+		}
+		batchLinks := len(la.users) > 0 && len(la.users) < copyFrom
+		if batchLinks {
+			for lo := 0; lo < len(la.users); lo += linkChunk {
+				b.Queue(insertLinks, la.args(orgID, lo, min(lo+linkChunk, len(la.users)))...)
+			}
+		}
+		br := tx.SendBatch(ctx, &b)
+		var runs int
+		if err := br.QueryRow().Scan(&runs); err != nil {
+			br.Close()
 			return s.fail(what, err)
 		}
-		for lo := 0; lo < len(seqs); lo += changeChunk {
-			hi := min(lo+changeChunk, len(seqs))
-			_, err := tx.Exec(ctx, `INSERT INTO adsync_changes (run_id, seq, org_id, kind, rule, user_id, user_label, contact_id,
-				contact_label, fields, active, resolution, outcome, error, at, put_id)
-				SELECT $1, sq, $2, k, r, u, ul, c, cl, f::jsonb, ac, rs, o, e, t, $16::bigint
-				FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[],
-					$11::boolean[], $12::boolean[], $13::text[], $14::text[], $15::timestamptz[])
-					AS x(sq, k, r, u, ul, c, cl, f, ac, rs, o, e, t)
-				ON CONFLICT (run_id, seq) DO UPDATE SET kind=EXCLUDED.kind, rule=EXCLUDED.rule, user_id=EXCLUDED.user_id,
-					user_label=EXCLUDED.user_label, contact_id=EXCLUDED.contact_id, contact_label=EXCLUDED.contact_label,
-					fields=EXCLUDED.fields, active=EXCLUDED.active, resolution=EXCLUDED.resolution, outcome=EXCLUDED.outcome,
-					error=EXCLUDED.error, at=EXCLUDED.at, put_id=EXCLUDED.put_id`,
-				runID, orgID, seqs[lo:hi], kinds[lo:hi], rules[lo:hi], users[lo:hi], labels[lo:hi], contacts[lo:hi], clabel[lo:hi],
-				fields[lo:hi], active[lo:hi], resolution[lo:hi], outcomes[lo:hi], errs[lo:hi], ats[lo:hi], put)
+		if runs == 0 {
+			br.Close()
+			return &storeError{fmt.Errorf("history/postgres: %s: %w", what, adsync.ErrNotFound)}
+		}
+		rows, marked, err := scanBatchRows(br, orgID, runID, w)
+		inserted := true
+		if err == nil && len(recs) > 0 {
+			var tag pgconn.CommandTag
+			tag, err = br.Exec()
+			inserted = tag.RowsAffected() > 0
+		}
+		for lo := 0; batchLinks && err == nil && lo < len(la.users); lo += linkChunk {
+			_, err = br.Exec()
+		}
+		if err := errors.Join(err, br.Close()); err != nil {
+			return s.fail(what, err)
+		}
+
+		// Rows marked before get their marks applied; records of seqs a
+		// row holds replace them there, the others go to new rows.
+		rewrite := map[int64]bool{}
+		for i := range rows {
+			rewrite[rows[i].ID] = marked[i]
+		}
+		var rest []adsync.ChangeRecord
+		if !inserted {
+			var changed []record.BatchRow
+			changed, rest = record.Place(rows, recs)
+			for _, r := range changed {
+				rewrite[r.ID] = true
+			}
+		}
+		for _, r := range rows {
+			if !rewrite[r.ID] {
+				continue
+			}
+			data, keys, err := record.EncodeBatch(r.Recs)
 			if err != nil {
+				return &storeError{fmt.Errorf("history/postgres: %s: %w", what, err)}
+			}
+			if _, err := tx.Exec(ctx, `UPDATE adsync_change_batches SET mark=$4, keys=$5, records=$6 WHERE org_id=$1 AND run_id=$2
+				AND first_seq=$3`, orgID, runID, r.ID, noMark, keys, data); err != nil {
 				return s.fail(what, err)
 			}
 		}
-		if len(la.users) == 0 {
+		if len(rest) > 0 {
+			ins, err := queueInsert(orgID, runID, rest, false)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, ins.sql, ins.args...); err != nil {
+				return s.fail(what, err)
+			}
+		}
+		if len(la.users) == 0 || batchLinks {
 			return nil
 		}
 		return s.putLinks(ctx, tx, what, orgID, la)
 	})
 }
 
-// Changes returns a page of the organization's change records.
+// scanBatchRows reads the rows to change from the batch's second query,
+// decoded, their marks applied, with w applied to those marked before
+// within its range (marked).
+func scanBatchRows(br pgx.BatchResults, orgID string, runID int64, w adsync.Written) ([]record.BatchRow, []bool, error) {
+	q, err := br.Query()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer q.Close()
+	var (
+		rows   []record.BatchRow
+		marked []bool
+	)
+	for q.Next() {
+		var (
+			r          record.BatchRow
+			mark, data []byte
+			old        bool
+		)
+		if err := q.Scan(&r.ID, &mark, &data, &old); err != nil {
+			return nil, nil, err
+		}
+		if r.Recs, err = record.DecodeRow(orgID, runID, mark, data); err != nil {
+			return nil, nil, err
+		}
+		if old {
+			record.ApplyMark(r.Recs, w)
+		}
+		rows, marked = append(rows, r), append(marked, old)
+	}
+	return rows, marked, q.Err()
+}
+
+// statement is a statement and its parameters.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// queueInsert returns the statement storing records (in seq order, in no
+// row yet) in new batch rows; if unlessHeld, it inserts nothing when a row
+// of the run may hold one of their seqs (the caller then places them).
+func queueInsert(orgID string, runID int64, recs []adsync.ChangeRecord, unlessHeld bool) (statement, error) {
+	var (
+		firsts, lasts []int32
+		keys, datas   [][]byte
+	)
+	for _, c := range record.Chunks(recs) {
+		data, k, err := record.EncodeBatch(c)
+		if err != nil {
+			return statement{}, &storeError{fmt.Errorf("history/postgres: put changes of run %d of organization %q: %w", runID, orgID, err)}
+		}
+		lo, hi := record.Bounds(c)
+		firsts, lasts = append(firsts, int32(lo)), append(lasts, int32(hi))
+		keys, datas = append(keys, k), append(datas, data)
+	}
+	first, last := record.Bounds(recs)
+	q := `INSERT INTO adsync_change_batches (org_id, run_id, first_seq, last_seq, mark, keys, records)
+		SELECT $1, $2, f, l, $3, k, d FROM unnest($4::integer[], $5::integer[], $6::bytea[], $7::bytea[]) AS x(f, l, k, d)`
+	if unlessHeld {
+		q += ` WHERE NOT EXISTS (SELECT 1 FROM adsync_change_batches WHERE org_id=$1 AND run_id=$2 AND first_seq<=$8 AND last_seq>=$9)`
+		return statement{q, []any{orgID, runID, noMark, firsts, lasts, keys, datas, last, first}}, nil
+	}
+	return statement{q, []any{orgID, runID, noMark, firsts, lasts, keys, datas}}, nil
+}
+
+// insertBatches stores records (in seq order, in no row yet) in new batch
+// rows, in one statement.
+func insertBatches(ctx context.Context, tx pgx.Tx, orgID string, runID int64, recs []adsync.ChangeRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	ins, err := queueInsert(orgID, runID, recs, false)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, ins.sql, ins.args...)
+	return err
+}
+
+// Changes returns a page of the organization's change records: the batch
+// rows that may hold some, in (run, first seq) order, a few at a time,
+// until no further row can change the page, in one snapshot. A contact or
+// user filter first selects the rows whose key blob holds its key; the
+// records are then checked one by one.
 func (s *Store) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter) ([]adsync.ChangeRecord, error) {
 	var q strings.Builder
-	q.WriteString(`SELECT run_id, seq, kind, rule, user_id, user_label, contact_id, contact_label, fields::text, active, resolution,
-		outcome, error, at, put_id FROM adsync_changes WHERE org_id=$1`)
-	args := []any{orgID}
+	q.WriteString(`SELECT run_id, first_seq, mark, records FROM adsync_change_batches WHERE org_id=$1
+		AND (run_id, first_seq) > ($2, $3)`)
+	args := []any{orgID, int64(0), 0}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
@@ -130,144 +250,59 @@ func (s *Store) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter
 		q.WriteString(` AND run_id=` + arg(f.RunID))
 	}
 	if f.UserID != "" {
-		q.WriteString(` AND user_id=` + arg(f.UserID))
+		q.WriteString(` AND position(` + arg(record.UserKey(f.UserID)) + `::bytea in keys)>0`)
 	}
 	if f.ContactID != 0 {
-		q.WriteString(` AND contact_id=` + arg(f.ContactID))
-	}
-	if f.Kind != "" {
-		q.WriteString(` AND kind=` + arg(string(f.Kind)))
+		q.WriteString(` AND position(` + arg(record.ContactKey(f.ContactID)) + `::bytea in keys)>0`)
 	}
 	if f.AfterRun != 0 {
-		q.WriteString(` AND (run_id, seq) > (` + arg(f.AfterRun) + `, ` + arg(f.AfterSeq) + `)`)
+		q.WriteString(` AND (run_id>` + arg(f.AfterRun) + ` OR (run_id=` + arg(f.AfterRun) + ` AND last_seq>` + arg(f.AfterSeq) + `))`)
 	}
-	q.WriteString(` ORDER BY run_id, seq LIMIT ` + arg(f.PageSize()))
+	// Enough rows for a page when each holds a batch of the page's records.
+	chunk := f.PageSize()/record.BatchRecords + 4
+	q.WriteString(` ORDER BY run_id, first_seq LIMIT ` + strconv.Itoa(chunk))
 	what := fmt.Sprintf("changes of organization %q", orgID)
-	// The records and the marks that apply to them, from one snapshot.
-	var out []adsync.ChangeRecord
+	p := record.NewPager(f)
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		recs, puts, err := scanChanges(ctx, tx, q.String(), args)
-		if err != nil {
-			return err
+		for {
+			rows, err := tx.Query(ctx, q.String(), args...)
+			if err != nil {
+				return err
+			}
+			n, done := 0, false
+			for rows.Next() {
+				var (
+					runID      int64
+					first      int32
+					mark, data []byte
+				)
+				if err := rows.Scan(&runID, &first, &mark, &data); err != nil {
+					rows.Close()
+					return err
+				}
+				n++
+				args[1], args[2] = runID, first
+				if done = p.Done(runID, int(first)); done {
+					break
+				}
+				recs, err := record.DecodeRow(orgID, runID, mark, data)
+				if err != nil {
+					rows.Close()
+					return fmt.Errorf("run %d: %w", runID, err)
+				}
+				p.Add(recs)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if done || n < chunk {
+				return nil
+			}
 		}
-		for i := range recs {
-			recs[i].OrgID = orgID
-		}
-		out = recs
-		return applyMarks(ctx, tx, out, puts)
 	})
 	if err != nil {
 		return nil, s.wrap(what, err)
 	}
-	return out, nil
-}
-
-// scanChanges runs the query of Changes, and returns the records with the
-// put_id of each.
-func scanChanges(ctx context.Context, tx pgx.Tx, q string, args []any) ([]adsync.ChangeRecord, []int64, error) {
-	rows, err := tx.Query(ctx, q, args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	var (
-		out  []adsync.ChangeRecord
-		puts []int64
-	)
-	for rows.Next() {
-		c := adsync.ChangeRecord{}
-		var (
-			seq    int32
-			fields pgtype.Text
-			active pgtype.Bool
-			at     pgtype.Timestamptz
-		)
-		var put int64
-		if err := rows.Scan(&c.RunID, &seq, &c.Kind, &c.Rule, &c.UserID, &c.User, &c.ContactID, &c.Contact, &fields, &active,
-			&c.Resolution, &c.Outcome, &c.Error, &at, &put); err != nil {
-			return nil, nil, err
-		}
-		c.Seq = int(seq)
-		if fields.Valid {
-			if c.Fields, err = record.DecodeFields([]byte(fields.String)); err != nil {
-				return nil, nil, fmt.Errorf("run %d change %d: %w", c.RunID, c.Seq, err)
-			}
-		}
-		if active.Valid {
-			b := active.Bool
-			c.Active = &b
-		}
-		c.At = fromTS(at)
-		out = append(out, c)
-		puts = append(puts, put)
-	}
-	return out, puts, rows.Err()
-}
-
-// mark is a row of adsync_change_marks.
-type mark struct {
-	put      int64
-	from, to int
-	at       pgtype.Timestamptz
-}
-
-// applyMarks gives the records still unknown the outcome of the marks that
-// apply to them: the first mark (by put_id) made after the record was put
-// whose range holds its seq.
-func applyMarks(ctx context.Context, tx pgx.Tx, out []adsync.ChangeRecord, puts []int64) error {
-	var runs []int64
-	for i := range out {
-		if out[i].Outcome == adsync.OutcomeUnknown && (len(runs) == 0 || runs[len(runs)-1] != out[i].RunID) {
-			runs = append(runs, out[i].RunID)
-		}
-	}
-	if len(runs) == 0 {
-		return nil
-	}
-	rows, err := tx.Query(ctx, `SELECT run_id, put_id, from_seq, to_seq, at FROM adsync_change_marks WHERE run_id = ANY($1)
-		ORDER BY run_id, from_seq`, runs)
-	if err != nil {
-		return err
-	}
-	byRun := make(map[int64][]mark, len(runs))
-	span := make(map[int64]int, len(runs)) // the longest range of each run's marks
-	for rows.Next() {
-		var (
-			run      int64
-			m        mark
-			from, to int32
-		)
-		if err := rows.Scan(&run, &m.put, &from, &to, &m.at); err != nil {
-			rows.Close()
-			return err
-		}
-		m.from, m.to = int(from), int(to)
-		byRun[run] = append(byRun[run], m)
-		span[run] = max(span[run], m.to-m.from)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for i := range out {
-		c := &out[i]
-		ms := byRun[c.RunID]
-		if c.Outcome != adsync.OutcomeUnknown || len(ms) == 0 {
-			continue
-		}
-		// The marks that may hold seq start within the longest span
-		// before it.
-		hi := sort.Search(len(ms), func(j int) bool { return ms[j].from > c.Seq })
-		var first *mark
-		for j := hi - 1; j >= 0 && ms[j].from > c.Seq-span[c.RunID]; j-- {
-			m := &ms[j]
-			if c.Seq < m.to && m.put > puts[i] && (first == nil || m.put < first.put) {
-				first = m
-			}
-		}
-		if first != nil {
-			c.Outcome, c.At = adsync.OutcomeWritten, fromTS(first.at)
-		}
-	}
-	return nil
+	return p.Page(), nil
 }

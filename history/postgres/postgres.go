@@ -277,6 +277,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return s.migrationError(m.Name, err)
 			}
+			if strings.HasSuffix(m.Name, batchMigration) {
+				if err := convertChanges(ctx, tx); err != nil {
+					return s.wrap("migration "+m.Name+": move the change log into batch rows", err)
+				}
+			}
 			s.log.Info("history schema migrated", "database", s.where, "schema", s.schema, "migration", m.Name)
 		}
 		if version < latest {

@@ -263,7 +263,7 @@ func BenchmarkChangeLog(b *testing.B) {
 }
 
 // BenchmarkChangeLogSize reports the bytes on disk per change record of a
-// 400,000-create first run: adsync_changes with its indexes and TOAST.
+// 400,000-create first run: adsync_change_batches with its index and TOAST.
 func BenchmarkChangeLogSize(b *testing.B) {
 	recs := historytest.ManyCreates(historytest.BenchLinks)
 	links := historytest.ManyLinks("bench", historytest.BenchLinks)
@@ -273,7 +273,7 @@ func BenchmarkChangeLogSize(b *testing.B) {
 		conn, err := pgx.Connect(b.Context(), dsn)
 		require.NoError(b, err)
 		var bytes, linkBytes int64
-		require.NoError(b, conn.QueryRow(b.Context(), `SELECT pg_total_relation_size('adsync_changes'), pg_total_relation_size('adsync_links')`).Scan(&bytes, &linkBytes))
+		require.NoError(b, conn.QueryRow(b.Context(), `SELECT pg_total_relation_size('adsync_change_batches'), pg_total_relation_size('adsync_links')`).Scan(&bytes, &linkBytes))
 		_ = conn.Close(b.Context())
 		b.ReportMetric(float64(bytes)/1e6, "MB-of-log")
 		b.ReportMetric(float64(linkBytes)/1e6, "MB-of-links")

@@ -107,8 +107,7 @@ func (s *Store) FinishRun(ctx context.Context, r adsync.Run) error {
 		// The change logs of the pruned runs go with them.
 		_, err = tx.Exec(ctx, `WITH gone AS (DELETE FROM adsync_runs WHERE org_id=$1 AND id NOT IN
 			(SELECT id FROM adsync_runs WHERE org_id=$1 ORDER BY id DESC LIMIT $2) RETURNING id)
-			, logs AS (DELETE FROM adsync_changes WHERE run_id IN (SELECT id FROM gone))
-			DELETE FROM adsync_change_marks WHERE run_id IN (SELECT id FROM gone)`, r.OrgID, adsync.KeepRuns)
+			DELETE FROM adsync_change_batches WHERE org_id=$1 AND run_id IN (SELECT id FROM gone)`, r.OrgID, adsync.KeepRuns)
 		return s.fail(what, err)
 	})
 }
@@ -302,19 +301,25 @@ func (s *Store) putLinks(ctx context.Context, tx pgx.Tx, what, orgID string, a *
 	}
 	for lo := 0; lo < len(a.users); lo += linkChunk {
 		hi := min(lo+linkChunk, len(a.users))
-		_, err := tx.Exec(ctx, `INSERT INTO adsync_links
-			(org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at, missing_since, anchor)
-			SELECT $1, u, c, cr, p, ac, a, w::jsonb, la, sa, ms, an
-			FROM unnest($2::text[], $3::bigint[], $4::boolean[], $5::boolean[], $6::boolean[], $7::bigint[], $8::text[],
-				$9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[]) AS x(u, c, cr, p, ac, a, w, la, sa, ms, an)
-			ON CONFLICT (org_id, user_id) DO UPDATE SET `+linkUpdates,
-			orgID, a.users[lo:hi], a.contacts[lo:hi], a.created[lo:hi], a.pending[lo:hi], a.active[lo:hi], a.afters[lo:hi],
-			a.written[lo:hi], a.linkedAt[lo:hi], a.syncedAt[lo:hi], a.missing[lo:hi], a.anchors[lo:hi])
-		if err != nil {
+		if _, err := tx.Exec(ctx, insertLinks, a.args(orgID, lo, hi)...); err != nil {
 			return s.fail(what, err)
 		}
 	}
 	return nil
+}
+
+// insertLinks upserts the links of linkArrays.args.
+const insertLinks = `INSERT INTO adsync_links
+	(org_id, user_id, contact_id, created, pending, active, after_id, written, linked_at, synced_at, missing_since, anchor)
+	SELECT $1, u, c, cr, p, ac, a, w::jsonb, la, sa, ms, an
+	FROM unnest($2::text[], $3::bigint[], $4::boolean[], $5::boolean[], $6::boolean[], $7::bigint[], $8::text[],
+		$9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[]) AS x(u, c, cr, p, ac, a, w, la, sa, ms, an)
+	ON CONFLICT (org_id, user_id) DO UPDATE SET ` + linkUpdates
+
+// args returns the parameters of insertLinks for links [lo, hi).
+func (a *linkArrays) args(orgID string, lo, hi int) []any {
+	return []any{orgID, a.users[lo:hi], a.contacts[lo:hi], a.created[lo:hi], a.pending[lo:hi], a.active[lo:hi], a.afters[lo:hi],
+		a.written[lo:hi], a.linkedAt[lo:hi], a.syncedAt[lo:hi], a.missing[lo:hi], a.anchors[lo:hi]}
 }
 
 // copyLinks streams the links into a temporary table and upserts them

@@ -10,83 +10,50 @@ import (
 	"github.com/psasync/adsync/history/internal/record"
 )
 
-// Change records are inserted changesPerInsert rows per statement, as links
-// are.
-const (
-	changesPerInsert = 100
-	changeColumns    = 15
-)
+// The change log is kept in batch rows (migration 0006, record.EncodeBatch):
+// one row per call of at most record.BatchRecords records, a record living
+// in exactly one row. A call appends a row for the records no row holds,
+// and rewrites the rows holding the others; PutOutcomes marks the rows of
+// its range with one UPDATE of their fixed-size mark, which SQLite
+// overwrites in place (the row keeps its size). A row's mark applies to
+// its records when it is read; a row rewritten gets its mark applied
+// first, so a mark only ever covers records put before it.
 
-// Bits of the flags column.
-const (
-	flagResolution = 1 // Change.Resolution
-	flagLabelID    = 2 // the label ended with " (user_id)", stored without it
-	flagLabelNames = 4 // the rest of the label is fieldsLabel of the fields, stored as ""
-)
+// noMark is the mark of a row that has none.
+var noMark = record.EncodeMark(adsync.Written{})
 
-// storedLabel returns the label as stored, and its flags: a user's label
-// ends with its id (adsync.User.Label), which the row holds already.
-func storedLabel(c *adsync.ChangeRecord) (string, int) {
-	flags := 0
-	if c.Resolution {
-		flags |= flagResolution
-	}
-	label := c.User
-	if l, ok := strings.CutSuffix(label, " ("+c.UserID+")"); ok {
-		label, flags = l, flags|flagLabelID
-	}
-	if label != "" && label == fieldsLabel(c.Fields) {
-		label, flags = "", flags|flagLabelNames
-	}
-	return label, flags
+// clogStmts are the change log's statements, prepared once on the writer
+// (prepareChangeLog): a daily run's call runs five of them, and preparing
+// each at every call cost more than running it.
+type clogStmts struct {
+	run     *sql.Stmt // the run is kept: its organization and id
+	mark    *sql.Stmt // mark the rows without a mark: the mark, organization, run, To, From
+	marked  *sql.Stmt // the rows in a range marked otherwise: organization, run, To, From, the mark
+	overlap *sql.Stmt // the rows that may hold seqs: organization, run, last, first
+	insert  *sql.Stmt // a new row
+	rewrite *sql.Stmt // a row's new mark, keys and records, by rowid
 }
 
-// fieldsLabel is a user's label as the fields of its create give it,
-// "first last <email>" (adsync.User.Label without a display name): a
-// create's label is most often exactly that, and need not be stored twice.
-func fieldsLabel(fs []adsync.FieldChange) string {
-	var first, last, email string
-	for _, f := range fs {
-		switch f.Field {
-		case adsync.FirstName:
-			first = f.After
-		case adsync.LastName:
-			last = f.After
-		case adsync.Email:
-			email = f.After
-		}
-	}
-	var parts []string
-	for _, p := range []string{first, last} {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
-	if email != "" {
-		parts = append(parts, "<"+email+">")
-	}
-	return strings.Join(parts, " ")
-}
+const batchColumns = `SELECT rowid, mark, records FROM change_batches `
 
-func insertChanges(n int) string {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO changes (run_id, seq, org_id, kind, rule, user_id, user_label, contact_id, contact_label,
-		fields, active, flags, outcome, error, at) VALUES `)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
+func (s *Store) prepareChangeLog(ctx context.Context) error {
+	for _, p := range []struct {
+		st **sql.Stmt
+		q  string
+	}{
+		{&s.clog.run, `SELECT 1 FROM runs WHERE org_id=? AND id=?`},
+		{&s.clog.mark, `UPDATE change_batches SET mark=? WHERE org_id=? AND run_id=? AND first_seq<? AND last_seq>=? AND mark=?`},
+		{&s.clog.marked, batchColumns + `WHERE org_id=? AND run_id=? AND first_seq<? AND last_seq>=? AND mark<>?`},
+		{&s.clog.overlap, batchColumns + `WHERE org_id=? AND run_id=? AND first_seq<=? AND last_seq>=?`},
+		{&s.clog.insert, `INSERT INTO change_batches (org_id, run_id, first_seq, last_seq, mark, keys, records) VALUES (?,?,?,?,?,?,?)`},
+		{&s.clog.rewrite, `UPDATE change_batches SET mark=?, keys=?, records=? WHERE rowid=?`},
+	} {
+		var err error
+		if *p.st, err = s.w.PrepareContext(ctx, p.q); err != nil {
+			return s.openErr(err)
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
-	// An upsert updates the row in place where REPLACE would delete and
-	// insert it: a record that is not simply written is put twice (before
-	// the write, then with its outcome), and replacing left the pages half
-	// empty.
-	b.WriteString(` ON CONFLICT (run_id, seq) DO UPDATE SET kind=excluded.kind, rule=excluded.rule, user_id=excluded.user_id,
-		user_label=excluded.user_label, contact_id=excluded.contact_id, contact_label=excluded.contact_label,
-		fields=excluded.fields, active=excluded.active, flags=excluded.flags, outcome=excluded.outcome,
-		error=excluded.error, at=excluded.at`)
-	return b.String()
+	return nil
 }
 
 // PutChanges records the run's change records and puts the links, in one
@@ -95,10 +62,8 @@ func (s *Store) PutChanges(ctx context.Context, orgID string, runID int64, chang
 	return s.putChanges(ctx, orgID, runID, adsync.Written{}, changes, links)
 }
 
-// PutOutcomes marks the batch's records written with one UPDATE through
-// the key index (only the outcome and time change: no other index is
-// touched, and the row keeps its size), then records the other outcomes
-// and puts the links, in one transaction.
+// PutOutcomes marks the batch rows of the range (one UPDATE of their mark),
+// then records the other outcomes and puts the links, in one transaction.
 func (s *Store) PutOutcomes(ctx context.Context, orgID string, runID int64, w adsync.Written, changes []adsync.ChangeRecord, links []adsync.Link) error {
 	if err := w.Validate(); err != nil {
 		return fmt.Errorf("history/sqlite: put outcomes of run %d of organization %q: %w", runID, orgID, err)
@@ -110,17 +75,11 @@ func (s *Store) putChanges(ctx context.Context, orgID string, runID int64, w ads
 	if err := record.CheckChanges(orgID, runID, changes); err != nil {
 		return err
 	}
-	fields := make([][]byte, len(changes))
-	for i := range changes {
-		var err error
-		if fields[i], err = record.EncodeFieldsCompact(changes[i].Fields); err != nil {
-			return fmt.Errorf("%w (change %d of run %d of organization %q)", err, changes[i].Seq, runID, orgID)
-		}
-	}
+	recs := record.LastBySeq(changes)
 	what := fmt.Sprintf("put %d changes of run %d of organization %q", len(changes), runID, orgID)
 	return s.inTx(ctx, what, func(tx *sql.Tx) error {
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE id=? AND org_id=?`, runID, orgID).Scan(&one)
+		err := tx.StmtContext(ctx, s.clog.run).QueryRowContext(ctx, orgID, runID).Scan(&one)
 		if err == sql.ErrNoRows {
 			return fmt.Errorf("history/sqlite: %s: %w", what, adsync.ErrNotFound)
 		}
@@ -128,46 +87,12 @@ func (s *Store) putChanges(ctx context.Context, orgID string, runID int64, w ads
 			return s.wrap(what, err)
 		}
 		if w.To > w.From {
-			if _, err := tx.ExecContext(ctx, `UPDATE changes SET outcome=?, at=? WHERE run_id=? AND seq>=? AND seq<? AND outcome=?`,
-				string(adsync.OutcomeWritten), micros(w.At), runID, w.From, w.To, string(adsync.OutcomeUnknown)); err != nil {
+			if err := s.mark(ctx, tx, orgID, runID, w); err != nil {
 				return s.wrap(what, err)
 			}
 		}
-		var (
-			stmt     *sql.Stmt
-			stmtRows int
-			args     = make([]any, 0, changesPerInsert*changeColumns)
-		)
-		defer func() {
-			if stmt != nil {
-				stmt.Close()
-			}
-		}()
-		for lo := 0; lo < len(changes); lo += changesPerInsert {
-			chunk := changes[lo:min(lo+changesPerInsert, len(changes))]
-			if len(chunk) != stmtRows {
-				if stmt != nil {
-					stmt.Close()
-				}
-				if len(chunk) == changesPerInsert { // prepared once: parsing it cost 0.15 s of a 400k first run
-					stmt = tx.StmtContext(ctx, s.changeStmt)
-				} else if stmt, err = tx.PrepareContext(ctx, insertChanges(len(chunk))); err != nil {
-					return s.wrap(what, err)
-				}
-				stmtRows = len(chunk)
-			}
-			args = args[:0]
-			for i := range chunk {
-				c := &chunk[i]
-				var active any
-				if c.Active != nil {
-					active = *c.Active
-				}
-				label, flags := storedLabel(c)
-				args = append(args, runID, c.Seq, orgID, string(c.Kind), c.Rule, c.UserID, label, c.ContactID, c.Contact,
-					nullBlob(fields[lo+i]), active, flags, string(c.Outcome), c.Error, micros(c.At))
-			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		if len(recs) > 0 {
+			if err := s.placeChanges(ctx, tx, orgID, runID, recs); err != nil {
 				return s.wrap(what, err)
 			}
 		}
@@ -178,77 +103,142 @@ func (s *Store) putChanges(ctx context.Context, orgID string, runID int64, w ads
 	})
 }
 
-// nullBlob stores bytes as a BLOB, NULL when there are none.
-func nullBlob(b []byte) any {
-	if b == nil {
-		return nil
+// mark marks the run's rows overlapping w's range: those without a mark by
+// setting it; those marked before (rare: a range marked twice) by applying
+// both marks to their records.
+func (s *Store) mark(ctx context.Context, tx *sql.Tx, orgID string, runID int64, w adsync.Written) error {
+	mk := record.EncodeMark(w)
+	if _, err := tx.StmtContext(ctx, s.clog.mark).ExecContext(ctx, mk, orgID, runID, w.To, w.From, noMark); err != nil {
+		return err
 	}
-	return b
+	rows, err := s.loadBatches(ctx, tx, s.clog.marked, orgID, runID, w.To, w.From, mk)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		record.ApplyMark(rows[i].Recs, w)
+	}
+	return s.rewrite(ctx, tx, rows)
 }
 
-// Changes returns a page of the organization's change records.
+// placeChanges stores records (in seq order, one per seq): in the rows
+// that hold their seqs, the others in new rows.
+func (s *Store) placeChanges(ctx context.Context, tx *sql.Tx, orgID string, runID int64, recs []adsync.ChangeRecord) error {
+	first, last := record.Bounds(recs)
+	rows, err := s.loadBatches(ctx, tx, s.clog.overlap, orgID, runID, last, first)
+	if err != nil {
+		return err
+	}
+	changed, rest := record.Place(rows, recs)
+	if err := s.rewrite(ctx, tx, changed); err != nil {
+		return err
+	}
+	for _, chunk := range record.Chunks(rest) {
+		data, keys, err := record.EncodeBatch(chunk)
+		if err != nil {
+			return err
+		}
+		lo, hi := record.Bounds(chunk)
+		if _, err := tx.StmtContext(ctx, s.clog.insert).ExecContext(ctx, orgID, runID, lo, hi, noMark, keys, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadBatches returns the batch rows of run runID that stmt selects,
+// decoded, their marks applied. Its parameters: the organization, the run,
+// then args.
+func (s *Store) loadBatches(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, orgID string, runID int64, args ...any) ([]record.BatchRow, error) {
+	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, append([]any{orgID, runID}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []record.BatchRow
+	for rows.Next() {
+		var (
+			r          record.BatchRow
+			mark, data []byte
+		)
+		if err := rows.Scan(&r.ID, &mark, &data); err != nil {
+			return nil, err
+		}
+		if r.Recs, err = record.DecodeRow(orgID, runID, mark, data); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// rewrite stores rows whose records changed (their seqs did not), their
+// marks applied.
+func (s *Store) rewrite(ctx context.Context, tx *sql.Tx, rows []record.BatchRow) error {
+	for _, r := range rows {
+		data, keys, err := record.EncodeBatch(r.Recs)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, s.clog.rewrite).ExecContext(ctx, noMark, keys, data, r.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Changes returns a page of the organization's change records: the batch
+// rows that may hold some, in (run, first seq) order, until no further row
+// can change the page. A contact or user filter first selects the rows
+// whose key blob holds its key; the records are then checked one by one.
 func (s *Store) Changes(ctx context.Context, orgID string, f adsync.ChangeFilter) ([]adsync.ChangeRecord, error) {
 	q := strings.Builder{}
-	q.WriteString(`SELECT run_id, seq, kind, rule, user_id, user_label, contact_id, contact_label, fields, active, flags,
-		outcome, error, at FROM changes WHERE org_id=?`)
+	q.WriteString(`SELECT run_id, first_seq, mark, records FROM change_batches WHERE org_id=?`)
 	args := []any{orgID}
 	if f.RunID != 0 {
 		q.WriteString(` AND run_id=?`)
 		args = append(args, f.RunID)
 	}
 	if f.UserID != "" {
-		q.WriteString(` AND user_id=?`)
-		args = append(args, f.UserID)
+		q.WriteString(` AND instr(keys, ?)>0`)
+		args = append(args, record.UserKey(f.UserID))
 	}
 	if f.ContactID != 0 {
-		q.WriteString(` AND contact_id=?`)
-		args = append(args, f.ContactID)
-	}
-	if f.Kind != "" {
-		q.WriteString(` AND kind=?`)
-		args = append(args, string(f.Kind))
+		q.WriteString(` AND instr(keys, ?)>0`)
+		args = append(args, record.ContactKey(f.ContactID))
 	}
 	if f.AfterRun != 0 {
-		// A row value: SQLite starts the key index's scan there.
-		q.WriteString(` AND (run_id, seq) > (?, ?)`)
-		args = append(args, f.AfterRun, f.AfterSeq)
+		q.WriteString(` AND (run_id>? OR (run_id=? AND last_seq>?))`)
+		args = append(args, f.AfterRun, f.AfterRun, f.AfterSeq)
 	}
-	q.WriteString(` ORDER BY run_id, seq LIMIT ?`)
-	args = append(args, f.PageSize())
+	q.WriteString(` ORDER BY run_id, first_seq`)
 	what := fmt.Sprintf("changes of organization %q", orgID)
 	rows, err := s.r.QueryContext(ctx, q.String(), args...)
 	if err != nil {
 		return nil, s.wrap(what, err)
 	}
 	defer rows.Close()
-	var out []adsync.ChangeRecord
+	p := record.NewPager(f)
 	for rows.Next() {
-		c := adsync.ChangeRecord{OrgID: orgID}
 		var (
-			fields sql.RawBytes
-			active sql.NullBool
-			flags  int
-			at     sql.NullInt64
+			runID      int64
+			first      int
+			mark, data sql.RawBytes
 		)
-		if err := rows.Scan(&c.RunID, &c.Seq, &c.Kind, &c.Rule, &c.UserID, &c.User, &c.ContactID, &c.Contact, &fields, &active,
-			&flags, &c.Outcome, &c.Error, &at); err != nil {
+		if err := rows.Scan(&runID, &first, &mark, &data); err != nil {
 			return nil, s.wrap(what, err)
 		}
-		if c.Fields, err = record.DecodeFieldsCompact(fields); err != nil {
-			return nil, s.wrap(fmt.Sprintf("%s, run %d change %d", what, c.RunID, c.Seq), err)
+		if p.Done(runID, first) {
+			break
 		}
-		c.Resolution = flags&flagResolution != 0
-		if flags&flagLabelNames != 0 {
-			c.User = fieldsLabel(c.Fields)
+		recs, err := record.DecodeRow(orgID, runID, mark, data)
+		if err != nil {
+			return nil, s.wrap(fmt.Sprintf("%s, run %d", what, runID), err)
 		}
-		if flags&flagLabelID != 0 {
-			c.User += " (" + c.UserID + ")"
-		}
-		if active.Valid {
-			c.Active = &active.Bool
-		}
-		c.At = fromMicros(at)
-		out = append(out, c)
+		p.Add(recs)
 	}
-	return out, s.wrap(what, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(what, err)
+	}
+	return p.Page(), nil
 }

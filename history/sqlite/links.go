@@ -82,9 +82,6 @@ func (s *Store) prepareLog(ctx context.Context) error {
 	if s.headStmt, err = s.w.PrepareContext(ctx, headQuery); err != nil {
 		return s.openErr(err)
 	}
-	if s.changeStmt, err = s.w.PrepareContext(ctx, insertChanges(changesPerInsert)); err != nil {
-		return s.openErr(err)
-	}
 	return nil
 }
 

@@ -75,7 +75,7 @@ type Store struct {
 	putStmt, delStmt *sql.Stmt // appending linksPerInsert rows to the link log
 	dropStmt         *sql.Stmt // dropJournaled's
 	headStmt         *sql.Stmt // headQuery
-	changeStmt       *sql.Stmt // inserting changesPerInsert change records
+	clog             clogStmts // the change log's statements (changes.go)
 
 	mu        sync.Mutex
 	locks     map[string]func()           // held organization locks: their release
@@ -155,6 +155,11 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		}
 	}
 	if err := s.prepareLog(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.prepareChangeLog(ctx); err != nil {
+		s.closeStmts()
 		w.Close()
 		return nil, err
 	}
@@ -272,6 +277,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			return fmt.Errorf("history/sqlite: %s: migration %s: %w", s.path, m.Name, err)
 		}
+		if isBatchMigration(m.Name) {
+			if err := convertChanges(ctx, tx); err != nil {
+				return fmt.Errorf("history/sqlite: %s: migration %s: move the change log into batch rows: %w", s.path, m.Name, err)
+			}
+		}
 		s.log.Info("history schema migrated", "path", s.path, "migration", m.Name)
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id=%d; PRAGMA user_version=%d", ApplicationID, latest)); err != nil {
@@ -311,12 +321,17 @@ func (s *Store) Close() error {
 		delete(s.locks, org)
 	}
 	s.mu.Unlock()
-	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt, s.dropStmt, s.headStmt, s.changeStmt} {
+	s.closeStmts()
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// closeStmts closes the statements prepared on the writer.
+func (s *Store) closeStmts() {
+	for _, st := range []*sql.Stmt{s.putStmt, s.delStmt, s.dropStmt, s.headStmt, s.clog.run, s.clog.mark, s.clog.marked, s.clog.overlap, s.clog.insert, s.clog.rewrite} {
 		if st != nil {
 			st.Close()
 		}
 	}
-	return errors.Join(s.r.Close(), s.w.Close())
 }
 
 // isBusy reports whether err is SQLite's "database is locked".

@@ -99,8 +99,8 @@ func (s *Store) FinishRun(ctx context.Context, r adsync.Run) error {
 			return fmt.Errorf("history/sqlite: %s: %w", what, adsync.ErrNotFound)
 		}
 		// The change logs of the pruned runs go with them.
-		_, err = tx.ExecContext(ctx, `DELETE FROM changes WHERE run_id IN (SELECT id FROM runs WHERE org_id=? AND id NOT IN
-			(SELECT id FROM runs WHERE org_id=? ORDER BY id DESC LIMIT ?))`, r.OrgID, r.OrgID, adsync.KeepRuns)
+		_, err = tx.ExecContext(ctx, `DELETE FROM change_batches WHERE org_id=? AND run_id IN (SELECT id FROM runs WHERE org_id=? AND id NOT IN
+			(SELECT id FROM runs WHERE org_id=? ORDER BY id DESC LIMIT ?))`, r.OrgID, r.OrgID, r.OrgID, adsync.KeepRuns)
 		if err != nil {
 			return s.wrap(what, err)
 		}
