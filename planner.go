@@ -384,15 +384,27 @@ func (pl *planner) planLinked(u *User, l *Link, c *Contact) {
 		pl.p.Counts.Unchanged++
 		return
 	}
-	ch.UserID, ch.User, ch.ContactID, ch.Contact, ch.user, ch.link = u.ID, u.Label(), c.ID, c.Label(), u, *l
+	ch.UserID, ch.User, ch.ContactID, ch.Contact, ch.link = u.ID, u.Label(), c.ID, c.Label(), ptr(*l)
 	ch.setFields(c, upd)
 	pl.p.Changes = append(pl.p.Changes, ch)
 }
 
 func ptr[T any](v T) *T { return &v }
 
+// fieldChanges returns an empty slice for the changes of the fields of s,
+// nil for none. It is sized at once: the fields of 400,000 creates are
+// most of a large plan's memory, and growing them by appends would waste a
+// third of it.
+func fieldChanges(s FieldSet) []FieldChange {
+	if n := s.Len(); n > 0 {
+		return make([]FieldChange, 0, n)
+	}
+	return nil
+}
+
 func (ch *Change) setFields(c *Contact, upd ContactUpdate) {
-	ch.set, ch.values = upd.Fields, upd.Values
+	ch.set = upd.Fields
+	ch.Fields = fieldChanges(upd.Fields)
 	for _, f := range upd.Fields.Fields() {
 		ch.Fields = append(ch.Fields, FieldChange{Field: f, Before: c.Values[f], After: upd.Values[f]})
 	}
@@ -427,7 +439,7 @@ func (pl *planner) planLink(u *User, c *Contact, rule string, reactivate, resolu
 	upd, warns := pl.rules.Update(u, c)
 	pl.p.warn(warns...)
 	ch := Change{Kind: ChangeLink, Rule: rule, UserID: u.ID, User: u.Label(), ContactID: c.ID, Contact: c.Label(),
-		user: u, Resolution: resolution}
+		Resolution: resolution}
 	ch.setFields(c, upd)
 	switch {
 	case !c.Active:
@@ -453,10 +465,15 @@ func (pl *planner) planCreate(u *User, rule string, resolution bool) {
 		pl.p.Skips = append(pl.p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-FIELD-5", Reason: err.Error()})
 		return
 	}
-	ch := Change{Kind: ChangeCreate, Rule: rule, UserID: u.ID, User: u.Label(), user: u, values: vals, Resolution: resolution}
+	ch := Change{Kind: ChangeCreate, Rule: rule, UserID: u.ID, User: u.Label(), Resolution: resolution}
 	for f := Field(0); f < NumFields; f++ {
 		if vals[f] != "" {
 			ch.set = ch.set.With(f)
+		}
+	}
+	ch.Fields = fieldChanges(ch.set)
+	for f := Field(0); f < NumFields; f++ {
+		if vals[f] != "" {
 			ch.Fields = append(ch.Fields, FieldChange{Field: f, After: vals[f]})
 		}
 	}
@@ -476,6 +493,10 @@ func (pl *planner) match(ctx context.Context, unlinked, linked []*User) error {
 	if err != nil {
 		return fmt.Errorf("adsync: match the users of %q: %w", pl.cfg.ID, err)
 	}
+	// Room for a change per decision at once: growing the changes of
+	// 400,000 creates append by append would hold the old copy and the new
+	// at once, time after time.
+	pl.p.Changes = slices.Grow(pl.p.Changes, len(decisions))
 	byUser := make(map[string]*User, len(unlinked))
 	for _, u := range unlinked {
 		byUser[u.ID] = u
@@ -582,7 +603,7 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 			rule = "R-SCOPE-8"
 		}
 		deact = append(deact, Change{Kind: ChangeDeactivate, Rule: rule, UserID: l.UserID, User: "user " + l.UserID,
-			ContactID: c.ID, Contact: c.Label(), Active: ptr(false), link: *l})
+			ContactID: c.ID, Contact: c.Label(), Active: ptr(false), link: ptr(*l)})
 	}
 	// Sorted so that plans and held lists are stable.
 	slices.SortFunc(deact, func(a, b Change) int { return strings.Compare(a.UserID, b.UserID) })
