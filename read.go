@@ -129,7 +129,8 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	}
 	// The two reads are independent and each waits on a server: they run
 	// at once, and the first failure cancels the other. Each fills its own
-	// part of r.
+	// part of r, and both share the links' strings (sharer).
+	sh := newSharer(r.links)
 	r.readAt = s.now()
 	rctx, cancel := context.WithCancel(ctx)
 	var dirErr error
@@ -138,13 +139,13 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	go func() {
 		defer close(done)
 		t0 := time.Now()
-		if dirErr = s.readDirectory(rctx, org, &r.dirRead, full, r.resolutions, runs); dirErr != nil {
+		if dirErr = s.readDirectory(rctx, org, &r.dirRead, full, r.resolutions, runs, sh); dirErr != nil {
 			cancel()
 		}
 		dirTook = time.Since(t0)
 	}()
 	t0 := time.Now()
-	r.contacts, err = s.readContacts(rctx, cfg, cfg.Selected()|matchFields, r)
+	r.contacts, err = s.readContacts(rctx, cfg, cfg.Selected()|matchFields, r, sh)
 	if err != nil {
 		cancel()
 	}
@@ -191,7 +192,7 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	return r, nil
 }
 
-func (s *Syncer) readDirectory(ctx context.Context, org Org, d *dirRead, full bool, res []Resolution, runs []Run) error {
+func (s *Syncer) readDirectory(ctx context.Context, org Org, d *dirRead, full bool, res []Resolution, runs []Run, sh *sharer) error {
 	cfg := &org.Config
 	full, cursor := s.readMode(org, full, res, runs)
 	limit := cfg.UserCap()
@@ -228,6 +229,10 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, d *dirRead, full bo
 			nu := users.add(*u)
 			if cfg.EmailFromUPN && strings.TrimSpace(nu.Values[Email]) == "" {
 				nu.Values[Email] = strings.TrimSpace(nu.UPN)
+			}
+			sh.user(nu)
+			if nu.UPN == nu.Values[Email] {
+				nu.UPN = nu.Values[Email] // most often the same: held once
 			}
 		}
 		s.progress(cfg.ID, PhaseReadDirectory, len(users.ptrs), 0)
@@ -307,7 +312,7 @@ func (s *Syncer) readMode(org Org, force bool, res []Resolution, runs []Run) (fu
 	return false, cursor
 }
 
-func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldSet, r *reading) ([]*Contact, error) {
+func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldSet, r *reading, sh *sharer) ([]*Contact, error) {
 	var cs chunked[Contact]
 	s.progress(cfg.ID, PhaseReadContacts, 0, 0)
 	sorted := true
@@ -318,7 +323,7 @@ func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldS
 			} else {
 				r.maxContactID = page[i].ID
 			}
-			cs.add(page[i])
+			sh.contact(cs.add(page[i]))
 		}
 		s.progress(cfg.ID, PhaseReadContacts, len(cs.ptrs), 0)
 		return nil

@@ -108,7 +108,7 @@ func (s *Syncer) PlanUndo(ctx context.Context, org Org, runID int64) (*Plan, err
 		return nil, fmt.Errorf("adsync: check Autotask company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
 	}
 	var r reading
-	contacts, err := s.readContacts(ctx, cfg, NewFieldSet(AllFields()...), &r)
+	contacts, err := s.readContacts(ctx, cfg, NewFieldSet(AllFields()...), &r, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,85 @@
+package adsync
+
+import (
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// fresh returns a copy of s in memory of its own, as a decoder returns it.
+func fresh(s string) string { return strings.Clone(s) }
+
+func sameMemory(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+
+// TestSharer: a value read that equals its link's written value points to
+// the link's string afterwards; a value that differs, a field without a
+// written value, and the records without a link keep their own.
+func TestSharer(t *testing.T) {
+	links := []Link{
+		{UserID: "u1", ContactID: 10, Written: map[Field]string{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com"}},
+		{UserID: "u2", ContactID: 20}, // no written values
+		{UserID: "u3", Pending: true, Written: map[Field]string{FirstName: "Alan"}},
+	}
+	s := newSharer(links)
+
+	tests := []struct {
+		name         string
+		id           string
+		values       Values
+		shared, kept []Field
+		sharedID     bool
+	}{
+		{name: "equal values shared, changed kept", id: fresh("u1"),
+			values: Values{FirstName: fresh("Ada"), LastName: fresh("King"), Email: fresh("ada@example.com"), Title: fresh("Countess")},
+			shared: []Field{FirstName, Email}, kept: []Field{LastName, Title}, sharedID: true},
+		{name: "pending link without contact", id: fresh("u3"), values: Values{FirstName: fresh("Alan")},
+			shared: []Field{FirstName}, sharedID: true},
+		{name: "link without written values", id: fresh("u2"), values: Values{FirstName: fresh("Ada")}, kept: []Field{FirstName}, sharedID: true},
+		{name: "no link", id: fresh("u9"), values: Values{FirstName: fresh("Ada")}, kept: []Field{FirstName}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := User{ID: tt.id, Values: tt.values}
+			s.user(&u)
+			assert.Equal(t, tt.values, u.Values, "the values stay the same")
+			assert.Equal(t, tt.id, u.ID)
+			var l *Link
+			for i := range links {
+				if links[i].UserID == tt.id {
+					l = &links[i]
+				}
+			}
+			assert.Equal(t, tt.sharedID, l != nil && sameMemory(u.ID, l.UserID), "id shared")
+			for _, f := range tt.shared {
+				assert.True(t, sameMemory(u.Values[f], l.Written[f]), "%s shared", f)
+			}
+			for _, f := range tt.kept {
+				assert.True(t, sameMemory(u.Values[f], tt.values[f]), "%s kept", f)
+			}
+		})
+	}
+
+	t.Run("contacts", func(t *testing.T) {
+		c := Contact{ID: 10, Values: Values{FirstName: fresh("Ada"), LastName: fresh("Byron")}}
+		want := c.Values
+		s.contact(&c)
+		assert.Equal(t, want, c.Values)
+		assert.True(t, sameMemory(c.Values[FirstName], links[0].Written[FirstName]))
+		assert.True(t, sameMemory(c.Values[LastName], want[LastName]))
+
+		other := Contact{ID: 20, Values: Values{FirstName: fresh("Ada")}}
+		s.contact(&other)
+		assert.False(t, sameMemory(other.Values[FirstName], links[0].Written[FirstName]), "another contact's value")
+	})
+
+	t.Run("no links", func(t *testing.T) {
+		none := newSharer(nil)
+		assert.Nil(t, none)
+		u := User{ID: "u1"}
+		none.user(&u) // a nil sharer shares nothing
+		c := Contact{ID: 10}
+		none.contact(&c)
+	})
+}
