@@ -48,7 +48,8 @@ type reading struct {
 	maxContactID int64      // the highest contact id read
 	readAt       time.Time  // when the contacts read started
 	gone         map[int64]bool
-	links        []Link
+	links        []Link       // without their written values: see written
+	written      *writtenVals // the links' written values, nil when none has any
 	resolutions  []Resolution
 	exemptions   []Exemption // R-DEACT-9
 	conflicts    []Conflict  // the open conflicts before this run
@@ -124,13 +125,14 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	if r.links, err = h.Links(ctx, cfg.ID); err != nil {
 		return r, fmt.Errorf("adsync: load the links of %q: %w", cfg.ID, err)
 	}
+	r.links, r.written = compactLinks(r.links)
 	if r.resolutions, err = h.Resolutions(ctx, cfg.ID); err != nil {
 		return r, fmt.Errorf("adsync: load the resolutions of %q: %w", cfg.ID, err)
 	}
 	// The two reads are independent and each waits on a server: they run
 	// at once, and the first failure cancels the other. Each fills its own
 	// part of r, and both share the links' strings (sharer).
-	sh := newSharer(r.links)
+	sh := newSharer(r.links, r.written)
 	r.readAt = s.now()
 	rctx, cancel := context.WithCancel(ctx)
 	var dirErr error

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // fresh returns a copy of s in memory of its own, as a decoder returns it.
@@ -22,7 +23,7 @@ func TestSharer(t *testing.T) {
 		{UserID: "u2", ContactID: 20}, // no written values
 		{UserID: "u3", Pending: true, Written: map[Field]string{FirstName: "Alan"}},
 	}
-	s := newSharer(links)
+	s := newSharer(compactLinks(links))
 
 	tests := []struct {
 		name         string
@@ -75,11 +76,53 @@ func TestSharer(t *testing.T) {
 	})
 
 	t.Run("no links", func(t *testing.T) {
-		none := newSharer(nil)
+		none := newSharer(nil, nil)
 		assert.Nil(t, none)
 		u := User{ID: "u1"}
 		none.user(&u) // a nil sharer shares nothing
 		c := Contact{ID: 10}
 		none.contact(&c)
 	})
+}
+
+// TestCompactLinks: the written values kept apart read back as the links
+// had them, field by field and whole, and the links are otherwise the same.
+func TestCompactLinks(t *testing.T) {
+	every := map[Field]string{}
+	for f := Field(0); f < NumFields; f++ {
+		every[f] = "v" + f.String()
+	}
+	links := []Link{
+		{UserID: "u1", ContactID: 10, Written: map[Field]string{FirstName: "Ada", Email: "ada@example.com", RoomNumber: "12"}},
+		{UserID: "u2", ContactID: 20},
+		{UserID: "u3", Pending: true, Written: map[Field]string{LastName: ""}}, // a blank value written
+		{UserID: "u4", ContactID: 40, Written: every},
+	}
+	out, w := compactLinks(links)
+	require.Len(t, out, len(links))
+	pl := planner{links: out, written: w}
+	for i, l := range links {
+		for f := Field(0); f < NumFields; f++ {
+			want, wantOK := l.Written[f]
+			got, ok := w.get(i, f)
+			assert.Equal(t, wantOK, ok, "link %d field %s", i, f)
+			assert.Equal(t, want, got, "link %d field %s", i, f)
+			assert.Equal(t, want, pl.writtenValues(i)[f])
+		}
+		assert.Nil(t, out[i].Written, "link %d: kept apart", i)
+		assert.Equal(t, l, pl.link(i), "link %d whole", i)
+		if len(l.Written) == 0 {
+			assert.Nil(t, w.of(i))
+		}
+	}
+
+	// Without written values nothing is kept apart, and a planner given
+	// whole links reads them as they are.
+	bare := []Link{{UserID: "u1", ContactID: 10}}
+	same, none := compactLinks(bare)
+	assert.Nil(t, none)
+	assert.Equal(t, bare, same)
+	whole := planner{links: links}
+	assert.Equal(t, links[0], whole.link(0))
+	assert.Equal(t, "Ada", whole.writtenValues(0)[FirstName])
 }
