@@ -306,7 +306,7 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 			put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: ch.ContactID, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
 		case ChangeReactivate:
 			run.Counts.Reactivated++
-			if ch.link.UserID == "" && ch.linkOp == linkKeep { // a new link (R-MATCH-2, R-MATCH-4, R-CONF-6)
+			if (ch.link == nil || ch.link.UserID == "") && ch.linkOp == linkKeep { // a new link (R-MATCH-2, R-MATCH-4, R-CONF-6)
 				put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: ch.ContactID, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
 				break
 			}
@@ -356,7 +356,7 @@ func (s *Syncer) write(ctx context.Context, cfg *OrgConfig, p *Plan, ch *Change)
 		return &ContactError{Op: ch.Kind, UserID: ch.UserID, User: ch.User, ContactID: ch.ContactID, Err: err}
 	}
 	if ch.Kind == ChangeCreate {
-		nc := NewContact{CompanyID: cfg.CompanyID, Values: ch.values}
+		nc := NewContact{CompanyID: cfg.CompanyID, Values: ch.values()}
 		id, err := s.opts.Store.Create(ctx, nc)
 		if err == nil && id <= 0 {
 			// A store that cannot say which contact it made: as if the
@@ -380,7 +380,7 @@ func (s *Syncer) write(ctx context.Context, cfg *OrgConfig, p *Plan, ch *Change)
 		}
 		return r
 	}
-	u := ContactUpdate{ContactID: ch.ContactID, CompanyID: cfg.CompanyID, Fields: ch.set, Values: ch.values, Active: ch.Active}
+	u := ContactUpdate{ContactID: ch.ContactID, CompanyID: cfg.CompanyID, Fields: ch.set, Values: ch.values(), Active: ch.Active}
 	if u.Empty() {
 		return r // a link to a contact that already agrees: no write
 	}
@@ -396,8 +396,10 @@ func written(ch *Change) map[Field]string {
 		return nil
 	}
 	m := make(map[Field]string, len(ch.Fields))
-	for _, f := range ch.set.Fields() {
-		m[f] = ch.values[f]
+	for _, f := range ch.Fields {
+		if ch.set.Has(f.Field) {
+			m[f.Field] = f.After
+		}
 	}
 	return m
 }
@@ -433,7 +435,10 @@ func reconciled(p *Plan, links []Link, now time.Time) []ChangeRecord {
 
 // relinked returns the link of an already linked user after its change.
 func relinked(ch *Change, now time.Time) Link {
-	l := ch.link
+	var l Link
+	if ch.link != nil {
+		l = *ch.link
+	}
 	l.SyncedAt = now
 	l.Active = ch.Kind != ChangeDeactivate
 	if ch.set != 0 {

@@ -107,8 +107,10 @@ func mergeWritten(old map[Field]string, ch *Change) map[Field]string {
 	for f, v := range old {
 		m[f] = v
 	}
-	for _, f := range ch.set.Fields() {
-		m[f] = ch.values[f]
+	for _, f := range ch.Fields {
+		if ch.set.Has(f.Field) {
+			m[f.Field] = f.After
+		}
 	}
 	return m
 }

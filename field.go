@@ -2,6 +2,7 @@ package adsync
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
@@ -172,6 +173,9 @@ func (s FieldSet) With(f Field) FieldSet {
 	}
 	return s | 1<<f
 }
+
+// Len returns the number of fields in the set.
+func (s FieldSet) Len() int { return bits.OnesCount64(uint64(s & AllFieldSet)) }
 
 // Fields returns the fields of the set in canonical order.
 func (s FieldSet) Fields() []Field {

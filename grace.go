@@ -34,7 +34,7 @@ func (pl *planner) graceWaits(i int, c *Contact) bool {
 	if l.MissingSince.IsZero() {
 		l = pl.mutable(i)
 		l.MissingSince = now
-		pl.p.markLinks = append(pl.p.markLinks, *l)
+		pl.p.markLinks = append(pl.p.markLinks, pl.link(i))
 	}
 	due := l.MissingSince.Add(after)
 	if !now.Before(due) {
@@ -54,5 +54,5 @@ func (pl *planner) graceBack(i int) {
 	}
 	l := pl.mutable(i)
 	l.MissingSince = time.Time{}
-	pl.p.markLinks = append(pl.p.markLinks, *l)
+	pl.p.markLinks = append(pl.p.markLinks, pl.link(i))
 }

@@ -162,7 +162,7 @@ func (pl *planner) carryLinks(userLink []int32) {
 				pl.linkedUser[ci] = u.ID
 			}
 			pl.p.moveDrop = append(pl.p.moveDrop, old)
-			pl.p.movePut = append(pl.p.movePut, *l)
+			pl.p.movePut = append(pl.p.movePut, pl.link(from))
 			pl.log.Info("link carried over a directory move", "org", pl.cfg.ID, "from", old, "to", u.ID, "contact", l.ContactID)
 			moved++
 			continue
@@ -172,7 +172,7 @@ func (pl *planner) carryLinks(userLink []int32) {
 		if own >= 0 && pl.links[own].Anchor != anchorOf(u) && !pl.links[own].Pending {
 			l := pl.mutable(int(own))
 			l.Anchor = anchorOf(u)
-			pl.p.markLinks = append(pl.p.markLinks, *l)
+			pl.p.markLinks = append(pl.p.markLinks, pl.link(int(own)))
 		}
 	}
 	if moved > 0 {

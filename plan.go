@@ -61,12 +61,26 @@ type Change struct {
 	// Resolution is true when an admin's resolution produced the change.
 	Resolution bool `json:"resolution,omitempty"`
 
-	// values are the full values for a create, the partial update otherwise.
-	values Values
+	// set are the fields written; their values are the Afters of Fields
+	// (values). A plan of 400,000 creates keeps each value once: a Change
+	// is 152 bytes, not the 560 it took with a copy of the values and of
+	// the link.
 	set    FieldSet
-	user   *User
-	link   Link  // the link before the change, for linked users
+	link   *Link // the link before the change, for linked users; nil for a new link
 	linkOp uint8 // what the write does to the link: linkKeep, or an undo's linkDrop / linkLeave
+}
+
+// values returns the values the change writes: for a create, the full
+// values (the fields not written are blank); otherwise the partial update,
+// the fields of ch.set.
+func (ch *Change) values() Values {
+	var v Values
+	for _, f := range ch.Fields {
+		if ch.set.Has(f.Field) {
+			v[f.Field] = f.After
+		}
+	}
+	return v
 }
 
 // Plan is what a run would write, computed without writing anything

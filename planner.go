@@ -37,7 +37,7 @@ func planFrom(ctx context.Context, cfg *OrgConfig, r *reading, pp planParams) (*
 		p.unlisted[rule] += n
 	}
 	p.warn(r.warnings...)
-	pl := planner{cfg: cfg, p: p, rules: r.rules, appr: pp.appr, users: r.users, contacts: r.contacts, grace: pp.grace,
+	pl := planner{cfg: cfg, p: p, rules: r.rules, appr: pp.appr, users: r.users, contacts: r.contacts, grace: pp.grace, written: r.written,
 		matcher: pp.matcher, canBill: r.canBill, log: pp.log, window: pp.window}
 	if len(r.exemptions) > 0 {
 		pl.exempt = make(map[int64]Exemption, len(r.exemptions))
@@ -72,9 +72,10 @@ type planner struct {
 	ids      []int64    // the contacts' ids, for cache-friendly search
 	active   []bool     // the contacts' isActive, likewise
 
-	links       []Link  // the reading's until the first change (mutable)
-	owned       bool    // links is the planner's own copy
-	linkContact []int32 // by link: index of its contact in contacts, -1 if gone
+	links       []Link       // the reading's until the first change (mutable)
+	written     *writtenVals // the links' written values, when the reading keeps them apart (link)
+	owned       bool         // links is the planner's own copy
+	linkContact []int32      // by link: index of its contact in contacts, -1 if gone
 	// linkState holds, by link, the flags below: a byte per link stays in
 	// cache where the 400,000 links themselves do not.
 	linkState  []uint8
@@ -102,6 +103,31 @@ func (pl *planner) mutable(i int) *Link {
 		pl.owned = true
 	}
 	return &pl.links[i]
+}
+
+// link returns link i whole, with its written values, for a link to save
+// or to keep on a change: the reading keeps the values apart (writtenVals).
+func (pl *planner) link(i int) Link {
+	l := pl.links[i]
+	if l.Written == nil && pl.written != nil {
+		l.Written = pl.written.of(i)
+	}
+	return l
+}
+
+// writtenValues returns the values written to link i, blank where none
+// was.
+func (pl *planner) writtenValues(i int) Values {
+	if l := &pl.links[i]; l.Written != nil || pl.written == nil {
+		var v Values
+		for f, s := range l.Written {
+			if f.Valid() {
+				v[f] = s
+			}
+		}
+		return v
+	}
+	return pl.written.values(i)
 }
 
 // unknownContact says why a linked user is skipped whose contact the read
@@ -278,7 +304,7 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 				c := pl.contacts[pl.linkContact[i]]
 				linked = append(linked, u)
 				pl.graceBack(int(i))
-				pl.planLinked(u, &pl.links[i], c)
+				pl.planLinked(u, int(i), c)
 				continue
 			}
 		}
@@ -315,7 +341,7 @@ func (pl *planner) run(ctx context.Context, links []Link, prevConflicts []Confli
 func (pl *planner) reconcile(pending []int) {
 	for _, i := range pending {
 		l := pl.mutable(i)
-		want := l.Written
+		want := pl.writtenValues(i)
 		found := -1
 		if l.ContactID != 0 {
 			// Created, and counted, by a run whose next step failed (a
@@ -360,17 +386,22 @@ func (pl *planner) reconcile(pending []int) {
 		l.SyncedAt = pl.p.Planned
 		pl.linkContact[i] = int32(found)
 		pl.linkedUser[found] = l.UserID
-		pl.p.confirmLinks = append(pl.p.confirmLinks, *l)
+		pl.p.confirmLinks = append(pl.p.confirmLinks, pl.link(i))
 		pl.log.Info("create journal reconciled", "org", pl.cfg.ID, "user", l.UserID, "contact", c.ID)
 	}
 }
 
 // planLinked plans the update of a linked user's contact: reactivation
 // when it is inactive (R-LINK-3), the differing fields (R-FIELD-*).
-func (pl *planner) planLinked(u *User, l *Link, c *Contact) {
+func (pl *planner) planLinked(u *User, i int, c *Contact) {
 	upd, warns := pl.rules.Update(u, c)
 	pl.p.warn(warns...)
-	pl.threeWay(u, l, c, &upd)
+	if upd.Fields == 0 && c.Active {
+		pl.p.Counts.Unchanged++ // most users: their written values are not needed
+		return
+	}
+	l := pl.link(i)
+	pl.threeWay(u, &l, c, &upd)
 	var ch Change
 	switch {
 	case !c.Active:
@@ -384,15 +415,27 @@ func (pl *planner) planLinked(u *User, l *Link, c *Contact) {
 		pl.p.Counts.Unchanged++
 		return
 	}
-	ch.UserID, ch.User, ch.ContactID, ch.Contact, ch.user, ch.link = u.ID, u.Label(), c.ID, c.Label(), u, *l
+	ch.UserID, ch.User, ch.ContactID, ch.Contact, ch.link = u.ID, u.Label(), c.ID, c.Label(), &l
 	ch.setFields(c, upd)
 	pl.p.Changes = append(pl.p.Changes, ch)
 }
 
 func ptr[T any](v T) *T { return &v }
 
+// fieldChanges returns an empty slice for the changes of the fields of s,
+// nil for none. It is sized at once: the fields of 400,000 creates are
+// most of a large plan's memory, and growing them by appends would waste a
+// third of it.
+func fieldChanges(s FieldSet) []FieldChange {
+	if n := s.Len(); n > 0 {
+		return make([]FieldChange, 0, n)
+	}
+	return nil
+}
+
 func (ch *Change) setFields(c *Contact, upd ContactUpdate) {
-	ch.set, ch.values = upd.Fields, upd.Values
+	ch.set = upd.Fields
+	ch.Fields = fieldChanges(upd.Fields)
 	for _, f := range upd.Fields.Fields() {
 		ch.Fields = append(ch.Fields, FieldChange{Field: f, Before: c.Values[f], After: upd.Values[f]})
 	}
@@ -427,7 +470,7 @@ func (pl *planner) planLink(u *User, c *Contact, rule string, reactivate, resolu
 	upd, warns := pl.rules.Update(u, c)
 	pl.p.warn(warns...)
 	ch := Change{Kind: ChangeLink, Rule: rule, UserID: u.ID, User: u.Label(), ContactID: c.ID, Contact: c.Label(),
-		user: u, Resolution: resolution}
+		Resolution: resolution}
 	ch.setFields(c, upd)
 	switch {
 	case !c.Active:
@@ -453,10 +496,15 @@ func (pl *planner) planCreate(u *User, rule string, resolution bool) {
 		pl.p.Skips = append(pl.p.Skips, Skip{UserID: u.ID, User: u.Label(), Rule: "R-FIELD-5", Reason: err.Error()})
 		return
 	}
-	ch := Change{Kind: ChangeCreate, Rule: rule, UserID: u.ID, User: u.Label(), user: u, values: vals, Resolution: resolution}
+	ch := Change{Kind: ChangeCreate, Rule: rule, UserID: u.ID, User: u.Label(), Resolution: resolution}
 	for f := Field(0); f < NumFields; f++ {
 		if vals[f] != "" {
 			ch.set = ch.set.With(f)
+		}
+	}
+	ch.Fields = fieldChanges(ch.set)
+	for f := Field(0); f < NumFields; f++ {
+		if vals[f] != "" {
 			ch.Fields = append(ch.Fields, FieldChange{Field: f, After: vals[f]})
 		}
 	}
@@ -476,6 +524,10 @@ func (pl *planner) match(ctx context.Context, unlinked, linked []*User) error {
 	if err != nil {
 		return fmt.Errorf("adsync: match the users of %q: %w", pl.cfg.ID, err)
 	}
+	// Room for a change per decision at once: growing the changes of
+	// 400,000 creates append by append would hold the old copy and the new
+	// at once, time after time.
+	pl.p.Changes = slices.Grow(pl.p.Changes, len(decisions))
 	byUser := make(map[string]*User, len(unlinked))
 	for _, u := range unlinked {
 		byUser[u.ID] = u
@@ -582,7 +634,7 @@ func (pl *planner) planDeactivations(res map[string]Resolution, disabledOnly boo
 			rule = "R-SCOPE-8"
 		}
 		deact = append(deact, Change{Kind: ChangeDeactivate, Rule: rule, UserID: l.UserID, User: "user " + l.UserID,
-			ContactID: c.ID, Contact: c.Label(), Active: ptr(false), link: *l})
+			ContactID: c.ID, Contact: c.Label(), Active: ptr(false), link: ptr(pl.link(i))})
 	}
 	// Sorted so that plans and held lists are stable.
 	slices.SortFunc(deact, func(a, b Change) int { return strings.Compare(a.UserID, b.UserID) })

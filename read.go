@@ -48,7 +48,8 @@ type reading struct {
 	maxContactID int64      // the highest contact id read
 	readAt       time.Time  // when the contacts read started
 	gone         map[int64]bool
-	links        []Link
+	links        []Link       // without their written values: see written
+	written      *writtenVals // the links' written values, nil when none has any
 	resolutions  []Resolution
 	exemptions   []Exemption // R-DEACT-9
 	conflicts    []Conflict  // the open conflicts before this run
@@ -128,16 +129,23 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	// at once, and the first failure cancels the other. Each fills its own
 	// part of r. The links load at the same time (neither read needs
 	// them): at 400,000 links they take a second or more of the history's
-	// CPU, which would otherwise come before the reads' waiting.
+	// CPU, which would otherwise come before the reads' waiting. Once
+	// loaded, the reads share the links' strings (sharer); what they read
+	// before is shared after them (catchUp).
 	r.readAt = s.now()
 	rctx, cancel := context.WithCancel(ctx)
+	sh := &lateSharer{}
 	var linksErr error
 	linksDone := make(chan struct{})
 	go func() {
 		defer close(linksDone)
-		if r.links, linksErr = h.Links(rctx, cfg.ID); linksErr != nil {
+		var links []Link
+		if links, linksErr = h.Links(rctx, cfg.ID); linksErr != nil {
 			cancel()
+			return
 		}
+		r.links, r.written = compactLinks(links)
+		sh.set(newSharer(r.links, r.written))
 	}()
 	var dirErr error
 	var dirTook time.Duration
@@ -145,13 +153,13 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	go func() {
 		defer close(done)
 		t0 := time.Now()
-		if dirErr = s.readDirectory(rctx, org, &r.dirRead, full, r.resolutions, runs); dirErr != nil {
+		if dirErr = s.readDirectory(rctx, org, &r.dirRead, full, r.resolutions, runs, sh); dirErr != nil {
 			cancel()
 		}
 		dirTook = time.Since(t0)
 	}()
 	t0 := time.Now()
-	r.contacts, err = s.readContacts(rctx, cfg, cfg.Selected()|matchFields, r)
+	r.contacts, err = s.readContacts(rctx, cfg, cfg.Selected()|matchFields, r, sh)
 	if err != nil {
 		cancel()
 	}
@@ -179,6 +187,7 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	if linksErr != nil {
 		return r, linksFailed()
 	}
+	sh.catchUp(r.users, r.contacts)
 	if r.gone, err = s.missingContacts(ctx, cfg, r.links, r.contacts); err != nil {
 		return r, err
 	}
@@ -206,13 +215,14 @@ func (s *Syncer) read(ctx context.Context, org Org, full bool, runs []Run) (*rea
 	return r, nil
 }
 
-func (s *Syncer) readDirectory(ctx context.Context, org Org, d *dirRead, full bool, res []Resolution, runs []Run) error {
+func (s *Syncer) readDirectory(ctx context.Context, org Org, d *dirRead, full bool, res []Resolution, runs []Run, sh *lateSharer) error {
 	cfg := &org.Config
 	full, cursor := s.readMode(org, full, res, runs)
 	limit := cfg.UserCap()
 	var users chunked[User]
 	d.disabled = map[string]bool{}
 	page := func(us []User) error {
+		share := sh.forUsers(len(users.ptrs))
 		for i := range us {
 			u := &us[i]
 			// Every store gets the same valid text, and the contact written
@@ -244,6 +254,7 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, d *dirRead, full bo
 			if cfg.EmailFromUPN && strings.TrimSpace(nu.Values[Email]) == "" {
 				nu.Values[Email] = strings.TrimSpace(nu.UPN)
 			}
+			shareUser(share, nu)
 		}
 		s.progress(cfg.ID, PhaseReadDirectory, len(users.ptrs), 0)
 		return nil
@@ -256,6 +267,7 @@ func (s *Syncer) readDirectory(ctx context.Context, org Org, d *dirRead, full bo
 		if errors.Is(err, ErrCursorExpired) {
 			s.log.Info("incremental cursor expired: reading in full", "org", cfg.ID)
 			users, d.disabled = chunked[User]{}, map[string]bool{}
+			sh.resetUsers()
 			full = true
 			next, err = inc.UsersSince(ctx, "", page)
 		}
@@ -322,18 +334,19 @@ func (s *Syncer) readMode(org Org, force bool, res []Resolution, runs []Run) (fu
 	return false, cursor
 }
 
-func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldSet, r *reading) ([]*Contact, error) {
+func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldSet, r *reading, sh *lateSharer) ([]*Contact, error) {
 	var cs chunked[Contact]
 	s.progress(cfg.ID, PhaseReadContacts, 0, 0)
 	sorted := true
 	err := s.opts.Store.Contacts(ctx, cfg.CompanyID, fields, func(page []Contact) error {
+		share := sh.forContacts(len(cs.ptrs))
 		for i := range page {
 			if page[i].ID <= r.maxContactID {
 				sorted = false
 			} else {
 				r.maxContactID = page[i].ID
 			}
-			cs.add(page[i])
+			share.contact(cs.add(page[i]))
 		}
 		s.progress(cfg.ID, PhaseReadContacts, len(cs.ptrs), 0)
 		return nil
@@ -345,6 +358,7 @@ func (s *Syncer) readContacts(ctx context.Context, cfg *OrgConfig, fields FieldS
 		return nil, fmt.Errorf("adsync: read the contacts of company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
 	}
 	if !sorted { // the contract says ascending ids; lookups need them
+		sh.contactsMoved(len(cs.ptrs))
 		slices.SortFunc(cs.ptrs, func(a, b *Contact) int { return cmp.Compare(a.ID, b.ID) })
 		r.maxContactID = cs.ptrs[len(cs.ptrs)-1].ID
 	}

@@ -108,7 +108,7 @@ func (s *Syncer) PlanUndo(ctx context.Context, org Org, runID int64) (*Plan, err
 		return nil, fmt.Errorf("adsync: check Autotask company %d for %q: %w", cfg.CompanyID, cfg.ID, err)
 	}
 	var r reading
-	contacts, err := s.readContacts(ctx, cfg, NewFieldSet(AllFields()...), &r)
+	contacts, err := s.readContacts(ctx, cfg, NewFieldSet(AllFields()...), &r, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -197,11 +197,11 @@ func (u *undoer) undo(rec *ChangeRecord) error {
 			u.warn(rec, "the user is no longer linked to this contact: the link is left as it is")
 		}
 	case madeLink:
-		ch.linkOp, ch.link = linkDrop, *l
+		ch.linkOp, ch.link = linkDrop, ptr(*l)
 	case !l.Active && rec.Active == nil:
 		ch.linkOp = linkLeave // fields only: the link's state stays
 	default:
-		ch.link = *l
+		ch.link = ptr(*l)
 	}
 
 	// Fields: back to the value before, where the contact still holds the
@@ -217,7 +217,6 @@ func (u *undoer) undo(rec *ChangeRecord) error {
 				continue
 			}
 			ch.set = ch.set.With(f.Field)
-			ch.values[f.Field] = f.Before
 			ch.Fields = append(ch.Fields, FieldChange{Field: f.Field, Before: now, After: f.Before})
 		}
 	}

@@ -279,7 +279,10 @@ func (c *Client) readInRanges(ctx context.Context, companyID int64, fields adsyn
 		if r.err != nil {
 			return r.err
 		}
-		for _, cs := range r.pages {
+		for j, cs := range r.pages {
+			// Dropped once handed over: the caller keeps its own copy,
+			// and a range held whole would be in memory twice.
+			r.pages[j] = nil
 			if err := page(cs); err != nil {
 				return err
 			}

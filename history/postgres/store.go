@@ -204,13 +204,14 @@ func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) 
 		out                         []adsync.Link
 		written                     []byte
 		linkedAt, syncedAt, missing pgtype.Timestamptz
+		strs                        = new(record.Strings) // the values repeating from link to link, held once
 	)
 	for rows.Next() {
 		l := adsync.Link{OrgID: orgID}
 		if err := rows.Scan(&l.UserID, &l.ContactID, &l.Created, &l.Pending, &l.Active, &l.After, &written, &linkedAt, &syncedAt, &missing, &l.Anchor); err != nil {
 			return nil, s.wrap(what, err)
 		}
-		if l.Written, err = record.DecodeWritten(written); err != nil {
+		if l.Written, err = record.DecodeWrittenShared(written, strs); err != nil {
 			return nil, s.wrap(what+", user "+l.UserID, err)
 		}
 		l.LinkedAt, l.SyncedAt, l.MissingSince = fromTS(linkedAt), fromTS(syncedAt), fromTS(missing)

@@ -375,7 +375,7 @@ const linkColumns = `user_id, contact_id, created, pending, active, after_id, wr
 
 // scanLink reads the linkColumns of a row into l, after the columns
 // before them into before.
-func scanLink(rows *sql.Rows, l *adsync.Link, before ...any) error {
+func scanLink(rows *sql.Rows, l *adsync.Link, strs *record.Strings, before ...any) error {
 	var (
 		written                     sql.RawBytes
 		linkedAt, syncedAt, missing sql.NullInt64
@@ -386,7 +386,7 @@ func scanLink(rows *sql.Rows, l *adsync.Link, before ...any) error {
 		return err
 	}
 	var err error
-	if l.Written, err = record.DecodeWritten(written); err != nil {
+	if l.Written, err = record.DecodeWrittenShared(written, strs); err != nil {
 		return fmt.Errorf("user %s: %w", l.UserID, err)
 	}
 	l.LinkedAt, l.SyncedAt, l.MissingSince = fromMicros(linkedAt), fromMicros(syncedAt), fromMicros(missing)
@@ -405,6 +405,7 @@ func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) 
 
 	// The log's last row of each user, in the order of the users' first
 	// rows.
+	strs := new(record.Strings) // the values repeating from link to link, held once
 	var logged []adsync.Link
 	deleted := map[string]bool{}
 	at := map[string]int{}
@@ -415,7 +416,7 @@ func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) 
 	for rows.Next() {
 		l := adsync.Link{OrgID: orgID}
 		var del bool
-		if err := scanLink(rows, &l, &del); err != nil {
+		if err := scanLink(rows, &l, strs, &del); err != nil {
 			rows.Close()
 			return nil, s.wrap(what, err)
 		}
@@ -444,7 +445,7 @@ func (s *Store) Links(ctx context.Context, orgID string) ([]adsync.Link, error) 
 	defer rows.Close()
 	for rows.Next() {
 		l := adsync.Link{OrgID: orgID}
-		if err := scanLink(rows, &l); err != nil {
+		if err := scanLink(rows, &l, strs); err != nil {
 			return nil, s.wrap(what, err)
 		}
 		if _, ok := at[l.UserID]; !ok {

@@ -208,14 +208,61 @@ var fieldByName = func() map[string]adsync.Field {
 	return m
 }()
 
+// Strings shares the strings of the values that repeat from link to link
+// as the links are decoded (a city, an office's address, a job title, a
+// country): 400,000 links would otherwise hold 400,000 copies of each. It
+// is a small cache of one value per hash slot, so that a value met once
+// (an email address) costs no more than before; a value found again gets a
+// second chance, so that the values met once do not push out those that
+// repeat. The zero value is ready to use; a Strings is not safe for
+// concurrent use.
+type Strings struct {
+	slots [stringSlots]struct {
+		s   string
+		hit bool // found again since it was put in
+	}
+}
+
+// stringSlots is the size of Strings' cache: a power of two, larger than
+// the distinct repeating values of an organization's links usually are.
+const stringSlots = 1024
+
+// of returns b as a string, the one already held when it repeats.
+func (s *Strings) of(b []byte) string {
+	if s == nil {
+		return string(b)
+	}
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &s.slots[h&(stringSlots-1)]
+	switch {
+	case slot.s == string(b): // compared without a copy
+		slot.hit = true
+		return slot.s
+	case slot.hit:
+		slot.hit = false // kept, once
+		return string(b)
+	}
+	slot.s = string(b)
+	return slot.s
+}
+
 // DecodeWritten decodes a JSON object of field names to values, as
 // EncodeWritten (or a database's JSON type) writes it. Names of fields this
 // version does not know are dropped: the sync can no longer write them.
 func DecodeWritten(b []byte) (map[adsync.Field]string, error) {
+	return DecodeWrittenShared(b, nil)
+}
+
+// DecodeWrittenShared is DecodeWritten taking the values' strings from
+// strs, which the decoding of one read's links shares (nil: none).
+func DecodeWrittenShared(b []byte, strs *Strings) (map[adsync.Field]string, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	w, ok := decodeFlat(b)
+	w, ok := decodeFlat(b, strs)
 	if !ok { // escapes or an unexpected shape: the general decoder
 		var m map[string]string
 		if err := json.Unmarshal(b, &m); err != nil {
@@ -245,7 +292,7 @@ func addWritten(w map[adsync.Field]string, name, v string) {
 
 // decodeFlat decodes a JSON object of strings without escapes, the common
 // case, without reflection. ok is false for anything else.
-func decodeFlat(b []byte) (w map[adsync.Field]string, ok bool) {
+func decodeFlat(b []byte, strs *Strings) (w map[adsync.Field]string, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, false
@@ -257,13 +304,13 @@ func decodeFlat(b []byte) (w map[adsync.Field]string, ok bool) {
 	}
 	for {
 		var name, v string
-		if name, i, ok = flatString(b, i); !ok {
+		if name, i, ok = flatString(b, i, nil); !ok {
 			return nil, false
 		}
 		if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
 			return nil, false
 		}
-		if v, i, ok = flatString(b, skipSpace(b, i+1)); !ok {
+		if v, i, ok = flatString(b, skipSpace(b, i+1), strs); !ok {
 			return nil, false
 		}
 		addWritten(w, name, v)
@@ -281,15 +328,16 @@ func decodeFlat(b []byte) (w map[adsync.Field]string, ok bool) {
 	}
 }
 
-// flatString reads a JSON string at b[i] that has no escapes.
-func flatString(b []byte, i int) (string, int, bool) {
+// flatString reads a JSON string at b[i] that has no escapes, from strs
+// when it holds it.
+func flatString(b []byte, i int, strs *Strings) (string, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return "", i, false
 	}
 	for j := i + 1; j < len(b); j++ {
 		switch b[j] {
 		case '"':
-			return string(b[i+1 : j]), j + 1, true
+			return strs.of(b[i+1 : j]), j + 1, true
 		case '\\':
 			return "", i, false
 		}

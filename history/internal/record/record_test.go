@@ -2,7 +2,9 @@ package record
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -83,6 +85,34 @@ func TestWrittenEdgeCases(t *testing.T) {
 		_, err := DecodeWritten([]byte(bad))
 		require.Error(t, err, bad)
 	}
+}
+
+// Links decoded with one Strings hold a value that repeats from link to
+// link once, and every value as it was written, whatever the cache holds
+// (many values per slot, values met once).
+func TestDecodeWrittenShared(t *testing.T) {
+	strs := new(Strings)
+	var got []map[adsync.Field]string
+	for i := range 3 * stringSlots {
+		w := map[adsync.Field]string{adsync.Email: fmt.Sprintf("user%d@example.test", i), adsync.City: "Oslo",
+			adsync.Title: fmt.Sprintf("Title %d", i%3)}
+		b, err := EncodeWritten(w)
+		require.NoError(t, err)
+		d, err := DecodeWrittenShared(b, strs)
+		require.NoError(t, err)
+		require.Equal(t, w, d)
+		got = append(got, d)
+	}
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+	for i, w := range got {
+		require.True(t, same(got[0][adsync.City], w[adsync.City]), "link %d: the city held once", i)
+		require.True(t, same(got[i%3][adsync.Title], w[adsync.Title]), "link %d: the title held once", i)
+	}
+	require.False(t, same(got[0][adsync.Email], got[1][adsync.Email]))
+
+	d, err := DecodeWrittenShared([]byte(`{"city":"Oslo"}`), nil)
+	require.NoError(t, err)
+	require.Equal(t, map[adsync.Field]string{adsync.City: "Oslo"}, d, "without Strings")
 }
 
 func BenchmarkWritten(b *testing.B) {
