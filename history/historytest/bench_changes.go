@@ -202,6 +202,59 @@ func RunChangeLogBenchmarks(b *testing.B, newStore func(b *testing.B) adsync.His
 	}
 }
 
+// RunChangeReadBenchmarks measures reading the change log, on a store
+// holding a first run of BenchLinks creates and KeepRuns-1 daily runs
+// after it: a run's records in pages of MaxChangePage (Run), and the
+// changes of one contact (Contact) and of one user (User) across the kept
+// runs, as `adsync history --contact/--user` reads them.
+func RunChangeReadBenchmarks(b *testing.B, newStore func(b *testing.B) adsync.HistoryStore) {
+	s := newStore(b)
+	first := SaveRun(b, s, "bench", ManyCreates(BenchLinks), ManyLinks("bench", BenchLinks), true, true)
+	recs, links := dailyRun()
+	for range adsync.KeepRuns - 1 {
+		SaveRun(b, s, "bench", recs, links, false, true)
+	}
+	ctx := b.Context()
+	all := func(b *testing.B, f adsync.ChangeFilter) int {
+		n := 0
+		for {
+			page, err := s.Changes(ctx, "bench", f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(page)
+			if len(page) < f.PageSize() {
+				return n
+			}
+			last := page[len(page)-1]
+			f.AfterRun, f.AfterSeq = last.RunID, last.Seq
+		}
+	}
+	b.Run("Run", func(b *testing.B) {
+		for b.Loop() {
+			if n := all(b, adsync.ChangeFilter{RunID: first, Limit: adsync.MaxChangePage}); n != BenchLinks {
+				b.Fatalf("read %d records, want %d", n, BenchLinks)
+			}
+		}
+	})
+	// A user changed in every daily run (and created in the first).
+	user, contact := recs[len(recs)/2].UserID, recs[len(recs)/2].ContactID
+	b.Run("Contact", func(b *testing.B) {
+		for b.Loop() {
+			if n := all(b, adsync.ChangeFilter{ContactID: contact}); n < adsync.KeepRuns-1 {
+				b.Fatalf("read %d changes of contact %d, want at least %d", n, contact, adsync.KeepRuns-1)
+			}
+		}
+	})
+	b.Run("User", func(b *testing.B) {
+		for b.Loop() {
+			if n := all(b, adsync.ChangeFilter{UserID: user}); n < adsync.KeepRuns-1 {
+				b.Fatalf("read %d changes of user %s, want at least %d", n, user, adsync.KeepRuns-1)
+			}
+		}
+	})
+}
+
 // reportCPU reports the process's CPU seconds per loop (cpu, over
 // b.N loops): on a shared machine steadier than the wall time.
 func reportCPU(b *testing.B, cpu time.Duration) {

@@ -262,6 +262,10 @@ func BenchmarkChangeLog(b *testing.B) {
 	historytest.RunChangeLogBenchmarks(b, func(b *testing.B) adsync.HistoryStore { return open(b, freshSchema(b)) })
 }
 
+func BenchmarkChangeRead(b *testing.B) {
+	historytest.RunChangeReadBenchmarks(b, func(b *testing.B) adsync.HistoryStore { return open(b, freshSchema(b)) })
+}
+
 // BenchmarkChangeLogSize reports the bytes on disk per change record of a
 // 400,000-create first run: adsync_change_batches with its index and TOAST.
 func BenchmarkChangeLogSize(b *testing.B) {

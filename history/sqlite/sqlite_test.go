@@ -292,6 +292,12 @@ func BenchmarkChangeLog(b *testing.B) {
 	})
 }
 
+func BenchmarkChangeRead(b *testing.B) {
+	historytest.RunChangeReadBenchmarks(b, func(b *testing.B) adsync.HistoryStore {
+		return open(b, filepath.Join(b.TempDir(), "history.db"))
+	})
+}
+
 // BenchmarkChangeLogSize reports the bytes on disk per change record of a
 // 400,000-create first run: the file (tables and indexes, after a
 // checkpoint) with the log, less the file without it.
