@@ -176,8 +176,9 @@ func shareUser(sh *sharer, u *User) {
 // reads and the links are done. A nil *lateSharer shares nothing.
 type lateSharer struct {
 	p atomic.Pointer[sharer]
-	// users and contacts are the records read before the sharer, -1 while
-	// it is not there; only their own read goroutine writes each.
+	// users and contacts are the records read before the sharer: 0 until
+	// a page comes, -1 once a page came without it (all of them, so far);
+	// only their own read goroutine writes each.
 	users, contacts int
 }
 
