@@ -42,7 +42,7 @@ func dailyChanges(n int) []adsync.ChangeRecord {
 		id := fmt.Sprintf("%08x-0000-4000-8000-%012d", i*100, i*100)
 		out[i] = adsync.ChangeRecord{Seq: i, At: t0, Outcome: adsync.OutcomeUnknown, Change: adsync.Change{
 			Kind: adsync.ChangeUpdate, Rule: "R-FIELD-3", UserID: id, User: "First Lastname <first.lastname@northwind.example> (" + id + ")",
-			ContactID: int64(30_000_000 + i*100), Contact: "First Lastname <first.lastname@northwind.example> (contact 30000000)",
+			ContactID: int64(30_000_000 + i*100), Contact: fmt.Sprintf("First Lastname <first.lastname@northwind.example> (contact %d)", 30_000_000+i*100),
 			Fields: []adsync.FieldChange{{Field: adsync.Title, Before: "Software Engineer", After: "Senior Software Engineer"}}}}
 	}
 	return out

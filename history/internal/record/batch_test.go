@@ -18,7 +18,7 @@ func dailyBatch(n int) []adsync.ChangeRecord {
 		id := fmt.Sprintf("%08x-0000-4000-8000-%012d", i*100, i*100)
 		out[i] = adsync.ChangeRecord{Seq: i, At: t0, Outcome: adsync.OutcomeUnknown, Change: adsync.Change{
 			Kind: adsync.ChangeUpdate, Rule: "R-FIELD-3", UserID: id, User: "First Lastname <first.lastname@northwind.example> (" + id + ")",
-			ContactID: int64(30_000_000 + i*100), Contact: "First Lastname <first.lastname@northwind.example> (contact 30000000)",
+			ContactID: int64(30_000_000 + i*100), Contact: fmt.Sprintf("First Lastname <first.lastname@northwind.example> (contact %d)", 30_000_000+i*100),
 			Fields: []adsync.FieldChange{{Field: adsync.Title, Before: "Software Engineer", After: "Senior Software Engineer"}}}}
 	}
 	return out
@@ -74,6 +74,12 @@ func TestBatchRoundTrip(t *testing.T) {
 		{Seq: 4, Change: adsync.Change{Kind: "merge", UserID: "", User: " ()", Active: &no}, Outcome: "later", Error: "e ✓"},
 		{Seq: 1 << 30, Change: adsync.Change{Kind: adsync.ChangeDeactivate, UserID: "u", User: "u (u)", ContactID: 1 << 40, Contact: "u (contact)"},
 			Outcome: adsync.OutcomeUnknown, At: at},
+		// The contact's label naming its id: the tail is cut and put
+		// back; naming another id, or none, it is stored whole.
+		{Seq: 1<<30 + 1, Change: adsync.Change{Kind: adsync.ChangeUpdate, UserID: "v", User: "Bo (v)", ContactID: 42, Contact: "(contact 42)"}},
+		{Seq: 1<<30 + 2, Change: adsync.Change{Kind: adsync.ChangeUpdate, UserID: "w", User: "Bo <b@x> (w)", ContactID: -3, Contact: "Bo <b@x> (contact -3)"}},
+		{Seq: 1<<30 + 3, Change: adsync.Change{Kind: adsync.ChangeUpdate, UserID: "x", User: "Bo (x)", ContactID: 42, Contact: "Bo (contact 421)"}},
+		{Seq: 1<<30 + 4, Change: adsync.Change{Kind: adsync.ChangeUpdate, UserID: "y", User: "Bo (y)", Contact: "Bo (contact 0)"}},
 	}
 	data, keys, err := EncodeBatch(recs)
 	require.NoError(t, err)
@@ -84,6 +90,11 @@ func TestBatchRoundTrip(t *testing.T) {
 		recs[i].OrgID, recs[i].RunID = "org", 9
 	}
 	require.Equal(t, recs, got)
+	whole, _, err := EncodeBatch([]adsync.ChangeRecord{{Change: adsync.Change{UserID: "w", User: "Bo <b@x> (w)", ContactID: -3, Contact: "Bo <b@x> (contact -4)"}}})
+	require.NoError(t, err)
+	cut, _, err := EncodeBatch([]adsync.ChangeRecord{{Change: adsync.Change{UserID: "w", User: "Bo <b@x> (w)", ContactID: -3, Contact: "Bo <b@x> (contact -3)"}}})
+	require.NoError(t, err)
+	require.Equal(t, len(whole)-len("contact -4)"), len(cut), "the tail naming the contact's id is not stored (its \"(\" was shared with the user's label)")
 	require.Equal(t, ContactKey(1<<40), keys[3*KeySize:3*KeySize+8])
 	require.Equal(t, UserKey(guid), keys[8:16])
 
