@@ -106,6 +106,22 @@ func logOff(tb testing.TB) bool {
 	}
 }
 
+// dailies is the number of daily runs after the first run: E2EBENCH_DAILY,
+// default 1. Each changes the directory anew (1 % changed, 0.5 % new,
+// 0.2 % leaving), as days in a row do: more of them give the history
+// save of a daily run as a sum, steadier than one run's.
+func dailies(tb testing.TB) int {
+	v := os.Getenv("E2EBENCH_DAILY")
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 20 {
+		tb.Fatalf("E2EBENCH_DAILY=%q: want a number of daily runs from 1 to 20", v)
+	}
+	return n
+}
+
 // emulatorProc is the child process running both emulators.
 type emulatorProc struct {
 	cmd *exec.Cmd
@@ -487,11 +503,15 @@ func BenchmarkEndToEnd(b *testing.B) {
 			// The runs depend on each other: each is made once, and a
 			// sub-benchmark called again (larger b.N) reports it again.
 			done := map[string]result{}
-			for _, name := range []string{"first", "daily", "nochange"} {
+			names := []string{"first", "daily"}
+			for i := 2; i <= dailies(b); i++ {
+				names = append(names, fmt.Sprintf("daily%d", i))
+			}
+			for _, name := range append(names, "nochange") {
 				b.Run(name, func(b *testing.B) {
 					r, ok := done[name]
 					if !ok {
-						if name == "daily" {
+						if strings.HasPrefix(name, "daily") {
 							e.emu.do(b, command{Op: "daily"})
 						}
 						lat := steady
