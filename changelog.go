@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"slices"
 	"time"
 )
@@ -29,6 +30,9 @@ const (
 	// OutcomeLinked: a new link to a contact that already agreed with the
 	// user (active, no differing field): nothing was sent to Autotask.
 	OutcomeLinked Outcome = "linked"
+	// OutcomeUnlinked: a link dropped (ChangeUnlink); nothing was sent to
+	// Autotask.
+	OutcomeUnlinked Outcome = "unlinked"
 	// OutcomeFailed: the write failed for this contact (ChangeRecord.Error
 	// says why); the next run tries again (R-RUN-6).
 	OutcomeFailed Outcome = "failed"
@@ -190,7 +194,7 @@ func (r *ChangeRecord) WriteTo(w io.Writer) (int64, error) {
 // new link to an active contact that already agrees with its user sends
 // nothing.
 func (c *Change) Writes() bool {
-	return c.Kind != ChangeLink || len(c.Fields) > 0 || c.Active != nil
+	return c.Kind != ChangeUnlink && (c.Kind != ChangeLink || len(c.Fields) > 0 || c.Active != nil)
 }
 
 // record returns the change's log record with the given outcome, without
@@ -200,6 +204,10 @@ func (c *Change) record(seq int, o Outcome, err error, at time.Time) ChangeRecor
 		Contact: c.Contact, Fields: slices.Clone(c.Fields), Resolution: c.Resolution}
 	if c.Active != nil {
 		pub.Active = ptr(*c.Active)
+	}
+	for _, l := range c.Unlinked {
+		l.Written = maps.Clone(l.Written)
+		pub.Unlinked = append(pub.Unlinked, l)
 	}
 	r := ChangeRecord{Seq: seq, Change: pub, Outcome: o, At: at}
 	if err != nil {

@@ -35,7 +35,18 @@ const (
 	// ChangeDeactivate makes the contact of a user who left scope inactive
 	// (R-DEACT-1).
 	ChangeDeactivate ChangeKind = "deactivate"
+	// ChangeUnlink drops the user's link to the contact and sends nothing
+	// to Autotask: an undo drops a link the undone run made this way
+	// (Syncer.PlanUndo), keeping the link in Change.Unlinked so that
+	// undoing the undo makes it again.
+	ChangeUnlink ChangeKind = "unlink"
 )
+
+// ChangeKinds returns every change kind, in the order a plan's summary
+// lists them.
+func ChangeKinds() []ChangeKind {
+	return []ChangeKind{ChangeCreate, ChangeLink, ChangeReactivate, ChangeUpdate, ChangeDeactivate, ChangeUnlink}
+}
 
 // FieldChange is one field's value before and after a change.
 type FieldChange struct {
@@ -60,6 +71,12 @@ type Change struct {
 	Active *bool `json:"active,omitempty"`
 	// Resolution is true when an admin's resolution produced the change.
 	Resolution bool `json:"resolution,omitempty"`
+	// Unlinked are the links the change dropped or replaced, as they were
+	// before it: the user's link to another contact that an admin's map
+	// resolution replaced, the link of an out-of-scope user whose contact
+	// the resolution took over (R-CONF-6), the link an undo dropped. The
+	// log keeps them so that undoing the run makes them again.
+	Unlinked []Link `json:"unlinked,omitempty"`
 
 	// set are the fields written; their values are the Afters of Fields
 	// (values). A plan of 400,000 creates keeps each value once: a Change
@@ -256,7 +273,7 @@ func (p *Plan) WriteTo(w io.Writer) (int64, error) {
 }
 
 var changeMarks = map[ChangeKind]string{
-	ChangeCreate: "+", ChangeLink: "=", ChangeUpdate: "~", ChangeReactivate: "^", ChangeDeactivate: "x",
+	ChangeCreate: "+", ChangeLink: "=", ChangeUpdate: "~", ChangeReactivate: "^", ChangeDeactivate: "x", ChangeUnlink: "-",
 }
 
 func (c *Change) write(w io.Writer, prefix string) {
@@ -276,6 +293,9 @@ func (c *Change) write(w io.Writer, prefix string) {
 			continue
 		}
 		fmt.Fprintf(w, "    %s: %q → %q\n", f.Field, f.Before, f.After)
+	}
+	for _, l := range c.Unlinked {
+		fmt.Fprintf(w, "    unlinked: user %s from contact %d\n", l.UserID, l.ContactID)
 	}
 }
 
