@@ -35,6 +35,21 @@ func (s *Syncer) apply(ctx context.Context, org Org, p *Plan, run *Run, lk *orgL
 		}
 	}
 	if len(p.dropLinks) > 0 {
+		// A resolution that takes a contact over drops the other user's
+		// link here, before its own change is sent: its change, which
+		// keeps the dropped link (Change.Unlinked), is logged first, so
+		// that the link is never gone from both the store and the log.
+		var taken []ChangeRecord
+		for i := range p.Changes {
+			if ch := &p.Changes[i]; slices.ContainsFunc(ch.Unlinked, func(l Link) bool { return l.UserID != ch.UserID }) {
+				taken = append(taken, ch.record(i, OutcomeUnknown, nil, s.now()))
+			}
+		}
+		if len(taken) > 0 {
+			if err := h.PutChanges(ctx, cfg.ID, run.ID, taken, nil); err != nil {
+				return fmt.Errorf("adsync: log the %d contacts taken over by resolutions of %q: %w", len(taken), cfg.ID, err)
+			}
+		}
 		if err := h.DeleteLinks(ctx, cfg.ID, p.dropLinks); err != nil {
 			return fmt.Errorf("adsync: drop stale links of %q: %w", cfg.ID, err)
 		}
@@ -303,6 +318,12 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 			if !ch.Writes() {
 				run.Counts.LinkedAsIs++
 			}
+			if ch.linkOp == linkRestore { // an undo makes a dropped link again, as it was
+				l := *ch.link
+				l.OrgID = cfg.ID
+				put = append(put, l)
+				break
+			}
 			put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: ch.ContactID, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
 		case ChangeReactivate:
 			run.Counts.Reactivated++
@@ -310,6 +331,8 @@ func (s *Syncer) applyBatch(ctx context.Context, cfg *OrgConfig, p *Plan, start 
 				put = append(put, Link{OrgID: cfg.ID, UserID: ch.UserID, ContactID: ch.ContactID, Active: true, Written: written(ch), LinkedAt: now, SyncedAt: now})
 				break
 			}
+			put, drop = afterWrite(ch, now, put, drop)
+		case ChangeUnlink:
 			put, drop = afterWrite(ch, now, put, drop)
 		case ChangeUpdate, ChangeDeactivate:
 			if ch.Kind == ChangeUpdate {
@@ -460,6 +483,8 @@ func outcome(rec ChangeRecord, r *result, now time.Time) ChangeRecord {
 	switch {
 	case r.notSent:
 		rec.Outcome = OutcomeStopped
+	case r.err == nil && r.ch.Kind == ChangeUnlink:
+		rec.Outcome = OutcomeUnlinked
 	case r.err == nil && !r.ch.Writes():
 		rec.Outcome = OutcomeLinked
 	case r.err == nil:

@@ -189,6 +189,13 @@ func newCrashScenario(t *testing.T) *crashScenario {
 // change is what happens in the directory between the two runs.
 func (s *crashScenario) change() {
 	e := s.e
+	// u29's account is re-created as u29b: a run sees u29 out of scope,
+	// and an admin maps u29b to its contact, which the next run takes over
+	// (R-CONF-6), dropping u29's link before its writes.
+	e.src.Remove("u29")
+	e.src.Put(with(user("u29b", "First29", "Last29", "u29@x.example"), adsync.Title, "Engineer"))
+	e.mustSync()
+	require.NoError(e.t, e.syncer.Resolve(e.ctx, e.org.Config, adsync.Resolution{UserID: "u29b", Action: adsync.ResolveLink, ContactID: e.links()["u29"].ContactID}))
 	for i := range 5 {
 		e.src.Put(with(user(fmt.Sprintf("u%02d", i), fmt.Sprint("First", i), fmt.Sprint("Last", i), fmt.Sprintf("u%02d@x.example", i)), adsync.Title, "Manager"))
 	}
@@ -214,6 +221,7 @@ func (s *crashScenario) syncWith(t *testing.T, n int64) (writes int64) {
 	opts.History = &killableHistory{HistoryStore: e.hist, k: k}
 	dying, err := adsync.NewSyncer(opts)
 	require.NoError(t, err)
+	before := e.links()
 	e.clock.Advance(time.Minute)
 	_, err = dying.Sync(e.ctx, e.org, adsync.TriggerScheduled)
 	if n == 0 || !k.dead.Load() {
@@ -221,7 +229,7 @@ func (s *crashScenario) syncWith(t *testing.T, n int64) (writes int64) {
 		return k.writes.Load()
 	}
 	require.ErrorIs(t, err, errKilled)
-	s.requireLogged(t, k)
+	s.requireLogged(t, k, before)
 	// The restart: a new process runs again, and finds the dead run
 	// interrupted (R-RUN-7). It comes after the journal's grace: a create
 	// journaled by the dead process may have been sent, and only a read
@@ -249,13 +257,19 @@ func (s *crashScenario) syncWith(t *testing.T, n int64) (writes int64) {
 // requireLogged checks that every contact write the dead process made is
 // in the change log, or its create in the create journal, with an outcome
 // that does not deny it (written, or unknown): a crash never leaves a write
-// nobody can account for (R-RUN-7).
-func (s *crashScenario) requireLogged(t *testing.T, k *killSwitch) {
+// nobody can account for (R-RUN-7). A link it dropped whose contact is
+// still there (a take-over, R-CONF-6) is in a record's Unlinked, so that
+// an undo can make it again.
+func (s *crashScenario) requireLogged(t *testing.T, k *killSwitch, before map[string]adsync.Link) {
 	e := s.e
 	logged := map[int64]bool{}   // contacts with an update logged
 	created := map[string]bool{} // emails of logged or journaled creates
+	unlinked := map[string]int64{}
 	for r, err := range e.syncer.AllChanges(e.ctx, e.org.Config.ID, adsync.ChangeFilter{Limit: 7}) {
 		require.NoError(t, err)
+		for _, l := range r.Unlinked {
+			unlinked[l.UserID] = l.ContactID
+		}
 		if r.Outcome != adsync.OutcomeWritten && r.Outcome != adsync.OutcomeUnknown {
 			continue
 		}
@@ -272,6 +286,16 @@ func (s *crashScenario) requireLogged(t *testing.T, k *killSwitch) {
 	for _, l := range e.links() {
 		if l.Pending {
 			created[strings.ToLower(l.Written[adsync.Email])] = true
+		}
+	}
+	now := e.links()
+	exists := map[int64]bool{}
+	for _, c := range e.contacts() {
+		exists[c.ID] = true
+	}
+	for uid, l := range before {
+		if _, ok := now[uid]; !ok && !l.Pending && exists[l.ContactID] {
+			assert.Equal(t, l.ContactID, unlinked[uid], "the dropped link of %s to contact %d is in the change log", uid, l.ContactID)
 		}
 	}
 	for _, w := range k.sent {

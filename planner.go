@@ -82,6 +82,9 @@ type planner struct {
 	linkedUser []string // by contact index: the user linked to it, confirmed links only
 	prevConf   map[string]Conflict
 	linkIndex  map[string]int // by user id, built when first needed (linkOf)
+	// unlinked are the links a resolution about to be planned (planLink)
+	// drops: the change records them (Change.Unlinked, R-CONF-6).
+	unlinked []Link
 	// sharedContact: two links name one contact, as an interrupted
 	// directory move leaves them (R-LINK-6).
 	sharedContact bool
@@ -176,6 +179,7 @@ func (pl *planner) relink(u *User, i int, r Resolution) bool {
 		if ci := pl.linkContact[i]; pl.linkedUser[ci] == u.ID {
 			pl.linkedUser[ci] = ""
 		}
+		pl.unlinked = append(pl.unlinked, pl.link(i))
 		pl.planLink(u, c, "R-CONF-6", !c.Active, true)
 		return true
 	}
@@ -470,7 +474,8 @@ func (pl *planner) planLink(u *User, c *Contact, rule string, reactivate, resolu
 	upd, warns := pl.rules.Update(u, c)
 	pl.p.warn(warns...)
 	ch := Change{Kind: ChangeLink, Rule: rule, UserID: u.ID, User: u.Label(), ContactID: c.ID, Contact: c.Label(),
-		Resolution: resolution}
+		Resolution: resolution, Unlinked: pl.unlinked}
+	pl.unlinked = nil
 	ch.setFields(c, upd)
 	switch {
 	case !c.Active:

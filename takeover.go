@@ -44,7 +44,9 @@ func (pl *planner) takeOver(u *User, contactID int64, other string) bool {
 	pl.p.warn(Warning{Rule: "R-CONF-6", UserID: u.ID, Message: fmt.Sprintf(
 		"the resolution maps this user to contact %d, linked to user %s, which is out of scope (a re-created or re-hired account): the contact is taken over and the link of user %s is dropped",
 		contactID, other, other)})
-	pl.dropLink(pl.linkOf(other))
+	i := pl.linkOf(other)
+	pl.unlinked = append(pl.unlinked, pl.link(i)) // the link of user u's change: undoing it makes this one again
+	pl.dropLink(i)
 	return true
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -16,9 +17,10 @@ import (
 // Syncer's own changes keep the link up to date; an undo may return a link
 // to what it was, or leave links alone.
 const (
-	linkKeep  uint8 = iota // the link follows the change
-	linkDrop               // the link is removed: the run being undone made it
-	linkLeave              // links are not touched: the user's link is not to this contact any more
+	linkKeep    uint8 = iota // the link follows the change
+	linkDrop                 // the link is removed: the run being undone made it
+	linkLeave                // links are not touched: the user's link is not to this contact any more
+	linkRestore              // the link is made again as it was (Change.link): the run being undone dropped it
 )
 
 // afterWrite adds what a written update, reactivation or deactivation does
@@ -47,8 +49,13 @@ func afterWrite(ch *Change, now time.Time, put []Link, drop []string) ([]Link, [
 //     or someone in Autotask);
 //   - a create becomes a deactivation of the created contact (contacts are
 //     never deleted);
-//   - links return to what they were: a link the run made is dropped, and
-//     a deactivation or reactivation of a linked user's contact sets its
+//   - links return to what they were: a link the run made is dropped
+//     (ChangeUnlink when nothing else changes, keeping the link in
+//     Change.Unlinked); a link the run dropped or replaced (an admin's
+//     resolution that moved a user to another contact or took a contact
+//     over, R-CONF-6; an undo's drop) is made again as it was, unless its
+//     user or contact is linked otherwise by now (a warning says so); a
+//     deactivation or reactivation of a linked user's contact sets its
 //     link's state back.
 //
 // A change already undone (the contact no longer holds what the run wrote)
@@ -129,6 +136,14 @@ func (s *Syncer) PlanUndo(ctx context.Context, org Org, runID int64) (*Plan, err
 			u.active++ // counted before the undo's deactivations (R-DEACT-4)
 		}
 	}
+	u.linkedTo = make(map[int64]string, len(links))
+	for _, l := range u.links {
+		if !l.Pending {
+			u.linkedTo[l.ContactID] = l.UserID
+		}
+	}
+	u.wasLinked = maps.Clone(u.linkedTo)
+	u.dropAt = map[string]int{}
 	for rec, err := range s.AllChanges(ctx, cfg.ID, ChangeFilter{RunID: runID, Limit: MaxChangePage}) {
 		if err != nil {
 			return nil, fmt.Errorf("adsync: undo run %d of %q: %w", runID, cfg.ID, err)
@@ -137,7 +152,10 @@ func (s *Syncer) PlanUndo(ctx context.Context, org Org, runID int64) (*Plan, err
 			return nil, err
 		}
 	}
+	// Links the run dropped come back once the links it made are gone.
+	restores := u.restore()
 	u.guard(cfg.Guard)
+	u.keepRestores(restores)
 	if len(p.Changes)+len(p.Held)+len(p.dropLinks) > 0 {
 		p.warn(Warning{Rule: "undo", Message: fmt.Sprintf(
 			"the next run syncs the directory as it is: a change of run %d whose cause is still in the directory is made again", runID)})
@@ -148,13 +166,23 @@ func (s *Syncer) PlanUndo(ctx context.Context, org Org, runID int64) (*Plan, err
 
 // undoer plans the inverse of one run's changes.
 type undoer struct {
-	s        *Syncer
-	ctx      context.Context
-	p        *Plan
-	run      int64
-	links    map[string]*Link
-	contacts map[int64]*Contact
-	active   int // active links, for the guard
+	s         *Syncer
+	ctx       context.Context
+	p         *Plan
+	run       int64
+	links     map[string]*Link   // by user: the links as the undo leaves them
+	linkedTo  map[int64]string   // by contact: the user linked to it, as the undo leaves it
+	wasLinked map[int64]string   // by contact: the user linked to it now
+	contacts  map[int64]*Contact // the company's contacts now
+	active    int                // active links, for the guard
+	dropAt    map[string]int     // by user: the index in p.Changes of the change that drops its link
+	unlinked  []unlinked         // links the run dropped, to make again
+}
+
+// unlinked is a link a change of the run being undone dropped.
+type unlinked struct {
+	rec  *ChangeRecord
+	link Link
 }
 
 func (u *undoer) warn(rec *ChangeRecord, format string, args ...any) {
@@ -171,8 +199,13 @@ func contactName(rec *ChangeRecord) string {
 
 // undo plans the inverse of one change.
 func (u *undoer) undo(rec *ChangeRecord) error {
+	// The links the change dropped are gone whatever became of its write:
+	// a take-over drops the other user's link before the write is sent.
+	for _, l := range rec.Unlinked {
+		u.unlinked = append(u.unlinked, unlinked{rec: rec, link: l})
+	}
 	switch rec.Outcome {
-	case OutcomeWritten, OutcomeLinked:
+	case OutcomeWritten, OutcomeLinked, OutcomeUnlinked:
 	case OutcomeUnknown:
 		u.warn(rec, "its outcome is unknown: not undone; check the contact in Autotask")
 		return nil
@@ -198,6 +231,7 @@ func (u *undoer) undo(rec *ChangeRecord) error {
 		}
 	case madeLink:
 		ch.linkOp, ch.link = linkDrop, ptr(*l)
+		ch.Unlinked = []Link{*l}
 	case !l.Active && rec.Active == nil:
 		ch.linkOp = linkLeave // fields only: the link's state stays
 	default:
@@ -241,10 +275,18 @@ func (u *undoer) undo(rec *ChangeRecord) error {
 			}
 		}
 	}
+	if ch.linkOp == linkDrop {
+		delete(u.links, rec.UserID)
+		if u.linkedTo[c.ID] == rec.UserID {
+			delete(u.linkedTo, c.ID)
+		}
+		u.dropAt[rec.UserID] = len(u.p.Changes)
+	}
 	switch {
 	case ch.Active == nil && ch.set == 0:
 		if ch.linkOp == linkDrop {
-			u.p.dropLinks = append(u.p.dropLinks, rec.UserID)
+			ch.Kind = ChangeUnlink
+			u.p.Changes = append(u.p.Changes, ch)
 			u.p.warn(Warning{Rule: "undo", UserID: rec.UserID, Message: fmt.Sprintf(
 				"the link of user %s to %s that run %d made is dropped: the next run matches the user again", rec.UserID, c.Label(), u.run)})
 		}
@@ -258,6 +300,88 @@ func (u *undoer) undo(rec *ChangeRecord) error {
 	}
 	u.p.Changes = append(u.p.Changes, ch)
 	return nil
+}
+
+// restore plans the return of the links the run dropped, once the links
+// it made are dropped: a link comes back unless its contact is gone, its
+// user is linked to another contact, or its contact to another user by
+// now. It returns, by the user of each link it makes again that another
+// user's link held until this undo drops it, that other user.
+func (u *undoer) restore() map[string]string {
+	needs := map[string]string{}
+	for _, d := range u.unlinked {
+		l, rec := d.link, d.rec
+		c := u.contacts[l.ContactID]
+		cur := u.links[l.UserID]
+		other, taken := u.linkedTo[l.ContactID]
+		switch {
+		case cur != nil && !cur.Pending && cur.ContactID == l.ContactID:
+			continue // linked to it already: the run's change did not go through
+		case l.Pending || l.ContactID == 0:
+			continue // a create journaled and never confirmed: nothing to link
+		case c == nil:
+			u.warn(rec, "the link of user %s to contact %d that it dropped is not made again: the contact is no longer in company %d",
+				l.UserID, l.ContactID, u.p.CompanyID)
+			continue
+		case cur != nil:
+			u.warn(rec, "the link of user %s to contact %d that it dropped is not made again: the user is linked to contact %d now",
+				l.UserID, l.ContactID, cur.ContactID)
+			continue
+		case taken && other != l.UserID:
+			u.warn(rec, "the link of user %s to contact %d that it dropped is not made again: the contact is linked to user %s now",
+				l.UserID, l.ContactID, other)
+			continue
+		}
+		user := "user " + l.UserID
+		if l.UserID == rec.UserID {
+			user = rec.User
+		}
+		l.Written = maps.Clone(l.Written)
+		ch := Change{Kind: ChangeLink, Rule: "undo:" + rec.Rule, UserID: l.UserID, User: user, ContactID: c.ID, Contact: c.Label(),
+			linkOp: linkRestore, link: &l}
+		if i, ok := u.dropAt[l.UserID]; ok {
+			// The user's link this undo drops is replaced by this one: a
+			// drop saved after the put would remove it.
+			u.p.Changes[i].linkOp = linkLeave
+		}
+		if was, ok := u.wasLinked[l.ContactID]; ok && was != l.UserID {
+			needs[l.UserID] = was
+		}
+		u.links[l.UserID] = &l
+		u.linkedTo[l.ContactID] = l.UserID
+		u.p.Changes = append(u.p.Changes, ch)
+		u.p.Counts.Linked++
+		u.p.Counts.LinkedAsIs++
+		u.p.warn(Warning{Rule: "undo", UserID: l.UserID, Message: fmt.Sprintf(
+			"the link of user %s to %s that run %d dropped is made again", l.UserID, c.Label(), u.run)})
+	}
+	return needs
+}
+
+// keepRestores takes back, after the guard, the links restore planned that
+// wait for a drop the guard held: a contact is linked to one user at most
+// (R-LINK-5).
+func (u *undoer) keepRestores(needs map[string]string) {
+	held := map[string]bool{}
+	for _, ch := range u.p.Held {
+		if ch.linkOp == linkDrop {
+			held[ch.UserID] = true
+		}
+	}
+	if len(held) == 0 {
+		return
+	}
+	u.p.Changes = slices.DeleteFunc(u.p.Changes, func(ch Change) bool {
+		if ch.linkOp != linkRestore || !held[needs[ch.UserID]] {
+			return false
+		}
+		u.p.Counts.Linked--
+		u.p.Counts.LinkedAsIs--
+		u.p.warn(Warning{Rule: "undo", UserID: ch.UserID, Message: fmt.Sprintf(
+			"the link of user %s to %s that run %d dropped is not made again yet: user %s stays linked to it while its deactivation is held; undo again once it is applied",
+			ch.UserID, ch.Contact, u.run, needs[ch.UserID])})
+		return true
+	})
 }
 
 func activeWord(active bool) string {
