@@ -17,8 +17,7 @@ const ChangesPerPage = 200
 
 // changeKinds are the kinds a change log can be filtered by, in the order
 // the filter lists them.
-var changeKinds = []adsync.ChangeKind{adsync.ChangeCreate, adsync.ChangeLink, adsync.ChangeUpdate,
-	adsync.ChangeReactivate, adsync.ChangeDeactivate}
+var changeKinds = adsync.ChangeKinds()
 
 // recordView is one row of a change log: a change a run made or tried,
 // with what became of it.

@@ -77,7 +77,7 @@ func TestRunChangeLog(t *testing.T) {
 		assert.Contains(t, text(body), "No change of kind deactivate recorded.")
 		code, body := c.get(runURL + "?kind=delete")
 		assert.Equal(t, http.StatusBadRequest, code)
-		assert.Contains(t, text(body), `Kind "delete" is not a kind of change: choose one of create, link, update, reactivate, deactivate.`)
+		assert.Contains(t, text(body), `Kind "delete" is not a kind of change: choose one of create, link, reactivate, update, deactivate, unlink.`)
 		code, body = c.get(runURL + "?page=0")
 		assert.Equal(t, http.StatusBadRequest, code)
 		assert.Contains(t, text(body), `Page "0" is not a page number`)

@@ -33,6 +33,7 @@ func TestUndo(t *testing.T) {
 	assert.Contains(t, text(body), "undo of run "+strconv.FormatInt(synced, 10)+": 0 to update, 0 to reactivate, 1 to deactivate, 0 held")
 	assert.Contains(t, text(body), "× deactivate Anna Nowak <user050@northwind.example>", "the plan as a readable diff")
 	assert.Contains(t, text(body), "[undo:R-MATCH-5] Field Before After isActive 1 0")
+	assert.Regexp(t, `isActive 1 0 link of user \S+ contact \d+ dropped`, text(body), "the link the undo drops, kept in its change log")
 	apply := applyUndoRE.FindStringSubmatch(body)
 	require.NotNil(t, apply, "Apply undo")
 

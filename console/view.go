@@ -88,7 +88,7 @@ func tlsNeedsAttention(t adsync.TLSStatus) bool {
 }
 
 var kindMarks = map[adsync.ChangeKind]string{
-	adsync.ChangeCreate: "+", adsync.ChangeLink: "=", adsync.ChangeUpdate: "~", adsync.ChangeReactivate: "^", adsync.ChangeDeactivate: "×",
+	adsync.ChangeCreate: "+", adsync.ChangeLink: "=", adsync.ChangeUpdate: "~", adsync.ChangeReactivate: "^", adsync.ChangeDeactivate: "×", adsync.ChangeUnlink: "−",
 }
 
 // runTitle is the hover text of a run's icon: what, when, the counts.
@@ -202,6 +202,9 @@ func viewChange(c *adsync.Change) changeView {
 	}
 	for _, f := range c.Fields {
 		v.Lines = append(v.Lines, diffLine{Field: f.Field.String(), Before: f.Before, After: f.After})
+	}
+	for _, l := range c.Unlinked {
+		v.Lines = append(v.Lines, diffLine{Field: "link of user " + l.UserID, Before: "contact " + strconv.FormatInt(l.ContactID, 10), After: "dropped"})
 	}
 	return v
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/psasync/adsync"
@@ -30,7 +31,7 @@ func (f *changeFlags) register(fs *flag.FlagSet) {
 func (f *changeFlags) set() bool { return f.run != 0 || f.contact != 0 || f.user != "" || f.kind != "" }
 
 // changeKinds are the kinds --kind takes.
-var changeKinds = []adsync.ChangeKind{adsync.ChangeCreate, adsync.ChangeLink, adsync.ChangeUpdate, adsync.ChangeReactivate, adsync.ChangeDeactivate}
+var changeKinds = adsync.ChangeKinds()
 
 func (f *changeFlags) filter() (adsync.ChangeFilter, error) {
 	cf := adsync.ChangeFilter{RunID: f.run, ContactID: f.contact, UserID: f.user, Kind: adsync.ChangeKind(f.kind),
@@ -43,7 +44,11 @@ func (f *changeFlags) filter() (adsync.ChangeFilter, error) {
 			return cf, nil
 		}
 	}
-	return cf, fmt.Errorf("--kind %q: want one of create, link, update, reactivate, deactivate", f.kind)
+	names := make([]string, len(changeKinds))
+	for i, k := range changeKinds {
+		names[i] = string(k)
+	}
+	return cf, fmt.Errorf("--kind %q: want one of %s", f.kind, strings.Join(names, ", "))
 }
 
 // changeJSON is a change-log record with its run's time and trigger, as

@@ -572,8 +572,6 @@ func (d *demo) describe() {
 	d.printf("  contacts for one email, a title too long for Autotask, an unknown country, a user with no last name.\n")
 }
 
-var kindOrder = []adsync.ChangeKind{adsync.ChangeCreate, adsync.ChangeLink, adsync.ChangeReactivate, adsync.ChangeUpdate, adsync.ChangeDeactivate}
-
 // showPlan prints a plan's summary, its changes counted by rule, and a few
 // changes of each kind in full.
 func (d *demo) showPlan(p *adsync.Plan, perKind int) {
@@ -596,7 +594,7 @@ func (d *demo) showPlan(p *adsync.Plan, perKind int) {
 	}
 	d.printf("\nA few of them (before → after):\n")
 	var excerpt adsync.Plan
-	for _, kind := range kindOrder {
+	for _, kind := range adsync.ChangeKinds() {
 		n := 0
 		for _, c := range p.Changes {
 			if c.Kind == kind && n < perKind {
