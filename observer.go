@@ -32,7 +32,8 @@ type Observer interface {
 	// RunStarted is called once the run is recorded as running.
 	RunStarted(RunStart)
 	// Wrote is called for each contact write the run attempted, after the
-	// batch holding it, with its outcome.
+	// batch holding it, with its outcome; not for a change that sends
+	// nothing (a link to a contact that already agrees, an unlink).
 	Wrote(WriteEvent)
 	// RunFinished is called once the run is recorded as finished.
 	RunFinished(RunEnd)
@@ -177,6 +178,9 @@ func (s *Syncer) observeWrites(orgID string, runID int64, results []result) {
 	}
 	for i := range results {
 		r := &results[i]
+		if !r.ch.Writes() {
+			continue // a link as it is, an unlink: nothing was sent
+		}
 		e := WriteEvent{OrgID: orgID, RunID: runID, Kind: r.ch.Kind, UserID: r.ch.UserID, ContactID: r.ch.ContactID, Err: r.err}
 		if r.ch.Kind == ChangeCreate {
 			e.ContactID = r.id

@@ -96,6 +96,19 @@ func TestObserver(t *testing.T) {
 			},
 		},
 		{
+			name: "R-RUN-4 a link to a contact that already agrees is no write: Wrote is not called for it",
+			setup: func(e *env) {
+				e.seed("Ann", "Lee", "a@x.example", true)
+				e.src.Put(user("u1", "Ann", "Lee", "a@x.example"), user("u2", "Bob", "Ray", "b@x.example"))
+			},
+			check: func(t *testing.T, e *env, rec *recorder, run adsync.Run, err error) {
+				require.NoError(t, err)
+				require.Equal(t, 1, run.Counts.LinkedAsIs)
+				assert.Equal(t, []string{"start", "write", "end"}, rec.events, "the create only")
+				assert.Equal(t, run.Counts.Writes(), len(rec.writes))
+			},
+		},
+		{
 			name: "R-RUN-4 a failed run ends with its error and no write",
 			setup: func(e *env) {
 				e.src.Put(user("u1", "Ann", "Lee", "a@x.example"))
