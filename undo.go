@@ -323,6 +323,10 @@ func (u *undoer) restore() map[string]string {
 			u.warn(rec, "the link of user %s to contact %d that it dropped is not made again: the contact is no longer in company %d",
 				l.UserID, l.ContactID, u.p.CompanyID)
 			continue
+		case cur != nil && cur.Pending:
+			u.warn(rec, "the link of user %s to contact %d that it dropped is not made again: a contact created for the user since awaits confirmation",
+				l.UserID, l.ContactID)
+			continue
 		case cur != nil:
 			u.warn(rec, "the link of user %s to contact %d that it dropped is not made again: the user is linked to contact %d now",
 				l.UserID, l.ContactID, cur.ContactID)
