@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -26,14 +27,21 @@ import (
 // batch size, so that a call of the Syncer makes one row.
 const BatchRecords = adsync.MaxPageSize
 
-// batchFormat is the first byte of an encoded batch: the format's version.
-const batchFormat = 1
+// batchFormat is the first byte of an encoded batch: the format's
+// version. EncodeBatch writes format 2; DecodeBatch reads formats 1 and 2.
+// Format 1 has a record's flags as one byte, and so no room for
+// bitUnlinked; format 2 has them as a uvarint, its bits 0 to 7 meaning
+// what they mean in format 1.
+const (
+	batchFormat  = 2
+	batchFormat1 = 1
+)
 
 // KeySize is the size of one record's entry in the key blob: its contact id
 // (8 bytes, big-endian), then UserKey of its user id.
 const KeySize = 16
 
-// Bits of a record's flags byte.
+// Bits of a record's flags (format 1: one byte; format 2: a uvarint).
 const (
 	bitResolution = 1 << iota // Change.Resolution
 	bitLabelID                // the label ended with " (user_id)", stored without it
@@ -47,6 +55,12 @@ const (
 	// record's 100 bytes. Added to format 1 without a new version: a row
 	// without the bit reads as before.
 	bitContactTail
+	// Format 2: the record has Change.Unlinked, written after its time.
+	bitUnlinked
+
+	// knownFlags are the bits DecodeBatch reads: a row with others is of
+	// a later version and is refused, not misread.
+	knownFlags = bitUnlinked<<1 - 1
 )
 
 // contactTail is the end of a contact's label that names its id.
@@ -71,9 +85,9 @@ func storedContact(c *adsync.ChangeRecord) (prefix int, rest string, flag int) {
 // or outcome a later version adds).
 var (
 	kindCodes = map[adsync.ChangeKind]byte{adsync.ChangeCreate: 1, adsync.ChangeLink: 2, adsync.ChangeUpdate: 3,
-		adsync.ChangeReactivate: 4, adsync.ChangeDeactivate: 5}
+		adsync.ChangeReactivate: 4, adsync.ChangeDeactivate: 5, adsync.ChangeUnlink: 6}
 	outcomeCodes = map[adsync.Outcome]byte{adsync.OutcomeUnknown: 1, adsync.OutcomeWritten: 2, adsync.OutcomeLinked: 3,
-		adsync.OutcomeFailed: 4, adsync.OutcomeHeld: 5, adsync.OutcomeStopped: 6}
+		adsync.OutcomeFailed: 4, adsync.OutcomeHeld: 5, adsync.OutcomeStopped: 6, adsync.OutcomeUnlinked: 7}
 	codeKinds    = invert(kindCodes)
 	codeOutcomes = invert(outcomeCodes)
 )
@@ -206,15 +220,18 @@ func commonPrefix(a, b string) int {
 }
 
 // EncodeBatch encodes records, in seq order, as one batch row holds them:
-// a format byte, the number of records, then per record: its seq (the difference from the
-// previous record's), kind, flags, rule, user id (16 bytes when it is a
-// GUID in its canonical form), the user's label (StoredLabel), contact id,
-// contact label (the length of the prefix it shares with the user's label,
-// then the rest: a contact's label most often starts with its user's name
-// and email), fields (count, then per field its code, before and after),
-// outcome, error and time (Unix microseconds, the difference from the
-// previous record's). Rules, field values and errors repeat across a batch
-// and are written once (batchEncoder.shared). keys is the row's key blob
+// a format byte (batchFormat, 2), the number of records, then per record:
+// its seq (the difference from the previous record's), kind, flags (a
+// uvarint), rule, user id (16 bytes when it is a GUID in its canonical
+// form), the user's label (StoredLabel), contact id, contact label (the
+// length of the prefix it shares with the user's label, then the rest: a
+// contact's label most often starts with its user's name and email),
+// fields (count, then per field its code, before and after), outcome,
+// error, time (Unix microseconds, the difference from the previous
+// record's), and, with bitUnlinked, the Unlinked links (count, then each
+// as its JSON, length-prefixed, with times in UTC: they are rare, and
+// kept whole). Rules, field values and errors repeat across a batch and
+// are written once (batchEncoder.shared). keys is the row's key blob
 // (KeySize bytes per record, in the same order). The records' OrgID and
 // RunID are not stored: the row has them.
 func EncodeBatch(recs []adsync.ChangeRecord) (data, keys []byte, err error) {
@@ -243,6 +260,9 @@ func EncodeBatch(recs []adsync.ChangeRecord) (data, keys []byte, err error) {
 		if !c.At.IsZero() {
 			flags |= bitAt
 		}
+		if len(c.Unlinked) > 0 {
+			flags |= bitUnlinked
+		}
 		guid, isGUID := parseGUID(c.UserID)
 		if isGUID {
 			flags |= bitUserGUID
@@ -254,7 +274,7 @@ func EncodeBatch(recs []adsync.ChangeRecord) (data, keys []byte, err error) {
 		} else {
 			e.b = appendString(append(e.b, 0), string(c.Kind))
 		}
-		e.b = append(e.b, byte(flags))
+		e.b = binary.AppendUvarint(e.b, uint64(flags))
 		e.shared(c.Rule)
 		if isGUID {
 			e.b = append(e.b, guid[:]...)
@@ -288,6 +308,16 @@ func EncodeBatch(recs []adsync.ChangeRecord) (data, keys []byte, err error) {
 			at := c.At.UnixMicro()
 			e.b = binary.AppendVarint(e.b, at-prevAt)
 			prevAt = at
+		}
+		if flags&bitUnlinked != 0 {
+			e.b = binary.AppendUvarint(e.b, uint64(len(c.Unlinked)))
+			for _, l := range c.Unlinked {
+				j, err := json.Marshal(CopyLink(l))
+				if err != nil {
+					return nil, nil, fmt.Errorf("history: encode change batch: unlinked link of user %q (change %d): %w", l.UserID, c.Seq, err)
+				}
+				e.b = appendString(e.b, string(j))
+			}
 		}
 		keys = binary.BigEndian.AppendUint64(keys, uint64(c.ContactID))
 		keys = appendUserKey(keys, c.UserID)
@@ -424,11 +454,41 @@ func (r *batchReader) shared() string {
 	return s
 }
 
-// DecodeBatch decodes what EncodeBatch encoded, setting each record's
-// OrgID and RunID.
+// unlinked reads a record's Unlinked links. A read past the end is left
+// in r.err; a bad count or link is the error returned.
+func (r *batchReader) unlinked(c *adsync.ChangeRecord) error {
+	n := r.uvarint()
+	if r.err != nil {
+		return nil
+	}
+	if n == 0 || n > uint64(len(r.b))/3 { // a link takes 3 bytes at least: its length and "{}"
+		return fmt.Errorf("bad count %d of unlinked links (%d bytes left)", n, len(r.b))
+	}
+	c.Unlinked = make([]adsync.Link, n)
+	for i := range c.Unlinked {
+		j := r.next(r.uvarint())
+		if r.err != nil {
+			c.Unlinked = nil
+			return nil
+		}
+		var l adsync.Link
+		if err := json.Unmarshal(j, &l); err != nil {
+			return fmt.Errorf("unlinked link %d: %w", i, err)
+		}
+		c.Unlinked[i] = CopyLink(l)
+	}
+	return nil
+}
+
+// DecodeBatch decodes what EncodeBatch encoded, in format 2 or in format
+// 1 as earlier versions wrote it, setting each record's OrgID and RunID.
 func DecodeBatch(b []byte, orgID string, runID int64) ([]adsync.ChangeRecord, error) {
-	if len(b) == 0 || b[0] != batchFormat {
-		return nil, fmt.Errorf("history: decode change batch of run %d: unknown format", runID)
+	if len(b) == 0 {
+		return nil, fmt.Errorf("history: decode change batch of run %d: empty", runID)
+	}
+	format := b[0]
+	if format != batchFormat && format != batchFormat1 {
+		return nil, fmt.Errorf("history: decode change batch of run %d: unknown format %d", runID, format)
 	}
 	r := &batchReader{b: b[1:]}
 	n := r.uvarint()
@@ -451,7 +511,14 @@ func DecodeBatch(b []byte, orgID string, runID int64) ([]adsync.ChangeRecord, er
 		} else if c.Kind = codeKinds[code]; c.Kind == "" {
 			return nil, fmt.Errorf("history: decode change batch of run %d: unknown kind code %d", runID, code)
 		}
-		flags := int(r.byte())
+		var flags int
+		if format == batchFormat1 {
+			flags = int(r.byte())
+		} else if f := r.uvarint(); f&^knownFlags != 0 {
+			return nil, fmt.Errorf("history: decode change batch of run %d: unknown flags %#x", runID, f&^knownFlags)
+		} else {
+			flags = int(f)
+		}
 		c.Rule = r.shared()
 		if flags&bitUserGUID != 0 {
 			if g := r.next(16); r.err == nil {
@@ -499,6 +566,11 @@ func DecodeBatch(b []byte, orgID string, runID int64) ([]adsync.ChangeRecord, er
 		if flags&bitAt != 0 {
 			prevAt += r.varint()
 			c.At = time.UnixMicro(prevAt).UTC()
+		}
+		if flags&bitUnlinked != 0 {
+			if err := r.unlinked(&c); err != nil {
+				return nil, fmt.Errorf("history: decode change batch of run %d: change %d: %w", runID, c.Seq, err)
+			}
 		}
 		c.Resolution = flags&bitResolution != 0
 		if flags&bitActive != 0 {

@@ -9,14 +9,23 @@ import (
 	"github.com/psasync/adsync"
 )
 
-// CopyChange returns r with its own Fields and Active and its time in
-// UTC.
+// CopyChange returns r with its own Fields, Active and Unlinked (each
+// link copied by CopyLink) and its times in UTC.
 func CopyChange(r adsync.ChangeRecord) adsync.ChangeRecord {
 	r.At = UTC(r.At)
 	r.Fields = clone(r.Fields)
 	if r.Active != nil {
 		a := *r.Active
 		r.Active = &a
+	}
+	if len(r.Unlinked) == 0 {
+		r.Unlinked = nil
+	} else {
+		links := make([]adsync.Link, len(r.Unlinked))
+		for i, l := range r.Unlinked {
+			links[i] = CopyLink(l)
+		}
+		r.Unlinked = links
 	}
 	return r
 }
