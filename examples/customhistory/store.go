@@ -270,14 +270,20 @@ func (s *FileStore) putLinks(orgID string, links []adsync.Link) {
 		s.d.Links[orgID] = m
 	}
 	for _, l := range links {
-		l = clone(l)
+		l = normLink(clone(l))
 		l.OrgID = orgID
-		l.LinkedAt, l.SyncedAt, l.MissingSince = utc(l.LinkedAt), utc(l.SyncedAt), utc(l.MissingSince)
-		if len(l.Written) == 0 {
-			l.Written = nil
-		}
 		m[l.UserID] = l
 	}
+}
+
+// normLink returns l with its times in UTC and an empty Written map as
+// nil, as the store keeps links.
+func normLink(l adsync.Link) adsync.Link {
+	l.LinkedAt, l.SyncedAt, l.MissingSince = utc(l.LinkedAt), utc(l.SyncedAt), utc(l.MissingSince)
+	if len(l.Written) == 0 {
+		l.Written = nil
+	}
+	return l
 }
 
 // PutChanges records change records of a run and puts links in one update
@@ -316,6 +322,9 @@ func (s *FileStore) putChanges(ctx context.Context, orgID string, runID int64, w
 		}
 		for _, c := range clone(changes) {
 			c.OrgID, c.RunID, c.At = orgID, runID, utc(c.At)
+			for i := range c.Unlinked { // the links a change dropped, kept as they were
+				c.Unlinked[i] = normLink(c.Unlinked[i])
+			}
 			i, found := slices.BinarySearchFunc(log, c.Seq, func(x adsync.ChangeRecord, seq int) int { return x.Seq - seq })
 			if found {
 				log[i] = c

@@ -12,7 +12,7 @@ import (
 
 var changeTests = []test{
 	{"change log records round-trip with every field",
-		"ChangeStore.PutChanges: stores every field of adsync.ChangeRecord (the embedded Change included: kind, rule, user id and label, contact id and label, fields before→after, active, resolution; outcome, error, time in UTC) keyed by (run, seq), setting OrgID and RunID; a second PutChanges of the same seq replaces the record (the Syncer logs a change pending, then its outcome); records returned are copies",
+		"ChangeStore.PutChanges: stores every field of adsync.ChangeRecord (the embedded Change included: kind, adsync.ChangeUnlink too, rule, user id and label, contact id and label, fields before→after, active, resolution, and the Unlinked links whole, every field of each, their times in UTC; outcome, adsync.OutcomeUnlinked too, error, time in UTC) keyed by (run, seq), setting OrgID and RunID; Changes with Kind adsync.ChangeUnlink selects the unlinks; a second PutChanges of the same seq replaces the record (the Syncer logs a change pending, then its outcome); records returned are copies, their Unlinked links and Written maps too",
 		testChangeFields},
 	{"R-RUN-7 PutChanges saves links in the same step and refuses bad records whole",
 		"ChangeStore.PutChanges: also inserts or replaces the links given, as PutLinks does, in the same atomic step (R-RUN-7); a record naming another organization or run, or a link of another organization, fails the call and writes neither records nor links; a run that is not kept (never issued, or another organization's) is adsync.ErrNotFound",
@@ -36,17 +36,48 @@ func fullChange(seq int) adsync.ChangeRecord {
 		OrgID: "org-a", RunID: 0, Seq: seq,
 		Change: adsync.Change{Kind: adsync.ChangeReactivate, Rule: "R-MATCH-2", UserID: "user-é", User: "Zoë O'Brien <zoe@example.test>",
 			ContactID: 4711, Contact: "Zoë OBrien", Resolution: true, Active: ptr(true),
-			Fields: []adsync.FieldChange{{Field: adsync.Title, Before: "", After: "Ünïcode ✓"}, {Field: adsync.Phone, Before: "+1 555 0100", After: "+1 555 0199"}}},
+			Fields: []adsync.FieldChange{{Field: adsync.Title, Before: "", After: "Ünïcode ✓"}, {Field: adsync.Phone, Before: "+1 555 0100", After: "+1 555 0199"}},
+			// The resolution took the contact from an out-of-scope user's
+			// link (R-CONF-6), pending in the journal.
+			Unlinked: []adsync.Link{pending("org-a", "user-gone", 4700)}},
 		Outcome: adsync.OutcomeFailed, Error: "validation failed: phone \"x\"", At: at(time.Second),
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
 
+// unlinkChange is a change that only drops links: two, one created by
+// the sync and active, one not and inactive, with their Written values and
+// times (in another zone than UTC, with milliseconds).
+func unlinkChange(seq int) adsync.ChangeRecord {
+	return adsync.ChangeRecord{Seq: seq, Change: adsync.Change{Kind: adsync.ChangeUnlink, Rule: "R-UNDO-1", UserID: "user-u",
+		User: "Una Link <una@example.test> (user-u)", ContactID: 4, Contact: "Una Link (contact 4)",
+		Unlinked: []adsync.Link{link("org-a", "user-u", 4), link("org-a", "user-v", 9)}}, Outcome: adsync.OutcomeUnlinked, At: at(1500 * time.Millisecond)}
+}
+
 func normChange(c adsync.ChangeRecord) adsync.ChangeRecord {
 	c.At = utc(c.At)
 	c.Fields = nilIfEmpty(c.Fields)
+	if len(c.Unlinked) == 0 {
+		c.Unlinked = nil
+	} else {
+		links := make([]adsync.Link, len(c.Unlinked))
+		for i, l := range c.Unlinked {
+			links[i] = normLink(l)
+		}
+		c.Unlinked = links
+	}
 	return c
+}
+
+// requireChangeUTC checks that a record's times are in UTC, its Unlinked
+// links' too.
+func requireChangeUTC(t *testing.T, what string, c adsync.ChangeRecord) {
+	t.Helper()
+	requireUTC(t, what, c.At)
+	for _, l := range c.Unlinked {
+		requireUTC(t, what+": unlinked link of "+l.UserID, l.LinkedAt, l.SyncedAt, l.MissingSince)
+	}
 }
 
 func allChanges(t *testing.T, s adsync.HistoryStore, org string, f adsync.ChangeFilter) []adsync.ChangeRecord {
@@ -76,27 +107,44 @@ func testChangeFields(t *testing.T, s adsync.HistoryStore) {
 	// makes them (a store may keep it without).
 	deact := adsync.ChangeRecord{Seq: 0, Change: adsync.Change{Kind: adsync.ChangeDeactivate, Rule: "R-DEACT-1", UserID: "user-d",
 		User: "Dee Dee <dd@example.test> (user-d)", ContactID: 9, Active: ptr(false)}, Outcome: adsync.OutcomeUnknown, At: t0}
-	require.NoError(t, s.PutChanges(t.Context(), "org-a", r.ID, []adsync.ChangeRecord{deact, noIDs}, nil))
+	unlink := unlinkChange(5)
+	requireAllSet(t, unlink.Unlinked[0], "Pending", "After") // fullChange has a pending link
+	require.False(t, unlink.Unlinked[1].Created || unlink.Unlinked[1].Active, "the fixture: one link created and active, one not")
+	require.NoError(t, s.PutChanges(t.Context(), "org-a", r.ID, []adsync.ChangeRecord{deact, noIDs, unlink}, nil))
 	got := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
-	require.Len(t, got, 2)
+	require.Len(t, got, 3)
 	deact.OrgID, deact.RunID = "org-a", r.ID
 	require.Equal(t, normChange(deact), normChange(got[0]), "the pending deactivation")
-	requireUTC(t, "change record", got[1].At)
+	requireChangeUTC(t, "change record", got[1])
 	require.True(t, want.At.Equal(got[1].At), "At %v, want %v", got[1].At, want.At)
 	require.Equal(t, normChange(want), normChange(got[1]), "the record with every field")
+	unlink.OrgID, unlink.RunID = "org-a", r.ID
+	requireChangeUTC(t, "unlink record", got[2])
+	for i, l := range got[2].Unlinked {
+		require.True(t, unlink.Unlinked[i].LinkedAt.Equal(l.LinkedAt) && unlink.Unlinked[i].SyncedAt.Equal(l.SyncedAt) &&
+			unlink.Unlinked[i].MissingSince.Equal(l.MissingSince), "unlinked link %d: the times are the same instants", i)
+	}
+	require.Equal(t, normChange(unlink), normChange(got[2]), "the unlink record")
+	unlinks := allChanges(t, s, "org-a", adsync.ChangeFilter{Kind: adsync.ChangeUnlink})
+	require.Len(t, unlinks, 1, "Changes with Kind unlink")
+	require.Equal(t, normChange(unlink), normChange(unlinks[0]), "Changes with Kind unlink")
 
 	// The outcome replaces the pending record.
 	deact.Outcome, deact.At = adsync.OutcomeWritten, at(2*time.Second)
 	require.NoError(t, s.PutChanges(t.Context(), "org-a", r.ID, []adsync.ChangeRecord{deact}, nil))
 	got = allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
-	require.Len(t, got, 2, "replaced, not added")
+	require.Len(t, got, 3, "replaced, not added")
 	require.Equal(t, adsync.OutcomeWritten, got[0].Outcome)
 
 	// Copies: changing what was returned changes nothing stored.
 	got[1].Fields[0].After = "changed"
 	*got[1].Active = false
+	got[1].Unlinked[0].Written[adsync.FirstName] = "changed"
+	got[2].Unlinked[1].Written[adsync.Email] = "changed"
+	got[2].Unlinked[0].UserID = "changed"
 	again := allChanges(t, s, "org-a", adsync.ChangeFilter{RunID: r.ID})
 	require.Equal(t, normChange(want), normChange(again[1]), "records are copies")
+	require.Equal(t, normChange(unlink), normChange(again[2]), "records are copies, their Unlinked links too")
 }
 
 func testChangesAtomic(t *testing.T, s adsync.HistoryStore) {
@@ -164,7 +212,7 @@ func testChangesPrune(t *testing.T, s adsync.HistoryStore) {
 
 func testChangePages(t *testing.T, s adsync.HistoryStore) {
 	ctx := t.Context()
-	kinds := []adsync.ChangeKind{adsync.ChangeCreate, adsync.ChangeLink, adsync.ChangeUpdate, adsync.ChangeReactivate, adsync.ChangeDeactivate}
+	kinds := adsync.ChangeKinds()
 	var want []adsync.ChangeRecord
 	for range 2 {
 		r := startRun(t, s, "org-a", t0)
@@ -184,7 +232,7 @@ func testChangePages(t *testing.T, s adsync.HistoryStore) {
 	for _, f := range []adsync.ChangeFilter{
 		{Limit: 5}, {Limit: 1}, {},
 		{RunID: want[0].RunID, Limit: 5}, {RunID: want[12].RunID, Limit: 4},
-		{UserID: "u1", Limit: 2}, {ContactID: 101, Limit: 3}, {Kind: adsync.ChangeUpdate, Limit: 2},
+		{UserID: "u1", Limit: 2}, {ContactID: 101, Limit: 3}, {Kind: adsync.ChangeUpdate, Limit: 2}, {Kind: adsync.ChangeUnlink, Limit: 1},
 		{UserID: "u2", Kind: adsync.ChangeUpdate, ContactID: 102, RunID: want[12].RunID},
 		{AfterRun: want[0].RunID, AfterSeq: 10, Limit: 3},
 	} {

@@ -266,7 +266,7 @@ func requireAllSet(t *testing.T, rec any, except ...string) {
 	}
 }
 
-const ruleUTC = "HistoryStore: times are returned in UTC: Run.Started and Ended, Link.LinkedAt, SyncedAt and MissingSince, Conflict.FirstSeen and LastSeen, Resolution.CreatedAt, Exemption.CreatedAt, ChangeRecord.At"
+const ruleUTC = "HistoryStore: times are returned in UTC: Run.Started and Ended, Link.LinkedAt, SyncedAt and MissingSince, Conflict.FirstSeen and LastSeen, Resolution.CreatedAt, Exemption.CreatedAt, ChangeRecord.At and the times of its Unlinked links"
 
 // requireUTC stops the test at a time not in UTC.
 func requireUTC(t *testing.T, what string, ts ...time.Time) {
