@@ -30,8 +30,9 @@ const BatchRecords = adsync.MaxPageSize
 // batchFormat is the first byte of an encoded batch: the format's
 // version. EncodeBatch writes format 2; DecodeBatch reads formats 1 and 2.
 // Format 1 has a record's flags as one byte, and so no room for
-// bitUnlinked; format 2 has them as a uvarint, its bits 0 to 7 meaning
-// what they mean in format 1.
+// bitUnlinked; format 2 has them as a uvarint (flags2), with the rare bits
+// (bitResolution, bitUnlinked) above the seven common ones, so that a
+// record without them still takes one byte.
 const (
 	batchFormat  = 2
 	batchFormat1 = 1
@@ -62,6 +63,17 @@ const (
 	// a later version and is refused, not misread.
 	knownFlags = bitUnlinked<<1 - 1
 )
+
+// flags2 returns flags as format 2 stores them: bits 1 to 7 moved down to
+// 0 to 6, bitResolution to bit 7, bits from 8 on as they are.
+func flags2(flags int) uint64 {
+	return uint64(flags>>1&0x7f | flags&bitResolution<<7 | flags&^0xff)
+}
+
+// fromFlags2 reads what flags2 wrote.
+func fromFlags2(f uint64) int {
+	return int(f&0x7f<<1 | f>>7&1 | f&^0xff)
+}
 
 // contactTail is the end of a contact's label that names its id.
 func contactTail(id int64) string { return "(contact " + strconv.FormatInt(id, 10) + ")" }
@@ -274,7 +286,7 @@ func EncodeBatch(recs []adsync.ChangeRecord) (data, keys []byte, err error) {
 		} else {
 			e.b = appendString(append(e.b, 0), string(c.Kind))
 		}
-		e.b = binary.AppendUvarint(e.b, uint64(flags))
+		e.b = binary.AppendUvarint(e.b, flags2(flags))
 		e.shared(c.Rule)
 		if isGUID {
 			e.b = append(e.b, guid[:]...)
@@ -517,7 +529,7 @@ func DecodeBatch(b []byte, orgID string, runID int64) ([]adsync.ChangeRecord, er
 		} else if f := r.uvarint(); f&^knownFlags != 0 {
 			return nil, fmt.Errorf("history: decode change batch of run %d: unknown flags %#x", runID, f&^knownFlags)
 		} else {
-			flags = int(f)
+			flags = fromFlags2(f)
 		}
 		c.Rule = r.shared()
 		if flags&bitUserGUID != 0 {

@@ -94,8 +94,8 @@ func TestBatchRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	cut, _, err := EncodeBatch([]adsync.ChangeRecord{{Change: adsync.Change{UserID: "w", User: "Bo <b@x> (w)", ContactID: -3, Contact: "Bo <b@x> (contact -3)"}}})
 	require.NoError(t, err)
-	// The tail's flag, bit 7, takes a second byte of the flags' uvarint.
-	require.Equal(t, len(whole)-len("contact -4)")+1, len(cut), "the tail naming the contact's id is not stored (its \"(\" was shared with the user's label)")
+	// The tail's flag fits the flags' first byte (flags2): no byte added.
+	require.Equal(t, len(whole)-len("contact -4)"), len(cut), "the tail naming the contact's id is not stored (its \"(\" was shared with the user's label)")
 	require.Equal(t, ContactKey(1<<40), keys[3*KeySize:3*KeySize+8])
 	require.Equal(t, UserKey(guid), keys[8:16])
 

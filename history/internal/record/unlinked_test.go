@@ -173,8 +173,8 @@ func TestBatchUnlinkedHostile(t *testing.T) {
 
 	// Flags of a later version, and formats not known.
 	flagsAt := 4 // format, count, seq, kind
-	require.Equal(t, uv(uint64(bitLabelID|bitAt|bitContactTail|bitUnlinked)), data[flagsAt:flagsAt+2])
-	later := cat(data[:flagsAt], uv(bitUnlinked<<1|bitAt), data[flagsAt+2:])
+	require.Equal(t, uv(flags2(bitLabelID|bitAt|bitContactTail|bitUnlinked)), data[flagsAt:flagsAt+2])
+	later := cat(data[:flagsAt], uv(flags2(bitUnlinked<<1|bitAt)), data[flagsAt+2:])
 	_, err = DecodeBatch(later, "org", 5)
 	require.ErrorContains(t, err, "unknown flags")
 	require.ErrorContains(t, err, "run 5")
@@ -246,4 +246,16 @@ func FuzzDecodeBatch(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, recs, got)
 	})
+}
+
+// TestFlags2: format 2 keeps the common flags in the uvarint's first byte
+// and reads back every combination of the known bits.
+func TestFlags2(t *testing.T) {
+	common := bitLabelID | bitLabelNames | bitActive | bitActiveTrue | bitAt | bitUserGUID | bitContactTail
+	require.Len(t, binary.AppendUvarint(nil, flags2(common)), 1, "a record without a resolution or unlinked links: one byte")
+	require.Len(t, binary.AppendUvarint(nil, flags2(common|bitResolution)), 2)
+	for f := 0; f <= knownFlags; f++ {
+		require.Equal(t, f, fromFlags2(flags2(f)), "flags %#x", f)
+		require.LessOrEqual(t, flags2(f), uint64(knownFlags), "flags %#x stay within the known bits", f)
+	}
 }
