@@ -50,7 +50,7 @@ func ptr[T any](v T) *T { return &v }
 // the sync and active, one not and inactive, with their Written values and
 // times (in another zone than UTC, with milliseconds).
 func unlinkChange(seq int) adsync.ChangeRecord {
-	return adsync.ChangeRecord{Seq: seq, Change: adsync.Change{Kind: adsync.ChangeUnlink, Rule: "R-UNDO-1", UserID: "user-u",
+	return adsync.ChangeRecord{Seq: seq, Change: adsync.Change{Kind: adsync.ChangeUnlink, Rule: "undo:R-CONF-6", UserID: "user-u",
 		User: "Una Link <una@example.test> (user-u)", ContactID: 4, Contact: "Una Link (contact 4)",
 		Unlinked: []adsync.Link{link("org-a", "user-u", 4), link("org-a", "user-v", 9)}}, Outcome: adsync.OutcomeUnlinked, At: at(1500 * time.Millisecond)}
 }

@@ -41,7 +41,7 @@ func fullLink() adsync.Link {
 }
 
 func unlinkRec(seq int, links ...adsync.Link) adsync.ChangeRecord {
-	return adsync.ChangeRecord{Seq: seq, Change: adsync.Change{Kind: adsync.ChangeUnlink, Rule: "R-UNDO-1", UserID: "u1", User: "Ann (u1)",
+	return adsync.ChangeRecord{Seq: seq, Change: adsync.Change{Kind: adsync.ChangeUnlink, Rule: "undo:R-CONF-6", UserID: "u1", User: "Ann (u1)",
 		ContactID: 42, Contact: "Ann (contact 42)", Unlinked: links}, Outcome: adsync.OutcomeUnlinked, At: tAtRec}
 }
 
