@@ -143,7 +143,7 @@ func (s *Syncer) PlanUndo(ctx context.Context, org Org, runID int64) (*Plan, err
 		}
 	}
 	u.wasLinked = maps.Clone(u.linkedTo)
-	u.dropAt = map[string]int{}
+	u.dropAt, u.kept = map[string]int{}, map[string]int64{}
 	for rec, err := range s.AllChanges(ctx, cfg.ID, ChangeFilter{RunID: runID, Limit: MaxChangePage}) {
 		if err != nil {
 			return nil, fmt.Errorf("adsync: undo run %d of %q: %w", runID, cfg.ID, err)
@@ -176,6 +176,7 @@ type undoer struct {
 	contacts  map[int64]*Contact // the company's contacts now
 	active    int                // active links, for the guard
 	dropAt    map[string]int     // by user: the index in p.Changes of the change that drops its link
+	kept      map[string]int64   // by user: the contact of its change whose drop a restore replaced
 	unlinked  []unlinked         // links the run dropped, to make again
 }
 
@@ -347,6 +348,7 @@ func (u *undoer) restore() map[string]string {
 			// The user's link this undo drops is replaced by this one: a
 			// drop saved after the put would remove it.
 			u.p.Changes[i].linkOp = linkLeave
+			u.kept[l.UserID] = u.p.Changes[i].ContactID
 		}
 		if was, ok := u.wasLinked[l.ContactID]; ok && was != l.UserID {
 			needs[l.UserID] = was
@@ -375,10 +377,12 @@ func (u *undoer) keepRestores(needs map[string]string) {
 	if len(held) == 0 {
 		return
 	}
+	var withdrawn []string
 	u.p.Changes = slices.DeleteFunc(u.p.Changes, func(ch Change) bool {
 		if ch.linkOp != linkRestore || !held[needs[ch.UserID]] {
 			return false
 		}
+		withdrawn = append(withdrawn, ch.UserID)
 		u.p.Counts.Linked--
 		u.p.Counts.LinkedAsIs--
 		u.p.warn(Warning{Rule: "undo", UserID: ch.UserID, Message: fmt.Sprintf(
@@ -386,6 +390,22 @@ func (u *undoer) keepRestores(needs map[string]string) {
 			ch.UserID, ch.Contact, u.run, needs[ch.UserID])})
 		return true
 	})
+	// A withdrawn restore no longer replaces its user's link: the change
+	// that was to leave that link to it drops it again, as it would have
+	// without the restore (its record says the link was dropped).
+	for _, user := range withdrawn {
+		id, ok := u.kept[user]
+		if !ok {
+			continue
+		}
+		for _, list := range [][]Change{u.p.Changes, u.p.Held} {
+			for i := range list {
+				if ch := &list[i]; ch.UserID == user && ch.ContactID == id && ch.linkOp == linkLeave && len(ch.Unlinked) > 0 {
+					ch.linkOp = linkDrop
+				}
+			}
+		}
+	}
 }
 
 func activeWord(active bool) string {
