@@ -377,12 +377,14 @@ func (u *undoer) keepRestores(needs map[string]string) {
 	if len(held) == 0 {
 		return
 	}
-	var withdrawn []string
+	redrop := map[string]int64{} // by user: the contact of the change to drop its link again
 	u.p.Changes = slices.DeleteFunc(u.p.Changes, func(ch Change) bool {
 		if ch.linkOp != linkRestore || !held[needs[ch.UserID]] {
 			return false
 		}
-		withdrawn = append(withdrawn, ch.UserID)
+		if id, ok := u.kept[ch.UserID]; ok {
+			redrop[ch.UserID] = id
+		}
 		u.p.Counts.Linked--
 		u.p.Counts.LinkedAsIs--
 		u.p.warn(Warning{Rule: "undo", UserID: ch.UserID, Message: fmt.Sprintf(
@@ -393,16 +395,15 @@ func (u *undoer) keepRestores(needs map[string]string) {
 	// A withdrawn restore no longer replaces its user's link: the change
 	// that was to leave that link to it drops it again, as it would have
 	// without the restore (its record says the link was dropped).
-	for _, user := range withdrawn {
-		id, ok := u.kept[user]
-		if !ok {
-			continue
-		}
-		for _, list := range [][]Change{u.p.Changes, u.p.Held} {
-			for i := range list {
-				if ch := &list[i]; ch.UserID == user && ch.ContactID == id && ch.linkOp == linkLeave && len(ch.Unlinked) > 0 {
-					ch.linkOp = linkDrop
-				}
+	// One pass over the changes, however many restores were withdrawn.
+	if len(redrop) == 0 {
+		return
+	}
+	for _, list := range [][]Change{u.p.Changes, u.p.Held} {
+		for i := range list {
+			ch := &list[i]
+			if id, ok := redrop[ch.UserID]; ok && ch.ContactID == id && ch.linkOp == linkLeave && len(ch.Unlinked) > 0 {
+				ch.linkOp = linkDrop
 			}
 		}
 	}
